@@ -1,0 +1,181 @@
+#include "tt_log.h"
+
+#include <errno.h>
+#include <log4c.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static log4c_category_t *g_cat;                          /* the daemon's category */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* one writer at a time */
+static int g_inited;
+
+/* ---- appender "tt_file" ---- */
+
+static int file_open(log4c_appender_t *app)
+{
+    if (log4c_appender_get_udata(app))
+        return 0;
+    const char *name = log4c_appender_get_name(app);
+    FILE *fp;
+    if (strcmp(name, "stderr") == 0)
+        fp = stderr;
+    else if (strcmp(name, "stdout") == 0)
+        fp = stdout;
+    else {
+        char path[4096];
+        const char *dir = getenv("TT_LOG_DIR");
+        if (name[0] != '/' && dir && *dir)
+            snprintf(path, sizeof(path), "%s/%s", dir, name);
+        else
+            snprintf(path, sizeof(path), "%s", name);
+        fp = fopen(path, "a");
+        if (!fp)
+            return -1;
+        setvbuf(fp, NULL, _IOLBF, 0);
+    }
+    log4c_appender_set_udata(app, fp);
+    return 0;
+}
+
+static int file_append(log4c_appender_t *app, const log4c_logging_event_t *ev)
+{
+    FILE *fp = log4c_appender_get_udata(app);
+    if (!fp)
+        return -1;
+    return fputs(ev->evt_rendered_msg, fp) == EOF ? -1 : 0;
+}
+
+static int file_close(log4c_appender_t *app)
+{
+    FILE *fp = log4c_appender_get_udata(app);
+    if (fp && fp != stderr && fp != stdout)
+        fclose(fp);
+    else if (fp)
+        fflush(fp);
+    log4c_appender_set_udata(app, NULL);
+    return 0;
+}
+
+static const log4c_appender_type_t tt_file_type = {"tt_file", file_open, file_append, file_close};
+
+/* ---- layout "tt": 2026-11-25 10:00:00.123 ERROR [msg_server] text ---- */
+
+static const char *tt_format(const log4c_layout_t *layout, const log4c_logging_event_t *ev)
+{
+    (void)layout;
+    struct tm tm;
+    time_t sec = ev->evt_timestamp.tv_sec;
+    localtime_r(&sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(ev->evt_buffer.buf_data, ev->evt_buffer.buf_size, "%s.%03ld %-6s [%s] %s\n", stamp,
+             (long)(ev->evt_timestamp.tv_usec / 1000), log4c_priority_to_string(ev->evt_priority),
+             ev->evt_category, ev->evt_msg);
+    return ev->evt_buffer.buf_data;
+}
+
+static const log4c_layout_type_t tt_layout_type = {"tt", tt_format};
+
+static int to_log4c(int level)
+{
+    switch (level) {
+    case TT_LOG_ERROR:
+        return LOG4C_PRIORITY_ERROR;
+    case TT_LOG_WARN:
+        return LOG4C_PRIORITY_WARN;
+    case TT_LOG_NOTICE:
+        return LOG4C_PRIORITY_NOTICE;
+    case TT_LOG_INFO:
+        return LOG4C_PRIORITY_INFO;
+    default:
+        return LOG4C_PRIORITY_DEBUG;
+    }
+}
+
+int tt_log_init(const char *category, const char *rcfile, int check_only, char *err,
+                size_t errlen)
+{
+    if (access(rcfile, R_OK) != 0) {
+        snprintf(err, errlen, "%s: cannot read log configuration: %s", rcfile, strerror(errno));
+        return -1;
+    }
+    log4c_appender_type_set(&tt_file_type);
+    log4c_layout_type_set(&tt_layout_type);
+    if (!g_inited) {
+        /* Point log4c's own search at the same file's directory, then load it explicitly. */
+        if (log4c_init() != 0) {
+            snprintf(err, errlen, "log4c initialisation failed");
+            return -1;
+        }
+        g_inited = 1;
+    }
+    if (log4c_load(rcfile) != 0) {
+        snprintf(err, errlen, "%s: log4c could not load this file", rcfile);
+        return -1;
+    }
+    g_cat = log4c_category_get(category);
+    if (!g_cat) {
+        snprintf(err, errlen, "log4c has no category '%s'", category);
+        return -1;
+    }
+    /* Open every appender now, before threads start (log4c is not thread-safe at init). */
+    const log4c_appender_t *app = log4c_category_get_appender(g_cat);
+    if (!check_only && app && log4c_appender_open((log4c_appender_t *)app) != 0) {
+        snprintf(err, errlen, "%s: cannot open log appender '%s'", rcfile,
+                 log4c_appender_get_name(app));
+        return -1;
+    }
+    return 0;
+}
+
+void tt_log_reopen(void)
+{
+    if (!g_cat)
+        return;
+    pthread_mutex_lock(&g_lock);
+    log4c_appender_t *app = (log4c_appender_t *)log4c_category_get_appender(g_cat);
+    if (app) {
+        log4c_appender_close(app);
+        log4c_appender_open(app);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+void tt_log_fini(void)
+{
+    if (!g_inited)
+        return;
+    pthread_mutex_lock(&g_lock);
+    log4c_fini();
+    g_cat = NULL;
+    g_inited = 0;
+    pthread_mutex_unlock(&g_lock);
+}
+
+int tt_log_enabled(int level)
+{
+    return g_cat && log4c_category_is_priority_enabled(g_cat, to_log4c(level));
+}
+
+void tt_log_write(int level, const char *fmt, ...)
+{
+    if (!g_cat)
+        return;
+    int prio = to_log4c(level);
+    if (!log4c_category_is_priority_enabled(g_cat, prio))
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&g_lock);
+    log4c_category_log(g_cat, prio, "%s", msg);
+    pthread_mutex_unlock(&g_lock);
+}

@@ -1,0 +1,195 @@
+#include "tt_pdu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+int tt_pdu_parse(const uint8_t *buf, size_t len, uint32_t max_len, tt_pdu_t *pdu, char *err,
+                 size_t errlen)
+{
+    if (len < 4)
+        return TT_AGAIN;
+    uint32_t length = get32(buf);
+    if (length < TT_PDU_HEADER_LEN) {
+        snprintf(err, errlen, "frame length %u is below the %d-byte header", length,
+                 TT_PDU_HEADER_LEN);
+        return TT_ERR;
+    }
+    if (length > max_len) {
+        snprintf(err, errlen, "frame length %u is above the maximum of %u", length, max_len);
+        return TT_ERR;
+    }
+    if (len < length)
+        return TT_AGAIN;
+    pdu->length = length;
+    pdu->version = get16(buf + 4);
+    pdu->flag = get16(buf + 6);
+    pdu->service_id = get16(buf + 8);
+    pdu->command_id = get16(buf + 10);
+    pdu->seq_num = get16(buf + 12);
+    pdu->reserved = get16(buf + 14);
+    pdu->body = buf + TT_PDU_HEADER_LEN;
+    pdu->body_len = length - TT_PDU_HEADER_LEN;
+    return TT_OK;
+}
+
+void tt_pdu_encode_header(uint8_t out[TT_PDU_HEADER_LEN], uint32_t length, uint16_t service_id,
+                          uint16_t command_id, uint16_t seq_num)
+{
+    put32(out, length);
+    put16(out + 4, TT_PDU_VERSION);
+    put16(out + 6, 0);
+    put16(out + 8, service_id);
+    put16(out + 10, command_id);
+    put16(out + 12, seq_num);
+    put16(out + 14, 0);
+}
+
+int tt_pdu_append(tt_buf_t *b, uint16_t service_id, uint16_t command_id, uint16_t seq_num,
+                  const ProtobufCMessage *msg)
+{
+    size_t body = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+    if (body > UINT32_MAX - TT_PDU_HEADER_LEN)
+        return -1;
+    if (tt_buf_reserve(b, TT_PDU_HEADER_LEN + body) < 0)
+        return -1;
+    uint8_t *p = tt_buf_tail(b);
+    tt_pdu_encode_header(p, (uint32_t)(TT_PDU_HEADER_LEN + body), service_id, command_id, seq_num);
+    if (msg)
+        protobuf_c_message_pack(msg, p + TT_PDU_HEADER_LEN);
+    tt_buf_commit(b, TT_PDU_HEADER_LEN + body);
+    return 0;
+}
+
+ProtobufCMessage *tt_pb_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
+                               size_t len)
+{
+    /* protobuf-c rejects truncated input, bad wire types and missing required fields. */
+    return protobuf_c_message_unpack(desc, NULL, len, body);
+}
+
+void tt_pb_free(void *msg)
+{
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+/* ---- incremental reader ---- */
+
+void tt_pdu_reader_init(tt_pdu_reader_t *r, uint32_t max_len)
+{
+    memset(r, 0, sizeof(*r));
+    tt_buf_init(&r->buf);
+    r->max_len = max_len ? max_len : TT_PDU_DEFAULT_MAX;
+}
+
+void tt_pdu_reader_free(tt_pdu_reader_t *r) { tt_buf_free(&r->buf); }
+
+static void reader_drop_pending(tt_pdu_reader_t *r)
+{
+    if (r->pending) {
+        tt_buf_consume(&r->buf, r->pending);
+        r->pending = 0;
+    }
+}
+
+int tt_pdu_reader_feed(tt_pdu_reader_t *r, const void *p, size_t n)
+{
+    reader_drop_pending(r);
+    return tt_buf_append(&r->buf, p, n);
+}
+
+int tt_pdu_reader_next(tt_pdu_reader_t *r, tt_pdu_t *pdu)
+{
+    reader_drop_pending(r);
+    int rc = tt_pdu_parse(tt_buf_head(&r->buf), tt_buf_len(&r->buf), r->max_len, pdu, r->err,
+                          sizeof(r->err));
+    if (rc == TT_OK)
+        r->pending = pdu->length;
+    return rc;
+}
+
+/* ---- frames over a connection ---- */
+
+int tt_pdu_conn_drain(tt_conn_t *c, uint32_t max_len, tt_pdu_fn fn, void *arg)
+{
+    int handled = 0;
+    char err[128];
+    while (c->state == TT_CONN_OPEN && !c->paused) {
+        tt_pdu_t pdu;
+        int rc = tt_pdu_parse(tt_buf_head(&c->in), tt_buf_len(&c->in), max_len, &pdu, err,
+                              sizeof(err));
+        if (rc == TT_AGAIN)
+            break;
+        if (rc == TT_ERR) {
+            tt_conn_close(c, "bad frame: %s", err);
+            break;
+        }
+        /* The frame stays in c->in while fn runs (pdu.body points there); consume after. */
+        fn(c, &pdu, arg);
+        if (c->state == TT_CONN_CLOSED)
+            break;
+        tt_buf_consume(&c->in, pdu.length);
+        handled++;
+    }
+    return handled;
+}
+
+int tt_pdu_send(tt_conn_t *c, uint16_t service_id, uint16_t command_id, uint16_t seq_num,
+                const ProtobufCMessage *msg)
+{
+    size_t body = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+    if (body > UINT32_MAX - TT_PDU_HEADER_LEN)
+        return -1;
+    uint8_t *p = tt_conn_reserve(c, TT_PDU_HEADER_LEN + body);
+    if (!p)
+        return -1;
+    tt_pdu_encode_header(p, (uint32_t)(TT_PDU_HEADER_LEN + body), service_id, command_id, seq_num);
+    if (msg)
+        protobuf_c_message_pack(msg, p + TT_PDU_HEADER_LEN);
+    return tt_conn_commit(c, TT_PDU_HEADER_LEN + body);
+}
+
+int tt_pdu_send_raw(tt_conn_t *c, uint16_t service_id, uint16_t command_id, uint16_t seq_num,
+                    const uint8_t *body, size_t body_len)
+{
+    if (body_len > UINT32_MAX - TT_PDU_HEADER_LEN)
+        return -1;
+    uint8_t *p = tt_conn_reserve(c, TT_PDU_HEADER_LEN + body_len);
+    if (!p)
+        return -1;
+    tt_pdu_encode_header(p, (uint32_t)(TT_PDU_HEADER_LEN + body_len), service_id, command_id,
+                         seq_num);
+    if (body_len)
+        memcpy(p + TT_PDU_HEADER_LEN, body, body_len);
+    return tt_conn_commit(c, TT_PDU_HEADER_LEN + body_len);
+}
+
+const tt_cmd_t *tt_cmd_find(const tt_cmd_t *table, size_t n, uint16_t command_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].command_id == command_id)
+            return &table[i];
+    return NULL;
+}
