@@ -407,6 +407,14 @@ void tt_conn_close_after_flush(tt_conn_t *c, const char *fmt, ...)
     tt_loop_defer(c->loop, &c->flush_defer);
 }
 
+void tt_conn_set_timeouts(tt_conn_t *c, uint32_t idle_ms, uint32_t keepalive_ms)
+{
+    c->lim.idle_ms = idle_ms;
+    c->lim.keepalive_ms = keepalive_ms;
+    if (c->state == TT_CONN_OPEN)
+        arm_timer(c);
+}
+
 void tt_conn_pause(tt_conn_t *c)
 {
     if (c->paused || c->state != TT_CONN_OPEN)

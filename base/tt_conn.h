@@ -95,6 +95,9 @@ void tt_conn_close_after_flush(tt_conn_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static inline int tt_conn_is_open(const tt_conn_t *c) { return c->state == TT_CONN_OPEN; }
 
+/* Changes the idle and keepalive timeouts (e.g. once a client has logged in). */
+void tt_conn_set_timeouts(tt_conn_t *c, uint32_t idle_ms, uint32_t keepalive_ms);
+
 /* Flow control: stop / restart reading from the peer. */
 void tt_conn_pause(tt_conn_t *c);
 void tt_conn_resume(tt_conn_t *c);

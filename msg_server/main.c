@@ -1,97 +1,159 @@
 /* msg_server: holds client connections, the heart of chat. Clients connect on
- * ListenIP:ListenPort. This file wires the daemon together. */
+ * ListenIP:ListenPort; the server keeps links to db_proxy_server, login_server and
+ * route_server. This file reads the configuration and wires the parts together. */
+#include <stdlib.h>
 #include <string.h>
 
-#include "tt_daemon.h"
+#include "msg_server.h"
 #include "tt_log.h"
 
-#define MAX_UPSTREAMS 16
-
-typedef struct upstreams_s {
-    const char *host[MAX_UPSTREAMS]; /* from XxxIP<n> */
-    uint16_t port[MAX_UPSTREAMS];    /* from XxxPort<n> */
-    int n;
-} upstreams_t;
-
-typedef struct msg_server_s {
-    tt_daemon_t d;            /* process life, config, loop */
-    tt_server_opts_t client;  /* client listener options */
-    const char *ip1, *ip2;    /* addresses advertised through login_server */
-    long long max_conn_cnt;   /* capacity advertised to login_server */
-    long long db_conns;       /* connections per db_proxy_server */
-    upstreams_t db, login, route, push, file;
-    tt_server_t *clients;     /* client connections */
-} msg_server_t;
-
-static void on_client_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
-{
-    (void)s;
-    (void)udata;
-    log_info("command 0x%04x from %s not handled", pdu->command_id, c->peer);
-}
-
-static void on_client_close(tt_server_t *s, tt_conn_t *c, void *udata)
-{
-    (void)s;
-    (void)udata;
-    log_info("client %s closed: %s", c->peer, c->reason);
-}
-
-static const tt_server_handler_t client_handler = {NULL, on_client_pdu, on_client_close, NULL};
-
-static int read_upstreams(tt_daemon_t *d, const char *ip, const char *port, upstreams_t *u,
-                          int min)
+static int read_upstreams(tt_daemon_t *d, const char *ip, const char *port, upstream_addr_t *a,
+                          int *n, int min)
 {
     char err[512];
-    u->n = tt_cfg_servers(d->cfg, ip, port, u->host, u->port, MAX_UPSTREAMS, err, sizeof(err));
-    if (u->n < 0)
+    const char *hosts[MS_MAX_UPSTREAMS];
+    uint16_t ports[MS_MAX_UPSTREAMS];
+    *n = tt_cfg_servers(d->cfg, ip, port, hosts, ports, MS_MAX_UPSTREAMS, err, sizeof(err));
+    if (*n < 0)
         return tt_daemon_cfg_error(d, "%s", err);
-    if (u->n < min)
+    if (*n < min)
         return tt_daemon_cfg_error(d, "%s: at least %d %s1/%s1 entry is required",
                                    tt_cfg_path(d->cfg), min, ip, port);
+    for (int i = 0; i < *n; i++) {
+        a[i].host = hosts[i];
+        a[i].port = ports[i];
+    }
     return 0;
+}
+
+static int seconds(tt_daemon_t *d, const char *key, long long def, long long max, uint32_t *ms)
+{
+    long long v;
+    if (tt_daemon_cfg_int(d, key, def, 1, max, &v) < 0)
+        return -1;
+    *ms = (uint32_t)(v * 1000);
+    return 0;
+}
+
+static void on_stop(void *udata)
+{
+    msg_server_t *ms = udata;
+    tt_timer_stop(ms->d.loop, &ms->tick);
+    tt_daemon_drain(&ms->d); /* clients get their queued answers, then are closed */
 }
 
 static int configure(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    uint16_t port;
+    long long max_conn, db_conns, reconnect, fail_limit, max_clients;
     uint32_t max_pdu;
     const char *aes;
-    if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
+    if (tt_daemon_cfg_port(d, "ListenPort", -1, &ms->listen_port) < 0 ||
         tt_daemon_cfg_str(d, "IpAddr1", &ms->ip1) < 0 ||
-        tt_daemon_cfg_int(d, "MaxConnCnt", -1, 1, 10000000, &ms->max_conn_cnt) < 0 ||
-        tt_daemon_cfg_int(d, "ConcurrentDBConnCnt", 2, 1, 64, &ms->db_conns) < 0 ||
-        tt_daemon_cfg_str(d, "aesKey", &aes) < 0 || tt_daemon_max_pdu(d, &max_pdu) < 0)
+        tt_daemon_cfg_int(d, "MaxConnCnt", -1, 1, 10000000, &max_conn) < 0 ||
+        tt_daemon_cfg_int(d, "ConcurrentDBConnCnt", 2, 1, 64, &db_conns) < 0 ||
+        tt_daemon_cfg_str(d, "aesKey", &aes) < 0 || tt_daemon_max_pdu(d, &max_pdu) < 0 ||
+        seconds(d, "LoginTimeout", 15, 3600, &ms->login_timeout_ms) < 0 ||
+        seconds(d, "ClientTimeoutPc", 120, 86400, &ms->pc_timeout_ms) < 0 ||
+        seconds(d, "ClientTimeoutMobile", 300, 86400, &ms->mobile_timeout_ms) < 0 ||
+        seconds(d, "RequestTimeout", 10, 3600, &ms->request_timeout_ms) < 0 ||
+        seconds(d, "LoginFailWindow", 300, 86400, &ms->login_fail_window_ms) < 0 ||
+        tt_daemon_cfg_int(d, "LoginFailLimit", 20, 1, 1000000, &fail_limit) < 0 ||
+        tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0)
         return -1;
+    if (tt_daemon_cfg_int(d, "MaxClients", max_conn + 1000, 1, 10000000, &max_clients) < 0)
+        return -1;
+    d->on_stop = on_stop;
     if (strlen(aes) != 32)
         return tt_daemon_cfg_error(d, "%s:%d: key 'aesKey' must be exactly 32 characters",
                                    tt_cfg_path(d->cfg), tt_cfg_line(d->cfg, "aesKey"));
+    ms->max_conn_cnt = (uint32_t)max_conn;
+    ms->db_conns = (uint32_t)db_conns;
+    ms->reconnect_ms = (uint32_t)reconnect;
+    ms->login_fail_limit = (uint32_t)fail_limit;
     ms->ip2 = tt_cfg_str(d->cfg, "IpAddr2", "");
     if (!*ms->ip2)
         ms->ip2 = ms->ip1;
-    if (read_upstreams(d, "DBServerIP", "DBServerPort", &ms->db, 1) < 0 ||
-        read_upstreams(d, "LoginServerIP", "LoginServerPort", &ms->login, 1) < 0 ||
-        read_upstreams(d, "RouteServerIP", "RouteServerPort", &ms->route, 1) < 0 ||
-        read_upstreams(d, "PushServerIP", "PushServerPort", &ms->push, 0) < 0 ||
-        read_upstreams(d, "FileServerIP", "FileServerPort", &ms->file, 0) < 0)
+    if (read_upstreams(d, "DBServerIP", "DBServerPort", ms->db_addr, &ms->n_db_addr, 1) < 0 ||
+        read_upstreams(d, "LoginServerIP", "LoginServerPort", ms->login_addr, &ms->n_login_addr,
+                       1) < 0 ||
+        read_upstreams(d, "RouteServerIP", "RouteServerPort", ms->route_addr, &ms->n_route_addr,
+                       1) < 0)
         return -1;
-    ms->client = (tt_server_opts_t){.max_pdu = max_pdu, .lim = {.idle_ms = 120000},
-                                    .echo_heartbeat = 1};
+    /* push_server and file_server links come with the features that use them */
+    ms->client_opts = (tt_server_opts_t){
+        .max_pdu = max_pdu,
+        .max_conns = (uint32_t)max_clients,
+        .lim = {.idle_ms = ms->login_timeout_ms, .max_out = 16u << 20},
+        .echo_heartbeat = 1,
+    };
     return 0;
+}
+
+/* Housekeeping once a second: login deadline and answers given up. */
+static void tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)t;
+    msg_server_t *ms = udata;
+    uint64_t now = tt_loop_now(loop);
+    for (size_t i = 0; i < ms->clients.cap; i++) {
+        client_t *c = ms->clients.slots[i].value;
+        if (!c)
+            continue;
+        if ((c->state == CLIENT_NEW || c->state == CLIENT_VALIDATING) &&
+            now - c->accepted_at >= ms->login_timeout_ms) {
+            c->state = CLIENT_GONE;
+            tt_conn_close(c->conn, "not logged in within %u ms", ms->login_timeout_ms);
+            continue;
+        }
+        if (c->slots)
+            ms_slots_expire(c, now);
+    }
 }
 
 static int start(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    return tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client, &client_handler, ms,
-                            &ms->clients);
+    tt_map_init(&ms->clients);
+    tt_map_init(&ms->users);
+    if (ms_guard_init(ms) < 0 ||
+        tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
+                         &ms->clients_srv) < 0 ||
+        ms_upstreams_start(ms) < 0)
+        return -1;
+    tt_timer_init(&ms->tick, tick, ms);
+    tt_timer_start(d->loop, &ms->tick, 1000, 1000);
+    return 0;
 }
 
-static const tt_daemon_ops_t ops = {configure, start, NULL};
+static void finish(tt_daemon_t *d, void *udata)
+{
+    msg_server_t *ms = udata;
+    if (d->loop)
+        tt_timer_stop(d->loop, &ms->tick);
+    /* Close the clients first (their close handlers use the links), then the links. */
+    if (d->loop) {
+        for (size_t i = 0; i < ms->clients.cap; i++) {
+            client_t *c = ms->clients.slots[i].value;
+            if (c)
+                tt_conn_close(c->conn, "server stopped");
+        }
+        tt_loop_run_once(d->loop, 0);
+    }
+    ms_upstreams_stop(ms);
+    if (d->loop)
+        tt_loop_run_once(d->loop, 0);
+    ms_guard_free(ms);
+    for (size_t i = 0; i < ms->users.cap; i++)
+        free(ms->users.slots[i].value);
+    tt_map_free(&ms->users);
+    tt_map_free(&ms->clients);
+}
+
+static const tt_daemon_ops_t ops = {configure, start, finish};
 
 int main(int argc, char **argv)
 {
-    msg_server_t ms = {0};
+    static msg_server_t ms; /* large (links, tables): not on the stack */
     return tt_daemon_main(&ms.d, "msg_server", "msgserver.conf", argc, argv, &ops, &ms);
 }

@@ -1,0 +1,163 @@
+/* Ordered answers: every request that is answered gets a slot in a small per-client ring;
+ * answers from db_proxy_server or route_server (which may arrive in any order, from several
+ * links) wait in their slot until every earlier request of that client has been answered. A
+ * full ring pauses reading the client (backpressure); a slot whose upstream never answers is
+ * given up after request_timeout_ms or when its link goes down. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Login.pb-c.h"
+#include "msg_server.h"
+#include "tt_log.h"
+
+slot_t *ms_slot_open(client_t *c, uint16_t seq, int link)
+{
+    if (!c->slots) {
+        c->slots = calloc(MS_WINDOW, sizeof(*c->slots));
+        if (!c->slots)
+            return NULL;
+        c->head = c->count = 0;
+    }
+    if (c->count == MS_WINDOW)
+        return NULL;
+    slot_t *s = &c->slots[(c->head + c->count) % MS_WINDOW];
+    memset(s, 0, sizeof(*s));
+    s->ordinal = c->next_ordinal++;
+    s->seq = seq;
+    s->link = link < 0 ? 0xff : (uint8_t)link;
+    s->deadline = tt_loop_now(c->ms->d.loop) + c->ms->request_timeout_ms;
+    c->count++;
+    if (c->count == MS_WINDOW)
+        tt_conn_pause(c->conn); /* resumed when the oldest answer leaves */
+    return s;
+}
+
+static void flush(client_t *c)
+{
+    while (c->count > 0 && c->slots[c->head].done) {
+        slot_t *s = &c->slots[c->head];
+        if (s->frame && c->state != CLIENT_GONE)
+            tt_conn_write(c->conn, s->frame, s->frame_len);
+        free(s->frame);
+        s->frame = NULL;
+        c->head = (c->head + 1) % MS_WINDOW;
+        c->count--;
+    }
+    if (c->count < MS_WINDOW && c->conn->paused && c->state != CLIENT_GONE)
+        tt_conn_resume(c->conn);
+    if (c->count == 0) {
+        free(c->slots);
+        c->slots = NULL;
+    }
+}
+
+static slot_t *find(client_t *c, uint32_t ordinal)
+{
+    for (uint32_t i = 0; i < c->count; i++) {
+        slot_t *s = &c->slots[(c->head + i) % MS_WINDOW];
+        if (s->ordinal == ordinal)
+            return s->done ? NULL : s;
+    }
+    return NULL;
+}
+
+void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
+                    const ProtobufCMessage *msg)
+{
+    slot_t *s = c->slots ? find(c, ordinal) : NULL;
+    if (!s)
+        return; /* given up already, or not ours */
+    s->done = 1;
+    if (msg) {
+        size_t body = protobuf_c_message_get_packed_size(msg);
+        s->frame = malloc(TT_PDU_HEADER_LEN + body);
+        if (s->frame) {
+            tt_pdu_encode_header(s->frame, (uint32_t)(TT_PDU_HEADER_LEN + body), sid, cid, s->seq);
+            protobuf_c_message_pack(msg, s->frame + TT_PDU_HEADER_LEN);
+            s->frame_len = (uint32_t)(TT_PDU_HEADER_LEN + body);
+        }
+    }
+    flush(c);
+}
+
+/* A login whose validation will never come back: refuse it, as when no db_proxy is there. */
+static void give_up(client_t *c, slot_t *s)
+{
+    s->done = 1;
+    if (!s->validate || c->state != CLIENT_VALIDATING)
+        return;
+    IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
+    res.server_time = (uint32_t)time(NULL);
+    res.result_code = IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_DB_SERVER;
+    res.result_string = "服务端异常";
+    size_t body = protobuf_c_message_get_packed_size(&res.base);
+    s->frame = malloc(TT_PDU_HEADER_LEN + body);
+    if (s->frame) {
+        tt_pdu_encode_header(s->frame, (uint32_t)(TT_PDU_HEADER_LEN + body),
+                             IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                             IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN, s->seq);
+        protobuf_c_message_pack(&res.base, s->frame + TT_PDU_HEADER_LEN);
+        s->frame_len = (uint32_t)(TT_PDU_HEADER_LEN + body);
+    }
+    log_warn("login from %s refused: db_proxy_server did not answer", c->conn->peer);
+    flush(c);
+    c->state = CLIENT_GONE;
+    tt_conn_close_after_flush(c->conn, "login refused: no answer from db_proxy_server");
+}
+
+void ms_slots_expire(client_t *c, uint64_t now)
+{
+    int changed = 0;
+    for (uint32_t i = 0; i < c->count; i++) {
+        slot_t *s = &c->slots[(c->head + i) % MS_WINDOW];
+        if (!s->done && s->deadline <= now) {
+            if (s->validate) {
+                give_up(c, s);
+                return;
+            }
+            s->done = 1;
+            changed = 1;
+        }
+    }
+    if (changed)
+        flush(c);
+}
+
+
+void ms_slots_fail_link(msg_server_t *ms, int link)
+{
+    tt_map_t *m = &ms->clients;
+    for (size_t i = 0; i < m->cap; i++) {
+        client_t *c = m->slots[i].value;
+        if (!c || !c->slots)
+            continue;
+        int changed = 0;
+        for (uint32_t k = 0; k < c->count; k++) {
+            slot_t *s = &c->slots[(c->head + k) % MS_WINDOW];
+            if (s->done || s->link != (uint8_t)link)
+                continue;
+            if (s->validate) {
+                give_up(c, s);
+                changed = 0;
+                break;
+            }
+            s->done = 1;
+            changed = 1;
+        }
+        if (changed)
+            flush(c);
+    }
+}
+
+void ms_slots_free(client_t *c)
+{
+    if (!c->slots)
+        return;
+    for (uint32_t i = 0; i < MS_WINDOW; i++)
+        free(c->slots[i].frame);
+    free(c->slots);
+    c->slots = NULL;
+    c->count = 0;
+}

@@ -1,0 +1,106 @@
+/* attach_data: the opaque blob msg_server puts in requests to db_proxy_server and
+ * route_server, which echo it, so that an answer finds its client connection again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg_server.h"
+
+#define ATTACH_TYPE_HANDLE 1
+#define ATTACH_TYPE_HANDLE_AND_PDU 3
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal)
+{
+    put32(out, ATTACH_TYPE_HANDLE);
+    put32(out + 4, handle);
+    put32(out + 8, ordinal);
+}
+
+int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
+                             const uint8_t *payload, size_t len)
+{
+    if (len > UINT32_MAX - 16)
+        return -1;
+    out->data = malloc(16 + len);
+    if (!out->data)
+        return -1;
+    put32(out->data, ATTACH_TYPE_HANDLE_AND_PDU);
+    put32(out->data + 4, handle);
+    put32(out->data + 8, ordinal);
+    put32(out->data + 12, (uint32_t)len);
+    if (len)
+        memcpy(out->data + 16, payload, len);
+    out->len = 16 + len;
+    return 0;
+}
+
+int ms_attach_decode(const ProtobufCBinaryData *a, uint32_t *handle, uint32_t *ordinal,
+                     const uint8_t **payload, size_t *plen)
+{
+    *payload = NULL;
+    *plen = 0;
+    if (!a->data || a->len < 12)
+        return -1;
+    *handle = get32(a->data + 4);
+    *ordinal = get32(a->data + 8);
+    if (a->len == 12)
+        return 0;
+    if (a->len < 16)
+        return -1;
+    uint32_t n = get32(a->data + 12);
+    if (n != a->len - 16)
+        return -1;
+    *payload = a->data + 16;
+    *plen = n;
+    return 0;
+}
+
+ProtobufCBinaryData *ms_pb_attach(ProtobufCMessage *m, protobuf_c_boolean **has)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(m->descriptor, 20);
+    if (!f || f->type != PROTOBUF_C_TYPE_BYTES || f->label != PROTOBUF_C_LABEL_OPTIONAL)
+        return NULL;
+    *has = (protobuf_c_boolean *)((char *)m + f->quantifier_offset);
+    return (ProtobufCBinaryData *)((char *)m + f->offset);
+}
+
+static const ProtobufCFieldDescriptor *u32_field(const ProtobufCMessageDescriptor *d,
+                                                 const char *name)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+    if (!f || f->type != PROTOBUF_C_TYPE_UINT32 || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    return f;
+}
+
+int ms_pb_set_u32(ProtobufCMessage *m, const char *name, uint32_t v)
+{
+    const ProtobufCFieldDescriptor *f = u32_field(m->descriptor, name);
+    if (!f)
+        return -1;
+    *(uint32_t *)((char *)m + f->offset) = v;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL)
+        *(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
+    return 0;
+}
+
+int ms_pb_get_u32(const ProtobufCMessage *m, const char *name, uint32_t *v)
+{
+    const ProtobufCFieldDescriptor *f = u32_field(m->descriptor, name);
+    if (!f)
+        return -1;
+    *v = *(const uint32_t *)((const char *)m + f->offset);
+    return 0;
+}

@@ -1,0 +1,239 @@
+/* Login: the request from the client, the validation through db_proxy_server, the duplicate
+ * login rules (one PC-class and one mobile-class connection per user across the cluster, the
+ * newer wins), presence updates, and a guard that slows down password guessing per address. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Login.pb-c.h"
+#include "IM.Server.pb-c.h"
+#include "msg_server.h"
+#include "tt_log.h"
+
+#define GUARD_SLOTS 16384
+
+/* Failed logins per client address, in a fixed table (bounded memory; a collision just
+ * shares a counter, which errs on the strict side). */
+typedef struct guard_entry_s {
+    uint64_t key;          /* hash of the address text, 0 = free */
+    uint32_t fails;        /* failures in the current window */
+    uint64_t window_start; /* loop time the window started */
+} guard_entry_t;
+
+struct login_guard_s {
+    guard_entry_t e[GUARD_SLOTS];
+};
+
+int ms_guard_init(msg_server_t *ms)
+{
+    ms->guard = calloc(1, sizeof(*ms->guard));
+    return ms->guard ? 0 : -1;
+}
+
+void ms_guard_free(msg_server_t *ms)
+{
+    free(ms->guard);
+    ms->guard = NULL;
+}
+
+static uint64_t addr_key(const char *peer)
+{
+    /* FNV-1a over the address without the port */
+    uint64_t h = 1469598103934665603ULL;
+    const char *end = strrchr(peer, ':');
+    for (const char *p = peer; *p && p != end; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static guard_entry_t *guard_entry(msg_server_t *ms, const char *peer)
+{
+    uint64_t k = addr_key(peer);
+    guard_entry_t *e = &ms->guard->e[k % GUARD_SLOTS];
+    uint64_t now = tt_loop_now(ms->d.loop);
+    if (e->key != k || now - e->window_start >= ms->login_fail_window_ms) {
+        e->key = k;
+        e->fails = 0;
+        e->window_start = now;
+    }
+    return e;
+}
+
+
+static void refuse(client_t *c, uint16_t seq, uint32_t result, const char *text,
+                   const char *why)
+{
+    IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
+    res.server_time = (uint32_t)time(NULL);
+    res.result_code = result;
+    res.result_string = (char *)text;
+    tt_pdu_send(c->conn, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN, seq, &res.base);
+    c->state = CLIENT_GONE;
+    tt_conn_close_after_flush(c->conn, "login refused: %s", why);
+}
+
+void ms_login_request(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    if (c->state != CLIENT_NEW)
+        return; /* a second login request on this connection is ignored */
+    IM__Login__IMLoginReq *req = (IM__Login__IMLoginReq *)tt_pb_unpack(
+        &im__login__imlogin_req__descriptor, pdu->body, pdu->body_len);
+    if (!req) {
+        tt_conn_close(c->conn, "login request does not parse");
+        return;
+    }
+    int link = ms_db_pick(ms, c);
+    if (link < 0)
+        refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_DB_SERVER,
+               "服务端异常", "no db_proxy_server");
+    else if (!ms_login_up(ms))
+        refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_LOGIN_SERVER,
+               "服务端异常", "no login_server");
+    else if (!ms_route_master(ms))
+        refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_ROUTE_SERVER,
+               "服务端异常", "no route_server");
+    else if (guard_entry(ms, c->conn->peer)->fails >= ms->login_fail_limit) {
+        log_warn("login of '%s' from %s refused: too many failed logins from this address",
+                 req->user_name, c->conn->peer);
+        refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED,
+               "用户名/密码错误次数太多", "too many failures from this address");
+    } else {
+        c->client_type = req->client_type;
+        c->online_status = req->online_status >= 1 && req->online_status <= 3
+                               ? req->online_status
+                               : IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_ONLINE;
+        slot_t *s = ms_slot_open(c, pdu->seq_num, link);
+        if (!s) {
+            tt_conn_close(c->conn, "out of memory");
+        } else {
+            s->validate = 1;
+            uint8_t attach[12];
+            ms_attach_encode(attach, c->handle, s->ordinal);
+            IM__Server__IMValidateReq v = IM__SERVER__IMVALIDATE_REQ__INIT;
+            v.user_name = req->user_name;
+            v.password = req->password;
+            v.has_attach_data = 1;
+            v.attach_data.data = attach;
+            v.attach_data.len = sizeof(attach);
+            c->state = CLIENT_VALIDATING;
+            tt_link_send(ms->db[link].link, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                         IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_REQ, pdu->seq_num,
+                         &v.base);
+            log_info("login of '%s' from %s (client type 0x%x, %s)", req->user_name,
+                     c->conn->peer, req->client_type,
+                     req->client_version ? req->client_version : "-");
+        }
+    }
+    tt_pb_free(req);
+}
+
+static void go_online(client_t *c, const IM__BaseDefine__UserInfo *info, uint32_t ordinal,
+                      const char *text)
+{
+    msg_server_t *ms = c->ms;
+    uint32_t uid = info->user_id;
+    if (ms_client_attach_user(c, uid) < 0) {
+        tt_conn_close(c->conn, "out of memory");
+        return;
+    }
+    /* The newer login wins: same-class connections here, and everywhere else via route. */
+    ms_kick_same_class(c->user, c->client_type,
+                       IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_DUPLICATE_USER, c);
+    IM__Server__IMServerKickUser kick = IM__SERVER__IMSERVER_KICK_USER__INIT;
+    kick.user_id = uid;
+    kick.client_type = c->client_type;
+    kick.reason = IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_DUPLICATE_USER;
+    tt_link_t *master = ms_route_master(ms);
+    if (master)
+        tt_link_send(master, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                     IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, 0, &kick.base);
+
+    c->state = CLIENT_ONLINE;
+    ms->online++;
+    tt_conn_set_timeouts(c->conn,
+                         ms_is_mobile(c->client_type) ? ms->mobile_timeout_ms : ms->pc_timeout_ms,
+                         0);
+    IM__Server__IMUserCntUpdate cnt = IM__SERVER__IMUSER_CNT_UPDATE__INIT;
+    cnt.user_action = 1;
+    cnt.user_id = uid;
+    ms_login_send_all(ms, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                      IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_USER_CNT_UPDATE, &cnt.base);
+    IM__Server__IMUserStatusUpdate st = IM__SERVER__IMUSER_STATUS_UPDATE__INIT;
+    st.user_status = IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_ONLINE;
+    st.user_id = uid;
+    st.client_type = c->client_type;
+    ms_route_send_all(ms, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                      IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_USER_STATUS_UPDATE, &st.base);
+
+    IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
+    res.server_time = (uint32_t)time(NULL);
+    res.result_code = 0;
+    res.result_string = (char *)(text ? text : "成功");
+    res.has_online_status = 1;
+    res.online_status = c->online_status;
+    res.user_info = (IM__BaseDefine__UserInfo *)info;
+    ms_slot_answer(c, ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                   IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN, &res.base);
+    log_info("user %u logged in from %s (client type 0x%x)", uid, c->conn->peer, c->client_type);
+}
+
+void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Server__IMValidateRsp *rsp = (IM__Server__IMValidateRsp *)tt_pb_unpack(
+        &im__server__imvalidate_rsp__descriptor, pdu->body, pdu->body_len);
+    uint32_t handle, ordinal;
+    const uint8_t *payload;
+    size_t plen;
+    if (!rsp || !rsp->has_attach_data ||
+        ms_attach_decode(&rsp->attach_data, &handle, &ordinal, &payload, &plen) < 0) {
+        log_warn("validate answer from db_proxy_server does not parse");
+        tt_pb_free(rsp);
+        return;
+    }
+    client_t *c = ms_client_find(ms, handle);
+    if (!c || c->state != CLIENT_VALIDATING) {
+        tt_pb_free(rsp); /* the client left meanwhile */
+        return;
+    }
+    if (rsp->result_code == 0 && rsp->user_info && rsp->user_info->user_id != 0) {
+        go_online(c, rsp->user_info, ordinal, rsp->result_string);
+    } else {
+        const char *text = rsp->result_string ? rsp->result_string : "用户名/密码错误";
+        guard_entry(ms, c->conn->peer)->fails++;
+        log_info("login of '%s' from %s refused by db_proxy_server: %u %s", rsp->user_name,
+                 c->conn->peer, rsp->result_code, text);
+        IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
+        res.server_time = (uint32_t)time(NULL);
+        res.result_code = IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED;
+        res.result_string = (char *)text;
+        ms_slot_answer(c, ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                       IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN, &res.base);
+        c->state = CLIENT_GONE;
+        tt_conn_close_after_flush(c->conn, "login refused");
+    }
+    tt_pb_free(rsp);
+}
+
+/* Presence and counters when a logged-in connection goes away (any reason). */
+void ms_client_closed(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (ms->online > 0)
+        ms->online--;
+    IM__Server__IMUserCntUpdate cnt = IM__SERVER__IMUSER_CNT_UPDATE__INIT;
+    cnt.user_action = 2;
+    cnt.user_id = c->user_id;
+    ms_login_send_all(ms, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                      IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_USER_CNT_UPDATE, &cnt.base);
+    IM__Server__IMUserStatusUpdate st = IM__SERVER__IMUSER_STATUS_UPDATE__INIT;
+    st.user_status = IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_OFFLINE;
+    st.user_id = c->user_id;
+    st.client_type = c->client_type;
+    ms_route_send_all(ms, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                      IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_USER_STATUS_UPDATE, &st.base);
+}

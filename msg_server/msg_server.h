@@ -1,0 +1,172 @@
+/* msg_server: shared types. The server struct holds the configuration, the client listener,
+ * the links to db_proxy_server, login_server and route_server, and the tables of clients
+ * (by connection handle) and of logged-in users (by user id). */
+#ifndef MSG_SERVER_H
+#define MSG_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+#include "tt_daemon.h"
+#include "tt_link.h"
+#include "tt_map.h"
+#include "tt_pdu.h"
+
+#define MS_MAX_UPSTREAMS 16
+#define MS_MAX_DB_LINKS 256
+#define MS_WINDOW 32 /* requests a client may have in flight before its reading pauses */
+
+typedef struct user_s user_t;
+typedef struct client_s client_t;
+typedef struct msg_server_s msg_server_t;
+
+typedef enum {
+    CLIENT_NEW,        /* connected, no login request yet */
+    CLIENT_VALIDATING, /* login request sent to db_proxy_server */
+    CLIENT_ONLINE,     /* logged in */
+    CLIENT_GONE        /* kicked or logged out: closing, nothing more in or out */
+} client_state_t;
+
+/* One answer slot: requests are answered in the order the client sent them. */
+typedef struct slot_s {
+    uint32_t ordinal;  /* request number on this connection */
+    uint16_t seq;      /* the client's seq_num */
+    uint8_t done;      /* answer ready (or given up) */
+    uint8_t link;      /* index of the db link the request went to, 0xff for others */
+    uint8_t validate;  /* a login validation: giving up answers the login with an error */
+    uint64_t deadline; /* give up waiting at this loop time */
+    uint8_t *frame;    /* the answer, a whole PDU, NULL for none */
+    uint32_t frame_len;
+} slot_t;
+
+struct client_s {
+    msg_server_t *ms;          /* owner */
+    tt_conn_t *conn;           /* transport */
+    uint32_t handle;           /* id carried in attach_data */
+    uint64_t accepted_at;      /* loop time of the accept (login deadline) */
+    client_state_t state;      /* life cycle */
+    uint32_t user_id;          /* once logged in */
+    uint32_t client_type;      /* IM.BaseDefine.ClientType */
+    uint32_t online_status;    /* requested status, coerced to 1..3 */
+    user_t *user;              /* once logged in */
+    client_t *prev, *next;     /* the user's clients */
+    uint32_t next_ordinal;     /* ordinal of the next request */
+    slot_t *slots;             /* MS_WINDOW slots, allocated while requests are in flight */
+    uint32_t head, count;      /* ring: oldest slot and number in use */
+};
+
+struct user_s {
+    uint32_t user_id;   /* IMUser.id */
+    client_t *clients;  /* logged-in connections on this server */
+    int pc_online;      /* route_server says a PC client is online somewhere */
+};
+
+/* One configured upstream address (XxxIP<n>/XxxPort<n>). */
+typedef struct upstream_addr_s {
+    const char *host;
+    uint16_t port;
+} upstream_addr_t;
+
+typedef struct db_link_s {
+    msg_server_t *ms; /* owner */
+    int index;        /* position in ms->db */
+    tt_link_t *link;  /* the connection */
+    int stopped;      /* the db_proxy said CID_OTHER_STOP_RECV_PACKET: do not use */
+} db_link_t;
+
+struct msg_server_s {
+    tt_daemon_t d;                       /* process life, config, loop */
+    /* configuration */
+    tt_server_opts_t client_opts;        /* client listener */
+    const char *ip1, *ip2;               /* advertised addresses */
+    uint16_t listen_port;                /* advertised port */
+    uint32_t max_conn_cnt;               /* advertised capacity */
+    uint32_t db_conns;                   /* ConcurrentDBConnCnt */
+    uint32_t login_timeout_ms;           /* login must finish within */
+    uint32_t pc_timeout_ms;              /* idle timeout of PC clients */
+    uint32_t mobile_timeout_ms;          /* idle timeout of mobile clients */
+    uint32_t request_timeout_ms;         /* an upstream answer is given up after */
+    uint32_t reconnect_ms;               /* first upstream reconnect delay */
+    uint32_t login_fail_limit;           /* failed logins per address per window */
+    uint32_t login_fail_window_ms;
+    upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
+        route_addr[MS_MAX_UPSTREAMS];
+    int n_db_addr, n_login_addr, n_route_addr;
+    /* runtime */
+    tt_server_t *clients_srv;            /* client listener */
+    db_link_t db[MS_MAX_DB_LINKS];       /* n_db_addr * db_conns links */
+    int n_db;
+    tt_link_t *login[MS_MAX_UPSTREAMS];  /* login_servers */
+    tt_link_t *route[MS_MAX_UPSTREAMS];  /* route_servers */
+    tt_map_t clients;                    /* handle -> client_t */
+    tt_map_t users;                      /* user id -> user_t */
+    uint32_t next_handle;                /* last handle given out */
+    uint32_t online;                     /* logged-in connections */
+    tt_timer_t tick;                     /* 1 s housekeeping */
+    struct login_guard_s *guard;         /* failed logins per address */
+};
+
+/* ---- clients and users (session.c) ---- */
+extern const tt_server_handler_t ms_client_handler;
+user_t *ms_user_find(msg_server_t *ms, uint32_t user_id);
+client_t *ms_client_find(msg_server_t *ms, uint32_t handle);
+/* Marks the client logged in as user_id (creating the user). */
+int ms_client_attach_user(client_t *c, uint32_t user_id);
+int ms_is_mobile(uint32_t client_type);
+/* Sends a notification (seq 0) to every client of user matching the filter. */
+enum { MS_ALL = 0, MS_PC_ONLY = 1, MS_MOBILE_ONLY = 2 };
+void ms_user_send(user_t *u, int filter, const client_t *except, uint16_t sid, uint16_t cid,
+                  const ProtobufCMessage *msg);
+void ms_broadcast(msg_server_t *ms, int filter, uint16_t sid, uint16_t cid,
+                  const ProtobufCMessage *msg);
+/* Kicks (notice + close) the user's connections of the same class as client_type. */
+void ms_kick_same_class(user_t *u, uint32_t client_type, uint32_t reason, const client_t *except);
+
+/* ---- ordered answers (answers.c) ---- */
+/* Reserves the next answer slot; NULL when the window is full (the caller pauses reading). */
+slot_t *ms_slot_open(client_t *c, uint16_t seq, int link);
+/* Fills the slot with this ordinal with an answer (msg may be NULL: no answer). */
+void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
+                    const ProtobufCMessage *msg);
+/* Gives up the slots waiting on a db link that went down. */
+void ms_slots_fail_link(msg_server_t *ms, int link);
+void ms_slots_expire(client_t *c, uint64_t now);
+void ms_slots_free(client_t *c);
+
+/* ---- upstream links (upstream.c) ---- */
+int ms_upstreams_start(msg_server_t *ms);
+void ms_upstreams_stop(msg_server_t *ms);
+/* A usable db link for this client (-1 if none). */
+int ms_db_pick(msg_server_t *ms, const client_t *c);
+int ms_login_up(msg_server_t *ms);
+tt_link_t *ms_route_master(msg_server_t *ms);
+void ms_login_send_all(msg_server_t *ms, uint16_t sid, uint16_t cid, const ProtobufCMessage *m);
+void ms_route_send_all(msg_server_t *ms, uint16_t sid, uint16_t cid, const ProtobufCMessage *m);
+
+/* ---- attach_data (attach.c) ---- */
+/* The 12-byte CDbAttachData: type 1, handle, and our request ordinal in service_type. */
+void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal);
+/* The 16+N-byte CPduAttachData (type 3) carrying an extra payload (the original request). */
+int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
+                             const uint8_t *payload, size_t len);
+/* Reads either form; payload is NULL for the 12-byte one. -1 when malformed. */
+int ms_attach_decode(const ProtobufCBinaryData *a, uint32_t *handle, uint32_t *ordinal,
+                     const uint8_t **payload, size_t *plen);
+/* Reflection helpers: the attach_data field (20) and a uint32 field by name. */
+ProtobufCBinaryData *ms_pb_attach(ProtobufCMessage *m, protobuf_c_boolean **has);
+int ms_pb_set_u32(ProtobufCMessage *m, const char *name, uint32_t v);
+int ms_pb_get_u32(const ProtobufCMessage *m, const char *name, uint32_t *v);
+
+/* ---- client commands (client_cmds.c) and upstream answers (upstream_cmds.c) ---- */
+void ms_client_pdu(client_t *c, const tt_pdu_t *pdu);
+void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu);
+void ms_route_pdu(msg_server_t *ms, const tt_pdu_t *pdu);
+void ms_client_closed(client_t *c);
+
+/* ---- login (login.c) ---- */
+void ms_login_request(client_t *c, const tt_pdu_t *pdu);
+void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu);
+int ms_guard_init(msg_server_t *ms);
+void ms_guard_free(msg_server_t *ms);
+
+#endif

@@ -1,0 +1,179 @@
+/* Client connections and logged-in users: accept, look-up by handle and by user id, the
+ * per-user connection lists, notifications to a user's or everybody's connections, kicks,
+ * and the housekeeping tick (login deadline, given-up answers). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Login.pb-c.h"
+#include "msg_server.h"
+#include "tt_log.h"
+
+int ms_is_mobile(uint32_t client_type) { return (client_type & 0x10) != 0; }
+
+static int matches(const client_t *c, int filter)
+{
+    if (c->state != CLIENT_ONLINE)
+        return 0;
+    if (filter == MS_PC_ONLY)
+        return !ms_is_mobile(c->client_type);
+    if (filter == MS_MOBILE_ONLY)
+        return ms_is_mobile(c->client_type);
+    return 1;
+}
+
+user_t *ms_user_find(msg_server_t *ms, uint32_t user_id) { return tt_map_get(&ms->users, user_id); }
+
+client_t *ms_client_find(msg_server_t *ms, uint32_t handle)
+{
+    return tt_map_get(&ms->clients, handle);
+}
+
+int ms_client_attach_user(client_t *c, uint32_t user_id)
+{
+    msg_server_t *ms = c->ms;
+    user_t *u = ms_user_find(ms, user_id);
+    if (!u) {
+        u = calloc(1, sizeof(*u));
+        if (!u || tt_map_put(&ms->users, user_id, u) < 0) {
+            free(u);
+            return -1;
+        }
+        u->user_id = user_id;
+    }
+    c->user = u;
+    c->user_id = user_id;
+    c->prev = NULL;
+    c->next = u->clients;
+    if (u->clients)
+        u->clients->prev = c;
+    u->clients = c;
+    return 0;
+}
+
+static void detach_user(client_t *c)
+{
+    user_t *u = c->user;
+    if (!u)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        u->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->user = NULL;
+    if (!u->clients) {
+        tt_map_del(&c->ms->users, u->user_id);
+        free(u);
+    }
+}
+
+void ms_user_send(user_t *u, int filter, const client_t *except, uint16_t sid, uint16_t cid,
+                  const ProtobufCMessage *msg)
+{
+    for (client_t *c = u->clients; c; c = c->next)
+        if (c != except && matches(c, filter))
+            tt_pdu_send(c->conn, sid, cid, 0, msg);
+}
+
+void ms_broadcast(msg_server_t *ms, int filter, uint16_t sid, uint16_t cid,
+                  const ProtobufCMessage *msg)
+{
+    /* Pack once, write the same bytes to every matching connection. */
+    size_t body = protobuf_c_message_get_packed_size(msg);
+    uint8_t *frame = malloc(TT_PDU_HEADER_LEN + body);
+    if (!frame)
+        return;
+    tt_pdu_encode_header(frame, (uint32_t)(TT_PDU_HEADER_LEN + body), sid, cid, 0);
+    protobuf_c_message_pack(msg, frame + TT_PDU_HEADER_LEN);
+    for (size_t i = 0; i < ms->clients.cap; i++) {
+        client_t *c = ms->clients.slots[i].value;
+        if (c && matches(c, filter))
+            tt_conn_write(c->conn, frame, TT_PDU_HEADER_LEN + body);
+    }
+    free(frame);
+}
+
+void ms_kick_same_class(user_t *u, uint32_t client_type, uint32_t reason, const client_t *except)
+{
+    IM__Login__IMKickUser kick = IM__LOGIN__IMKICK_USER__INIT;
+    kick.user_id = u->user_id;
+    kick.kick_reason = reason;
+    for (client_t *c = u->clients; c; c = c->next) {
+        if (c == except || c->state != CLIENT_ONLINE ||
+            ms_is_mobile(c->client_type) != ms_is_mobile(client_type))
+            continue;
+        log_notice("kicking user %u on %s (client type 0x%x, reason %u)", u->user_id,
+                   c->conn->peer, c->client_type, reason);
+        tt_pdu_send(c->conn, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                    IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_KICK_USER, 0, &kick.base);
+        /* It receives nothing more and can send nothing more. */
+        c->state = CLIENT_GONE;
+        tt_conn_close_after_flush(c->conn, "kicked (reason %u)", reason);
+    }
+}
+
+/* ---- the listener's callbacks ---- */
+
+static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
+{
+    (void)s;
+    msg_server_t *ms = udata;
+    client_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        tt_conn_close(conn, "out of memory");
+        return;
+    }
+    do {
+        ms->next_handle++;
+    } while (ms->next_handle == 0 || tt_map_get(&ms->clients, ms->next_handle));
+    c->ms = ms;
+    c->conn = conn;
+    c->handle = ms->next_handle;
+    c->accepted_at = tt_loop_now(ms->d.loop);
+    if (tt_map_put(&ms->clients, c->handle, c) < 0) {
+        free(c);
+        tt_conn_close(conn, "out of memory");
+        return;
+    }
+    conn->app = c;
+    conn->id = c->handle;
+    tt_conn_set_timeouts(conn, ms->login_timeout_ms, 0);
+}
+
+static void on_pdu(tt_server_t *s, tt_conn_t *conn, const tt_pdu_t *pdu, void *udata)
+{
+    (void)s;
+    (void)udata;
+    client_t *c = conn->app;
+    if (c)
+        ms_client_pdu(c, pdu);
+}
+
+static void on_close(tt_server_t *s, tt_conn_t *conn, void *udata)
+{
+    (void)s;
+    msg_server_t *ms = udata;
+    client_t *c = conn->app;
+    if (!c)
+        return;
+    if (c->user) {
+        ms_client_closed(c); /* presence and counters */
+        detach_user(c);
+    }
+    log_info("client %s (user %u) closed: %s", conn->peer, c->user_id, conn->reason);
+    tt_map_del(&ms->clients, c->handle);
+    ms_slots_free(c);
+    conn->app = NULL;
+    free(c);
+}
+
+static void on_refused(tt_server_t *s, const char *peer, void *udata)
+{
+    (void)s;
+    (void)udata;
+    log_warn("connection from %s refused: too many clients", peer);
+}
+
+const tt_server_handler_t ms_client_handler = {on_open, on_pdu, on_close, on_refused};
