@@ -62,7 +62,7 @@ start() {
         for port in ${ports//,/ }; do
             wait_port "$port" "$pid" || die "$name did not come up on port $port (see $LOG/$name.log and $LOG/$name.out)"
         done
-        say "started $name (pid $pid, port ${ports//,/ /})"
+        say "started $name (pid $pid, port ${ports//,/, })"
     done
     cat <<MSG
 

@@ -35,6 +35,9 @@ sed -e "s/^HttpListenIP=.*/HttpListenIP=127.0.0.1/" -e "s/^HttpPort=.*/HttpPort=
     -e "s/^MsgServerListenIP=.*/MsgServerListenIP=127.0.0.1/" -e "s/^MsgServerPort=.*/MsgServerPort=$P_LOGIN_MS/" \
     -e "/^Client/d" "$TT_SRC/conf/loginserver.conf" > "$TT_TMP/login.conf"
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_MSG/" \
+    -e "s/^DBServerPort\([0-9]\)=.*/DBServerPort\1=$P_DB/" \
+    -e "s/^LoginServerPort1=.*/LoginServerPort1=$P_LOGIN_MS/" \
+    -e "s/^RouteServerPort1=.*/RouteServerPort1=$P_ROUTE/" \
     "$TT_SRC/conf/msgserver.conf" > "$TT_TMP/msg.conf"
 sed -e "s/^ListenPort=.*/ListenPort=$P_DB/" "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_HTTPMSG/" \
