@@ -64,7 +64,7 @@ static int file_close(log4c_appender_t *app)
 
 static const log4c_appender_type_t tt_file_type = {"tt_file", file_open, file_append, file_close};
 
-/* ---- layout "tt": 2026-11-25 10:00:00.123 ERROR [msg_server] text ---- */
+/* ---- layout "tt": 2026-11-25 10:00:00.123 ERROR  [category] text ---- */
 
 static const char *tt_format(const log4c_layout_t *layout, const log4c_logging_event_t *ev)
 {

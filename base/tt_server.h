@@ -1,8 +1,8 @@
 /* tt_server: the accepting side of the PDU protocol. Listens on a ';'-separated address list
  * and one port, refuses connections over max_conns before allocating anything, frames PDUs
- * with a size cap, optionally echoes heartbeats (what msg_server, file_server and push_server
- * do for their peers) or sends its own when idle (server-to-server links), and hands every
- * other frame to the daemon. */
+ * with a size cap, optionally echoes heartbeats (for clients and for peers that expect an
+ * echo) or sends its own when idle (server-to-server links), and hands every other frame to
+ * the daemon. */
 #ifndef TT_SERVER_H
 #define TT_SERVER_H
 
