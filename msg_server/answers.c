@@ -30,9 +30,11 @@ slot_t *ms_slot_open(client_t *c, uint16_t seq, int link)
     s->deadline = tt_loop_now(c->ms->d.loop) + c->ms->request_timeout_ms;
     c->count++;
     if (c->count == MS_WINDOW)
-        tt_conn_pause(c->conn); /* resumed when the oldest answer leaves */
+        ms_client_update_pause(c); /* resumed when the oldest answer leaves */
     return s;
 }
+
+int ms_slots_full(const client_t *c) { return c->slots && c->count == MS_WINDOW; }
 
 static void flush(client_t *c)
 {
@@ -45,8 +47,8 @@ static void flush(client_t *c)
         c->head = (c->head + 1) % MS_WINDOW;
         c->count--;
     }
-    if (c->count < MS_WINDOW && c->conn->paused && c->state != CLIENT_GONE)
-        tt_conn_resume(c->conn);
+    if (c->conn->paused)
+        ms_client_update_pause(c);
     if (c->count == 0) {
         free(c->slots);
         c->slots = NULL;

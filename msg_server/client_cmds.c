@@ -11,6 +11,7 @@
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
+#include "IM.SwitchService.pb-c.h"
 #include "msg_server.h"
 #include "tt_log.h"
 
@@ -40,6 +41,18 @@ static const forward_t forwards[] = {
      &im__login__imquery_push_shield_req__descriptor, TO_DB, 0},
     {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_USERS_STATUS_REQUEST,
      &im__buddy__imusers_stat_req__descriptor, TO_ROUTE, 0},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST,
+     &im__buddy__imrecent_contact_session_req__descriptor, TO_DB, 0},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_REQ,
+     &im__buddy__imremove_session_req__descriptor, TO_DB, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_REQUEST,
+     &im__message__imunread_msg_cnt_req__descriptor, TO_DB, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_REQUEST,
+     &im__message__imget_msg_list_req__descriptor, TO_DB, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_REQ,
+     &im__message__imget_latest_msg_id_req__descriptor, TO_DB, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_REQ,
+     &im__message__imget_msg_by_id_req__descriptor, TO_DB, 0},
 };
 
 /* Stamps the user id and attach_data into the request and sends it upstream, with a slot
@@ -174,6 +187,14 @@ static void kick_pc(client_t *c, const tt_pdu_t *pdu)
                        IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_KICKPCCLIENT, &rsp.base);
 }
 
+static void data_ack(client_t *c, const tt_pdu_t *pdu)
+{
+    /* A receiving client confirms a delivery. Nothing is resent on a missing confirmation:
+     * clients catch up through unread counts and history, so this only closes the loop. */
+    (void)c;
+    (void)pdu;
+}
+
 typedef struct local_cmd_s {
     uint16_t cid;
     void (*fn)(client_t *c, const tt_pdu_t *pdu);
@@ -184,6 +205,10 @@ static const local_cmd_t local_cmds[] = {
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_LOGINOUT, logout},
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_DEVICETOKEN, device_token},
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_KICKPCCLIENT, kick_pc},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, ms_chat_client_msg},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK, data_ack},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_ACK, ms_chat_read_ack},
+    {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, ms_chat_p2p},
 };
 
 void ms_client_pdu(client_t *c, const tt_pdu_t *pdu)

@@ -45,7 +45,7 @@ static void on_stop(void *udata)
 static int configure(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    long long max_conn, db_conns, reconnect, fail_limit, max_clients;
+    long long rate, burst, max_text, max_conn, db_conns, reconnect, fail_limit, max_clients;
     uint32_t max_pdu;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &ms->listen_port) < 0 ||
@@ -59,8 +59,15 @@ static int configure(tt_daemon_t *d, void *udata)
         seconds(d, "RequestTimeout", 10, 3600, &ms->request_timeout_ms) < 0 ||
         seconds(d, "LoginFailWindow", 300, 86400, &ms->login_fail_window_ms) < 0 ||
         tt_daemon_cfg_int(d, "LoginFailLimit", 20, 1, 1000000, &fail_limit) < 0 ||
-        tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0)
+        tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0 ||
+        tt_daemon_cfg_int(d, "MsgRateLimit", 50, 1, 1000000, &rate) < 0 ||
+        tt_daemon_cfg_int(d, "MaxTextMessage", 4096, 16, 1 << 20, &max_text) < 0)
         return -1;
+    if (tt_daemon_cfg_int(d, "MsgRateBurst", rate * 2, 1, 10000000, &burst) < 0)
+        return -1;
+    ms->msg_rate = (uint32_t)rate;
+    ms->msg_burst = (uint32_t)burst;
+    ms->max_text = (uint32_t)max_text;
     if (tt_daemon_cfg_int(d, "MaxClients", max_conn + 1000, 1, 10000000, &max_clients) < 0)
         return -1;
     d->on_stop = on_stop;
@@ -116,12 +123,13 @@ static int start(tt_daemon_t *d, void *udata)
     msg_server_t *ms = udata;
     tt_map_init(&ms->clients);
     tt_map_init(&ms->users);
+    ms_chat_init(ms);
+    tt_timer_init(&ms->tick, tick, ms);
     if (ms_guard_init(ms) < 0 ||
         tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
                          &ms->clients_srv) < 0 ||
         ms_upstreams_start(ms) < 0)
         return -1;
-    tt_timer_init(&ms->tick, tick, ms);
     tt_timer_start(d->loop, &ms->tick, 1000, 1000);
     return 0;
 }
@@ -129,8 +137,10 @@ static int start(tt_daemon_t *d, void *udata)
 static void finish(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    if (d->loop)
+    if (d->loop && ms->tick.cb) { /* start() ran */
         tt_timer_stop(d->loop, &ms->tick);
+        tt_timer_stop(d->loop, &ms->unthrottle);
+    }
     /* Close the clients first (their close handlers use the links), then the links. */
     if (d->loop) {
         for (size_t i = 0; i < ms->clients.cap; i++) {

@@ -53,6 +53,10 @@ struct client_s {
     uint32_t next_ordinal;     /* ordinal of the next request */
     slot_t *slots;             /* MS_WINDOW slots, allocated while requests are in flight */
     uint32_t head, count;      /* ring: oldest slot and number in use */
+    uint32_t tokens;           /* messages this connection may still send now (rate limit) */
+    uint64_t refilled_at;      /* loop time tokens were last topped up */
+    int throttled;             /* reading paused by the rate limit */
+    client_t *next_throttled;  /* list of throttled clients */
 };
 
 struct user_s {
@@ -89,6 +93,9 @@ struct msg_server_s {
     uint32_t reconnect_ms;               /* first upstream reconnect delay */
     uint32_t login_fail_limit;           /* failed logins per address per window */
     uint32_t login_fail_window_ms;
+    uint32_t msg_rate;                   /* messages per second per connection */
+    uint32_t msg_burst;                  /* bucket size */
+    uint32_t max_text;                   /* largest text message (bytes of msg_data) */
     upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
         route_addr[MS_MAX_UPSTREAMS];
     int n_db_addr, n_login_addr, n_route_addr;
@@ -103,6 +110,8 @@ struct msg_server_s {
     uint32_t next_handle;                /* last handle given out */
     uint32_t online;                     /* logged-in connections */
     tt_timer_t tick;                     /* 1 s housekeeping */
+    tt_timer_t unthrottle;               /* resumes rate-limited clients */
+    client_t *throttled;                 /* clients paused by the rate limit */
     struct login_guard_s *guard;         /* failed logins per address */
 };
 
@@ -125,6 +134,8 @@ void ms_kick_same_class(user_t *u, uint32_t client_type, uint32_t reason, const 
 /* ---- ordered answers (answers.c) ---- */
 /* Reserves the next answer slot; NULL when the window is full (the caller pauses reading). */
 slot_t *ms_slot_open(client_t *c, uint16_t seq, int link);
+/* 1 when the answer window is full. */
+int ms_slots_full(const client_t *c);
 /* Fills the slot with this ordinal with an answer (msg may be NULL: no answer). */
 void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
                     const ProtobufCMessage *msg);
@@ -162,6 +173,21 @@ void ms_client_pdu(client_t *c, const tt_pdu_t *pdu);
 void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu);
 void ms_route_pdu(msg_server_t *ms, const tt_pdu_t *pdu);
 void ms_client_closed(client_t *c);
+
+/* ---- one-to-one chat (chat.c) ---- */
+void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu);
+void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu);
+void ms_chat_routed(msg_server_t *ms, const tt_pdu_t *pdu);
+void ms_chat_read_ack(client_t *c, const tt_pdu_t *pdu);
+void ms_chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu);
+void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu);
+void ms_chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu);
+void ms_chat_remove_notify(msg_server_t *ms, const tt_pdu_t *pdu);
+/* Reading is paused while the answer window is full or the rate limit holds; resumes when
+ * neither does. */
+void ms_client_update_pause(client_t *c);
+void ms_throttle_free(msg_server_t *ms, client_t *c);
+void ms_chat_init(msg_server_t *ms);
 
 /* ---- login (login.c) ---- */
 void ms_login_request(client_t *c, const tt_pdu_t *pdu);

@@ -164,6 +164,7 @@ static void on_close(tt_server_t *s, tt_conn_t *conn, void *udata)
     }
     log_info("client %s (user %u) closed: %s", conn->peer, c->user_id, conn->reason);
     tt_map_del(&ms->clients, c->handle);
+    ms_throttle_free(ms, c);
     ms_slots_free(c);
     conn->app = NULL;
     free(c);

@@ -7,6 +7,7 @@
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
+#include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "msg_server.h"
 #include "tt_log.h"
@@ -114,6 +115,29 @@ static void avatar_answer(msg_server_t *ms, const tt_pdu_t *pdu)
     tt_pb_free(rsp);
 }
 
+static void session_removed(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    client_t *c;
+    IM__Buddy__IMRemoveSessionRsp *rsp = (IM__Buddy__IMRemoveSessionRsp *)relay_answer(
+        ms, &im__buddy__imremove_session_rsp__descriptor, pdu, &c, NULL);
+    if (rsp && rsp->result_code == 0 &&
+        rsp->session_type == IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE) {
+        IM__Buddy__IMRemoveSessionNotify n = IM__BUDDY__IMREMOVE_SESSION_NOTIFY__INIT;
+        n.user_id = c->user_id;
+        n.session_type = rsp->session_type;
+        n.session_id = rsp->session_id;
+        ms_user_send(c->user, MS_ALL, c, SID_BUDDY,
+                     IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY,
+                     &n.base);
+        tt_link_t *route = ms_route_master(ms);
+        if (route)
+            tt_link_send(route, SID_BUDDY,
+                         IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY,
+                         0, &n.base);
+    }
+    tt_pb_free(rsp);
+}
+
 typedef struct answer_s {
     uint16_t cid;
     const ProtobufCMessageDescriptor *desc; /* relayed as is when fn is NULL */
@@ -143,6 +167,18 @@ static const answer_t db_answers[] = {
      sign_info_answer},
     {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, NULL,
      avatar_answer},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, NULL, ms_chat_stored},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_RECENT_CONTACT_SESSION_RESPONSE,
+     &im__buddy__imrecent_contact_session_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_RES, NULL, session_removed},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_RESPONSE,
+     &im__message__imunread_msg_cnt_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_RESPONSE,
+     &im__message__imget_msg_list_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_RSP,
+     &im__message__imget_latest_msg_id_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_RES,
+     &im__message__imget_msg_by_id_rsp__descriptor, NULL},
     /* the client was answered at once; db_proxy's confirmation is not needed */
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_DEVICETOKEN, NULL, ignored},
 };
@@ -241,6 +277,11 @@ static const answer_t route_cmds[] = {
      sign_changed},
     {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_AVATAR_CHANGED_NOTIFY, NULL,
      avatar_changed},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, NULL, ms_chat_routed},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, NULL, ms_chat_read_notify},
+    {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, NULL, ms_chat_p2p_routed},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY, NULL,
+     ms_chat_remove_notify},
 };
 
 void ms_route_pdu(msg_server_t *ms, const tt_pdu_t *pdu)

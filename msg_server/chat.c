@@ -1,0 +1,347 @@
+/* One-to-one chat in msg_server: a client's message goes to db_proxy_server; only once it is
+ * stored (db_proxy answers with its msg_id) is the sender acknowledged and the message
+ * delivered — here to the receiver's connections and the sender's other connections, and
+ * through route_server to the other msg_servers. Read acks, read notifies (multi-device
+ * sync), typing/shake commands and session removal notifies travel the same ways. A sender
+ * over the rate limit is read later, never dropped. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Buddy.pb-c.h"
+#include "IM.Message.pb-c.h"
+#include "IM.SwitchService.pb-c.h"
+#include "msg_server.h"
+#include "tt_log.h"
+
+#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
+#define CID_MSG_DATA IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA
+
+static int is_single(uint32_t type)
+{
+    return type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT ||
+           type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
+}
+
+/* ---- rate limit: a token bucket per connection ---- */
+
+void ms_client_update_pause(client_t *c)
+{
+    if (c->state == CLIENT_GONE || !tt_conn_is_open(c->conn))
+        return;
+    if (c->throttled || ms_slots_full(c))
+        tt_conn_pause(c->conn);
+    else
+        tt_conn_resume(c->conn);
+}
+
+static void refill(client_t *c, uint64_t now)
+{
+    msg_server_t *ms = c->ms;
+    if (c->refilled_at == 0) {
+        c->tokens = ms->msg_burst;
+        c->refilled_at = now;
+        return;
+    }
+    uint64_t add = (now - c->refilled_at) * ms->msg_rate / 1000;
+    if (add == 0)
+        return;
+    c->tokens = (uint32_t)(c->tokens + add > ms->msg_burst ? ms->msg_burst : c->tokens + add);
+    c->refilled_at = now;
+}
+
+static void unthrottle_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    msg_server_t *ms = udata;
+    uint64_t now = tt_loop_now(loop);
+    client_t **pp = &ms->throttled;
+    while (*pp) {
+        client_t *c = *pp;
+        refill(c, now);
+        if (c->tokens > 0) {
+            *pp = c->next_throttled;
+            c->next_throttled = NULL;
+            c->throttled = 0;
+            ms_client_update_pause(c);
+        } else {
+            pp = &c->next_throttled;
+        }
+    }
+    if (!ms->throttled)
+        tt_timer_stop(loop, t);
+}
+
+/* Takes one token; when none is left, stops reading this client for a while. */
+static void spend_token(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    refill(c, tt_loop_now(ms->d.loop));
+    if (c->tokens > 0)
+        c->tokens--;
+    if (c->tokens > 0 || c->throttled)
+        return;
+    c->throttled = 1;
+    c->next_throttled = ms->throttled;
+    ms->throttled = c;
+    ms_client_update_pause(c);
+    if (!tt_timer_active(&ms->unthrottle))
+        tt_timer_start(ms->d.loop, &ms->unthrottle, 20, 20);
+}
+
+void ms_chat_init(msg_server_t *ms) { tt_timer_init(&ms->unthrottle, unthrottle_cb, ms); }
+
+void ms_throttle_free(msg_server_t *ms, client_t *c)
+{
+    if (!c->throttled)
+        return;
+    for (client_t **pp = &ms->throttled; *pp; pp = &(*pp)->next_throttled) {
+        if (*pp == c) {
+            *pp = c->next_throttled;
+            break;
+        }
+    }
+    c->throttled = 0;
+}
+
+/* ---- sending ---- */
+
+void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    spend_token(c);
+    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
+        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn("message from user %u does not parse: dropped", c->user_id);
+        return;
+    }
+    const char *why = NULL;
+    if (!is_single(m->msg_type))
+        why = "not a one-to-one message type";
+    else if (m->msg_data.len == 0)
+        why = "empty";
+    else if (m->to_session_id == c->user_id || m->to_session_id == 0)
+        why = "bad receiver";
+    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT &&
+             m->msg_data.len > ms->max_text)
+        why = "text longer than can be stored";
+    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
+             m->msg_data.len <= 4)
+        why = "voice without audio";
+    int link = why ? -1 : ms_db_pick(ms, c);
+    if (!why && link < 0)
+        why = "no db_proxy_server link (the client will resend)";
+    if (why) {
+        log_warn("message from user %u to %u not accepted: %s", c->user_id, m->to_session_id,
+                 why);
+        tt_pb_free(m);
+        return;
+    }
+    slot_t *s = ms_slot_open(c, pdu->seq_num, link);
+    if (!s) {
+        tt_pb_free(m);
+        return;
+    }
+    uint8_t attach[12];
+    ms_attach_encode(attach, c->handle, s->ordinal);
+    m->from_user_id = c->user_id;
+    m->create_time = (uint32_t)time(NULL);
+    free(m->attach_data.data); /* whatever the client put there is not trusted */
+    m->has_attach_data = 1;
+    m->attach_data.data = attach;
+    m->attach_data.len = sizeof(attach);
+    tt_link_send(ms->db[link].link, SID_MSG, CID_MSG_DATA, pdu->seq_num, &m->base);
+    m->attach_data.data = NULL; /* on the stack: not for tt_pb_free */
+    tt_pb_free(m);
+}
+
+/* Sends the same frame to every connection of a user here, except one. */
+static void deliver(msg_server_t *ms, uint32_t user_id, const client_t *except,
+                    const uint8_t *frame, size_t len)
+{
+    user_t *u = ms_user_find(ms, user_id);
+    if (!u)
+        return;
+    for (client_t *c = u->clients; c; c = c->next)
+        if (c != except && c->state == CLIENT_ONLINE)
+            tt_conn_write(c->conn, frame, len);
+}
+
+static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, size_t *len)
+{
+    size_t body = protobuf_c_message_get_packed_size(m);
+    uint8_t *f = malloc(TT_PDU_HEADER_LEN + body);
+    if (!f)
+        return NULL;
+    tt_pdu_encode_header(f, (uint32_t)(TT_PDU_HEADER_LEN + body), sid, cid, 0);
+    protobuf_c_message_pack(m, f + TT_PDU_HEADER_LEN);
+    *len = TT_PDU_HEADER_LEN + body;
+    return f;
+}
+
+void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
+        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
+    uint32_t handle = 0, ordinal = 0;
+    const uint8_t *payload;
+    size_t plen;
+    if (!m || !m->has_attach_data ||
+        ms_attach_decode(&m->attach_data, &handle, &ordinal, &payload, &plen) < 0) {
+        log_warn("stored message answer from db_proxy_server does not parse");
+        tt_pb_free(m);
+        return;
+    }
+    client_t *sender = ms_client_find(ms, handle);
+    if (m->msg_id == 0) {
+        /* Not stored: no success ack; the client resends and dedupe keeps one copy. */
+        log_warn("message from user %u to %u was not stored", m->from_user_id, m->to_session_id);
+        if (sender && sender->user_id == m->from_user_id)
+            ms_slot_answer(sender, ordinal, 0, 0, NULL);
+        tt_pb_free(m);
+        return;
+    }
+    if (sender && sender->user_id == m->from_user_id && sender->state == CLIENT_ONLINE) {
+        IM__Message__IMMsgDataAck ack = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
+        ack.user_id = m->from_user_id;
+        ack.session_id = m->to_session_id;
+        ack.msg_id = m->msg_id;
+        ack.session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
+        ms_slot_answer(sender, ordinal, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK,
+                       &ack.base);
+    } else {
+        sender = NULL; /* the sending connection left: its other devices still get a copy */
+    }
+    free(m->attach_data.data);
+    m->attach_data.data = NULL;
+    m->attach_data.len = 0;
+    m->has_attach_data = 0;
+    size_t len;
+    uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
+    if (frame) {
+        deliver(ms, m->to_session_id, NULL, frame, len);
+        deliver(ms, m->from_user_id, sender, frame, len);
+        tt_link_t *route = ms_route_master(ms);
+        if (route)
+            tt_link_send_raw(route, SID_MSG, CID_MSG_DATA, 0, frame + TT_PDU_HEADER_LEN,
+                             len - TT_PDU_HEADER_LEN);
+        free(frame);
+    }
+    tt_pb_free(m);
+}
+
+void ms_chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
+        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
+    if (!m)
+        return;
+    if (is_single(m->msg_type)) {
+        m->has_attach_data = 0; /* never shown to clients */
+        size_t len;
+        uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
+        if (frame) {
+            deliver(ms, m->to_session_id, NULL, frame, len);
+            deliver(ms, m->from_user_id, NULL, frame, len);
+            free(frame);
+        }
+    }
+    tt_pb_free(m);
+}
+
+/* ---- read acks and read notifies ---- */
+
+void ms_chat_read_ack(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    IM__Message__IMMsgDataReadAck *a = (IM__Message__IMMsgDataReadAck *)tt_pb_unpack(
+        &im__message__immsg_data_read_ack__descriptor, pdu->body, pdu->body_len);
+    if (!a)
+        return;
+    a->user_id = c->user_id;
+    int link = ms_db_pick(ms, c);
+    if (link >= 0) /* no answer is expected */
+        tt_link_send(ms->db[link].link, pdu->service_id, pdu->command_id, 0, &a->base);
+    IM__Message__IMMsgDataReadNotify n = IM__MESSAGE__IMMSG_DATA_READ_NOTIFY__INIT;
+    n.user_id = c->user_id;
+    n.session_id = a->session_id;
+    n.msg_id = a->msg_id;
+    n.session_type = a->session_type;
+    ms_user_send(c->user, MS_ALL, c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY,
+                 &n.base);
+    tt_link_t *route = ms_route_master(ms);
+    if (route)
+        tt_link_send(route, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, 0,
+                     &n.base);
+    tt_pb_free(a);
+}
+
+void ms_chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Message__IMMsgDataReadNotify *n = (IM__Message__IMMsgDataReadNotify *)tt_pb_unpack(
+        &im__message__immsg_data_read_notify__descriptor, pdu->body, pdu->body_len);
+    if (!n)
+        return;
+    user_t *u = ms_user_find(ms, n->user_id);
+    if (u)
+        ms_user_send(u, MS_ALL, NULL, SID_MSG,
+                     IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, &n->base);
+    tt_pb_free(n);
+}
+
+/* ---- typing / shake ("P2P commands"), opaque to the server ---- */
+
+void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    IM__SwitchService__IMP2PCmdMsg *p = (IM__SwitchService__IMP2PCmdMsg *)tt_pb_unpack(
+        &im__switch_service__imp2_pcmd_msg__descriptor, pdu->body, pdu->body_len);
+    if (!p)
+        return;
+    p->from_user_id = c->user_id; /* the original trusted the client here */
+    size_t len;
+    uint8_t *frame = frame_of(pdu->service_id, pdu->command_id, &p->base, &len);
+    if (frame) {
+        deliver(ms, p->to_user_id, NULL, frame, len);
+        deliver(ms, c->user_id, c, frame, len);
+        tt_link_t *route = ms_route_master(ms);
+        if (route)
+            tt_link_send_raw(route, pdu->service_id, pdu->command_id, 0,
+                             frame + TT_PDU_HEADER_LEN, len - TT_PDU_HEADER_LEN);
+        free(frame);
+    }
+    tt_pb_free(p);
+}
+
+void ms_chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__SwitchService__IMP2PCmdMsg *p = (IM__SwitchService__IMP2PCmdMsg *)tt_pb_unpack(
+        &im__switch_service__imp2_pcmd_msg__descriptor, pdu->body, pdu->body_len);
+    if (!p)
+        return;
+    size_t len;
+    uint8_t *frame = frame_of(pdu->service_id, pdu->command_id, &p->base, &len);
+    if (frame) {
+        deliver(ms, p->to_user_id, NULL, frame, len);
+        deliver(ms, p->from_user_id, NULL, frame, len);
+        free(frame);
+    }
+    tt_pb_free(p);
+}
+
+/* ---- session removal: the user's other devices follow ---- */
+
+void ms_chat_remove_notify(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Buddy__IMRemoveSessionNotify *n = (IM__Buddy__IMRemoveSessionNotify *)tt_pb_unpack(
+        &im__buddy__imremove_session_notify__descriptor, pdu->body, pdu->body_len);
+    if (!n)
+        return;
+    user_t *u = ms_user_find(ms, n->user_id);
+    if (u)
+        ms_user_send(u, MS_ALL, NULL, IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST,
+                     IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY,
+                     &n->base);
+    tt_pb_free(n);
+}
