@@ -75,8 +75,14 @@ done
 reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$P_MSG"; printf '\x00\x00\x00\x10\x00\x01\x00\x00\x00\x07\x07\x01\x00\x2a\x00\x00' >&3; timeout 2 head -c 16 <&3 | od -An -tx1 | tr -d ' \n') 2>/dev/null || true)
 tt_check "msg_server echoes a heartbeat with its seq" test "$reply" = "000000100001000000070701002a0000"
 
-body=$(curl -s --max-time 5 "http://127.0.0.1:$P_LOGIN_HTTP/msg_server")
-tt_check "login_server answers /msg_server with JSON" grep -q '"code":1' <<<"$body"
+# msg_server registers with login_server by itself; clients are then sent to it
+for _ in $(seq 50); do
+    body=$(curl -s --max-time 5 "http://127.0.0.1:$P_LOGIN_HTTP/msg_server")
+    grep -q "\"port\":\"$P_MSG\"" <<<"$body" && break
+    sleep 0.1
+done
+tt_check "login_server sends clients to the registered msg_server" grep -q "\"code\":0" <<<"$body"
+tt_check "with the port as a string" grep -q "\"port\":\"$P_MSG\"" <<<"$body"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$P_LOGIN_HTTP/other" || true)
 tt_check "login_server closes on other paths" test "$code" = 000
 big=$(head -c 3000 /dev/zero | tr '\0' 'a')

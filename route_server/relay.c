@@ -1,0 +1,86 @@
+/* Relays: what one msg_server sends for users that may be on another goes to the others (or
+ * to all, for notifications every msg_server delivers itself). Route_server does not look at
+ * user ids: every relay is a broadcast, as in the original. Frames are passed on byte for
+ * byte (version, flag, seq_num and reserved included). */
+#include <string.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "route_server.h"
+#include "tt_log.h"
+
+typedef struct relay_s {
+    uint16_t command_id;    /* what is relayed */
+    rs_relay_scope_t scope; /* to whom */
+} relay_t;
+
+static const relay_t relays[] = {
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CHANGE_MEMBER_NOTIFY, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__FILE_CMD_ID__CID_FILE_NOTIFY, RS_RELAY_OTHERS},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY, RS_RELAY_OTHERS},
+    /* every msg_server, the origin included, delivers these to its own clients */
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, RS_RELAY_ALL},
+    {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_AVATAR_CHANGED_NOTIFY, RS_RELAY_ALL},
+};
+
+rs_relay_scope_t rs_relay_scope(uint16_t command_id)
+{
+    for (size_t i = 0; i < sizeof(relays) / sizeof(relays[0]); i++)
+        if (relays[i].command_id == command_id)
+            return relays[i].scope;
+    return RS_RELAY_NONE;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* Queues the frame exactly as it was received. */
+static int send_frame(tt_conn_t *c, const tt_pdu_t *pdu)
+{
+    uint8_t *p = tt_conn_reserve(c, pdu->length);
+    if (!p)
+        return -1;
+    uint8_t head[TT_PDU_HEADER_LEN];
+    tt_pdu_encode_header(head, pdu->length, pdu->service_id, pdu->command_id, pdu->seq_num);
+    put16(head + 4, pdu->version);
+    put16(head + 6, pdu->flag);
+    put16(head + 14, pdu->reserved);
+    memcpy(p, head, sizeof(head));
+    if (pdu->body_len)
+        memcpy(p + TT_PDU_HEADER_LEN, pdu->body, pdu->body_len);
+    return tt_conn_commit(c, pdu->length);
+}
+
+rs_relay_scope_t rs_relay(route_server_t *rs, tt_conn_t *from, const tt_pdu_t *pdu)
+{
+    rs_relay_scope_t scope = rs_relay_scope(pdu->command_id);
+    if (scope == RS_RELAY_NONE)
+        return scope;
+    size_t sent = 0;
+    for (rs_peer_t *p = rs->head; p; p = p->next) {
+        if (!tt_conn_is_open(p->conn) || (scope == RS_RELAY_OTHERS && p->conn == from))
+            continue;
+        if (send_frame(p->conn, pdu) == 0)
+            sent++;
+    }
+    log_debug("command 0x%04x (%u bytes) from %s relayed to %zu connection(s)", pdu->command_id,
+              (unsigned)pdu->length, from->peer, sent);
+    return scope;
+}
+
+size_t rs_broadcast(route_server_t *rs, const tt_conn_t *except, uint16_t service_id,
+                    uint16_t command_id, const ProtobufCMessage *msg)
+{
+    size_t sent = 0;
+    for (rs_peer_t *p = rs->head; p; p = p->next)
+        if (p->conn != except && tt_conn_is_open(p->conn) &&
+            tt_pdu_send(p->conn, service_id, command_id, 0, msg) == 0)
+            sent++;
+    return sent;
+}
