@@ -23,8 +23,15 @@ static void msg_serv_info(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
         log_warn("IMMsgServInfo from %s does not parse: ignored", c->peer);
         return;
     }
+    if (info->port == 0 || info->port > 65535 || !*info->ip1) {
+        log_warn("IMMsgServInfo from %s names no usable address (ip1 '%s', port %u): ignored",
+                 c->peer, info->ip1, (unsigned)info->port);
+        tt_pb_free(info);
+        return;
+    }
+    const char *ip2 = *info->ip2 ? info->ip2 : info->ip1; /* clients need a backup address */
     int again = ls_registry_find(&ls->registry, c->id) != NULL;
-    ls_msg_server_t *m = ls_registry_set(&ls->registry, c->id, info->ip1, info->ip2, info->port,
+    ls_msg_server_t *m = ls_registry_set(&ls->registry, c->id, info->ip1, ip2, info->port,
                                          info->max_conn_cnt, info->cur_conn_cnt, info->host_name);
     if (m)
         log_notice("msg_server '%s' %s from %s: %s / %s port %u, %u of %u connections; "
