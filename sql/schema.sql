@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS IMUser (
     name varchar(32) COLLATE utf8mb4_bin NOT NULL DEFAULT '' COMMENT 'login name',
     domain varchar(32) COLLATE utf8mb4_bin NOT NULL DEFAULT '' COMMENT 'pinyin',
     nick varchar(32) COLLATE utf8mb4_bin NOT NULL DEFAULT '' COMMENT 'nick name',
-    password varchar(32) COLLATE utf8mb4_bin NOT NULL DEFAULT '' COMMENT 'see migration 002',
+    password varchar(32) COLLATE utf8mb4_bin NOT NULL DEFAULT '' COMMENT 'lowercase hex md5(md5hex(plain) . salt), PROTOCOL.md 6.4',
     salt varchar(4) COLLATE utf8mb4_bin NOT NULL DEFAULT '',
     phone varchar(11) COLLATE utf8mb4_bin NOT NULL DEFAULT '',
     email varchar(64) COLLATE utf8mb4_bin NOT NULL DEFAULT '',
