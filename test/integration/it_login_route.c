@@ -27,6 +27,7 @@
 #include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "tt_net.h"
+#include "it_check.h"
 #include "tt_pdu.h"
 
 #define T 5000 /* ms to wait for anything expected */
@@ -52,21 +53,6 @@
 #define MAC IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_MAC
 #define ANDROID IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID
 
-static int failures;
-
-static int check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (!ok)
-        failures++;
-    return ok;
-}
 
 static uint64_t now_ms(void)
 {
