@@ -183,11 +183,12 @@ static const answer_t db_answers[] = {
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_DEVICETOKEN, NULL, ignored},
 };
 
-void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu)
+/* Runs the table entry for the command: its handler, or a plain relay to the requester. */
+static void dispatch(msg_server_t *ms, const answer_t *table, size_t n, const char *from,
+                     const tt_pdu_t *pdu)
 {
-    (void)link;
-    for (size_t i = 0; i < sizeof(db_answers) / sizeof(db_answers[0]); i++) {
-        const answer_t *a = &db_answers[i];
+    for (size_t i = 0; i < n; i++) {
+        const answer_t *a = &table[i];
         if (a->cid != pdu->command_id)
             continue;
         if (a->fn)
@@ -196,7 +197,13 @@ void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu)
             relay_plain(ms, a->desc, pdu);
         return;
     }
-    log_info("command 0x%04x from db_proxy_server not handled", pdu->command_id);
+    log_info("command 0x%04x from %s not handled", pdu->command_id, from);
+}
+
+void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu)
+{
+    (void)link;
+    dispatch(ms, db_answers, sizeof(db_answers) / sizeof(db_answers[0]), "db_proxy_server", pdu);
 }
 
 /* ---- route_server ---- */
@@ -286,15 +293,5 @@ static const answer_t route_cmds[] = {
 
 void ms_route_pdu(msg_server_t *ms, const tt_pdu_t *pdu)
 {
-    for (size_t i = 0; i < sizeof(route_cmds) / sizeof(route_cmds[0]); i++) {
-        const answer_t *a = &route_cmds[i];
-        if (a->cid != pdu->command_id)
-            continue;
-        if (a->fn)
-            a->fn(ms, pdu);
-        else
-            relay_plain(ms, a->desc, pdu);
-        return;
-    }
-    log_info("command 0x%04x from route_server not handled", pdu->command_id);
+    dispatch(ms, route_cmds, sizeof(route_cmds) / sizeof(route_cmds[0]), "route_server", pdu);
 }
