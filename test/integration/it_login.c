@@ -16,6 +16,7 @@
 #include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
+#include "it_check.h"
 #include "tt_client.h"
 #include "tt_pdu.h"
 
@@ -24,20 +25,6 @@
 #define MAC IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_MAC
 #define ANDROID IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (!ok)
-        failures++;
-}
 
 static ttc_t *conn(uint16_t port)
 {

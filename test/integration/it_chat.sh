@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One-to-one chat end to end: the whole suite with two msg_servers, driven by it_chat.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/suite.sh"
+TT_MS_EXTRA=$'MsgRateLimit=2000'
+tt_suite_start
+"$TT_BUILD/test/it_chat" main "$P_MS1" "$P_MS2" || tt_fail "it_chat main"
+tt_check "every message row is stored once" \
+    test "$(sql "SELECT COUNT(*) - COUNT(DISTINCT relateId, msgId) FROM (
+        SELECT relateId, msgId FROM IMMessage_0 UNION ALL SELECT relateId, msgId FROM IMMessage_1
+        UNION ALL SELECT relateId, msgId FROM IMMessage_2 UNION ALL SELECT relateId, msgId FROM IMMessage_3
+        UNION ALL SELECT relateId, msgId FROM IMMessage_4 UNION ALL SELECT relateId, msgId FROM IMMessage_5
+        UNION ALL SELECT relateId, msgId FROM IMMessage_6 UNION ALL SELECT relateId, msgId FROM IMMessage_7) t")" = 0
+tt_suite_stop_all
+tt_finish
