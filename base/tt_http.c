@@ -107,6 +107,12 @@ static int on_headers_complete(http_parser *p)
         error_response(hc, 413, "request body too large\n");
         return -1;
     }
+    /* curl and PHP wait for this before sending a body; without it uploads stall a second. */
+    const char *expect = tt_http_header(&hc->req, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && p->content_length > 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        tt_conn_write(hc->req.conn, cont, sizeof(cont) - 1);
+    }
     return 0;
 }
 

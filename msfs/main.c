@@ -1,71 +1,131 @@
 /* msfs: HTTP storage for images, avatars and voice on ListenIP:ListenPort, files under
- * BaseDir. This file wires the daemon together. */
-#include <errno.h>
+ * BaseDir. This file wires the daemon together: http.c answers the requests, the pools of
+ * pool.c run store.c's disk I/O off the loop, multipart.c and layout.c parse and map names. */
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "tt_daemon.h"
+#include "msfs.h"
 #include "tt_log.h"
 
-typedef struct msfs_s {
-    tt_daemon_t d;          /* process life, config, loop */
-    tt_http_limits_t http;  /* HTTP limits */
-    const char *base_dir;   /* storage root */
-    long long files_per_dir;
-    tt_http_server_t *api;  /* the HTTP listener */
-} msfs_t;
-
-static void on_http(tt_http_req_t *req, void *udata)
+static int public_url_ok(const char *u)
 {
-    (void)udata;
-    if (strstr(req->url, "..")) {
-        tt_http_drop(req, "path with '..'"); /* as the original */
-        return;
-    }
-    if (strcmp(req->method, "GET") == 0) {
-        tt_http_respond(req, 404, "text/plain", NULL, 0);
-        return;
-    }
-    if (strcmp(req->method, "POST") == 0) {
-        static const char body[] = "{\"error_code\":8,\"error_msg\":\"upload not available\","
-                                   "\"path\":\"\",\"url\":\"\"}";
-        tt_http_respond(req, 503, "text/html;charset=utf-8", body, sizeof(body) - 1);
-        return;
-    }
-    tt_http_respond(req, 403, "text/plain", NULL, 0);
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return 0;
+    return strlen(u) < 256;
 }
 
 static int configure(tt_daemon_t *d, void *udata)
 {
     msfs_t *m = udata;
     uint16_t port;
-    long long v, max_body;
+    long long per_dir, cnt, get_threads, post_threads, max_body, max_file, get_queue,
+        post_queue, max_conns;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_str(d, "BaseDir", &m->base_dir) < 0 ||
-        tt_daemon_cfg_int(d, "FilesPerDir", 30000, 1, 1000000, &m->files_per_dir) < 0 ||
-        tt_daemon_cfg_int(d, "FileCnt", 0, 0, 1LL << 40, &v) < 0 ||
-        tt_daemon_cfg_int(d, "GetThreadCount", 4, 1, 256, &v) < 0 ||
-        tt_daemon_cfg_int(d, "PostThreadCount", 2, 1, 256, &v) < 0 ||
-        tt_daemon_cfg_int(d, "HttpMaxBody", 10 << 20, 1024, 1LL << 30, &max_body) < 0)
+        tt_daemon_cfg_int(d, "FilesPerDir", 30000, 1, 1000000, &per_dir) < 0 ||
+        tt_daemon_cfg_int(d, "FileCnt", 0, 0, 1LL << 50, &cnt) < 0 ||
+        tt_daemon_cfg_int(d, "GetThreadCount", 4, 1, 256, &get_threads) < 0 ||
+        tt_daemon_cfg_int(d, "PostThreadCount", 2, 1, 256, &post_threads) < 0 ||
+        tt_daemon_cfg_int(d, "HttpMaxBody", 10 << 20, 1024, 1LL << 30, &max_body) < 0 ||
+        tt_daemon_cfg_int(d, "MaxFileSize", 5 << 20, 1, (long long)MSFS_MAX_SERVE,
+                          &max_file) < 0 ||
+        tt_daemon_cfg_int(d, "GetQueueSize", 1024, 1, 1000000, &get_queue) < 0 ||
+        tt_daemon_cfg_int(d, "PostQueueSize", 64, 1, 100000, &post_queue) < 0 ||
+        tt_daemon_cfg_int(d, "HttpMaxConns", 1024, 1, 100000, &max_conns) < 0)
         return -1;
-    m->http = (tt_http_limits_t){.max_body = (size_t)max_body, .idle_ms = 30000};
+    m->public_url = tt_cfg_str(d->cfg, "PublicUrl", NULL);
+    if (m->public_url && *m->public_url && !public_url_ok(m->public_url))
+        return tt_daemon_cfg_error(d, "%s:%d: key 'PublicUrl': '%s' is not an http:// or "
+                                   "https:// URL without spaces, quotes or backslashes",
+                                   tt_cfg_path(d->cfg), tt_cfg_line(d->cfg, "PublicUrl"),
+                                   m->public_url);
+    m->files_per_dir = (uint64_t)per_dir;
+    m->conf_file_cnt = (uint64_t)cnt;
+    m->get_threads = (int)get_threads;
+    m->post_threads = (int)post_threads;
+    m->max_file = (size_t)max_file;
+    m->get_queue = (size_t)get_queue;
+    m->post_queue = (size_t)post_queue;
+    m->http = (tt_http_limits_t){.max_body = (size_t)max_body, .idle_ms = 30000,
+                                 .max_conns = (uint32_t)max_conns};
+    return 0;
+}
+
+/* One HTTP listener per address of the ';'-separated ListenIP (as the original). */
+static int listen_all(msfs_t *m)
+{
+    tt_daemon_t *d = &m->d;
+    char buf[1024], err[512];
+    const char *hosts[TT_DAEMON_MAX_SERVERS];
+    uint16_t port;
+    int n = tt_cfg_split(tt_cfg_str(d->cfg, "ListenIP", "0.0.0.0"), ';', buf, sizeof(buf),
+                         hosts, TT_DAEMON_MAX_SERVERS);
+    if (n == 0)
+        hosts[n++] = "0.0.0.0";
+    if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (d->nhttps >= TT_DAEMON_MAX_SERVERS)
+            return tt_daemon_cfg_error(d, "too many listeners");
+        tt_http_server_t *s = tt_http_server_new(d->loop, hosts[i], port, &m->http,
+                                                 msfs_http_request, m, err, sizeof(err));
+        if (!s)
+            return tt_daemon_cfg_error(d, "%s", err);
+        d->https[d->nhttps++] = s; /* drained and freed by tt_daemon */
+        log_notice("HTTP listening on %s port %u (ListenPort)", hosts[i],
+                   (unsigned)tt_http_server_port(s));
+    }
     return 0;
 }
 
 static int start(tt_daemon_t *d, void *udata)
 {
     msfs_t *m = udata;
-    if (mkdir(m->base_dir, 0755) < 0 && errno != EEXIST) {
-        log_error("cannot create BaseDir %s: %s", m->base_dir, strerror(errno));
+    char err[512];
+    if (msfs_store_open(&m->store, m->base_dir, m->files_per_dir, m->conf_file_cnt, err,
+                        sizeof(err)) < 0) {
+        log_error("%s", err);
         return -1;
     }
-    return tt_daemon_listen_http(d, "ListenIP", "ListenPort", &m->http, on_http, m, &m->api);
+    log_notice("storing under %s, next file number %llu, %llu files per directory",
+               m->base_dir, (unsigned long long)msfs_store_count(&m->store),
+               (unsigned long long)m->files_per_dir);
+    if (msfs_pool_start(&m->get_pool, d->loop, "get", m->get_threads, m->get_queue, err,
+                        sizeof(err)) < 0 ||
+        msfs_pool_start(&m->post_pool, d->loop, "post", m->post_threads, m->post_queue, err,
+                        sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return listen_all(m);
 }
 
-static const tt_daemon_ops_t ops = {configure, start, NULL};
+/* After the loop ended (the drain answered what it could in time): running writes finish,
+ * queued ones are cancelled, then the store is closed. */
+static void finish(tt_daemon_t *d, void *udata)
+{
+    (void)d;
+    msfs_t *m = udata;
+    msfs_pool_stop(&m->post_pool);
+    msfs_pool_stop(&m->get_pool);
+    if (m->store.lock_ok)
+        log_notice("stored %llu files in this run, served %llu, refused %llu as busy; "
+                   "next file number %llu",
+                   (unsigned long long)m->uploads, (unsigned long long)m->downloads,
+                   (unsigned long long)m->refused_busy,
+                   (unsigned long long)msfs_store_count(&m->store));
+    msfs_store_close(&m->store);
+}
+
+static const tt_daemon_ops_t ops = {configure, start, finish};
 
 int main(int argc, char **argv)
 {
-    msfs_t m = {0};
+    msfs_t m;
+    memset(&m, 0, sizeof(m));
+    m.store.dir_fd = -1;
     return tt_daemon_main(&m.d, "msfs", "msfs.conf", argc, argv, &ops, &m);
 }

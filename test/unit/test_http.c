@@ -96,10 +96,15 @@ static void test_get_and_post(void **state)
     assert_non_null(strstr(resp, "{\"method\":\"POST\",\"len\":11}"));
     free(resp);
 
+    const char *expect = "POST /up HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc";
+    resp = roundtrip(loop, port, expect, strlen(expect));
+    assert_non_null(strstr(resp, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"));
+    free(resp);
+
     resp = roundtrip(loop, port, "GET /drop HTTP/1.1\r\n\r\n", 22);
     assert_string_equal(resp, ""); /* closed without an answer */
     free(resp);
-    assert_int_equal(a.requests, 3);
+    assert_int_equal(a.requests, 4);
     tt_http_server_free(s);
     tt_loop_run_once(loop, 0);
     tt_loop_free(loop);

@@ -1,0 +1,204 @@
+/* msfs: shared types. The I/O-free pieces (multipart parsing, file-name rules, the on-disk
+ * layout and URL mapping), the store that writes and reads files on worker threads, the
+ * bounded worker pools, and the daemon struct that ties them to the HTTP listeners. */
+#ifndef MSFS_H
+#define MSFS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_daemon.h"
+
+/* ---- upload answer codes (PROTOCOL.md §5.2; 12 and 13 are added by this suite) ---- */
+#define MSFS_OK 0
+#define MSFS_E_TOO_BIG 1       /* body or file over the limit */
+#define MSFS_E_NO_DISPOSITION 2 /* no part has a Content-Disposition header */
+#define MSFS_E_NO_FILENAME 3   /* no part has a usable filename */
+#define MSFS_E_NO_BOUNDARY 4   /* request Content-Type is not multipart or has no boundary */
+#define MSFS_E_NO_DELIMITER 5  /* the boundary delimiter is not in the body */
+#define MSFS_E_PART_HEADER 6   /* a part header is malformed (no ':', open quote, too long) */
+#define MSFS_E_PART_HEADERS_END 7 /* a part's headers are not closed by an empty line */
+#define MSFS_E_TRUNCATED 8     /* a part is not closed by a delimiter */
+#define MSFS_E_TYPE 9          /* extension empty, longer than 15 bytes or with odd bytes */
+#define MSFS_E_NO_DOT 10       /* file name without '.' */
+#define MSFS_E_NAME_LONG 11    /* file name longer than 255 bytes */
+#define MSFS_E_STORE 12        /* the file could not be stored (HTTP 500) */
+#define MSFS_E_BUSY 13         /* the upload queue is full or the server stops (HTTP 503) */
+
+#define MSFS_NAME_MAX 255      /* longest accepted upload file name */
+#define MSFS_TYPE_MAX 15       /* longest accepted extension */
+#define MSFS_BOUNDARY_MAX 200  /* longest accepted multipart boundary */
+#define MSFS_PART_HEADER_MAX 8192 /* longest header block of one part */
+#define MSFS_GROUP "g0"        /* the "group" prefix of every returned path */
+/* Responses are queued whole in the connection's output (tt_conn's 8 MiB default cap):
+ * nothing larger can be stored or served. */
+#define MSFS_MAX_SERVE ((size_t)8 * 1024 * 1024 - 4096)
+
+/* ---- multipart/form-data (multipart.c) ---- */
+
+/* One part of a multipart body; pointers point into the body. */
+typedef struct msfs_part_s {
+    const uint8_t *data;            /* payload */
+    size_t len;                     /* payload bytes */
+    int has_disposition;            /* a Content-Disposition header was present */
+    int has_filename;               /* its filename parameter was present and not empty */
+    int filename_bad;               /* the filename holds NUL or control bytes */
+    char filename[MSFS_NAME_MAX + 1]; /* filename, unquoted, NUL-terminated, cut at the max */
+    size_t filename_len;            /* full filename length (may exceed MSFS_NAME_MAX) */
+} msfs_part_t;
+
+/* Boundary of a request Content-Type ("multipart/...; boundary=b", quoted or not, other
+ * parameters allowed). 0 with the boundary in out, or MSFS_E_NO_BOUNDARY. */
+int msfs_mp_boundary(const char *content_type, char *out, size_t outlen);
+
+/* Iterates over the parts of body. Init, then call next until it returns 0 (closing
+ * delimiter reached) or a MSFS_E_* code (> 0); 1 means *part was filled. */
+typedef struct msfs_mp_iter_s {
+    const uint8_t *body, *end; /* the whole body */
+    const uint8_t *pos;        /* start of the next part, NULL before the first delimiter */
+    char delim[MSFS_BOUNDARY_MAX + 5]; /* "\r\n--" boundary */
+    size_t delim_len;
+    int done;                  /* the closing delimiter was seen */
+} msfs_mp_iter_t;
+
+void msfs_mp_init(msfs_mp_iter_t *it, const uint8_t *body, size_t len, const char *boundary);
+int msfs_mp_next(msfs_mp_iter_t *it, msfs_part_t *part);
+
+/* The first part with a filename. 0 with *part filled, or the MSFS_E_* code: a parse error
+ * met before it, MSFS_E_NO_DISPOSITION when no part had one, else MSFS_E_NO_FILENAME. */
+int msfs_mp_find_file(const uint8_t *body, size_t len, const char *boundary, msfs_part_t *part);
+
+/* ---- names and layout (layout.c) ---- */
+
+/* What an upload file name contributes to the stored name. */
+typedef struct msfs_name_s {
+    char type[MSFS_TYPE_MAX + 1]; /* extension after the last '.' */
+    int has_size;                 /* the iOS size hint "_<W>x<H>." was present */
+    unsigned width, height;       /* the hint's values */
+} msfs_name_t;
+
+/* Checks an upload file name (PROTOCOL.md §5.2 rules plus: no '/', '\\', NUL or control
+ * bytes; the extension is 1..15 bytes of [A-Za-z0-9_-]). 0 or a MSFS_E_* code. */
+int msfs_name_check(const char *name, size_t len, int has_bad_bytes, msfs_name_t *out);
+
+/* Directory of the file with running number cnt: D1 = (cnt / per_dir) / 255,
+ * D2 = (cnt % (per_dir * 255)) / per_dir. */
+void msfs_layout_dirs(uint64_t cnt, uint64_t per_dir, uint64_t *d1, uint64_t *d2);
+
+/* "<D1>/<D2>/<usec>_<n>.<type>" or "..._<W>x<H>.<type>" into out. -1 if it does not fit. */
+int msfs_layout_rel_path(char *out, size_t outlen, uint64_t cnt, uint64_t per_dir,
+                         uint64_t usec, const msfs_name_t *name);
+
+/* Maps a download request target "/<group>/<D1>/<D2>/<name>[?query]" to "<D1>/<D2>/<name>"
+ * under BaseDir. Only the stored layout is accepted: group [A-Za-z0-9]{1,15}, D1 3..10 digits,
+ * D2 3 digits, name "<digits>_<digits>[_<W>x<H>].<type>". -1 for anything else. */
+int msfs_layout_map_url(const char *url, char *out, size_t outlen);
+
+/* Content-Type of a stored file: "image/<ext as written>" for jpg, jpeg, png, gif (any case),
+ * else application/octet-stream. */
+void msfs_layout_content_type(const char *rel_path, char *out, size_t outlen);
+
+/* ---- the store (store.c): disk I/O, called on worker threads ---- */
+
+typedef struct msfs_store_s {
+    char *base_dir;          /* storage root */
+    char *tmp_dir;           /* BaseDir/.tmp: uploads are written here, then linked in place */
+    char *state_path;        /* BaseDir/msfs.state: FileCnt, rewritten after every upload */
+    uint64_t files_per_dir;  /* FilesPerDir */
+    pthread_mutex_t lock;    /* guards file_cnt and the state file */
+    uint64_t file_cnt;       /* number the next file gets */
+    int lock_ok;             /* lock was initialised */
+    int dir_fd;              /* BaseDir/.tmp, flock'ed so that one msfs at a time uses BaseDir */
+} msfs_store_t;
+
+#define MSFS_STATE_FILE "msfs.state"
+
+/* Creates BaseDir (its parent must exist) and BaseDir/.tmp, locks .tmp (a second msfs on the
+ * same BaseDir fails here), empties it (leftovers of a crash), reads the state file and starts
+ * counting at max(state, conf_cnt), then writes the state back (so an unwritable BaseDir fails
+ * here). -1 with the reason in err. */
+int msfs_store_open(msfs_store_t *st, const char *base_dir, uint64_t files_per_dir,
+                    uint64_t conf_cnt, char *err, size_t errlen);
+void msfs_store_close(msfs_store_t *st);
+/* Stores data as a new file: takes the next number (persisted first), writes a temp file,
+ * syncs it and links it under its final name, which is never an existing file. 0 with
+ * "<D1>/<D2>/<name>" in rel, -1 with the reason in err. */
+int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_name_t *name,
+                   char *rel, size_t rellen, char *err, size_t errlen);
+/* Reads BaseDir/<rel> whole (regular files only, no symlinks, at most max bytes).
+ * 0 with a malloc'ed *data, -1 not found, -2 too large, -3 other error (reason in err). */
+int msfs_store_get(msfs_store_t *st, const char *rel, size_t max, uint8_t **data, size_t *len,
+                   char *err, size_t errlen);
+uint64_t msfs_store_count(msfs_store_t *st);
+
+/* ---- worker pools (pool.c) ---- */
+
+typedef struct msfs_job_s msfs_job_t;
+struct msfs_job_s {
+    msfs_job_t *next;                /* queue link */
+    void (*run)(msfs_job_t *job);    /* on a worker thread */
+    void (*done)(msfs_job_t *job);   /* on the loop thread; answers and frees the job */
+    int cancelled;                   /* 1: never ran (the pool stopped first) */
+};
+
+typedef struct msfs_pool_s {
+    const char *name;        /* for the logs: "get" or "post" */
+    tt_loop_t *loop;         /* where done() runs */
+    pthread_mutex_t lock;    /* guards the queue and quit */
+    pthread_cond_t cond;     /* signalled when a job is queued or quit is set */
+    msfs_job_t *head, *tail; /* jobs not started yet */
+    size_t queued;           /* length of the queue */
+    msfs_job_t *done_head, *done_tail; /* finished jobs waiting for the loop thread */
+    int drain_posted;        /* a drain of the finished jobs is posted to the loop */
+    size_t max_queued;       /* bound of the queue */
+    int quit;                /* workers exit once set */
+    pthread_t *threads;      /* the workers */
+    int nthreads;            /* started workers */
+    int started;             /* lock and cond were initialised */
+} msfs_pool_t;
+
+/* Starts nthreads workers. -1 with the reason in err. */
+int msfs_pool_start(msfs_pool_t *p, tt_loop_t *loop, const char *name, int nthreads,
+                    size_t max_queued, char *err, size_t errlen);
+/* Queues a job; -1 when the queue is full or the pool stops (the caller keeps the job). */
+int msfs_pool_submit(msfs_pool_t *p, msfs_job_t *job);
+/* On the loop thread: lets running jobs finish, joins the workers, calls done() of the
+ * finished jobs not yet handed back, then of every job that never ran with cancelled = 1. */
+void msfs_pool_stop(msfs_pool_t *p);
+
+/* ---- the daemon (main.c, http.c) ---- */
+
+typedef struct msfs_s {
+    tt_daemon_t d;              /* process life, config, loop */
+    tt_http_limits_t http;      /* HTTP limits */
+    const char *base_dir;       /* BaseDir */
+    const char *public_url;     /* PublicUrl: URL prefix when the Host header is unusable */
+    uint64_t files_per_dir;     /* FilesPerDir */
+    uint64_t conf_file_cnt;     /* FileCnt of the config (a start value for old deployments) */
+    size_t max_file;            /* MaxFileSize */
+    int get_threads;            /* GetThreadCount */
+    int post_threads;           /* PostThreadCount */
+    size_t get_queue;           /* GetQueueSize */
+    size_t post_queue;          /* PostQueueSize */
+    msfs_store_t store;         /* the files */
+    msfs_pool_t get_pool;       /* download readers */
+    msfs_pool_t post_pool;      /* upload writers */
+    uint64_t uploads, downloads;/* answered successfully */
+    uint64_t refused_busy;      /* requests refused because a queue was full */
+} msfs_t;
+
+/* The HTTP handler: GET downloads, POST uploads, everything else 403. */
+void msfs_http_request(tt_http_req_t *req, void *udata);
+
+/* The upload answer body (PROTOCOL.md §5.2): for MSFS_OK, path "g0/<rel>" and url
+ * "<url_prefix>/g0/<rel>"; else the error JSON of code. rel and url_prefix must not need JSON
+ * escaping (they are checked before). Returns the length written into out (NUL-terminated). */
+size_t msfs_answer_json(char *out, size_t outlen, int code, const char *rel,
+                        const char *url_prefix);
+/* HTTP status of an upload answer code: 200, 500 (MSFS_E_STORE) or 503 (MSFS_E_BUSY). */
+int msfs_answer_status(int code);
+/* Is a Host header value usable in a URL (host or IP, optional port, no odd bytes)? */
+int msfs_host_ok(const char *host);
+
+#endif
