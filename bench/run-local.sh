@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# A complete private stack on free loopback ports — MariaDB and Redis (scripts/stack.sh),
+# db_proxy_server, route_server, login_server, msg_server — one tt-bench run against it through
+# login_server, with --watch-pid for msg_server, db_proxy_server, route_server, login_server,
+# mariadbd and redis, then everything is stopped and removed (the same way the integration
+# tests in test/integration/ do it). Never touches the ports of `make run`.
+#
+#   bench/run-local.sh [options] [--] TT_BENCH_ARGS...
+#     --build DIR         build tree with the daemons and bench/tt-bench (default: build)
+#     --users N           accounts TT001..TTN to create (default: enough for --first/--count)
+#     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck)
+#     --db-threads N      db_proxy_server ThreadNum (default 8)
+#     --no-prelogin       measure first logins (password upgrade included); by default every
+#                         account logs in once, unmeasured, before the run
+#     --keep              keep the temp dir (configs, logs) and print where it is
+#
+# Examples:
+#   bench/run-local.sh -- --count 200 --senders 100 --rate 10 --duration 60
+#   bench/run-local.sh -- idle --count 5000 --duration 30
+# Exit status: tt-bench's (0 ok, 1 failed logins / nothing acknowledged, 2 bad usage), or 3
+# when the stack did not come up.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+USERS=
+RATE_LIMIT=1000000
+DB_THREADS=8
+PRELOGIN=1
+KEEP=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build) BUILD=$2; shift 2 ;;
+        --users) USERS=$2; shift 2 ;;
+        --msg-rate-limit) RATE_LIMIT=$2; shift 2 ;;
+        --db-threads) DB_THREADS=$2; shift 2 ;;
+        --no-prelogin) PRELOGIN=; shift ;;
+        --keep) KEEP=1; shift ;;
+        --) shift; break ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) break ;;
+    esac
+done
+[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+BENCH=$BUILD/bench/tt-bench
+for bin in "$BENCH" "$BUILD/msg_server/msg_server" "$BUILD/db_proxy_server/db_proxy_server" \
+           "$BUILD/route_server/route_server" "$BUILD/login_server/login_server"; do
+    [ -x "$bin" ] || { echo "run-local: $bin is missing (build first: make build)" >&2; exit 3; }
+done
+
+# Accounts needed by the tt-bench arguments (--first, --count, default 1 and 100).
+first=1 count=100 pattern=
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    a=${args[$i]} next=${args[$((i + 1))]:-}
+    case "$a" in
+        --first) first=$next ;; --first=*) first=${a#*=} ;;
+        --count) count=$next ;; --count=*) count=${a#*=} ;;
+        --user-pattern|--user-pattern=*) pattern=1 ;;
+        --login-url|--login-url=*|--msg-server|--msg-server=*)
+            echo "run-local: do not pass $a, the script points tt-bench at its own stack" >&2
+            exit 2 ;;
+    esac
+done
+[ -n "$USERS" ] || USERS=$(( first + count - 1 ))
+(( USERS >= 2 )) || USERS=2
+[ -z "$pattern" ] || echo "run-local: note: accounts are created as TT%03d (TT001..TT$USERS)" >&2
+
+say() { printf '[run-local %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+free_port() {
+    local p
+    while :; do
+        p=$(( 20000 + RANDOM % 40000 ))
+        if ! ss -Htln "sport = :$p" | grep -q . && [[ " ${USED_PORTS:-} " != *" $p "* ]]; then
+            USED_PORTS="${USED_PORTS:-} $p"; echo "$p"; return
+        fi
+    done
+}
+wait_port() { # wait_port PORT PID
+    local deadline=$(( SECONDS + 30 ))
+    while (( SECONDS < deadline )); do
+        ss -Htln "sport = :$1" | grep -q . && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+TMP=$(mktemp -d /tmp/tt-bench-stack.XXXXXX)
+export TT_LOG_DIR=$TMP/log
+mkdir -p "$TT_LOG_DIR"
+declare -A PID
+ORDER=()
+FAILED=
+cleanup() {
+    local name pid deadline
+    for ((i = ${#ORDER[@]} - 1; i >= 0; i--)); do
+        name=${ORDER[$i]} pid=${PID[$name]}
+        kill -TERM "$pid" 2>/dev/null || continue
+        deadline=$(( SECONDS + 10 ))
+        while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.05; done
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+        wait "$pid" 2>/dev/null || true
+    done
+    "$ROOT/scripts/stack.sh" stop-db --dir "$TMP/stack" >/dev/null 2>&1 || true
+    if [ -n "$KEEP" ] || [ -n "$FAILED" ]; then say "configs and logs kept in $TMP"
+    else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() { # start NAME BINARY CONF PORT
+    local name=$1 bin=$2 conf=$3 port=$4
+    ( ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+      exec "$bin" -c "$conf" -l "$ROOT/conf/log4crc" -p "$TMP/$name.pid" \
+          >"$TMP/$name.out" 2>"$TMP/$name.err" ) &
+    PID[$name]=$!
+    ORDER+=("$name")
+    if ! wait_port "$port" "${PID[$name]}"; then
+        FAILED=1
+        say "$name did not come up on port $port (see $TT_LOG_DIR/$name.log, $TMP/$name.err)"
+        exit 3
+    fi
+}
+
+P_MY=$(free_port); P_RD=$(free_port); P_DB=$(free_port); P_ROUTE=$(free_port)
+P_LHTTP=$(free_port); P_LMS=$(free_port); P_MSG=$(free_port)
+
+say "MariaDB and Redis in $TMP/stack (ports $P_MY, $P_RD)"
+"$ROOT/scripts/stack.sh" start-db --dir "$TMP/stack" --mysql-port "$P_MY" --redis-port "$P_RD" \
+    >"$TMP/stack.out" 2>&1 || { FAILED=1; cat "$TMP/stack.out" >&2; exit 3; }
+sql() { mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk -pteamtalk teamtalk -N -e "$1"; }
+
+if (( USERS > 100 )); then
+    # More accounts in the seed's format: name TTnnn, password md5(md5(plain) . salt).
+    say "creating accounts TT101..TT$USERS"
+    client_md5=$(printf '%s' "${TT_DEMO_PASSWORD:-test123}" | md5sum | cut -d' ' -f1)
+    sql "SET SESSION max_recursive_iterations = 100000000;
+         INSERT INTO IMUser (id, sex, name, domain, nick, password, salt, phone, email, avatar,
+                             departId, status, created, updated, push_shield_status, sign_info)
+         SELECT n, 1 + n % 2, CONCAT('TT', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
+                CONCAT('tt', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
+                CONCAT('User ', n), MD5(CONCAT('$client_md5', (n * 7919) % 10000)),
+                (n * 7919) % 10000, '', CONCAT('tt', n, '@example.com'), '', 2 + (n - 1) % 4, 0,
+                UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, ''
+         FROM (WITH RECURSIVE seq(n) AS
+                   (SELECT 101 UNION ALL SELECT n + 1 FROM seq WHERE n < $USERS)
+               SELECT n FROM seq) AS s;" \
+        || { FAILED=1; say "could not create the accounts"; exit 3; }
+fi
+
+sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_DB/" \
+    -e "s/^ThreadNum=.*/ThreadNum=$DB_THREADS/" \
+    -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
+    -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
+    "$ROOT/conf/dbproxyserver.conf" > "$TMP/db.conf"
+printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\n' "$P_ROUTE" > "$TMP/route.conf"
+cat > "$TMP/login.conf" <<CONF
+HttpListenIP=127.0.0.1
+HttpPort=$P_LHTTP
+MsgServerListenIP=127.0.0.1
+MsgServerPort=$P_LMS
+msfs=http://127.0.0.1:8700/
+discovery=http://127.0.0.1/api/discovery
+CONF
+cat > "$TMP/msg.conf" <<CONF
+ListenIP=127.0.0.1
+ListenPort=$P_MSG
+IpAddr1=127.0.0.1
+IpAddr2=127.0.0.1
+MaxConnCnt=1000000
+aesKey=12345678901234567890123456789012
+ConcurrentDBConnCnt=2
+DBServerIP1=127.0.0.1
+DBServerPort1=$P_DB
+LoginServerIP1=127.0.0.1
+LoginServerPort1=$P_LMS
+RouteServerIP1=127.0.0.1
+RouteServerPort1=$P_ROUTE
+UpstreamReconnectMs=200
+MsgRateLimit=$RATE_LIMIT
+MsgRateBurst=$(( RATE_LIMIT * 2 ))
+LoginFailLimit=1000000
+LoginTimeout=60
+CONF
+
+start db_proxy_server "$BUILD/db_proxy_server/db_proxy_server" "$TMP/db.conf" "$P_DB"
+start route_server "$BUILD/route_server/route_server" "$TMP/route.conf" "$P_ROUTE"
+start login_server "$BUILD/login_server/login_server" "$TMP/login.conf" "$P_LHTTP"
+start msg_server "$BUILD/msg_server/msg_server" "$TMP/msg.conf" "$P_MSG"
+
+URL=http://127.0.0.1:$P_LHTTP/msg_server
+deadline=$(( SECONDS + 30 ))
+until curl -s --max-time 2 "$URL" | grep -q "\"port\" *: *\"$P_MSG\""; do
+    if (( SECONDS >= deadline )); then
+        FAILED=1; say "msg_server never registered with login_server"; exit 3
+    fi
+    sleep 0.1
+done
+say "stack up: login_server $URL, msg_server 127.0.0.1:$P_MSG"
+
+WATCH=()
+for name in msg_server db_proxy_server route_server login_server; do
+    WATCH+=(--watch-pid "$name=${PID[$name]}")
+done
+for f in mariadb:mariadbd redis:redis; do
+    pid=$(cat "$TMP/stack/run/${f%%:*}.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && WATCH+=(--watch-pid "${f##*:}=$pid")
+done
+
+if [ -n "$PRELOGIN" ]; then
+    say "every account logs in once first (unmeasured: first logins upgrade the stored password)"
+    "$BENCH" idle --login-url "$URL" --first "$first" --count "$count" --duration 0.1 --quiet \
+        >"$TMP/prelogin.out" 2>&1 || say "pre-login had failures (see $TMP/prelogin.out); going on"
+    sleep 1
+fi
+
+say "tt-bench $*"
+rc=0
+"$BENCH" --login-url "$URL" "${WATCH[@]}" "$@" || rc=$?
+
+if grep -h ' ERROR ' "$TT_LOG_DIR"/*.log 2>/dev/null | head -5 | grep -q .; then
+    say "daemon logs have ERROR lines:"; grep -h ' ERROR ' "$TT_LOG_DIR"/*.log | head -5 >&2
+    FAILED=1
+fi
+exit "$rc"
