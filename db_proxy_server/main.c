@@ -1,126 +1,118 @@
 /* db_proxy_server: the only daemon that touches MariaDB and Redis. msg_servers and
- * http_msg_servers connect on ListenIP:ListenPort. This file wires the daemon together. */
+ * http_msg_servers connect on ListenIP:ListenPort. This file wires the daemon together:
+ * backends.c makes the pools, workers.c runs requests off the reactor, peers.c handles the
+ * connections and the path of a request, h_*.c are the command handlers. */
 #include <stdio.h>
 #include <string.h>
 
-#include "tt_daemon.h"
+#include "db_proxy.h"
+#include "td_password.h"
 #include "tt_log.h"
 
-#define MAX_POOLS 8
-
-typedef struct db_proxy_s {
-    tt_daemon_t d;           /* process life, config, loop */
-    tt_server_opts_t peer;   /* listener options */
-    long long threads;       /* worker threads */
-    const char *msfs_site;   /* msfs base URL for voice files */
-    tt_server_t *peers;      /* msg_servers and http_msg_servers */
-} db_proxy_t;
-
-static void on_peer_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
-{
-    (void)s;
-    (void)udata;
-    log_info("command 0x%04x from %s not handled", pdu->command_id, c->peer);
-}
-
-static void on_peer_close(tt_server_t *s, tt_conn_t *c, void *udata)
-{
-    (void)s;
-    (void)udata;
-    log_info("peer %s closed: %s", c->peer, c->reason);
-}
-
-static const tt_server_handler_t peer_handler = {NULL, on_peer_pdu, on_peer_close, NULL};
-
-static int has_item(const char *list, int n, const char **items, const char *want)
-{
-    (void)list;
-    for (int i = 0; i < n; i++)
-        if (strcmp(items[i], want) == 0)
-            return 1;
-    return 0;
-}
-
-/* Checks the keys of every pool named in list_key; required names must be there. */
-static int check_pools(tt_daemon_t *d, const char *list_key, const char *const *required,
-                       const char *const *suffixes)
-{
-    const char *list;
-    if (tt_daemon_cfg_str(d, list_key, &list) < 0)
-        return -1;
-    char buf[512];
-    const char *names[MAX_POOLS];
-    int n = tt_cfg_split(list, ',', buf, sizeof(buf), names, MAX_POOLS);
-    for (int i = 0; required[i]; i++)
-        if (!has_item(list, n, names, required[i]))
-            return tt_daemon_cfg_error(d, "%s:%d: key '%s' must name the pool '%s'",
-                                       tt_cfg_path(d->cfg), tt_cfg_line(d->cfg, list_key),
-                                       list_key, required[i]);
-    for (int i = 0; i < n; i++) {
-        char key[128];
-        const char *s;
-        long long v;
-        uint16_t port;
-        for (int k = 0; suffixes[k]; k++) {
-            snprintf(key, sizeof(key), "%s_%s", names[i], suffixes[k]);
-            int rc;
-            if (strcmp(suffixes[k], "port") == 0)
-                rc = tt_daemon_cfg_port(d, key, -1, &port);
-            else if (strcmp(suffixes[k], "maxconncnt") == 0)
-                rc = tt_daemon_cfg_int(d, key, -1, 1, 1024, &v);
-            else if (strcmp(suffixes[k], "db") == 0)
-                rc = tt_daemon_cfg_int(d, key, -1, 0, 1024, &v);
-            else if (strcmp(suffixes[k], "password") == 0)
-                rc = tt_cfg_line(d->cfg, key) ? 0 : tt_daemon_cfg_str(d, key, &s);
-            else
-                rc = tt_daemon_cfg_str(d, key, &s);
-            if (rc < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
+#define MAX_OUT_BYTES (64u << 20) /* output queued per peer before it is cut off */
 
 static int configure(tt_daemon_t *d, void *udata)
 {
-    db_proxy_t *db = udata;
-    static const char *const db_required[] = {"teamtalk_master", "teamtalk_slave", NULL};
-    static const char *const db_keys[] = {"host", "port", "dbname", "username", "password",
-                                          "maxconncnt", NULL};
-    static const char *const cache_required[] = {"unread", "group_set", "token", "group_member",
-                                                 NULL};
-    static const char *const cache_keys[] = {"host", "port", "db", "maxconncnt", NULL};
+    db_proxy_t *dbp = udata;
     uint16_t port;
-    uint32_t max_pdu;
+    long long threads, iter, pending, pending_bytes, db_ms, cache_ms;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
-        tt_daemon_cfg_int(d, "ThreadNum", -1, 1, 256, &db->threads) < 0 ||
-        tt_daemon_cfg_str(d, "MsfsSite", &db->msfs_site) < 0 ||
-        tt_daemon_cfg_str(d, "aesKey", &aes) < 0 || tt_daemon_max_pdu(d, &max_pdu) < 0)
+        tt_daemon_cfg_int(d, "ThreadNum", -1, 1, 256, &threads) < 0 ||
+        tt_daemon_cfg_str(d, "MsfsSite", &dbp->msfs_site) < 0 ||
+        tt_daemon_cfg_str(d, "aesKey", &aes) < 0 || tt_daemon_max_pdu(d, &dbp->max_pdu) < 0 ||
+        tt_daemon_cfg_int(d, "PasswordKdfIterations", TD_PW_DEFAULT_ITER, TD_PW_MIN_ITER,
+                          TD_PW_MAX_ITER, &iter) < 0 ||
+        tt_daemon_cfg_int(d, "MaxPendingRequests", 4096, 16, 1000000, &pending) < 0 ||
+        tt_daemon_cfg_int(d, "MaxPendingBytes", 64 << 20, 1 << 20, 4ll << 30, &pending_bytes) <
+            0 ||
+        tt_daemon_cfg_int(d, "DBTimeoutMs", 5000, 100, 600000, &db_ms) < 0 ||
+        tt_daemon_cfg_int(d, "CacheTimeoutMs", 2000, 100, 600000, &cache_ms) < 0)
         return -1;
     if (strlen(aes) != 32)
         return tt_daemon_cfg_error(d, "%s:%d: key 'aesKey' must be exactly 32 characters",
                                    tt_cfg_path(d->cfg), tt_cfg_line(d->cfg, "aesKey"));
-    if (check_pools(d, "DBInstances", db_required, db_keys) < 0 ||
-        check_pools(d, "CacheInstances", cache_required, cache_keys) < 0)
+    if (dbp_backends_configure(d) < 0)
         return -1;
-    db->peer = (tt_server_opts_t){.max_pdu = max_pdu,
-                                  .lim = {.idle_ms = 30000, .keepalive_ms = 5000},
-                                  .send_heartbeat = 1};
+    dbp->threads = (int)threads;
+    dbp->kdf_iterations = (uint32_t)iter;
+    dbp->max_pending = (size_t)pending;
+    dbp->max_pending_bytes = (size_t)pending_bytes;
+    dbp->db_timeout_ms = (uint32_t)db_ms;
+    dbp->cache_timeout_ms = (uint32_t)cache_ms;
+    dbp->peer_opts = (tt_server_opts_t){
+        .max_pdu = dbp->max_pdu,
+        .lim = {.idle_ms = 30000, .keepalive_ms = 5000, .max_out = MAX_OUT_BYTES},
+        .send_heartbeat = 1,
+    };
     return 0;
 }
 
+static void on_stop(void *udata) { dbp_peers_stop(udata); }
+
 static int start(tt_daemon_t *d, void *udata)
 {
-    db_proxy_t *db = udata;
-    return tt_daemon_listen(d, "ListenIP", "ListenPort", &db->peer, &peer_handler, db,
-                            &db->peers);
+    db_proxy_t *dbp = udata;
+    dbp_peers_init(dbp);
+    dbp->login_failures =
+        dbp_rl_new(DBP_LOGIN_TABLE_MAX, DBP_LOGIN_MAX_FAILURES, DBP_LOGIN_WINDOW_S);
+    if (!dbp->login_failures) {
+        log_error("out of memory creating the login failure table");
+        return -1;
+    }
+    if (dbp_backends_open(dbp) < 0)
+        return -1;
+    dbp_workers_opts_t wo = {
+        .threads = dbp->threads,
+        .max_jobs = dbp->max_pending + 1, /* + the start-up probe */
+        .max_bytes = dbp->max_pending_bytes,
+        .thread_start = dbp_thread_start,
+        .thread_stop = dbp_thread_stop,
+        .arg = dbp,
+    };
+    dbp->workers = dbp_workers_new(&wo);
+    if (!dbp->workers) {
+        log_error("cannot start %d worker threads", dbp->threads);
+        return -1;
+    }
+    d->on_stop = on_stop;
+    if (tt_daemon_listen(d, "ListenIP", "ListenPort", &dbp->peer_opts, &dbp_peer_handler, dbp,
+                         &dbp->listener) < 0)
+        return -1;
+    log_notice("%d worker threads, at most %zu requests / %zu bytes in flight, "
+               "passwords: pbkdf2_sha256 with %u iterations",
+               dbp->threads, dbp->max_pending, dbp->max_pending_bytes,
+               (unsigned)dbp->kdf_iterations);
+    dbp_backends_probe(dbp);
+    return 0;
 }
 
-static const tt_daemon_ops_t ops = {configure, start, NULL};
+/* Runs before the listener is freed (its on_close callbacks no longer reach us then). */
+static void finish(tt_daemon_t *d, void *udata)
+{
+    (void)d;
+    db_proxy_t *dbp = udata;
+    dbp->stopping = 1;
+    if (dbp->workers)
+        dbp_workers_stop(dbp->workers); /* running requests finish, waiting ones are dropped */
+    if (dbp->outbox_ready)
+        dbp_peers_free(dbp); /* writes the last answers */
+    dbp_workers_free(dbp->workers);
+    dbp->workers = NULL;
+    dbp_backends_close(dbp);
+    dbp_rl_free(dbp->login_failures);
+    dbp->login_failures = NULL;
+    if (dbp->outbox_ready)
+        pthread_mutex_destroy(&dbp->outbox_mu);
+    dbp->outbox_ready = 0;
+}
+
+static const tt_daemon_ops_t ops = {configure, start, finish};
 
 int main(int argc, char **argv)
 {
-    db_proxy_t db = {0};
-    return tt_daemon_main(&db.d, "db_proxy_server", "dbproxyserver.conf", argc, argv, &ops, &db);
+    db_proxy_t dbp;
+    memset(&dbp, 0, sizeof(dbp));
+    return tt_daemon_main(&dbp.d, "db_proxy_server", "dbproxyserver.conf", argc, argv, &ops,
+                          &dbp);
 }

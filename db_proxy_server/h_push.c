@@ -1,0 +1,431 @@
+/* Push settings: a user's do-not-disturb flag (IMUser.push_shield_status), the device token of
+ * a mobile client (Redis pool "token": device_<uid> = "ios:<t>" | "android:<t>" | bare token
+ * for other client types, and the reverse key device_<token> = uid), and the tokens msg_server
+ * needs to push a message (IMGetDeviceTokenReq). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "IM.Login.pb-c.h"
+#include "IM.Server.pb-c.h"
+#include "db_proxy.h"
+#include "tt_log.h"
+
+#define TOKEN_MAX 512     /* bytes; APNs tokens are 64 hex, FCM ones ~160 characters */
+#define MGET_CHUNK 500    /* keys per MGET */
+
+#define LOGIN(cmd) IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_##cmd
+#define OTHER(cmd) IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_##cmd
+
+/* ---- CID_LOGIN_REQ_PUSH_SHIELD ---- */
+
+static void shield_set_answer(dbp_ctx_t *x, const IM__Login__IMPushShieldReq *req, uint32_t code)
+{
+    IM__Login__IMPushShieldRsp rsp = IM__LOGIN__IMPUSH_SHIELD_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.result_code = code;
+    if (code == 0) {
+        rsp.has_shield_status = 1;
+        rsp.shield_status = req->shield_status;
+    }
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+static void shield_set_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    shield_set_answer(x, (const IM__Login__IMPushShieldReq *)m, 1);
+}
+
+static int shield_set_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Login__IMPushShieldReq *req = (const IM__Login__IMPushShieldReq *)m;
+    if (req->shield_status > 1 || req->user_id == 0) {
+        shield_set_answer(x, req, 1);
+        return 0;
+    }
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    uint64_t matched = 0;
+    int rc = td_user_set_push_shield(c, req->user_id, req->shield_status, &matched);
+    if (rc < 0)
+        dbp_db_failed(x, c, "push shield update");
+    dbp_db_put(x, c, 1);
+    if (rc < 0)
+        return -1;
+    shield_set_answer(x, req, matched ? 0 : 1);
+    return 0;
+}
+
+/* ---- CID_LOGIN_REQ_QUERY_PUSH_SHIELD ---- */
+
+static void shield_query_answer(dbp_ctx_t *x, const IM__Login__IMQueryPushShieldReq *req,
+                                uint32_t code, uint32_t shield)
+{
+    IM__Login__IMQueryPushShieldRsp rsp = IM__LOGIN__IMQUERY_PUSH_SHIELD_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.result_code = code;
+    if (code == 0) {
+        rsp.has_shield_status = 1;
+        rsp.shield_status = shield;
+    }
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+static void shield_query_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    shield_query_answer(x, (const IM__Login__IMQueryPushShieldReq *)m, 1, 0);
+}
+
+static int shield_query_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Login__IMQueryPushShieldReq *req = (const IM__Login__IMQueryPushShieldReq *)m;
+    td_conn_t *c = dbp_db(x, 0);
+    if (!c)
+        return -1;
+    uint32_t shield = 0;
+    int rc = td_user_get_push_shield(c, req->user_id, &shield);
+    if (rc < 0)
+        dbp_db_failed(x, c, "push shield query");
+    dbp_db_put(x, c, 0);
+    if (rc < 0)
+        return -1;
+    shield_query_answer(x, req, rc == 1 ? 0 : 1, shield);
+    return 0;
+}
+
+/* ---- CID_LOGIN_REQ_DEVICETOKEN ---- */
+
+static void token_answer(dbp_ctx_t *x, const IM__Login__IMDeviceTokenReq *req)
+{
+    IM__Login__IMDeviceTokenRsp rsp = IM__LOGIN__IMDEVICE_TOKEN_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+static void token_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    token_answer(x, (const IM__Login__IMDeviceTokenReq *)m);
+}
+
+/* The token inside a device_<uid> value ("ios:<t>", "android:<t>" or bare). */
+static const char *token_of(const char *value)
+{
+    if (strncmp(value, "ios:", 4) == 0)
+        return value + 4;
+    if (strncmp(value, "android:", 8) == 0)
+        return value + 8;
+    return value;
+}
+
+/* GET key into buf ("" when absent). 0 ok, -1 on a Redis failure. */
+static int cache_get(dbp_cache_conn_t *rc, const char *key, char *buf, size_t buflen)
+{
+    redisReply *r = dbp_cache_cmdv(rc, "GET", key, NULL);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL;
+    buf[0] = '\0';
+    if (r->type == REDIS_REPLY_STRING)
+        snprintf(buf, buflen, "%.*s", (int)r->len, r->str);
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* Runs one command whose answer does not matter beyond success. */
+static int cache_do(dbp_cache_conn_t *rc, const char *a0, const char *a1, const char *a2)
+{
+    redisReply *r = dbp_cache_cmdv(rc, a0, a1, a2, NULL);
+    if (!r)
+        return -1;
+    int ok = r->type != REDIS_REPLY_ERROR;
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* Stores the token of user uid. Redis failures return -1 (the answer is the same). */
+static int token_store(dbp_cache_conn_t *rc, uint32_t uid, const char *value, const char *token)
+{
+    char ukey[32], uid_s[16], old[TOKEN_MAX + 16], key[TOKEN_MAX + 16], owner[32];
+    snprintf(ukey, sizeof(ukey), "device_%u", (unsigned)uid);
+    snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)uid);
+    if (cache_get(rc, ukey, old, sizeof(old)) < 0)
+        return -1;
+    /* The previous token of this user no longer leads to it. */
+    const char *old_token = token_of(old);
+    if (old_token[0] && strcmp(old_token, token) != 0) {
+        snprintf(key, sizeof(key), "device_%s", old_token);
+        if (cache_get(rc, key, owner, sizeof(owner)) < 0)
+            return -1;
+        if (strcmp(owner, uid_s) == 0 && cache_do(rc, "DEL", key, NULL) < 0)
+            return -1;
+    }
+    if (!token[0])
+        return cache_do(rc, "DEL", ukey, NULL);
+    /* A device that changed hands: its previous user must not get this user's pushes. */
+    snprintf(key, sizeof(key), "device_%s", token);
+    if (cache_get(rc, key, owner, sizeof(owner)) < 0)
+        return -1;
+    if (owner[0] && strcmp(owner, uid_s) != 0) {
+        char okey[48];
+        snprintf(okey, sizeof(okey), "device_%s", owner);
+        if (cache_get(rc, okey, old, sizeof(old)) < 0)
+            return -1;
+        if (strcmp(token_of(old), token) == 0 && cache_do(rc, "DEL", okey, NULL) < 0)
+            return -1;
+    }
+    if (cache_do(rc, "SET", ukey, value) < 0 || cache_do(rc, "SET", key, uid_s) < 0)
+        return -1;
+    return 0;
+}
+
+static int token_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Login__IMDeviceTokenReq *req = (const IM__Login__IMDeviceTokenReq *)m;
+    const char *token = req->device_token;
+    size_t len = strlen(token);
+    if (req->user_id == 0 || len > TOKEN_MAX) {
+        log_info("device token of user %u not stored: %zu bytes", (unsigned)req->user_id, len);
+        token_answer(x, req);
+        return 0;
+    }
+    const char *prefix = "";
+    if (req->has_client_type && req->client_type == IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS)
+        prefix = "ios:";
+    else if (req->has_client_type &&
+             req->client_type == IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID)
+        prefix = "android:";
+    char value[TOKEN_MAX + 16];
+    snprintf(value, sizeof(value), "%s%s", prefix, token);
+    dbp_cache_conn_t *rc = dbp_cache(x, x->dbp->token);
+    if (!rc)
+        return -1;
+    int r = token_store(rc, req->user_id, value, token);
+    if (r < 0)
+        log_warn("device token of user %u not stored: %s", (unsigned)req->user_id,
+                 dbp_cache_error(rc));
+    dbp_cache_put(x->dbp->token, rc);
+    if (r < 0)
+        return -1;
+    log_debug("device token of user %u %s", (unsigned)req->user_id, len ? "set" : "cleared");
+    token_answer(x, req);
+    return 0;
+}
+
+/* ---- CID_OTHER_GET_DEVICE_TOKEN_REQ ---- */
+
+static void tokens_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Server__IMGetDeviceTokenReq *req = (const IM__Server__IMGetDeviceTokenReq *)m;
+    IM__Server__IMGetDeviceTokenRsp rsp = IM__SERVER__IMGET_DEVICE_TOKEN_RSP__INIT;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+/* One token found. */
+typedef struct found_s {
+    uint32_t uid;   /* its user */
+    int ios;        /* 1 iOS, 0 Android */
+    char *token;    /* malloc'ed */
+} found_t;
+
+/* Do-not-disturb hours (server local time), as the original: 22:00 to 07:59. */
+static int quiet_hours(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    return tm.tm_hour >= 22 || tm.tm_hour <= 7;
+}
+
+/* Single-chat unread messages of uid (sum of unread_<uid>). 0 when unknown. */
+static uint32_t unread_total(dbp_ctx_t *x, dbp_cache_conn_t *rc, uint32_t uid)
+{
+    /* TODO: add the group unread counts once groups are served (§7.2: <gid>_im_group_msg
+     * minus <uid>_<gid>_im_user_group over the user's groups). */
+    if (!rc)
+        return 0;
+    char key[32];
+    snprintf(key, sizeof(key), "unread_%u", (unsigned)uid);
+    redisReply *r = dbp_cache_cmdv(rc, "HVALS", key, NULL);
+    if (!r) {
+        log_debug("%s: unread count of %u unknown: %s", x->cmd->name, (unsigned)uid,
+                  dbp_cache_error(rc));
+        return 0;
+    }
+    uint64_t sum = 0;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                sum += strtoull(r->element[i]->str, NULL, 10);
+    freeReplyObject(r);
+    return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
+/* MGET device_<uid> for every user; appends what is an iOS or Android token. */
+static int tokens_fetch(dbp_cache_conn_t *rc, const uint32_t *ids, size_t n, found_t *found,
+                        size_t *nfound)
+{
+    const char *argv[MGET_CHUNK + 1];
+    char keys[MGET_CHUNK][24];
+    for (size_t off = 0; off < n; off += MGET_CHUNK) {
+        size_t k = n - off < MGET_CHUNK ? n - off : MGET_CHUNK;
+        argv[0] = "MGET";
+        for (size_t i = 0; i < k; i++) {
+            snprintf(keys[i], sizeof(keys[i]), "device_%u", (unsigned)ids[off + i]);
+            argv[i + 1] = keys[i];
+        }
+        redisReply *r = dbp_cache_cmd(rc, (int)k + 1, argv, NULL);
+        if (!r)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != k) {
+            freeReplyObject(r);
+            return -1;
+        }
+        for (size_t i = 0; i < k; i++) {
+            redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            int ios = strncmp(e->str, "ios:", 4) == 0;
+            int android = strncmp(e->str, "android:", 8) == 0;
+            if (!ios && !android)
+                continue; /* bare tokens of other client types are never pushed */
+            const char *t = e->str + (ios ? 4 : 8);
+            if (!t[0] || !(found[*nfound].token = strdup(t)))
+                continue;
+            found[*nfound].uid = ids[off + i];
+            found[*nfound].ios = ios;
+            (*nfound)++;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* Drops iOS tokens of users with do-not-disturb on (only asked during the quiet hours). */
+static int tokens_filter_quiet(dbp_ctx_t *x, found_t *found, size_t *nfound)
+{
+    uint32_t *ids = malloc((*nfound ? *nfound : 1) * sizeof(*ids));
+    if (!ids)
+        return -1;
+    size_t nios = 0;
+    for (size_t i = 0; i < *nfound; i++)
+        if (found[i].ios)
+            ids[nios++] = found[i].uid;
+    int rc = 0;
+    td_user_list_t users = {0};
+    if (nios > 0) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c) {
+            free(ids);
+            return -1;
+        }
+        rc = td_users_by_ids(c, ids, nios, &users);
+        if (rc < 0)
+            dbp_db_failed(x, c, "push shield lookup");
+        dbp_db_put(x, c, 0);
+    }
+    free(ids);
+    if (rc < 0) {
+        td_user_list_free(&users);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < *nfound; i++) {
+        int quiet = 0;
+        for (size_t u = 0; found[i].ios && u < users.n; u++)
+            if (users.v[u]->id == found[i].uid)
+                quiet = users.v[u]->push_shield == 1;
+        if (quiet)
+            free(found[i].token);
+        else
+            found[k++] = found[i];
+    }
+    *nfound = k;
+    td_user_list_free(&users);
+    return 0;
+}
+
+static int tokens_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Server__IMGetDeviceTokenReq *req = (const IM__Server__IMGetDeviceTokenReq *)m;
+    db_proxy_t *dbp = x->dbp;
+    size_t n = req->n_user_id;
+    if (n > DBP_MAX_TOKEN_USERS) {
+        log_info("IMGetDeviceTokenReq from %s for %zu users: only the first %d answered",
+                 x->peer, n, DBP_MAX_TOKEN_USERS);
+        n = DBP_MAX_TOKEN_USERS;
+    }
+    found_t *found = calloc(n ? n : 1, sizeof(*found));
+    if (!found)
+        return -1;
+    size_t nfound = 0;
+    int rc = 0;
+    if (n > 0) {
+        dbp_cache_conn_t *c = dbp_cache(x, dbp->token);
+        if (!c) {
+            free(found);
+            return -1;
+        }
+        rc = tokens_fetch(c, req->user_id, n, found, &nfound);
+        if (rc < 0)
+            log_warn("%s from %s: token lookup failed: %s", x->cmd->name, x->peer,
+                     dbp_cache_error(c));
+        dbp_cache_put(dbp->token, c);
+    }
+    if (rc == 0 && nfound > 0 && quiet_hours())
+        rc = tokens_filter_quiet(x, found, &nfound);
+    IM__BaseDefine__UserTokenInfo *items = calloc(nfound ? nfound : 1, sizeof(*items));
+    IM__BaseDefine__UserTokenInfo **ptrs = calloc(nfound ? nfound : 1, sizeof(*ptrs));
+    if (rc == 0 && items && ptrs) {
+        dbp_cache_conn_t *uc = nfound ? dbp_cache(x, dbp->unread) : NULL;
+        for (size_t i = 0; i < nfound; i++) {
+            im__base_define__user_token_info__init(&items[i]);
+            items[i].user_id = found[i].uid;
+            items[i].user_type = found[i].ios ? IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS
+                                              : IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID;
+            items[i].token = found[i].token;
+            items[i].push_count = unread_total(x, uc, found[i].uid);
+            items[i].push_type = 1;
+            ptrs[i] = &items[i];
+        }
+        if (uc)
+            dbp_cache_put(dbp->unread, uc);
+        IM__Server__IMGetDeviceTokenRsp rsp = IM__SERVER__IMGET_DEVICE_TOKEN_RSP__INIT;
+        rsp.n_user_token_info = nfound;
+        rsp.user_token_info = ptrs;
+        rsp.has_attach_data = req->has_attach_data;
+        rsp.attach_data = req->attach_data;
+        rc = dbp_answer(x, &rsp.base);
+    } else {
+        rc = -1;
+    }
+    free(items);
+    free(ptrs);
+    for (size_t i = 0; i < nfound; i++)
+        free(found[i].token);
+    free(found);
+    return rc;
+}
+
+const dbp_cmd_t dbp_push_cmds[] = {
+    {LOGIN(REQ_PUSH_SHIELD), "IMPushShieldReq", &im__login__impush_shield_req__descriptor,
+     DBP_SID_LOGIN, LOGIN(RES_PUSH_SHIELD), shield_set_run, shield_set_fail},
+    {LOGIN(REQ_QUERY_PUSH_SHIELD), "IMQueryPushShieldReq",
+     &im__login__imquery_push_shield_req__descriptor, DBP_SID_LOGIN,
+     LOGIN(RES_QUERY_PUSH_SHIELD), shield_query_run, shield_query_fail},
+    {LOGIN(REQ_DEVICETOKEN), "IMDeviceTokenReq", &im__login__imdevice_token_req__descriptor,
+     DBP_SID_LOGIN, LOGIN(RES_DEVICETOKEN), token_run, token_fail},
+    {OTHER(GET_DEVICE_TOKEN_REQ), "IMGetDeviceTokenReq",
+     &im__server__imget_device_token_req__descriptor, DBP_SID_OTHER, OTHER(GET_DEVICE_TOKEN_RSP),
+     tokens_run, tokens_fail},
+};
+const size_t dbp_push_ncmds = sizeof(dbp_push_cmds) / sizeof(dbp_push_cmds[0]);

@@ -1,0 +1,389 @@
+/* The peer connections (msg_servers, http_msg_servers) and the path of a request:
+ *   reactor: frame -> command table -> admitted (budget permitting) onto the connection's lane
+ *            of the workers, or answered at once with the command's error answer;
+ *   worker:  unpack, run the handler (MariaDB, Redis, password hashing), pack the answer,
+ *            put it in the outbox and ring the loop (tt_loop_post) if it was empty;
+ *   reactor: write the outbox answers to their connections, if those are still there.
+ * A connection's requests run one at a time in arrival order (see workers.h), so its answers
+ * leave in request order. A peer object outlives its connection while requests or answers of
+ * it are in flight (reference count). Heartbeats are handled by tt_server (5 s / 30 s). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "IM.Server.pb-c.h"
+#include "db_proxy.h"
+#include "tt_log.h"
+
+#define REJECT_LOG_MS 5000 /* "queue full" warnings at most this often */
+#define STOP_POLL_MS 20    /* in-flight check period while stopping */
+
+struct dbp_peer_s {
+    dbp_lane_t lane;          /* its requests, run in order */
+    tt_conn_t *conn;          /* reactor thread only; NULL once closed */
+    dbp_peer_t *prev, *next;  /* live peers (reactor thread) */
+    atomic_int refs;          /* the connection + requests not released + answers not written */
+    char name[64];            /* "ip:port", for logs (never changes) */
+};
+
+/* A request on its way through the workers. */
+typedef struct req_s {
+    dbp_job_t job;          /* executor link (first member) */
+    db_proxy_t *dbp;        /* the daemon */
+    dbp_peer_t *peer;       /* who asked (referenced) */
+    const dbp_cmd_t *cmd;   /* its command */
+    uint16_t seq;           /* its seq_num */
+    int answered;           /* an answer went to the outbox, which settles the budget */
+    uint8_t *answer;        /* an error answer made on the reactor (no handler runs) */
+    size_t answer_len;      /* its length */
+    size_t body_len;        /* protobuf body length */
+    uint8_t body[];         /* protobuf body */
+} req_t;
+
+/* An answer waiting for the reactor. */
+struct dbp_out_s {
+    dbp_out_t *next;    /* outbox link */
+    dbp_peer_t *peer;   /* to whom (referenced) */
+    size_t cost;        /* budget to settle once written */
+    uint8_t *frame;     /* header + body */
+    size_t len;         /* frame length */
+};
+
+static void peer_unref(dbp_peer_t *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1)
+        free(p);
+}
+
+const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
+{
+    static const struct {
+        const dbp_cmd_t *cmds;
+        const size_t *n;
+    } groups[] = {
+        {dbp_login_cmds, &dbp_login_ncmds},
+        {dbp_buddy_cmds, &dbp_buddy_ncmds},
+        {dbp_push_cmds, &dbp_push_ncmds},
+    };
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+        for (size_t i = 0; i < *groups[g].n; i++)
+            if (groups[g].cmds[i].command_id == command_id)
+                return &groups[g].cmds[i];
+    return NULL;
+}
+
+/* ---- reactor side ---- */
+
+static void req_run(dbp_job_t *j, void *thread);
+static void req_release(dbp_job_t *j, int ran);
+
+static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint16_t seq,
+                      const uint8_t *body, size_t len)
+{
+    req_t *r = malloc(sizeof(*r) + len);
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->job.cost = sizeof(*r) + len;
+    r->job.run = req_run;
+    r->job.release = req_release;
+    r->dbp = dbp;
+    r->peer = p;
+    r->cmd = cmd;
+    r->seq = seq;
+    r->body_len = len;
+    if (len)
+        memcpy(r->body, body, len);
+    return r;
+}
+
+/* Answers with the command's error answer (no backend involved), keeping the connection's
+ * order: at once when nothing of this connection is in flight, else behind its pending
+ * requests (over the budget, up to its hard limit; beyond that the connection is cut). */
+static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t *cmd,
+                   const tt_pdu_t *pdu)
+{
+    ProtobufCMessage *m = tt_pb_unpack(cmd->req, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn("%s from %s does not parse: dropped", cmd->name, c->peer);
+        return;
+    }
+    dbp_ctx_t x = {dbp, cmd, pdu->seq_num, c->peer, NULL, 0};
+    cmd->fail(&x, m);
+    tt_pb_free(m);
+    if (!x.frame)
+        return;
+    if (!p || !dbp_lane_busy(dbp->workers, &p->lane)) {
+        tt_conn_write(c, x.frame, x.frame_len);
+        free(x.frame);
+        return;
+    }
+    req_t *r = req_new(dbp, p, cmd, pdu->seq_num, NULL, 0);
+    if (r) {
+        r->answer = x.frame;
+        r->answer_len = x.frame_len;
+        r->job.cost += x.frame_len;
+        atomic_fetch_add(&p->refs, 1);
+        if (dbp_workers_submit(dbp->workers, &p->lane, &r->job, 1) == 0)
+            return;
+        atomic_fetch_sub(&p->refs, 1); /* the connection still holds one */
+        free(r);
+    }
+    free(x.frame);
+    log_warn("peer %s: more requests than even error answers can queue: closing it", c->peer);
+    tt_conn_close(c, "request queue overflow");
+}
+
+static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
+{
+    (void)s;
+    db_proxy_t *dbp = udata;
+    dbp_peer_t *p = c->app;
+    const dbp_cmd_t *cmd = dbp_cmd_find(pdu->command_id);
+    if (!cmd) {
+        log_info("command 0x%04x from %s not handled: dropped", pdu->command_id, c->peer);
+        return;
+    }
+    if (dbp->stopping || !p) {
+        reject(dbp, c, p, cmd, pdu);
+        return;
+    }
+    req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
+    if (r) {
+        atomic_fetch_add(&p->refs, 1);
+        if (dbp_workers_submit(dbp->workers, &p->lane, &r->job, 0) == 0)
+            return;
+        atomic_fetch_sub(&p->refs, 1); /* the connection still holds one */
+        free(r);
+    }
+    dbp->rejected++;
+    uint64_t now = tt_loop_now(dbp->d.loop);
+    if (dbp->last_reject_log == 0 || now - dbp->last_reject_log >= REJECT_LOG_MS) {
+        dbp->last_reject_log = now;
+        log_warn("request queue full (%zu pending, MaxPendingRequests %zu): answering errors "
+                 "(%llu so far)",
+                 dbp_workers_pending(dbp->workers), dbp->max_pending,
+                 (unsigned long long)dbp->rejected);
+    }
+    reject(dbp, c, p, cmd, pdu);
+}
+
+/* Writes the answers the workers left in the outbox. */
+static void outbox_flush(void *arg)
+{
+    db_proxy_t *dbp = arg;
+    pthread_mutex_lock(&dbp->outbox_mu);
+    dbp_out_t *o = dbp->outbox_head;
+    dbp->outbox_head = dbp->outbox_tail = NULL;
+    dbp->outbox_posted = 0;
+    pthread_mutex_unlock(&dbp->outbox_mu);
+    while (o) {
+        dbp_out_t *next = o->next;
+        dbp_peer_t *p = o->peer;
+        if (p->conn && tt_conn_is_open(p->conn))
+            tt_conn_write(p->conn, o->frame, o->len);
+        dbp_workers_settle(dbp->workers, o->cost);
+        peer_unref(p);
+        free(o->frame);
+        free(o);
+        o = next;
+    }
+}
+
+static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
+{
+    (void)s;
+    db_proxy_t *dbp = udata;
+    dbp_peer_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        tt_conn_close(c, "out of memory");
+        return;
+    }
+    dbp_lane_init(&p->lane);
+    atomic_init(&p->refs, 1);
+    p->conn = c;
+    snprintf(p->name, sizeof(p->name), "%s", c->peer);
+    p->next = dbp->peers;
+    if (dbp->peers)
+        dbp->peers->prev = p;
+    dbp->peers = p;
+    dbp->npeers++;
+    c->app = p;
+    log_notice("peer connected from %s (%zu connected)", c->peer, dbp->npeers);
+}
+
+static void peer_forget(db_proxy_t *dbp, dbp_peer_t *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        dbp->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    dbp->npeers--;
+    p->conn->app = NULL;
+    p->conn = NULL;
+    dbp_lane_close(dbp->workers, &p->lane); /* its waiting requests are not worth running */
+    peer_unref(p);
+}
+
+static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
+{
+    (void)s;
+    db_proxy_t *dbp = udata;
+    dbp_peer_t *p = c->app;
+    if (!p)
+        return;
+    peer_forget(dbp, p);
+    log_notice("peer %s closed: %s (%zu connected)", c->peer, c->reason, dbp->npeers);
+}
+
+const tt_server_handler_t dbp_peer_handler = {on_open, on_pdu, on_close, NULL};
+
+static void stop_poll(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    db_proxy_t *dbp = udata;
+    outbox_flush(dbp); /* in case a flush could not be posted */
+    size_t pending = dbp_workers_pending(dbp->workers);
+    if (pending > 0 && tt_loop_now(loop) < dbp->stop_deadline)
+        return;
+    tt_timer_stop(loop, t);
+    if (pending > 0)
+        log_warn("stopping with %zu request(s) unanswered", pending);
+    else
+        log_notice("every request answered");
+    tt_daemon_drain(&dbp->d);
+}
+
+void dbp_peers_stop(db_proxy_t *dbp)
+{
+    dbp->stopping = 1;
+    IM__Server__IMStopReceivePacket stop = IM__SERVER__IMSTOP_RECEIVE_PACKET__INIT;
+    stop.result = 0;
+    size_t told = 0;
+    for (dbp_peer_t *p = dbp->peers; p; p = p->next)
+        if (p->conn && tt_conn_is_open(p->conn) &&
+            tt_pdu_send(p->conn, DBP_SID_OTHER,
+                        IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_STOP_RECV_PACKET, 0,
+                        &stop.base) == 0)
+            told++;
+    tt_server_stop_listening(dbp->listener);
+    log_notice("told %zu peer(s) to stop sending; %zu request(s) in flight", told,
+               dbp_workers_pending(dbp->workers));
+    uint32_t wait = dbp->d.stop_timeout_ms > 1500 ? dbp->d.stop_timeout_ms - 1000 : 500;
+    dbp->stop_deadline = tt_loop_now(dbp->d.loop) + wait;
+    tt_timer_start(dbp->d.loop, &dbp->stop_timer, 0, STOP_POLL_MS);
+}
+
+void dbp_peers_init(db_proxy_t *dbp)
+{
+    tt_timer_init(&dbp->stop_timer, stop_poll, dbp);
+    pthread_mutex_init(&dbp->outbox_mu, NULL);
+    dbp->outbox_ready = 1;
+}
+
+void dbp_peers_free(db_proxy_t *dbp)
+{
+    dbp->stopping = 1;
+    tt_timer_stop(dbp->d.loop, &dbp->stop_timer);
+    if (dbp->outbox_ready)
+        outbox_flush(dbp);
+    while (dbp->peers)
+        peer_forget(dbp, dbp->peers);
+}
+
+/* ---- worker side ---- */
+
+/* Hands an answer to the reactor. 0 ok, -1 (nothing queued). */
+static int outbox_put(db_proxy_t *dbp, dbp_out_t *o)
+{
+    pthread_mutex_lock(&dbp->outbox_mu);
+    o->next = NULL;
+    if (dbp->outbox_tail)
+        dbp->outbox_tail->next = o;
+    else
+        dbp->outbox_head = o;
+    dbp->outbox_tail = o;
+    int ring = !dbp->outbox_posted;
+    dbp->outbox_posted = 1;
+    pthread_mutex_unlock(&dbp->outbox_mu);
+    if (ring && tt_loop_post(dbp->d.loop, outbox_flush, dbp) < 0) {
+        /* Out of memory: the answer stays queued for the next flush (or the stop poll). */
+        pthread_mutex_lock(&dbp->outbox_mu);
+        dbp->outbox_posted = 0;
+        pthread_mutex_unlock(&dbp->outbox_mu);
+        log_warn("cannot wake the reactor: an answer waits for the next one");
+    }
+    return 0;
+}
+
+/* Runs the handler of r (or its error answer); the answer frame ends up in x->frame. */
+static void handle(req_t *r, dbp_ctx_t *x)
+{
+    const dbp_cmd_t *cmd = r->cmd;
+    ProtobufCMessage *m = tt_pb_unpack(cmd->req, r->body, r->body_len);
+    if (!m) {
+        log_warn("%s from %s does not parse: dropped", cmd->name, r->peer->name);
+        return;
+    }
+    if (cmd->run(x, m) < 0) {
+        free(x->frame);
+        x->frame = NULL;
+        cmd->fail(x, m);
+    }
+    if (x->frame && x->frame_len > r->dbp->max_pdu) {
+        log_warn("answer to %s from %s would be %zu bytes, above MaxPduSize %u: error answer "
+                 "sent instead",
+                 cmd->name, r->peer->name, x->frame_len, (unsigned)r->dbp->max_pdu);
+        free(x->frame);
+        x->frame = NULL;
+        cmd->fail(x, m);
+    }
+    tt_pb_free(m);
+}
+
+static void req_run(dbp_job_t *j, void *thread)
+{
+    (void)thread;
+    req_t *r = (req_t *)j;
+    db_proxy_t *dbp = r->dbp;
+    dbp_ctx_t x = {dbp, r->cmd, r->seq, r->peer->name, NULL, 0};
+    int prebuilt = r->answer != NULL;
+    if (prebuilt) { /* answered on the reactor already: only its place in line was kept */
+        x.frame = r->answer;
+        x.frame_len = r->answer_len;
+        r->answer = NULL;
+    } else {
+        handle(r, &x);
+        if (!x.frame)
+            return;
+    }
+    dbp_out_t *o = malloc(sizeof(*o));
+    if (!o) {
+        free(x.frame);
+        return; /* req_release settles the job */
+    }
+    o->peer = r->peer;
+    o->frame = x.frame;
+    o->len = x.frame_len;
+    o->cost = r->job.cost; /* a pre-built answer is part of the job's cost already */
+    if (!prebuilt) {       /* a new one weighs on the budget until it is written */
+        o->cost += x.frame_len;
+        dbp_workers_charge(dbp->workers, x.frame_len);
+    }
+    atomic_fetch_add(&r->peer->refs, 1);
+    r->answered = 1;
+    outbox_put(dbp, o);
+}
+
+static void req_release(dbp_job_t *j, int ran)
+{
+    (void)ran;
+    req_t *r = (req_t *)j;
+    if (!r->answered)
+        dbp_workers_settle(r->dbp->workers, r->job.cost);
+    peer_unref(r->peer);
+    free(r->answer); /* cancelled before it ran */
+    free(r);
+}

@@ -1,0 +1,31 @@
+/* ratelimit: failed logins per user name. After max_failures failures within window seconds a
+ * name is locked (db_proxy answers result 6 without checking the password) until the oldest of
+ * those failures leaves the window; a successful login clears the name. The table is bounded:
+ * at most max_entries names, the one that failed least recently is forgotten first. Names are
+ * hashed with a per-process random key (no collision flooding). Thread-safe, no I/O: the
+ * caller passes the time (monotonic seconds). */
+#ifndef DBP_RATELIMIT_H
+#define DBP_RATELIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DBP_RL_MAX_FAILURES_CAP 32 /* max_failures is at most this */
+#define DBP_RL_MAX_NAME 256        /* longer names are keyed by their first 256 bytes */
+
+typedef struct dbp_rl_s dbp_rl_t;
+
+/* NULL on out-of-memory or bad arguments (max_failures 1..32, max_entries >= 1). */
+dbp_rl_t *dbp_rl_new(size_t max_entries, uint32_t max_failures, uint32_t window_s);
+void dbp_rl_free(dbp_rl_t *rl);
+
+/* 1 when the name is locked at time now. */
+int dbp_rl_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Records a failure at time now. */
+void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Forgets the name (after a successful login). */
+void dbp_rl_clear(dbp_rl_t *rl, const char *name, size_t len);
+/* Names tracked. */
+size_t dbp_rl_size(dbp_rl_t *rl);
+
+#endif

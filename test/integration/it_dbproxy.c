@@ -1,0 +1,935 @@
+/* it_dbproxy: drives db_proxy_server directly with PDUs, as a msg_server would, for
+ * it_dbproxy.sh. Every answer must carry the request's seq_num and attach_data.
+ *   it_dbproxy PORT legacy                 TT001 logs in with its original md5 row
+ *   it_dbproxy PORT main                   logins, lockout, users, departments, profile, push
+ *   it_dbproxy PORT dbdown                 MariaDB and Redis gone: error answers, quickly
+ *   it_dbproxy PORT dbback                 and real answers once they are back
+ *   it_dbproxy PORT login NAME PLAIN CODE  one login, expecting result CODE
+ *   it_dbproxy PORT sync SINCE NAME STATUS the incremental user list has NAME with STATUS
+ *   it_dbproxy PORT flood                  more requests than MaxPendingRequests at once
+ *   it_dbproxy PORT stopwait               waits for IMStopReceivePacket (db_proxy stopping)
+ * Exit status 0 when every check passed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Buddy.pb-c.h"
+#include "IM.Login.pb-c.h"
+#include "IM.Server.pb-c.h"
+#include "td_password.h"
+#include "tt_pdu.h"
+
+#define T 8000 /* ms to wait for an answer */
+
+#define SID_LOGIN IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN
+#define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
+#define SID_OTHER IM__BASE_DEFINE__SERVICE_ID__SID_OTHER
+#define BUDDY(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
+#define LOGIN(x) IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_##x
+#define OTHER(x) IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_##x
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s: ", ok ? "ok" : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+    if (!ok)
+        failures++;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- a connection ---- */
+
+typedef struct peer_s {
+    int fd;
+    tt_pdu_reader_t rd;
+    uint16_t seq;        /* last seq sent */
+    uint64_t last_tx;    /* for heartbeats */
+    uint8_t attach[8];   /* attach_data of the last request */
+} peer_t;
+
+static int peer_open(peer_t *p, uint16_t port)
+{
+    memset(p, 0, sizeof(*p));
+    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        fprintf(stderr, "connect 127.0.0.1:%u: %s\n", port, strerror(errno));
+        return -1;
+    }
+    tt_pdu_reader_init(&p->rd, 64u << 20);
+    p->seq = 100;
+    return 0;
+}
+
+static void peer_close(peer_t *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    tt_pdu_reader_free(&p->rd);
+}
+
+static int send_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int send_raw(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq, const uint8_t *body,
+                    size_t len)
+{
+    uint8_t *f = malloc(TT_PDU_HEADER_LEN + len + 1);
+    tt_pdu_encode_header(f, (uint32_t)(TT_PDU_HEADER_LEN + len), sid, cid, seq);
+    if (len)
+        memcpy(f + TT_PDU_HEADER_LEN, body, len);
+    int rc = send_all(p->fd, f, TT_PDU_HEADER_LEN + len);
+    free(f);
+    p->last_tx = now_ms();
+    return rc;
+}
+
+static int send_msg(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *body = malloc(len + 1);
+    protobuf_c_message_pack(m, body);
+    int rc = send_raw(p, sid, cid, seq, body, len);
+    free(body);
+    return rc;
+}
+
+static void heartbeat_if_idle(peer_t *p)
+{
+    if (now_ms() - p->last_tx > 3000)
+        send_raw(p, SID_OTHER, OTHER(HEARTBEAT), 0, NULL, 0);
+}
+
+/* Next frame other than a heartbeat: its command, seq and a copy of its body.
+ * 0 ok, -1 timeout or closed. */
+static int recv_frame(peer_t *p, int timeout_ms, uint16_t *cid, uint16_t *seq, uint8_t **body,
+                      size_t *len)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        tt_pdu_t pdu;
+        int rc = tt_pdu_reader_next(&p->rd, &pdu);
+        if (rc == TT_OK) {
+            if (pdu.command_id == OTHER(HEARTBEAT))
+                continue;
+            *cid = pdu.command_id;
+            *seq = pdu.seq_num;
+            *len = pdu.body_len;
+            *body = malloc(pdu.body_len + 1);
+            memcpy(*body, pdu.body, pdu.body_len);
+            return 0;
+        }
+        if (rc == TT_ERR)
+            return -1;
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            return -1;
+        heartbeat_if_idle(p);
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        int left = (int)(deadline - now);
+        if (poll(&pf, 1, left > 1000 ? 1000 : left) <= 0)
+            continue;
+        uint8_t buf[65536];
+        ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return -1;
+        tt_pdu_reader_feed(&p->rd, buf, (size_t)n);
+    }
+}
+
+/* Sets a fresh attach_data on a request (field 20 of every request type here). */
+static ProtobufCBinaryData fresh_attach(peer_t *p)
+{
+    for (size_t i = 0; i < sizeof(p->attach); i++)
+        p->attach[i] = (uint8_t)(rand() & 0xff);
+    p->attach[0] = 0; /* a NUL inside must survive too */
+    return (ProtobufCBinaryData){sizeof(p->attach), p->attach};
+}
+
+static int attach_ok(peer_t *p, protobuf_c_boolean has, ProtobufCBinaryData a)
+{
+    return has && a.len == sizeof(p->attach) && memcmp(a.data, p->attach, a.len) == 0;
+}
+
+/* Sends m (with seq ++p->seq) and waits for the answer rsp_cid with the same seq. NULL (and a
+ * failed check) on a timeout, a wrong command or seq, or a body that does not parse. */
+static void *call(peer_t *p, uint16_t sid, uint16_t cid, const ProtobufCMessage *m,
+                  uint16_t rsp_cid, const ProtobufCMessageDescriptor *desc, int timeout_ms)
+{
+    uint16_t seq = ++p->seq;
+    if (send_msg(p, sid, cid, seq, m) < 0) {
+        check(0, "send 0x%04x", cid);
+        return NULL;
+    }
+    uint16_t got_cid, got_seq;
+    uint8_t *body;
+    size_t len;
+    if (recv_frame(p, timeout_ms, &got_cid, &got_seq, &body, &len) < 0) {
+        check(0, "an answer to 0x%04x within %d ms", cid, timeout_ms);
+        return NULL;
+    }
+    void *r = NULL;
+    if (got_cid != rsp_cid || got_seq != seq)
+        check(0, "answer to 0x%04x: got 0x%04x seq %u, want 0x%04x seq %u", cid, got_cid,
+              got_seq, rsp_cid, seq);
+    else if (!(r = protobuf_c_message_unpack(desc, NULL, len, body)))
+        check(0, "answer 0x%04x parses with every required field", rsp_cid);
+    free(body);
+    return r;
+}
+
+/* ---- requests ---- */
+
+static char *md5hex(const char *plain)
+{
+    static char out[33];
+    td_pw_md5hex(plain, strlen(plain), out);
+    return out;
+}
+
+/* Validates; returns the answer (NULL on failure). */
+static IM__Server__IMValidateRsp *validate(peer_t *p, const char *name, const char *client_pw,
+                                           int timeout_ms)
+{
+    IM__Server__IMValidateReq q = IM__SERVER__IMVALIDATE_REQ__INIT;
+    q.user_name = (char *)name;
+    q.password = (char *)client_pw;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Server__IMValidateRsp *r =
+        call(p, SID_OTHER, OTHER(VALIDATE_REQ), &q.base, OTHER(VALIDATE_RSP),
+             &im__server__imvalidate_rsp__descriptor, timeout_ms);
+    if (r && (!attach_ok(p, r->has_attach_data, r->attach_data) ||
+              strcmp(r->user_name, name) != 0)) {
+        check(0, "validate answer echoes user_name and attach_data");
+        tt_pb_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Result code of a login with a plain password, -1 when there was no (valid) answer. */
+static int login_code(peer_t *p, const char *name, const char *plain)
+{
+    IM__Server__IMValidateRsp *r = validate(p, name, md5hex(plain), T);
+    int code = r ? (int)r->result_code : -1;
+    tt_pb_free(r);
+    return code;
+}
+
+static IM__Buddy__IMAllUserRsp *all_users(peer_t *p, uint32_t since)
+{
+    IM__Buddy__IMAllUserReq q = IM__BUDDY__IMALL_USER_REQ__INIT;
+    q.user_id = 1;
+    q.latest_update_time = since;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Buddy__IMAllUserRsp *r = call(p, SID_BUDDY, BUDDY(ALL_USER_REQUEST), &q.base,
+                                      BUDDY(ALL_USER_RESPONSE),
+                                      &im__buddy__imall_user_rsp__descriptor, T);
+    if (r && (!attach_ok(p, r->has_attach_data, r->attach_data) || r->user_id != 1)) {
+        check(0, "all users answer echoes user_id and attach_data");
+        tt_pb_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static IM__Buddy__IMDepartmentRsp *departments(peer_t *p, uint32_t since)
+{
+    IM__Buddy__IMDepartmentReq q = IM__BUDDY__IMDEPARTMENT_REQ__INIT;
+    q.user_id = 1;
+    q.latest_update_time = since;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Buddy__IMDepartmentRsp *r = call(p, SID_BUDDY, BUDDY(DEPARTMENT_REQUEST), &q.base,
+                                         BUDDY(DEPARTMENT_RESPONSE),
+                                         &im__buddy__imdepartment_rsp__descriptor, T);
+    if (r && !attach_ok(p, r->has_attach_data, r->attach_data)) {
+        check(0, "department answer echoes attach_data");
+        tt_pb_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static IM__Buddy__IMUsersInfoRsp *users_info(peer_t *p, const uint32_t *ids, size_t n)
+{
+    IM__Buddy__IMUsersInfoReq q = IM__BUDDY__IMUSERS_INFO_REQ__INIT;
+    q.user_id = 1;
+    q.n_user_id_list = n;
+    q.user_id_list = (uint32_t *)ids;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Buddy__IMUsersInfoRsp *r = call(p, SID_BUDDY, BUDDY(USER_INFO_REQUEST), &q.base,
+                                        BUDDY(USER_INFO_RESPONSE),
+                                        &im__buddy__imusers_info_rsp__descriptor, T);
+    if (r && !attach_ok(p, r->has_attach_data, r->attach_data)) {
+        check(0, "users info answer echoes attach_data");
+        tt_pb_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int change_sign(peer_t *p, uint32_t uid, const char *sign)
+{
+    IM__Buddy__IMChangeSignInfoReq q = IM__BUDDY__IMCHANGE_SIGN_INFO_REQ__INIT;
+    q.user_id = uid;
+    q.sign_info = (char *)sign;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Buddy__IMChangeSignInfoRsp *r = call(p, SID_BUDDY, BUDDY(CHANGE_SIGN_INFO_REQUEST),
+                                             &q.base, BUDDY(CHANGE_SIGN_INFO_RESPONSE),
+                                             &im__buddy__imchange_sign_info_rsp__descriptor, T);
+    int code = -1;
+    if (r && attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid &&
+        r->sign_info && strcmp(r->sign_info, sign) == 0)
+        code = (int)r->result_code;
+    else if (r)
+        check(0, "sign answer echoes user_id, sign_info and attach_data");
+    tt_pb_free(r);
+    return code;
+}
+
+static int change_avatar(peer_t *p, uint32_t uid, const char *url)
+{
+    IM__Buddy__IMChangeAvatarReq q = IM__BUDDY__IMCHANGE_AVATAR_REQ__INIT;
+    q.user_id = uid;
+    q.avatar_url = (char *)url;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Buddy__IMChangeAvatarRsp *r = call(p, SID_BUDDY, BUDDY(CHANGE_AVATAR_REQUEST), &q.base,
+                                           BUDDY(CHANGE_AVATAR_RESPONSE),
+                                           &im__buddy__imchange_avatar_rsp__descriptor, T);
+    int code = -1;
+    if (r && attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid)
+        code = (int)r->result_code;
+    else if (r)
+        check(0, "avatar answer echoes user_id and attach_data");
+    tt_pb_free(r);
+    return code;
+}
+
+/* Returns result_code; *shield gets shield_status (-1 when absent). */
+static int shield_set(peer_t *p, uint32_t uid, uint32_t v, int *shield)
+{
+    IM__Login__IMPushShieldReq q = IM__LOGIN__IMPUSH_SHIELD_REQ__INIT;
+    q.user_id = uid;
+    q.shield_status = v;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Login__IMPushShieldRsp *r = call(p, SID_LOGIN, LOGIN(REQ_PUSH_SHIELD), &q.base,
+                                         LOGIN(RES_PUSH_SHIELD),
+                                         &im__login__impush_shield_rsp__descriptor, T);
+    int code = -1;
+    *shield = -1;
+    if (r && attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid) {
+        code = (int)r->result_code;
+        if (r->has_shield_status)
+            *shield = (int)r->shield_status;
+    } else if (r) {
+        check(0, "push shield answer echoes user_id and attach_data");
+    }
+    tt_pb_free(r);
+    return code;
+}
+
+static int shield_query(peer_t *p, uint32_t uid, int *shield)
+{
+    IM__Login__IMQueryPushShieldReq q = IM__LOGIN__IMQUERY_PUSH_SHIELD_REQ__INIT;
+    q.user_id = uid;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Login__IMQueryPushShieldRsp *r = call(p, SID_LOGIN, LOGIN(REQ_QUERY_PUSH_SHIELD),
+                                              &q.base, LOGIN(RES_QUERY_PUSH_SHIELD),
+                                              &im__login__imquery_push_shield_rsp__descriptor, T);
+    int code = -1;
+    *shield = -1;
+    if (r && attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid) {
+        code = (int)r->result_code;
+        if (r->has_shield_status)
+            *shield = (int)r->shield_status;
+    } else if (r) {
+        check(0, "query push shield answer echoes user_id and attach_data");
+    }
+    tt_pb_free(r);
+    return code;
+}
+
+/* 0 when answered with the user id and attach_data. */
+static int device_token(peer_t *p, uint32_t uid, int client_type, const char *token)
+{
+    IM__Login__IMDeviceTokenReq q = IM__LOGIN__IMDEVICE_TOKEN_REQ__INIT;
+    q.user_id = uid;
+    q.device_token = (char *)token;
+    if (client_type) {
+        q.has_client_type = 1;
+        q.client_type = (IM__BaseDefine__ClientType)client_type;
+    }
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Login__IMDeviceTokenRsp *r = call(p, SID_LOGIN, LOGIN(REQ_DEVICETOKEN), &q.base,
+                                          LOGIN(RES_DEVICETOKEN),
+                                          &im__login__imdevice_token_rsp__descriptor, T);
+    int ok = r && attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid;
+    tt_pb_free(r);
+    return ok ? 0 : -1;
+}
+
+static IM__Server__IMGetDeviceTokenRsp *get_tokens(peer_t *p, const uint32_t *ids, size_t n)
+{
+    IM__Server__IMGetDeviceTokenReq q = IM__SERVER__IMGET_DEVICE_TOKEN_REQ__INIT;
+    q.n_user_id = n;
+    q.user_id = (uint32_t *)ids;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Server__IMGetDeviceTokenRsp *r = call(p, SID_OTHER, OTHER(GET_DEVICE_TOKEN_REQ), &q.base,
+                                              OTHER(GET_DEVICE_TOKEN_RSP),
+                                              &im__server__imget_device_token_rsp__descriptor, T);
+    if (r && !attach_ok(p, r->has_attach_data, r->attach_data)) {
+        check(0, "device tokens answer echoes attach_data");
+        tt_pb_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static const IM__BaseDefine__UserInfo *find_user(IM__BaseDefine__UserInfo **l, size_t n,
+                                                  uint32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i]->user_id == id)
+            return l[i];
+    return NULL;
+}
+
+/* ---- phases ---- */
+
+static void phase_legacy(peer_t *p)
+{
+    IM__Server__IMValidateRsp *r = validate(p, "TT001", md5hex("test123"), T);
+    check(r && r->result_code == 0 && r->result_string && strcmp(r->result_string, "成功") == 0,
+          "TT001 logs in with its original-format password (result %d)",
+          r ? (int)r->result_code : -1);
+    check(r && r->user_info && r->user_info->user_id == 1 &&
+              strcmp(r->user_info->user_real_name, "TT001") == 0 && r->user_info->status == 0 &&
+              r->user_info->sign_info != NULL,
+          "with its complete profile (user 1, real name TT001, status 0, sign_info set)");
+    tt_pb_free(r);
+}
+
+static double login_ms(peer_t *p, const char *name, const char *plain, int *code)
+{
+    uint64_t t0 = now_ms();
+    *code = login_code(p, name, plain);
+    return (double)(now_ms() - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void phase_logins(peer_t *p)
+{
+    check(login_code(p, "TT001", "test123") == 0, "TT001 logs in again with the upgraded row");
+    IM__Server__IMValidateRsp *r = validate(p, "TT002", md5hex("wrong"), T);
+    check(r && r->result_code == 1 && r->result_string &&
+              strcmp(r->result_string, "用户名/密码错误") == 0 && !r->user_info,
+          "wrong password: result 1 \"用户名/密码错误\", no profile");
+    tt_pb_free(r);
+    check(login_code(p, "nobody", "test123") == 1, "unknown user: result 1");
+    check(login_code(p, "TT099", "test123") == 1, "disabled user (status 3): result 1");
+    check(login_code(p, "TT098", "test123") == 1, "user with status 1 may not log in either");
+    check(login_code(p, "x' OR '1'='1", "test123") == 1, "a quote and SQL in the name: result 1");
+    check(login_code(p, "TT001' -- ", "test123") == 1, "a comment in the name: result 1");
+    check(login_code(p, "TT001\\", "test123") == 1, "a backslash in the name: result 1");
+    check(login_code(p, "\xff\xfe", "test123") == 1, "a name that is not UTF-8: result 1");
+    char longname[400];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = 0;
+    check(login_code(p, longname, "test123") == 1, "a 399-byte name: result 1");
+    r = validate(p, "TT003", "", T);
+    check(r && r->result_code == 1, "an empty password: result 1");
+    tt_pb_free(r);
+    check(login_code(p, "tt001", "test123") == 1, "names are case-sensitive");
+
+    /* unknown users cost a password hash too */
+    double unknown[5], wrong[5];
+    int code;
+    for (int i = 0; i < 5; i++) {
+        unknown[i] = login_ms(p, "nobody-at-all", "x", &code);
+        wrong[i] = login_ms(p, "TT004", "x", &code);
+    }
+    qsort(unknown, 5, sizeof(double), cmp_double);
+    qsort(wrong, 5, sizeof(double), cmp_double);
+    check(unknown[2] * 4 >= wrong[2], "an unknown name takes about as long as a wrong password "
+                                      "(median %.1f ms vs %.1f ms)",
+          unknown[2], wrong[2]);
+
+    /* lockout after 10 failures within 30 minutes, per name */
+    int codes_ok = 1;
+    for (int i = 0; i < 10; i++)
+        codes_ok &= login_code(p, "TT010", "bad") == 1;
+    check(codes_ok, "TT010: ten wrong passwords, each result 1");
+    r = validate(p, "TT010", md5hex("test123"), T);
+    check(r && r->result_code == 6 && r->result_string &&
+              strcmp(r->result_string, "用户名/密码错误次数太多") == 0,
+          "the 11th attempt is refused with 6 even with the right password (got %d)",
+          r ? (int)r->result_code : -1);
+    tt_pb_free(r);
+    check(login_code(p, "TT011", "test123") == 0, "another user is not affected");
+    codes_ok = 1;
+    for (int i = 0; i < 9; i++)
+        codes_ok &= login_code(p, "TT012", "bad") == 1;
+    check(codes_ok && login_code(p, "TT012", "test123") == 0, "TT012: 9 failures then success");
+    for (int i = 0; i < 9; i++)
+        codes_ok &= login_code(p, "TT012", "bad") == 1;
+    check(codes_ok && login_code(p, "TT012", "test123") == 0,
+          "a success clears the count: 9 more failures do not lock");
+    for (int i = 0; i < 10; i++)
+        login_code(p, "nobody2", "bad");
+    check(login_code(p, "nobody2", "bad") == 6, "unknown names are locked out too");
+}
+
+static void phase_company(peer_t *p)
+{
+    /* the script sets IMUser.updated = 1700000000 + id, IMDepart.updated = 1700000000 + id */
+    IM__Buddy__IMAllUserRsp *all = all_users(p, 0);
+    check(all && all->n_user_list == 99, "all users: 99 of 100 (TT099 left) (got %zu)",
+          all ? all->n_user_list : 0);
+    check(all && !find_user(all->user_list, all->n_user_list, 99),
+          "TT099 (status 3) is not in the full list");
+    check(all && all->latest_update_time == 1700000100,
+          "latest_update_time = max(updated) = 1700000100 (got %u)",
+          all ? all->latest_update_time : 0);
+    const IM__BaseDefine__UserInfo *u1 = all ? find_user(all->user_list, all->n_user_list, 1)
+                                             : NULL;
+    /* the script sets TT001's sex, phone and department */
+    check(u1 && strcmp(u1->user_real_name, "TT001") == 0 && strcmp(u1->user_domain, "tt001") == 0 &&
+              strcmp(u1->email, "tt001@example.com") == 0 && u1->department_id == 3 &&
+              u1->user_gender == 2 && strcmp(u1->user_tel, "13800000001") == 0 &&
+              u1->sign_info && u1->avatar_url && u1->user_nick_name && u1->status == 0,
+          "TT001's profile is complete");
+    tt_pb_free(all);
+    all = all_users(p, 1700000095);
+    int has99 = 0;
+    for (size_t i = 0; all && i < all->n_user_list; i++)
+        if (all->user_list[i]->user_id == 99 && all->user_list[i]->status == 3)
+            has99 = 1;
+    check(all && all->n_user_list == 6 && has99,
+          "since 1700000095: users 95..100, the one who left included (got %zu)",
+          all ? all->n_user_list : 0);
+    check(all && all->latest_update_time == 1700000100, "latest 1700000100");
+    tt_pb_free(all);
+    all = all_users(p, 1700000101);
+    check(all && all->n_user_list == 0 && all->latest_update_time == 1700000101,
+          "nothing changed since: empty, time echoed (TT001's password upgrade is not a change)");
+    tt_pb_free(all);
+
+    uint32_t ids[] = {1, 2, 999999, 2, 0};
+    IM__Buddy__IMUsersInfoRsp *info = users_info(p, ids, 5);
+    check(info && info->n_user_info_list == 2 && info->user_id == 1,
+          "users info for 1, 2, a missing id, a repeat and 0: two profiles (got %zu)",
+          info ? info->n_user_info_list : 0);
+    tt_pb_free(info);
+    uint32_t id99 = 99;
+    info = users_info(p, &id99, 1);
+    check(info && info->n_user_info_list == 1 && info->user_info_list[0]->status == 3,
+          "users info answers users who left, with their status");
+    tt_pb_free(info);
+    uint32_t *many = malloc(1001 * sizeof(*many));
+    for (int i = 0; i < 1000; i++)
+        many[i] = 500000 + (uint32_t)i;
+    many[1000] = 1;
+    info = users_info(p, many, 1001);
+    check(info && info->n_user_info_list == 0, "only the first 1000 ids are looked up");
+    tt_pb_free(info);
+    for (int i = 0; i < 1000; i++)
+        many[i] = (uint32_t)(i % 100) + 1;
+    info = users_info(p, many, 1000);
+    check(info && info->n_user_info_list == 100, "1000 ids (100 distinct): 100 profiles");
+    tt_pb_free(info);
+    free(many);
+
+    IM__Buddy__IMDepartmentRsp *dep = departments(p, 0);
+    check(dep && dep->n_dept_list == 5 && dep->latest_update_time == 1700000005,
+          "departments: 5, latest 1700000005 (got %zu, %u)", dep ? dep->n_dept_list : 0,
+          dep ? dep->latest_update_time : 0);
+    tt_pb_free(dep);
+    dep = departments(p, 1700000003);
+    check(dep && dep->n_dept_list == 2, "departments since 1700000003: 4 and 5 (got %zu)",
+          dep ? dep->n_dept_list : 0);
+    tt_pb_free(dep);
+    dep = departments(p, 1700000005);
+    check(dep && dep->n_dept_list == 0 && dep->latest_update_time == 1700000005,
+          "departments since the last: none, time echoed");
+    tt_pb_free(dep);
+}
+
+static void phase_profile(peer_t *p)
+{
+    check(change_sign(p, 1, "hello from TT001") == 0, "sign change accepted");
+    char sign[200];
+    memset(sign, 's', 128);
+    sign[128] = 0;
+    check(change_sign(p, 1, sign) == 0, "a 128-byte signature is accepted");
+    memset(sign, 's', 129);
+    sign[129] = 0;
+    check(change_sign(p, 1, sign) == 1, "a 129-byte signature is refused (result 1)");
+    check(change_sign(p, 1, "\xc3\x28") == 1, "a signature that is not UTF-8 is refused");
+    check(change_sign(p, 1, "it's \"quoted\"; DROP TABLE IMUser; -- 你好") == 0,
+          "quotes and SQL in a signature are just text");
+    check(change_sign(p, 999999, "x") == 1, "sign change of a missing user: result 1");
+    check(change_avatar(p, 1, "http://127.0.0.1:8700/g0/000/000/a.png") == 0,
+          "avatar change accepted");
+    char url[300];
+    memset(url, 'u', 256);
+    url[256] = 0;
+    check(change_avatar(p, 1, url) == 1, "a 256-byte avatar URL is refused (result 1)");
+    IM__Buddy__IMAllUserRsp *all = all_users(p, 1700000101);
+    const IM__BaseDefine__UserInfo *u1 = all ? find_user(all->user_list, all->n_user_list, 1)
+                                             : NULL;
+    check(all && all->n_user_list == 1 && u1 &&
+              strcmp(u1->sign_info, "it's \"quoted\"; DROP TABLE IMUser; -- 你好") == 0 &&
+              strcmp(u1->avatar_url, "http://127.0.0.1:8700/g0/000/000/a.png") == 0,
+          "incremental sync returns just TT001, with the new signature and avatar (got %zu)",
+          all ? all->n_user_list : 0);
+    check(all && all->latest_update_time > 1700000101, "and a newer latest_update_time");
+    tt_pb_free(all);
+
+    int shield;
+    check(shield_set(p, 1, 1, &shield) == 0 && shield == 1, "push shield on: result 0, status 1");
+    check(shield_query(p, 1, &shield) == 0 && shield == 1, "query: result 0, status 1");
+    check(shield_set(p, 1, 0, &shield) == 0 && shield == 0, "push shield off");
+    check(shield_query(p, 1, &shield) == 0 && shield == 0, "query: status 0");
+    check(shield_set(p, 1, 7, &shield) == 1 && shield == -1, "shield status 7: result 1");
+    check(shield_query(p, 999999, &shield) == 1 && shield == -1, "query of a missing user: 1");
+}
+
+static void phase_push(peer_t *p)
+{
+    int ios = IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS;
+    int android = IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID;
+    check(device_token(p, 1, ios, "abc123") == 0, "device token of user 1 (iOS) set");
+    check(device_token(p, 1, ios, "def456") == 0, "and replaced");
+    check(device_token(p, 2, android, "tokA") == 0, "device token of user 2 (Android) set");
+    check(device_token(p, 3, android, "tokA") == 0, "the same device now used by user 3");
+    check(device_token(p, 4, IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_MAC, "pc-token") == 0,
+          "a PC token is stored bare");
+    check(device_token(p, 5, ios, "gone") == 0 && device_token(p, 5, ios, "") == 0,
+          "user 5 sets and clears a token");
+    uint32_t ids[] = {1, 2, 3, 4, 5, 6};
+    IM__Server__IMGetDeviceTokenRsp *r = get_tokens(p, ids, 6);
+    int ok1 = 0, ok3 = 0;
+    for (size_t i = 0; r && i < r->n_user_token_info; i++) {
+        IM__BaseDefine__UserTokenInfo *t = r->user_token_info[i];
+        if (t->user_id == 1 && t->user_type == (IM__BaseDefine__ClientType)ios &&
+            strcmp(t->token, "def456") == 0 && t->push_type == 1)
+            ok1 = 1;
+        if (t->user_id == 3 && t->user_type == (IM__BaseDefine__ClientType)android &&
+            strcmp(t->token, "tokA") == 0 && t->push_count == 5)
+            ok3 = 1;
+    }
+    check(r && r->n_user_token_info == 2 && ok1 && ok3,
+          "device tokens: user 1 iOS def456, user 3 Android tokA with 5 unread; none for the "
+          "user whose device changed hands, the PC or the cleared one (got %zu)",
+          r ? r->n_user_token_info : 0);
+    tt_pb_free(r);
+}
+
+/* Several requests sent at once come back in the order sent. */
+static void phase_pipeline(peer_t *p)
+{
+    enum { N = 40 };
+    uint16_t first = (uint16_t)(p->seq + 1);
+    for (int i = 0; i < N; i++) {
+        char sign[32];
+        snprintf(sign, sizeof(sign), "sign %d", i);
+        IM__Buddy__IMChangeSignInfoReq q = IM__BUDDY__IMCHANGE_SIGN_INFO_REQ__INIT;
+        q.user_id = 7;
+        q.sign_info = sign;
+        IM__Buddy__IMUsersInfoReq u = IM__BUDDY__IMUSERS_INFO_REQ__INIT;
+        uint32_t id = 7;
+        u.user_id = 7;
+        u.n_user_id_list = 1;
+        u.user_id_list = &id;
+        if (i % 2)
+            send_msg(p, SID_BUDDY, BUDDY(CHANGE_SIGN_INFO_REQUEST), ++p->seq, &q.base);
+        else
+            send_msg(p, SID_BUDDY, BUDDY(USER_INFO_REQUEST), ++p->seq, &u.base);
+    }
+    int in_order = 1;
+    for (int i = 0; i < N; i++) {
+        uint16_t cid, seq;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, T, &cid, &seq, &body, &len) < 0) {
+            in_order = 0;
+            break;
+        }
+        free(body);
+        uint16_t want = i % 2 ? BUDDY(CHANGE_SIGN_INFO_RESPONSE) : BUDDY(USER_INFO_RESPONSE);
+        if (seq != (uint16_t)(first + i) || cid != want)
+            in_order = 0;
+    }
+    check(in_order, "%d pipelined requests are answered in the order sent", N);
+    uint32_t id = 7;
+    IM__Buddy__IMUsersInfoRsp *info = users_info(p, &id, 1);
+    check(info && info->n_user_info_list == 1 &&
+              strcmp(info->user_info_list[0]->sign_info, "sign 39") == 0,
+          "and the last signature change won");
+    tt_pb_free(info);
+
+    /* an unknown command and a body that does not parse get no answer; the next does */
+    send_raw(p, SID_OTHER, 0x0799, ++p->seq, (const uint8_t *)"\x08\x01", 2);
+    send_raw(p, SID_OTHER, OTHER(VALIDATE_REQ), ++p->seq, (const uint8_t *)"\xff\xff\xff", 3);
+    send_raw(p, SID_BUDDY, BUDDY(ALL_USER_REQUEST), ++p->seq, NULL, 0); /* required fields */
+    IM__Buddy__IMDepartmentRsp *dep = departments(p, 1700000005);
+    check(dep != NULL, "unknown commands and bad bodies are dropped without an answer");
+    tt_pb_free(dep);
+}
+
+static void phase_main(peer_t *p)
+{
+    phase_logins(p);
+    phase_company(p);
+    phase_profile(p);
+    phase_push(p);
+    phase_pipeline(p);
+}
+
+static void phase_dbdown(peer_t *p)
+{
+    uint64_t t0 = now_ms();
+    IM__Server__IMValidateRsp *r = validate(p, "TT020", md5hex("test123"), 10000);
+    uint64_t took = now_ms() - t0;
+    check(r && r->result_code == 2 && r->result_string &&
+              strcmp(r->result_string, "服务端内部错误") == 0,
+          "MariaDB down: validate answered 2 \"服务端内部错误\" in %llu ms (got %d)",
+          (unsigned long long)took, r ? (int)r->result_code : -1);
+    tt_pb_free(r);
+    int all2 = 1;
+    for (int i = 0; i < 12; i++)
+        all2 &= login_code(p, "TT020", "test123") == 2;
+    check(all2, "every attempt answered 2 (and none counts as a failed login)");
+    IM__Buddy__IMAllUserRsp *all = all_users(p, 1234);
+    check(all && all->n_user_list == 0 && all->latest_update_time == 1234,
+          "all users: empty list, time echoed");
+    tt_pb_free(all);
+    IM__Buddy__IMDepartmentRsp *dep = departments(p, 77);
+    check(dep && dep->n_dept_list == 0 && dep->latest_update_time == 77,
+          "departments: empty list, time echoed");
+    tt_pb_free(dep);
+    uint32_t ids[] = {1, 2};
+    IM__Buddy__IMUsersInfoRsp *info = users_info(p, ids, 2);
+    check(info && info->n_user_info_list == 0, "users info: empty list");
+    tt_pb_free(info);
+    check(change_sign(p, 1, "x") == 1, "sign change: result 1");
+    check(change_avatar(p, 1, "http://x/y.png") == 1, "avatar change: result 1");
+    int shield;
+    check(shield_set(p, 1, 1, &shield) == 1, "push shield: result 1");
+    check(shield_query(p, 1, &shield) == 1, "query push shield: result 1");
+    check(device_token(p, 1, IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS, "zzz") == 0,
+          "device token (Redis down): answered");
+    IM__Server__IMGetDeviceTokenRsp *t = get_tokens(p, ids, 2);
+    check(t && t->n_user_token_info == 0, "device tokens: empty list");
+    tt_pb_free(t);
+}
+
+static void phase_dbback(peer_t *p)
+{
+    uint64_t deadline = now_ms() + 30000;
+    int code = -1;
+    while (now_ms() < deadline) {
+        code = login_code(p, "TT020", "test123");
+        if (code == 0)
+            break;
+        usleep(200 * 1000);
+    }
+    check(code == 0, "MariaDB back: TT020 logs in again (not locked out by the errors)");
+    IM__Buddy__IMAllUserRsp *all = NULL;
+    for (int i = 0; i < 50; i++) {
+        all = all_users(p, 0);
+        if (all && all->n_user_list > 0)
+            break;
+        tt_pb_free(all);
+        all = NULL;
+        usleep(200 * 1000);
+    }
+    check(all && all->n_user_list >= 99, "and the user list is served again");
+    tt_pb_free(all);
+    int ok = -1;
+    for (int i = 0; i < 50 && ok != 0; i++) {
+        ok = device_token(p, 9, IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS, "back9");
+        uint32_t id = 9;
+        IM__Server__IMGetDeviceTokenRsp *t = get_tokens(p, &id, 1);
+        ok = t && t->n_user_token_info == 1 ? 0 : -1;
+        tt_pb_free(t);
+        if (ok != 0)
+            usleep(200 * 1000);
+    }
+    check(ok == 0, "and Redis: a device token is stored and found again");
+}
+
+/* More requests at once than MaxPendingRequests: the overflow gets error answers (2), and
+ * every answer still comes back in request order. */
+static void phase_flood(peer_t *p)
+{
+    enum { N = 200 };
+    uint16_t first = (uint16_t)(p->seq + 1);
+    IM__Server__IMValidateReq q = IM__SERVER__IMVALIDATE_REQ__INIT;
+    q.user_name = "TT030";
+    q.password = md5hex("test123");
+    for (int i = 0; i < N; i++)
+        send_msg(p, SID_OTHER, OTHER(VALIDATE_REQ), ++p->seq, &q.base);
+    int in_order = 1, ok = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        uint16_t cid, seq;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, 20000, &cid, &seq, &body, &len) < 0) {
+            in_order = 0;
+            break;
+        }
+        IM__Server__IMValidateRsp *r = (IM__Server__IMValidateRsp *)protobuf_c_message_unpack(
+            &im__server__imvalidate_rsp__descriptor, NULL, len, body);
+        free(body);
+        if (!r || cid != OTHER(VALIDATE_RSP) || seq != (uint16_t)(first + i))
+            in_order = 0;
+        if (r && r->result_code == 0)
+            ok++;
+        else if (r && r->result_code == 2)
+            busy++;
+        tt_pb_free(r);
+    }
+    check(in_order && ok >= 16 && busy > 0 && ok + busy == N,
+          "%d validations at once with MaxPendingRequests 16: %d answered, %d refused as busy "
+          "(2), all in request order",
+          N, ok, busy);
+    check(login_code(p, "TT030", "test123") == 0, "and the next one is served again");
+}
+
+/* Requests in flight when db_proxy_server is told to stop are answered (result 0, or 2 when
+ * they arrived after the stop began), in order, and the peer is told IMStopReceivePacket. */
+static void phase_stopwait(peer_t *p)
+{
+    enum { N = 20 };
+    uint16_t first = (uint16_t)(p->seq + 1);
+    IM__Server__IMValidateReq q = IM__SERVER__IMVALIDATE_REQ__INIT;
+    q.user_name = "TT031";
+    q.password = md5hex("test123");
+    for (int i = 0; i < N; i++)
+        send_msg(p, SID_OTHER, OTHER(VALIDATE_REQ), ++p->seq, &q.base);
+    printf("ready\n");
+    fflush(stdout);
+    uint16_t cid = 0, seq;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int stop = 0, answers = 0, in_order = 1;
+    while ((!stop || answers < N) && recv_frame(p, 15000, &cid, &seq, &body, &len) == 0) {
+        if (cid == OTHER(STOP_RECV_PACKET)) {
+            IM__Server__IMStopReceivePacket *m = (IM__Server__IMStopReceivePacket *)
+                protobuf_c_message_unpack(&im__server__imstop_receive_packet__descriptor, NULL,
+                                          len, body);
+            stop = m && m->result == 0 && seq == 0;
+            tt_pb_free(m);
+        } else if (cid == OTHER(VALIDATE_RSP)) {
+            IM__Server__IMValidateRsp *r = (IM__Server__IMValidateRsp *)protobuf_c_message_unpack(
+                &im__server__imvalidate_rsp__descriptor, NULL, len, body);
+            if (!r || seq != (uint16_t)(first + answers) ||
+                (r->result_code != 0 && r->result_code != 2))
+                in_order = 0;
+            answers++;
+            tt_pb_free(r);
+        }
+        free(body);
+    }
+    check(stop, "db_proxy_server says IMStopReceivePacket (result 0, seq 0) when it stops");
+    check(answers == N && in_order, "the %d requests in flight were all answered, in order (%d)",
+          N, answers);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbdown|dbback|flood|stopwait\n"
+                        "       it_dbproxy PORT login NAME PLAIN CODE\n"
+                        "       it_dbproxy PORT sync SINCE NAME STATUS\n");
+        return 2;
+    }
+    srand((unsigned)time(NULL));
+    peer_t p;
+    if (peer_open(&p, (uint16_t)atoi(argv[1])) < 0)
+        return 1;
+    const char *phase = argv[2];
+    if (strcmp(phase, "legacy") == 0) {
+        phase_legacy(&p);
+    } else if (strcmp(phase, "main") == 0) {
+        phase_main(&p);
+    } else if (strcmp(phase, "dbdown") == 0) {
+        phase_dbdown(&p);
+    } else if (strcmp(phase, "dbback") == 0) {
+        phase_dbback(&p);
+    } else if (strcmp(phase, "flood") == 0) {
+        phase_flood(&p);
+    } else if (strcmp(phase, "stopwait") == 0) {
+        phase_stopwait(&p);
+    } else if (strcmp(phase, "login") == 0 && argc >= 6) {
+        int code = login_code(&p, argv[3], argv[4]);
+        check(code == atoi(argv[5]), "login of %s: result %d (want %s)", argv[3], code, argv[5]);
+    } else if (strcmp(phase, "sync") == 0 && argc >= 6) {
+        IM__Buddy__IMAllUserRsp *all = all_users(&p, (uint32_t)strtoul(argv[3], NULL, 10));
+        int found = 0;
+        for (size_t i = 0; all && i < all->n_user_list; i++)
+            if (strcmp(all->user_list[i]->user_real_name, argv[4]) == 0 &&
+                all->user_list[i]->status == (uint32_t)atoi(argv[5]))
+                found = 1;
+        check(found, "incremental sync since %s has %s with status %s", argv[3], argv[4],
+              argv[5]);
+        tt_pb_free(all);
+    } else {
+        fprintf(stderr, "unknown phase %s\n", phase);
+        peer_close(&p);
+        return 2;
+    }
+    peer_close(&p);
+    printf("%s: %d failure(s)\n", phase, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# db_proxy_server against a private MariaDB and Redis (scripts/stack.sh) on free ports, driven
+# by it_dbproxy (PDUs, as msg_server sends them): logins (original md5 rows upgraded to
+# pbkdf2, wrong, unknown, disabled, SQL in names, lockout), the company (full and incremental),
+# profile changes, push settings, ordering; then ttadm (add, password, disable, enable,
+# departments) seen through db_proxy; then MariaDB and Redis stopped (error answers, a
+# db_proxy_server started while they are down) and started again (answers without restarting
+# db_proxy); then SIGTERM (IMStopReceivePacket, exit 0).
+source "$(dirname "$0")/lib.sh"
+B=$TT_BUILD
+IT=$B/test/it_dbproxy
+ADM_BIN=$B/tools/ttadm
+
+P_DB=$(tt_free_port); P_DB2=$(tt_free_port)
+STACK=$TT_TMP/stack
+stack_up() { # a "free" port can still be the local port of some connection: try again
+    local try
+    for try in 1 2 3; do
+        "$TT_SRC/scripts/stack.sh" start-db --dir "$STACK" --mysql-port "$P_MY" \
+            --redis-port "$P_RD" >>"$TT_TMP/stack.out" 2>&1 && return 0
+        stack_down
+        [ -n "${1:-}" ] || { P_MY=$(tt_free_port); P_RD=$(tt_free_port); } # same ports?
+        sleep 1
+    done
+    return 1
+}
+stack_down() {
+    "$TT_SRC/scripts/stack.sh" stop-db --dir "$STACK" >>"$TT_TMP/stack.out" 2>&1 || true
+}
+trap 'stack_down; tt_cleanup' EXIT
+P_MY=$(tt_free_port); P_RD=$(tt_free_port)
+stack_up || { cat "$TT_TMP/stack.out"; tt_fail "stack did not start"; tt_finish; }
+
+sql() {
+    MYSQL_PWD=teamtalk mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk teamtalk -N -e "$1"
+}
+rds() { redis-cli -p "$P_RD" "$@"; }
+# it NAME ARGS...: runs it_dbproxy against db_proxy, its report kept (sanitizers included)
+it() { local name=$1; shift; "$IT" "$@" >"$TT_TMP/it_$name.out" 2>"$TT_TMP/it_$name.err"; }
+it_check() { # it_check "what" NAME ARGS...
+    local what=$1; shift
+    if it "$@"; then
+        tt_log "ok: $what"
+    else
+        tt_fail "$what"
+        grep -v '^ok' "$TT_TMP/it_$1.out" | head -20
+    fi
+}
+# adm ARGS...: ttadm; its output in adm.out and adm.last, every stderr kept in adm.err
+adm() {
+    local rc=0
+    "$ADM_BIN" -c "$TT_TMP/db.conf" "$@" >"$TT_TMP/adm.out" 2>"$TT_TMP/adm.last" || rc=$?
+    cat "$TT_TMP/adm.last" >>"$TT_TMP/adm.err"
+    return $rc
+}
+admq() { "$ADM_BIN" -c "$TT_TMP/db.conf" "$@" 2>>"$TT_TMP/adm.err"; } # for pipes
+passwd_stdin() { printf 'new pass\n' | admq user passwd alice --password-stdin >/dev/null; }
+dept_listed() { admq dept list | grep -q 'R&D'; }
+user_listed() { admq user list | grep -q '^101 *alice *Alice'; }
+sql_is() { test "$(sql "$1")" = "$2"; } # sql_is QUERY EXPECTED
+
+# Known values, so that answers can be checked exactly; TT099 has left, TT098 is on probation.
+sql "UPDATE IMUser SET updated = 1700000000 + id; UPDATE IMDepart SET updated = 1700000000 + id;
+     UPDATE IMUser SET status = 3 WHERE name = 'TT099';
+     UPDATE IMUser SET status = 1 WHERE name = 'TT098';
+     UPDATE IMUser SET sex = 2, phone = '13800000001', departId = 3 WHERE id = 1"
+rds -n 1 HSET unread_3 5 2 9 3 >/dev/null
+tt_check "TT001 starts in the original md5 format" \
+    test "$(sql "SELECT LENGTH(password), salt <> '' FROM IMUser WHERE name = 'TT001'")" = "32	1"
+
+sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_DB/" \
+    -e "s/^ThreadNum=.*/ThreadNum=4/" \
+    -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
+    -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
+    "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
+# the second one: one worker and a small queue
+sed -e "s/^ListenPort=.*/ListenPort=$P_DB2/" -e "s/^ThreadNum=.*/ThreadNum=1/" \
+    "$TT_TMP/db.conf" > "$TT_TMP/db2.conf"
+echo "MaxPendingRequests=16" >> "$TT_TMP/db2.conf"
+tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
+tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
+
+# ---- logins and the company ----
+it_check "legacy login" legacy "$P_DB" legacy
+tt_check "TT001's row is now pbkdf2_sha256 with 25000 iterations and no legacy salt" \
+    sql_is "SELECT LEFT(password, 20), salt FROM IMUser WHERE name = 'TT001'" \
+    'pbkdf2_sha256$25000$	'
+it_check "logins, lockout, company, profile, push, ordering" main "$P_DB" main
+tt_check "the SQL-looking signature is stored as text" \
+    sql_is "SELECT sign_info FROM IMUser WHERE id = 1" "it's \"quoted\"; DROP TABLE IMUser; -- 你好"
+tt_check "IMUser is still there, 100 users" test "$(sql "SELECT COUNT(*) FROM IMUser")" = 100
+tt_check "the last of the pipelined sign changes is stored" \
+    test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
+tt_check "Redis: device_1 = ios:def456" test "$(rds -n 4 GET device_1)" = "ios:def456"
+tt_check "Redis: device_def456 = 1" test "$(rds -n 4 GET device_def456)" = 1
+tt_check "Redis: the replaced token's reverse key is gone" \
+    test "$(rds -n 4 EXISTS device_abc123)" = 0
+tt_check "Redis: user 2's token went with the device" test "$(rds -n 4 EXISTS device_2)" = 0
+tt_check "Redis: device_3 = android:tokA, device_tokA = 3" \
+    test "$(rds -n 4 GET device_3) $(rds -n 4 GET device_tokA)" = "android:tokA 3"
+tt_check "Redis: a PC token is stored bare" test "$(rds -n 4 GET device_4)" = "pc-token"
+tt_check "Redis: a cleared token leaves no keys" \
+    test "$(rds -n 4 EXISTS device_5 device_gone)" = 0
+
+# ---- ttadm ----
+t0=$(sql "SELECT UNIX_TIMESTAMP()")
+tt_check "ttadm user add" \
+    adm user add alice --nick Alice --dept 2 --password 'secret 1' --email alice@example.com
+tt_check "ttadm says what it added" \
+    grep -q 'user alice added (id 101, department 2)' "$TT_TMP/adm.out"
+tt_check "the new password is stored as pbkdf2" \
+    sql_is "SELECT LEFT(password, 14), salt, nick, departId FROM IMUser WHERE name = 'alice'" \
+    'pbkdf2_sha256$		Alice	2'
+it_check "alice logs in through db_proxy" adm1 "$P_DB" login alice 'secret 1' 0
+it_check "clients' incremental sync sees alice" adm2 "$P_DB" sync "$t0" alice 0
+rc=0; adm user add alice --password x || rc=$?
+tt_check "a second alice is refused (exit 1)" test "$rc" = 1
+tt_check "with a clear message" grep -q "a user named 'alice' exists already" "$TT_TMP/adm.last"
+rc=0; adm user add bob --dept 999 || rc=$?
+tt_check "an unknown department is refused" test "$rc" = 1
+rc=0; adm user add 'abcdefghijklmnopqrstuvwxyz0123456789' || rc=$?
+tt_check "a name over 32 characters is refused" test "$rc" = 1
+tt_check "ttadm user disable" adm user disable alice
+it_check "a disabled user cannot log in" adm3 "$P_DB" login alice 'secret 1' 1
+it_check "and clients see the departure" adm4 "$P_DB" sync "$t0" alice 3
+tt_check "ttadm user enable" adm user enable alice
+it_check "an enabled user logs in again" adm5 "$P_DB" login alice 'secret 1' 0
+tt_check "ttadm user passwd --password-stdin" passwd_stdin
+it_check "the old password no longer works" adm6 "$P_DB" login alice 'secret 1' 1
+it_check "the new one does" adm7 "$P_DB" login alice 'new pass' 0
+rc=0; adm user passwd nobody --password x || rc=$?
+tt_check "passwd of an unknown user: exit 1" test "$rc" = 1
+tt_check "ttadm dept add" adm dept add Research --parent 1 --priority 9
+tt_check "department added as id 6" grep -q 'department Research added (id 6)' "$TT_TMP/adm.out"
+tt_check "ttadm dept rename" adm dept rename 6 'R&D'
+tt_check "ttadm dept list shows it" dept_listed
+tt_check "the department row" \
+    sql_is "SELECT departName, parentId, priority FROM IMDepart WHERE id = 6" "R&D	1	9"
+tt_check "ttadm user list shows alice" user_listed
+rc=0; adm user frobnicate || rc=$?
+tt_check "an unknown command: exit 1" test "$rc" = 1
+rc=0; "$ADM_BIN" -c "$TT_TMP/missing.conf" user list >/dev/null 2>>"$TT_TMP/adm.err" || rc=$?
+tt_check "a missing config: exit 1" test "$rc" = 1
+
+# ---- MariaDB and Redis go away, and come back ----
+stack_down
+it_check "with MariaDB and Redis down, error answers" down "$P_DB" dbdown
+mkdir -p "$TT_LOG_DIR/db2" # its own log file
+TT_LOG_DIR=$TT_LOG_DIR/db2 \
+    tt_start db_proxy_server2 "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db2.conf"
+tt_check "a db_proxy_server started while they are down listens anyway" tt_wait_port "$P_DB2"
+it_check "and answers errors" down2 "$P_DB2" dbdown
+tt_check "it warned that MariaDB is unreachable" \
+    grep -q 'teamtalk_master: cannot connect' "$TT_LOG_DIR/db2/db_proxy_server.log"
+stack_up same-ports || { tt_fail "stack did not start again"; cat "$TT_TMP/stack.out"; }
+it_check "the running db_proxy_server works again" back "$P_DB" dbback
+it_check "so does the one started while they were down" back2 "$P_DB2" dbback
+it_check "a full queue answers errors, in order" flood "$P_DB2" flood
+tt_check "and says so in its log" grep -q 'request queue full' "$TT_LOG_DIR/db2/db_proxy_server.log"
+
+# ---- stop ----
+"$IT" "$P_DB" stopwait >"$TT_TMP/it_stop.out" 2>"$TT_TMP/it_stop.err" &
+waiter=$!
+for _ in $(seq 100); do grep -q ready "$TT_TMP/it_stop.out" 2>/dev/null && break; sleep 0.05; done
+rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
+tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
+rc=0; wait "$waiter" || rc=$?
+tt_check "its peer was told IMStopReceivePacket" test "$rc" = 0
+rc=0; tt_stop "$TT_PID_db_proxy_server2" || rc=$?
+tt_check "the second one exits 0 too" test "$rc" = 0
+
+tt_check_logs
+if grep ' ERROR ' "$TT_LOG_DIR/db2/db_proxy_server.log"; then tt_fail "ERROR in the second log"; fi
+tt_finish
