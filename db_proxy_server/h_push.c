@@ -153,7 +153,7 @@ static int cache_do(dbp_cache_conn_t *rc, const char *a0, const char *a1, const 
 /* Stores the token of user uid. Redis failures return -1 (the answer is the same). */
 static int token_store(dbp_cache_conn_t *rc, uint32_t uid, const char *value, const char *token)
 {
-    char ukey[32], uid_s[16], old[TOKEN_MAX + 16], key[TOKEN_MAX + 16], owner[32];
+    char ukey[32], uid_s[16], old[TOKEN_MAX + 16], key[sizeof(old) + 8], owner[32];
     snprintf(ukey, sizeof(ukey), "device_%u", (unsigned)uid);
     snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)uid);
     if (cache_get(rc, ukey, old, sizeof(old)) < 0)
