@@ -27,6 +27,7 @@
 #include "IM.Server.pb-c.h"
 #include "td_password.h"
 #include "tt_pdu.h"
+#include "it_check.h"
 
 #define T 8000 /* ms to wait for an answer */
 
@@ -36,22 +37,6 @@
 #define BUDDY(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
 #define LOGIN(x) IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_##x
 #define OTHER(x) IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_##x
-
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (!ok)
-        failures++;
-}
 
 static uint64_t now_ms(void)
 {
