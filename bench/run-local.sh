@@ -70,7 +70,7 @@ say() { printf '[run-local %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 free_port() {
     local p
     while :; do
-        p=$(( 20000 + RANDOM % 40000 ))
+        p=$(( 20000 + RANDOM % 12000 ))  # below the ephemeral range (32768+)
         if ! ss -Htln "sport = :$p" | grep -q . && [[ " ${USED_PORTS:-} " != *" $p "* ]]; then
             USED_PORTS="${USED_PORTS:-} $p"; echo "$p"; return
         fi
