@@ -15,7 +15,8 @@
 
 enum { VALIDATE_OK = 0, VALIDATE_WRONG = 1, VALIDATE_INTERNAL = 2, VALIDATE_LOCKED = 6 };
 
-#define NAME_MAX_BYTES 128 /* IMUser.name is varchar(32) utf8mb4 */
+#define NAME_MAX_BYTES 128        /* IMUser.name is varchar(32) utf8mb4 */
+#define ER_DATA_TOO_LONG_NUM 1406 /* MariaDB: a value does not fit its column */
 
 static const char *result_text(uint32_t code)
 {
@@ -64,9 +65,12 @@ static void upgrade(dbp_ctx_t *x, const td_user_t *u, const char *stored, const 
     }
     uint64_t matched = 0;
     if (td_user_upgrade_password(c, u->id, u->password, stored, &matched) < 0)
-        log_warn("password of %s not upgraded: %s (is sql/migrations/002_password_kdf.sql "
-                 "applied?)",
-                 shown, td_conn_error(c));
+        log_warn("password of %s not upgraded (tried again at the next login): %s%s", shown,
+                 td_conn_error(c),
+                 td_conn_errno(c) == ER_DATA_TOO_LONG_NUM
+                     ? " (apply sql/migrations/002_password_kdf.sql: IMUser.password is too "
+                       "narrow)"
+                     : "");
     else if (matched)
         log_info("password of %s (id %u) now stored as pbkdf2_sha256", shown, (unsigned)u->id);
     dbp_db_put(x, c, 1);

@@ -2,6 +2,8 @@
  * it_dbproxy.sh. Every answer must carry the request's seq_num and attach_data.
  *   it_dbproxy PORT legacy                 TT001 logs in with its original md5 row
  *   it_dbproxy PORT main                   logins, lockout, users, departments, profile, push
+ *   it_dbproxy PORT dbkilled               MariaDB killed, Redis up: logins answered 2 at
+ *                                          once, Redis-only requests still served
  *   it_dbproxy PORT dbdown                 MariaDB and Redis gone: error answers, quickly
  *   it_dbproxy PORT dbback                 and real answers once they are back
  *   it_dbproxy PORT login NAME PLAIN CODE  one login, expecting result CODE
@@ -720,6 +722,34 @@ static void phase_main(peer_t *p)
     phase_pipeline(p);
 }
 
+/* MariaDB was killed (SIGKILL, Redis still up): every login is answered 2 within a few
+ * seconds, not left unanswered, and requests that need only Redis are still served. */
+static void phase_dbkilled(peer_t *p)
+{
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = now_ms();
+        IM__Server__IMValidateRsp *r = validate(p, "TT021", md5hex("test123"), 10000);
+        uint64_t took = now_ms() - t0;
+        check(r && r->result_code == 2 && took < 3000,
+              "MariaDB killed: validate #%d answered 2 in %llu ms (got %d)", i + 1,
+              (unsigned long long)took, r ? (int)r->result_code : -1);
+        tt_pb_free(r);
+    }
+    IM__Buddy__IMAllUserRsp *all = all_users(p, 4321);
+    check(all && all->n_user_list == 0 && all->latest_update_time == 4321,
+          "all users: empty list, time echoed");
+    tt_pb_free(all);
+    int shield;
+    check(shield_query(p, 1, &shield) == 1, "query push shield: result 1");
+    check(device_token(p, 8, IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID, "killed8") == 0,
+          "device token (Redis only): answered");
+    uint32_t id = 8;
+    IM__Server__IMGetDeviceTokenRsp *t = get_tokens(p, &id, 1);
+    check(t && t->n_user_token_info == 1 && strcmp(t->user_token_info[0]->token, "killed8") == 0,
+          "and found again: Redis is used while MariaDB is away");
+    tt_pb_free(t);
+}
+
 static void phase_dbdown(peer_t *p)
 {
     uint64_t t0 = now_ms();
@@ -874,7 +904,8 @@ static void phase_stopwait(peer_t *p)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbdown|dbback|flood|stopwait\n"
+        fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbkilled|dbdown|dbback|flood|"
+                        "stopwait\n"
                         "       it_dbproxy PORT login NAME PLAIN CODE\n"
                         "       it_dbproxy PORT sync SINCE NAME STATUS\n");
         return 2;
@@ -888,6 +919,8 @@ int main(int argc, char **argv)
         phase_legacy(&p);
     } else if (strcmp(phase, "main") == 0) {
         phase_main(&p);
+    } else if (strcmp(phase, "dbkilled") == 0) {
+        phase_dbkilled(&p);
     } else if (strcmp(phase, "dbdown") == 0) {
         phase_dbdown(&p);
     } else if (strcmp(phase, "dbback") == 0) {

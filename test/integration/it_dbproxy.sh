@@ -3,7 +3,8 @@
 # by it_dbproxy (PDUs, as msg_server sends them): logins (original md5 rows upgraded to
 # pbkdf2, wrong, unknown, disabled, SQL in names, lockout), the company (full and incremental),
 # profile changes, push settings, ordering; then ttadm (add, password, disable, enable,
-# departments) seen through db_proxy; then MariaDB and Redis stopped (error answers, a
+# departments) seen through db_proxy; then MariaDB killed with SIGKILL (logins answered 2 at
+# once) and restarted (served again); then MariaDB and Redis stopped (error answers, a
 # db_proxy_server started while they are down) and started again (answers without restarting
 # db_proxy); then SIGTERM (IMStopReceivePacket, exit 0).
 source "$(dirname "$0")/lib.sh"
@@ -141,6 +142,18 @@ rc=0; adm user frobnicate || rc=$?
 tt_check "an unknown command: exit 1" test "$rc" = 1
 rc=0; "$ADM_BIN" -c "$TT_TMP/missing.conf" user list >/dev/null 2>>"$TT_TMP/adm.err" || rc=$?
 tt_check "a missing config: exit 1" test "$rc" = 1
+
+# ---- MariaDB killed (SIGKILL through its pid file, Redis stays up), then restarted ----
+my_pid=$(tr -dc 0-9 <"$STACK/run/mariadb.pid")
+tt_check "MariaDB has a pid file" test -n "$my_pid"
+kill -KILL "$my_pid"
+my_gone() { ! ss -Htln "sport = :$P_MY" | grep -q .; }
+for _ in $(seq 100); do my_gone && break; sleep 0.05; done
+tt_check "MariaDB is gone" my_gone
+it_check "with MariaDB killed, logins answered 2 at once" killed "$P_DB" dbkilled
+stack_up same-ports || { tt_fail "MariaDB did not start again"; cat "$TT_TMP/stack.out"; }
+it_check "MariaDB restarted: db_proxy_server works again without a restart" \
+    killed_back "$P_DB" dbback
 
 # ---- MariaDB and Redis go away, and come back ----
 stack_down
