@@ -65,6 +65,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
         {dbp_login_cmds, &dbp_login_ncmds},
         {dbp_buddy_cmds, &dbp_buddy_ncmds},
         {dbp_push_cmds, &dbp_push_ncmds},
+        {dbp_msg_cmds, &dbp_msg_ncmds},
     };
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
         for (size_t i = 0; i < *groups[g].n; i++)

@@ -221,7 +221,7 @@ static void test_table(void **state)
         }
     assert_int_equal(total, 10);
     assert_null(dbp_cmd_find(0x0701)); /* heartbeats never reach the table */
-    assert_null(dbp_cmd_find(0x0301)); /* not served yet */
+    assert_null(dbp_cmd_find(0x0401)); /* group commands: not served yet */
     assert_null(dbp_cmd_find(0xffff));
 }
 

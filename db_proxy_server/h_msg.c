@@ -1,0 +1,728 @@
+/* One-to-one chat: storing a message (answered only after its transaction committed; msg_id 0
+ * = not stored, never a success for a message that is not in MariaDB), resends recognised and
+ * answered with the first msg_id, read acks, unread counts, history, messages by id, the latest
+ * msg_id, recent sessions and their removal. Group sessions and group messages are not served
+ * yet: a group message is answered with msg_id 0, group lists are empty.
+ *
+ * MariaDB holds the messages, the id counters and the recent sessions (td_msg.c); Redis
+ * (pool "unread") holds the unread counters unread_<uid> = {peer: count}, incremented after the
+ * commit — a Redis failure there is logged and costs an unread count, never a message. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "IM.Buddy.pb-c.h"
+#include "h_msg.h"
+#include "tt_log.h"
+
+#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
+#define MSG(cmd) IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_##cmd
+#define BUDDY(cmd) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##cmd
+#define SINGLE IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE
+#define GROUP IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+
+/* ---- answer builders (h_msg.h) ---- */
+
+int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint32_t msg_id,
+                          uint32_t create_time, int duplicate)
+{
+    IM__Message__IMMsgData rsp = IM__MESSAGE__IMMSG_DATA__INIT;
+    rsp.from_user_id = req->from_user_id;
+    rsp.to_session_id = req->to_session_id;
+    rsp.msg_id = msg_id;
+    rsp.create_time = create_time;
+    rsp.msg_type = req->msg_type;
+    rsp.msg_data = req->msg_data;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    uint8_t marked[12 + 4 + DBP_MSG_DUP_MARK_LEN];
+    if (duplicate && req->has_attach_data && req->attach_data.len == 12) {
+        memcpy(marked, req->attach_data.data, 12);
+        marked[12] = marked[13] = marked[14] = 0;
+        marked[15] = DBP_MSG_DUP_MARK_LEN;
+        memcpy(marked + 16, DBP_MSG_DUP_MARK, DBP_MSG_DUP_MARK_LEN);
+        rsp.attach_data.data = marked;
+        rsp.attach_data.len = sizeof(marked);
+    }
+    return dbp_answer(x, &rsp.base);
+}
+
+static int known_single_type(uint32_t type)
+{
+    return type == TD_MSG_TYPE_TEXT || type == TD_MSG_TYPE_AUDIO;
+}
+
+int dbp_msg_info(IM__BaseDefine__MsgInfo *mi, const td_msg_t *m)
+{
+    im__base_define__msg_info__init(mi);
+    if (!known_single_type(m->type))
+        return -1;
+    mi->msg_id = m->msg_id;
+    mi->from_session_id = m->from_id;
+    mi->create_time = m->created;
+    mi->msg_type = (IM__BaseDefine__MsgType)m->type;
+    mi->msg_data.data = m->data;
+    mi->msg_data.len = m->len;
+    return 0;
+}
+
+ProtobufCBinaryData dbp_msg_summary(const td_msg_t *m)
+{
+    ProtobufCBinaryData d;
+    if (m->type == TD_MSG_TYPE_AUDIO) {
+        d.data = (uint8_t *)DBP_MSG_AUDIO_SUMMARY;
+        d.len = sizeof(DBP_MSG_AUDIO_SUMMARY) - 1;
+    } else {
+        d.data = m->data;
+        d.len = m->len;
+    }
+    return d;
+}
+
+/* ---- helpers ---- */
+
+/* DedupeWindowSeconds (read once; the configuration does not change while running). */
+static uint32_t dedupe_window(const db_proxy_t *dbp)
+{
+    static atomic_llong window = -1;
+    long long w = atomic_load(&window);
+    if (w >= 0)
+        return (uint32_t)w;
+    w = DBP_MSG_DEDUPE_WINDOW_S;
+    char err[256];
+    if (dbp && dbp->d.cfg &&
+        tt_cfg_int(dbp->d.cfg, "DedupeWindowSeconds", DBP_MSG_DEDUPE_WINDOW_S, 0, 7 * 86400, &w,
+                   err, sizeof(err)) < 0) {
+        log_warn("%s: resends are recognised for %d s", err, DBP_MSG_DEDUPE_WINDOW_S);
+        w = DBP_MSG_DEDUPE_WINDOW_S;
+    }
+    atomic_store(&window, w);
+    return (uint32_t)w;
+}
+
+/* Largest answer body worth building (MaxPduSize, less room for the envelope). */
+static size_t answer_budget(const dbp_ctx_t *x)
+{
+    size_t max = x->dbp ? x->dbp->max_pdu : (4u << 20);
+    return max > (128u << 10) ? max - (64u << 10) : max / 2;
+}
+
+/* One command on the unread pool whose reply does not matter beyond success; failures are
+ * logged (a lost unread count is not a lost message). 0 / -1. */
+static int unread_cmd(dbp_ctx_t *x, const char *cmd, uint32_t user, uint32_t peer)
+{
+    char key[32], field[16];
+    snprintf(key, sizeof(key), "unread_%u", (unsigned)user);
+    snprintf(field, sizeof(field), "%u", (unsigned)peer);
+    dbp_cache_conn_t *rc = dbp_cache(x, x->dbp->unread);
+    if (!rc) {
+        log_warn("%s from %s: %s %s %s not done: no Redis", x->cmd->name, x->peer, cmd, key,
+                 field);
+        return -1;
+    }
+    redisReply *r = strcmp(cmd, "HINCRBY") == 0
+                        ? dbp_cache_cmdv(rc, cmd, key, field, "1", NULL)
+                        : dbp_cache_cmdv(rc, cmd, key, field, NULL);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        log_warn("%s from %s: %s %s %s failed: %s", x->cmd->name, x->peer, cmd, key, field,
+                 r ? r->str : dbp_cache_error(rc));
+    if (r)
+        freeReplyObject(r);
+    dbp_cache_put(x->dbp->unread, rc);
+    return ok ? 0 : -1;
+}
+
+/* ---- CID_MSG_DATA ---- */
+
+static void msg_data_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m;
+    dbp_msg_stored_answer(x, req, 0, req->create_time, 0);
+}
+
+/* Why a message cannot be stored at all (NULL: it can). */
+static const char *msg_refusal(const IM__Message__IMMsgData *req)
+{
+    if (!known_single_type(req->msg_type))
+        return "not a one-to-one message (group chat is not served yet)";
+    if (req->from_user_id == 0 || req->to_session_id == 0 ||
+        req->from_user_id == req->to_session_id)
+        return "bad sender or receiver";
+    if (req->msg_data.len == 0)
+        return "empty";
+    if (req->msg_type == TD_MSG_TYPE_TEXT &&
+        (req->msg_data.len > TD_MSG_TEXT_MAX * 4 ||
+         !dbp_utf8_valid((const char *)req->msg_data.data, req->msg_data.len)))
+        return "text that does not fit IMMessage.content (too long or not UTF-8)";
+    if (req->msg_type == TD_MSG_TYPE_AUDIO && req->msg_data.len <= 4)
+        return "voice without audio";
+    if (req->msg_type == TD_MSG_TYPE_AUDIO && req->msg_data.len - 4 >= TD_MSG_AUDIO_MAX)
+        return "voice above 16 MiB";
+    return NULL;
+}
+
+static int msg_data_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    static atomic_uint stored;
+    const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m;
+    const char *why = msg_refusal(req);
+    if (why) {
+        log_info("message from user %u to %u (type %u, %zu bytes) not stored: %s",
+                 (unsigned)req->from_user_id, (unsigned)req->to_session_id,
+                 (unsigned)req->msg_type, req->msg_data.len, why);
+        return dbp_msg_stored_answer(x, req, 0, req->create_time, 0);
+    }
+    td_msg_send_t s = {
+        .from = req->from_user_id,
+        .to = req->to_session_id,
+        .type = req->msg_type,
+        .create_time = req->create_time,
+        .client_key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
+                                        req->msg_data.data, req->msg_data.len),
+        .dedupe_window = dedupe_window(x->dbp),
+        .data = req->msg_data.data,
+        .len = req->msg_data.len,
+    };
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    td_msg_sent_t out;
+    int rc = td_msg_store(c, &s, &out);
+    if (rc < 0) {
+        dbp_db_failed(x, c, "message store");
+    } else if (!out.duplicate && s.dedupe_window &&
+               atomic_fetch_add(&stored, 1) % DBP_MSG_PURGE_EVERY == 0) {
+        uint64_t deleted = 0;
+        if (td_msg_dedupe_purge(c, s.dedupe_window, &deleted) < 0)
+            dbp_db_failed(x, c, "dedupe purge");
+        else if (deleted)
+            log_debug("%llu resend keys older than %u s deleted", (unsigned long long)deleted,
+                      (unsigned)s.dedupe_window);
+    }
+    dbp_db_put(x, c, 1);
+    if (out.attempts > 1)
+        log_info("message from user %u to %u: %s after %d transactions (lock conflicts)",
+                 (unsigned)s.from, (unsigned)s.to, rc == 0 ? "stored" : "not stored",
+                 out.attempts);
+    if (rc < 0)
+        return -1; /* msg_id 0: the client resends */
+    if (out.duplicate) {
+        log_info("message from user %u to %u is a resend of msg_id %u: not stored again",
+                 (unsigned)s.from, (unsigned)s.to, (unsigned)out.msg_id);
+    } else {
+        log_debug("message from user %u to %u stored: relation %u, msg_id %u", (unsigned)s.from,
+                  (unsigned)s.to, (unsigned)out.relate_id, (unsigned)out.msg_id);
+        unread_cmd(x, "HINCRBY", s.to, s.from);
+    }
+    return dbp_msg_stored_answer(x, req, out.msg_id, out.created, out.duplicate);
+}
+
+/* ---- CID_MSG_READ_ACK (no answer) ---- */
+
+static void read_ack_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMMsgDataReadAck *req = (const IM__Message__IMMsgDataReadAck *)m;
+    log_info("%s from %s: user %u's unread count of %u not cleared", x->cmd->name, x->peer,
+             (unsigned)req->user_id, (unsigned)req->session_id);
+}
+
+static int read_ack_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMMsgDataReadAck *req = (const IM__Message__IMMsgDataReadAck *)m;
+    if (req->session_type != SINGLE) {
+        log_debug("read ack of user %u for group %u: groups are not served yet",
+                  (unsigned)req->user_id, (unsigned)req->session_id);
+        return 0;
+    }
+    if (req->user_id == 0 || req->session_id == 0)
+        return 0;
+    unread_cmd(x, "HDEL", req->user_id, req->session_id); /* logged; nothing to answer */
+    return 0;
+}
+
+/* ---- CID_MSG_UNREAD_CNT_REQUEST ---- */
+
+static void unread_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMUnreadMsgCntReq *req = (const IM__Message__IMUnreadMsgCntReq *)m;
+    IM__Message__IMUnreadMsgCntRsp rsp = IM__MESSAGE__IMUNREAD_MSG_CNT_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+typedef struct unread_peer_s {
+    uint32_t peer;   /* session id */
+    uint32_t count;  /* unread messages */
+} unread_peer_t;
+
+/* Parses a decimal uint32 that is the whole string. */
+static int parse_u32(const char *s, size_t len, uint32_t *out)
+{
+    if (len == 0 || len > 10)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* HGETALL unread_<user>: the peers with a positive count. *n = -1 on a Redis failure. */
+static unread_peer_t *unread_peers(dbp_ctx_t *x, uint32_t user, long *n)
+{
+    *n = -1;
+    char key[32];
+    snprintf(key, sizeof(key), "unread_%u", (unsigned)user);
+    dbp_cache_conn_t *rc = dbp_cache(x, x->dbp->unread);
+    if (!rc)
+        return NULL;
+    redisReply *r = dbp_cache_cmdv(rc, "HGETALL", key, NULL);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        log_warn("%s from %s: HGETALL %s failed: %s", x->cmd->name, x->peer, key,
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : dbp_cache_error(rc));
+        if (r)
+            freeReplyObject(r);
+        dbp_cache_put(x->dbp->unread, rc);
+        return NULL;
+    }
+    dbp_cache_put(x->dbp->unread, rc);
+    size_t pairs = r->elements / 2;
+    unread_peer_t *v = calloc(pairs ? pairs : 1, sizeof(*v));
+    if (!v) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    long k = 0;
+    for (size_t i = 0; i < pairs; i++) {
+        redisReply *f = r->element[2 * i], *c = r->element[2 * i + 1];
+        uint32_t peer, count;
+        if (f->type != REDIS_REPLY_STRING || c->type != REDIS_REPLY_STRING ||
+            parse_u32(f->str, f->len, &peer) < 0 || parse_u32(c->str, c->len, &count) < 0 ||
+            peer == 0 || count == 0)
+            continue; /* not a counter this server wrote, or nothing unread */
+        if (k == DBP_MSG_UNREAD_MAX) {
+            log_info("user %u has unread messages in %zu conversations: %d answered",
+                     (unsigned)user, pairs, DBP_MSG_UNREAD_MAX);
+            break;
+        }
+        v[k].peer = peer;
+        v[k].count = count;
+        k++;
+    }
+    freeReplyObject(r);
+    *n = k;
+    return v;
+}
+
+static int unread_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMUnreadMsgCntReq *req = (const IM__Message__IMUnreadMsgCntReq *)m;
+    long n = 0;
+    unread_peer_t *peers = req->user_id ? unread_peers(x, req->user_id, &n) : NULL;
+    if (n < 0)
+        return -1;
+    size_t cap = n > 0 ? (size_t)n : 1;
+    IM__BaseDefine__UnreadInfo *items = calloc(cap, sizeof(*items));
+    IM__BaseDefine__UnreadInfo **ptrs = calloc(cap, sizeof(*ptrs));
+    td_msg_t **latest = calloc(cap, sizeof(*latest));
+    int rc = items && ptrs && latest ? 0 : -1;
+    size_t k = 0, bytes = 0, budget = answer_budget(x);
+    uint64_t total = 0;
+    if (rc == 0 && n > 0) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            rc = -1;
+        for (long i = 0; c && rc == 0 && i < n; i++) {
+            uint32_t rel = 0;
+            int found = td_relation_find(c, req->user_id, peers[i].peer, &rel);
+            if (found > 0)
+                found = td_msg_latest(c, rel, &latest[k]);
+            if (found < 0) {
+                dbp_db_failed(x, c, "latest message");
+                rc = -1;
+                break;
+            }
+            if (found == 0 || !known_single_type(latest[k]->type)) {
+                td_msg_free(latest[k]);
+                latest[k] = NULL;
+                continue; /* no message to show: left out, as the original */
+            }
+            const td_msg_t *lm = latest[k];
+            bytes += lm->len + 32;
+            if (bytes > budget) { /* the answer must stay below MaxPduSize */
+                log_info("unread counts of user %u: %zu of %ld conversations fit in one answer",
+                         (unsigned)req->user_id, k, n);
+                break;
+            }
+            IM__BaseDefine__UnreadInfo *u = &items[k];
+            im__base_define__unread_info__init(u);
+            u->session_id = peers[i].peer;
+            u->session_type = SINGLE;
+            u->unread_cnt = peers[i].count;
+            u->latest_msg_id = lm->msg_id;
+            u->latest_msg_data = dbp_msg_summary(lm);
+            u->latest_msg_type = (IM__BaseDefine__MsgType)lm->type;
+            u->latest_msg_from_user_id = lm->from_id; /* the real sender */
+            ptrs[k] = u;
+            total += peers[i].count;
+            k++;
+        }
+        if (c)
+            dbp_db_put(x, c, 0);
+    }
+    if (rc == 0) {
+        IM__Message__IMUnreadMsgCntRsp rsp = IM__MESSAGE__IMUNREAD_MSG_CNT_RSP__INIT;
+        rsp.user_id = req->user_id;
+        rsp.total_cnt = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+        rsp.n_unreadinfo_list = k;
+        rsp.unreadinfo_list = ptrs;
+        rsp.has_attach_data = req->has_attach_data;
+        rsp.attach_data = req->attach_data;
+        rc = dbp_answer(x, &rsp.base);
+    }
+    for (size_t i = 0; latest && i < cap; i++)
+        td_msg_free(latest[i]);
+    free(latest);
+    free(items);
+    free(ptrs);
+    free(peers);
+    return rc;
+}
+
+/* ---- message lists (history, by id) ---- */
+
+/* MsgInfo messages for a list (data points into the rows); rows of unknown types are left
+ * out. NULL on out-of-memory. *n gets the number kept. */
+static IM__BaseDefine__MsgInfo **msg_infos(const td_msg_list_t *l, IM__BaseDefine__MsgInfo **items,
+                                          size_t *n)
+{
+    *items = calloc(l->n ? l->n : 1, sizeof(**items));
+    IM__BaseDefine__MsgInfo **ptrs = calloc(l->n ? l->n : 1, sizeof(*ptrs));
+    if (!*items || !ptrs) {
+        free(*items);
+        free(ptrs);
+        *items = NULL;
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (dbp_msg_info(&(*items)[k], l->v[i]) == 0) {
+            ptrs[k] = &(*items)[k];
+            k++;
+        }
+    *n = k;
+    return ptrs;
+}
+
+/* ---- CID_MSG_LIST_REQUEST ---- */
+
+static int list_answer(dbp_ctx_t *x, const IM__Message__IMGetMsgListReq *req,
+                       const td_msg_list_t *l)
+{
+    IM__BaseDefine__MsgInfo *items = NULL;
+    size_t n = 0;
+    IM__BaseDefine__MsgInfo **ptrs = msg_infos(l, &items, &n);
+    if (!ptrs)
+        return -1;
+    IM__Message__IMGetMsgListRsp rsp = IM__MESSAGE__IMGET_MSG_LIST_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.session_type = req->session_type;
+    rsp.session_id = req->session_id;
+    rsp.msg_id_begin = req->msg_id_begin;
+    rsp.n_msg_list = n;
+    rsp.msg_list = ptrs;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    int rc = dbp_answer(x, &rsp.base);
+    free(items);
+    free(ptrs);
+    return rc;
+}
+
+static void list_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    td_msg_list_t none = {0};
+    list_answer(x, (const IM__Message__IMGetMsgListReq *)m, &none);
+}
+
+static int list_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMGetMsgListReq *req = (const IM__Message__IMGetMsgListReq *)m;
+    td_msg_list_t l = {0};
+    if (req->session_type == SINGLE && req->user_id && req->session_id && req->msg_cnt) {
+        uint32_t cnt = req->msg_cnt > DBP_MSG_LIST_MAX ? DBP_MSG_LIST_MAX : req->msg_cnt;
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        uint32_t rel = 0;
+        int rc = td_relation_find(c, req->user_id, req->session_id, &rel);
+        if (rc > 0)
+            rc = td_msg_list(c, rel, req->msg_id_begin, cnt, answer_budget(x), &l);
+        if (rc < 0)
+            dbp_db_failed(x, c, "message list");
+        dbp_db_put(x, c, 0);
+        if (rc < 0) {
+            td_msg_list_free(&l);
+            return -1;
+        }
+    }
+    int rc = list_answer(x, req, &l);
+    td_msg_list_free(&l);
+    return rc;
+}
+
+/* ---- CID_MSG_GET_BY_MSG_ID_REQ ---- */
+
+static int by_ids_answer(dbp_ctx_t *x, const IM__Message__IMGetMsgByIdReq *req,
+                         const td_msg_list_t *l)
+{
+    IM__BaseDefine__MsgInfo *items = NULL;
+    size_t n = 0;
+    IM__BaseDefine__MsgInfo **ptrs = msg_infos(l, &items, &n);
+    if (!ptrs)
+        return -1;
+    IM__Message__IMGetMsgByIdRsp rsp = IM__MESSAGE__IMGET_MSG_BY_ID_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.session_type = req->session_type;
+    rsp.session_id = req->session_id;
+    rsp.n_msg_list = n;
+    rsp.msg_list = ptrs;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    int rc = dbp_answer(x, &rsp.base);
+    free(items);
+    free(ptrs);
+    return rc;
+}
+
+static void by_ids_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    td_msg_list_t none = {0};
+    by_ids_answer(x, (const IM__Message__IMGetMsgByIdReq *)m, &none);
+}
+
+static int by_ids_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMGetMsgByIdReq *req = (const IM__Message__IMGetMsgByIdReq *)m;
+    td_msg_list_t l = {0};
+    size_t n = req->n_msg_id_list;
+    if (n > TD_MSG_IDS_MAX) {
+        log_info("%s from %s for %zu messages: only the first %d looked up", x->cmd->name,
+                 x->peer, n, TD_MSG_IDS_MAX);
+        n = TD_MSG_IDS_MAX;
+    }
+    if (req->session_type == SINGLE && req->user_id && req->session_id && n) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        uint32_t rel = 0;
+        int rc = td_relation_find(c, req->user_id, req->session_id, &rel);
+        if (rc > 0)
+            rc = td_msg_by_ids(c, rel, req->msg_id_list, n, answer_budget(x), &l);
+        if (rc < 0)
+            dbp_db_failed(x, c, "messages by id");
+        dbp_db_put(x, c, 0);
+        if (rc < 0) {
+            td_msg_list_free(&l);
+            return -1;
+        }
+    }
+    int rc = by_ids_answer(x, req, &l);
+    td_msg_list_free(&l);
+    return rc;
+}
+
+/* ---- CID_MSG_GET_LATEST_MSG_ID_REQ ---- */
+
+static int latest_answer(dbp_ctx_t *x, const IM__Message__IMGetLatestMsgIdReq *req,
+                         uint32_t latest)
+{
+    IM__Message__IMGetLatestMsgIdRsp rsp = IM__MESSAGE__IMGET_LATEST_MSG_ID_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.session_type = req->session_type;
+    rsp.session_id = req->session_id;
+    rsp.latest_msg_id = latest;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    return dbp_answer(x, &rsp.base);
+}
+
+static void latest_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    latest_answer(x, (const IM__Message__IMGetLatestMsgIdReq *)m, 0);
+}
+
+static int latest_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Message__IMGetLatestMsgIdReq *req = (const IM__Message__IMGetLatestMsgIdReq *)m;
+    uint32_t latest = 0;
+    if (req->session_type == SINGLE && req->user_id && req->session_id) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        uint32_t rel = 0;
+        td_msg_t *lm = NULL;
+        int rc = td_relation_find(c, req->user_id, req->session_id, &rel);
+        if (rc > 0)
+            rc = td_msg_latest(c, rel, &lm);
+        if (rc < 0)
+            dbp_db_failed(x, c, "latest message id");
+        dbp_db_put(x, c, 0);
+        if (rc < 0)
+            return -1;
+        if (lm)
+            latest = lm->msg_id;
+        td_msg_free(lm);
+    }
+    return latest_answer(x, req, latest);
+}
+
+/* ---- CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST ---- */
+
+static void sessions_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Buddy__IMRecentContactSessionReq *req =
+        (const IM__Buddy__IMRecentContactSessionReq *)m;
+    IM__Buddy__IMRecentContactSessionRsp rsp = IM__BUDDY__IMRECENT_CONTACT_SESSION_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+static int sessions_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Buddy__IMRecentContactSessionReq *req =
+        (const IM__Buddy__IMRecentContactSessionReq *)m;
+    td_session_t sess[DBP_MSG_SESSIONS_MAX];
+    IM__BaseDefine__ContactSessionInfo items[DBP_MSG_SESSIONS_MAX];
+    IM__BaseDefine__ContactSessionInfo *ptrs[DBP_MSG_SESSIONS_MAX];
+    td_msg_t *latest[DBP_MSG_SESSIONS_MAX];
+    size_t n = 0, k = 0;
+    int rc = 0;
+    if (req->user_id) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        rc = td_sessions_recent(c, req->user_id, TD_SESSION_SINGLE, req->latest_update_time,
+                                sess, DBP_MSG_SESSIONS_MAX, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            uint32_t rel = 0;
+            latest[k] = NULL;
+            int found = td_relation_find(c, req->user_id, sess[i].peer_id, &rel);
+            if (found > 0)
+                found = td_msg_latest(c, rel, &latest[k]);
+            if (found < 0) {
+                rc = -1;
+                break;
+            }
+            if (found == 0 || !known_single_type(latest[k]->type)) {
+                td_msg_free(latest[k]);
+                continue; /* sessions without a message are left out */
+            }
+            const td_msg_t *lm = latest[k];
+            IM__BaseDefine__ContactSessionInfo *s = &items[k];
+            im__base_define__contact_session_info__init(s);
+            s->session_id = sess[i].peer_id;
+            s->session_type = SINGLE;
+            s->session_status = IM__BASE_DEFINE__SESSION_STATUS_TYPE__SESSION_STATUS_OK;
+            s->updated_time = sess[i].updated;
+            s->latest_msg_id = lm->msg_id;
+            s->latest_msg_data = dbp_msg_summary(lm);
+            s->latest_msg_type = (IM__BaseDefine__MsgType)lm->type;
+            s->latest_msg_from_user_id = lm->from_id; /* the real sender */
+            ptrs[k] = s;
+            k++;
+        }
+        if (rc < 0)
+            dbp_db_failed(x, c, "recent sessions");
+        dbp_db_put(x, c, 0);
+    }
+    if (rc == 0) {
+        IM__Buddy__IMRecentContactSessionRsp rsp = IM__BUDDY__IMRECENT_CONTACT_SESSION_RSP__INIT;
+        rsp.user_id = req->user_id;
+        rsp.n_contact_session_list = k;
+        rsp.contact_session_list = ptrs;
+        rsp.has_attach_data = req->has_attach_data;
+        rsp.attach_data = req->attach_data;
+        rc = dbp_answer(x, &rsp.base);
+    }
+    for (size_t i = 0; i < k; i++)
+        td_msg_free(latest[i]);
+    return rc;
+}
+
+/* ---- CID_BUDDY_LIST_REMOVE_SESSION_REQ ---- */
+
+static void remove_answer(dbp_ctx_t *x, const IM__Buddy__IMRemoveSessionReq *req, uint32_t code)
+{
+    IM__Buddy__IMRemoveSessionRsp rsp = IM__BUDDY__IMREMOVE_SESSION_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.result_code = code;
+    rsp.session_type = req->session_type;
+    rsp.session_id = req->session_id;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    dbp_answer(x, &rsp.base);
+}
+
+static void remove_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    remove_answer(x, (const IM__Buddy__IMRemoveSessionReq *)m, 1);
+}
+
+static int remove_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Buddy__IMRemoveSessionReq *req = (const IM__Buddy__IMRemoveSessionReq *)m;
+    if (req->user_id == 0 || req->session_id == 0 ||
+        (req->session_type != SINGLE && req->session_type != GROUP)) {
+        remove_answer(x, req, 1);
+        return 0;
+    }
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    int removed = 0;
+    int rc = td_session_remove(c, req->user_id, req->session_id, req->session_type, &removed);
+    if (rc < 0)
+        dbp_db_failed(x, c, "session removal");
+    dbp_db_put(x, c, 1);
+    if (rc < 0)
+        return -1;
+    if (removed && req->session_type == SINGLE)
+        unread_cmd(x, "HDEL", req->user_id, req->session_id);
+    remove_answer(x, req, removed ? 0 : 1);
+    return 0;
+}
+
+const dbp_cmd_t dbp_msg_cmds[] = {
+    {MSG(DATA), "IMMsgData", &im__message__immsg_data__descriptor, SID_MSG, MSG(DATA),
+     msg_data_run, msg_data_fail},
+    /* no answer: run and fail leave the frame empty */
+    {MSG(READ_ACK), "IMMsgDataReadAck", &im__message__immsg_data_read_ack__descriptor, SID_MSG,
+     MSG(READ_ACK), read_ack_run, read_ack_fail},
+    {MSG(UNREAD_CNT_REQUEST), "IMUnreadMsgCntReq", &im__message__imunread_msg_cnt_req__descriptor,
+     SID_MSG, MSG(UNREAD_CNT_RESPONSE), unread_run, unread_fail},
+    {MSG(LIST_REQUEST), "IMGetMsgListReq", &im__message__imget_msg_list_req__descriptor, SID_MSG,
+     MSG(LIST_RESPONSE), list_run, list_fail},
+    {MSG(GET_LATEST_MSG_ID_REQ), "IMGetLatestMsgIdReq",
+     &im__message__imget_latest_msg_id_req__descriptor, SID_MSG, MSG(GET_LATEST_MSG_ID_RSP),
+     latest_run, latest_fail},
+    {MSG(GET_BY_MSG_ID_REQ), "IMGetMsgByIdReq", &im__message__imget_msg_by_id_req__descriptor,
+     SID_MSG, MSG(GET_BY_MSG_ID_RES), by_ids_run, by_ids_fail},
+    {BUDDY(RECENT_CONTACT_SESSION_REQUEST), "IMRecentContactSessionReq",
+     &im__buddy__imrecent_contact_session_req__descriptor, DBP_SID_BUDDY,
+     BUDDY(RECENT_CONTACT_SESSION_RESPONSE), sessions_run, sessions_fail},
+    {BUDDY(REMOVE_SESSION_REQ), "IMRemoveSessionReq", &im__buddy__imremove_session_req__descriptor,
+     DBP_SID_BUDDY, BUDDY(REMOVE_SESSION_RES), remove_run, remove_fail},
+};
+const size_t dbp_msg_ncmds = sizeof(dbp_msg_cmds) / sizeof(dbp_msg_cmds[0]);

@@ -1,0 +1,41 @@
+/* h_msg: one-to-one chat in db_proxy_server (see h_msg.c). The answer builders are here so
+ * that unit tests can check them without MariaDB or Redis. */
+#ifndef DBP_H_MSG_H
+#define DBP_H_MSG_H
+
+#include <stdint.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Message.pb-c.h"
+#include "db_proxy.h"
+#include "td_msg.h"
+
+#define DBP_MSG_LIST_MAX 200          /* messages per history answer */
+#define DBP_MSG_SESSIONS_MAX 100      /* recent sessions per answer */
+#define DBP_MSG_UNREAD_MAX 1000       /* conversations with unread messages per answer */
+#define DBP_MSG_DEDUPE_WINDOW_S 600   /* DedupeWindowSeconds default */
+#define DBP_MSG_PURGE_EVERY 1000      /* stored messages between two dedupe purges */
+
+/* latest_msg_data of a voice message in summaries: "[语音]" encrypted with the clients' fixed
+ * key (PROTOCOL.md §6.2 test vector; the original encrypts it with aesKey at start-up). */
+#define DBP_MSG_AUDIO_SUMMARY "QhGXlpFjvMFUNrtl1aaPzA=="
+
+/* The answer to a resend that was stored before carries the request's 12-byte attach_data
+ * followed by BE32(4) and these 4 bytes — a CPduAttachData (PROTOCOL.md §4.10) whose payload
+ * says "duplicate", so that msg_server can acknowledge the sender without delivering the
+ * message again. A msg_server that ignores the payload still decodes handle and slot. */
+#define DBP_MSG_DUP_MARK "DUPE"
+#define DBP_MSG_DUP_MARK_LEN 4
+
+/* The answer to an IMMsgData: the request with msg_id (0: not stored) and create_time set,
+ * attach_data echoed (with the duplicate mark when duplicate and it is 12 bytes). 0 / -1. */
+int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint32_t msg_id,
+                          uint32_t create_time, int duplicate);
+/* A MsgInfo for a stored message (msg_data points into m). 0 ok, -1 when its type is not one
+ * clients know for a one-to-one message (the row must be left out: the field is required). */
+int dbp_msg_info(IM__BaseDefine__MsgInfo *mi, const td_msg_t *m);
+/* latest_msg_data of a message in summaries (unread counts, recent sessions): the content as
+ * stored, the placeholder for voice. */
+ProtobufCBinaryData dbp_msg_summary(const td_msg_t *m);
+
+#endif

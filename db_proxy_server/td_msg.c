@@ -1,0 +1,691 @@
+#include "td_msg.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_ATTEMPTS 3   /* a deadlock / lock wait timeout is retried this many times in all */
+#define SESSION_ROWS_MAX 16 /* duplicate session rows of one (user, peer, type) looked at */
+
+/* ---- pure parts ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
+                           const uint8_t *data, size_t len)
+{
+    uint8_t head[16], md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    put32(head, to);
+    put32(head + 4, client_msg_id);
+    put32(head + 8, type);
+    put32(head + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, head, sizeof(head)) &&
+             (len == 0 || EVP_DigestUpdate(ctx, data, len)) &&
+             EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 8;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) /* out of memory in OpenSSL: a key that never matches a real one's pattern */
+        return 0;
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++)
+        k = k << 8 | md[i];
+    return k;
+}
+
+unsigned td_msg_shard(uint32_t relate_id) { return relate_id % TD_MSG_SHARDS; }
+
+uint64_t td_msg_session_key(uint32_t type, uint32_t id) { return (uint64_t)type << 32 | id; }
+
+int td_msg_audio_split(const uint8_t *data, size_t len, uint32_t *duration,
+                       const uint8_t **audio, size_t *audio_len)
+{
+    if (!data || len <= 4)
+        return -1;
+    *duration = get32(data);
+    *audio = data + 4;
+    *audio_len = len - 4;
+    return 0;
+}
+
+/* ---- statements ---- */
+
+#define Q10 "?,?,?,?,?,?,?,?,?,?"
+#define Q100 Q10 "," Q10 "," Q10 "," Q10 "," Q10 "," Q10 "," Q10 "," Q10 "," Q10 "," Q10
+#define SHARD_SQL(macro)                                                                      \
+    {macro(0), macro(1), macro(2), macro(3), macro(4), macro(5), macro(6), macro(7)}
+
+#define MSG_COLS "msgId, fromId, toId, created, type, IFNULL(content, '')"
+#define MSG_ADD(n)                                                                            \
+    "INSERT INTO IMMessage_" #n " (relateId, fromId, toId, msgId, content, type, status, "     \
+    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)"
+#define MSG_MAX(n) "SELECT IFNULL(MAX(msgId), 0) FROM IMMessage_" #n " WHERE relateId = ?"
+#define MSG_LIST(n)                                                                           \
+    "SELECT " MSG_COLS " FROM IMMessage_" #n " WHERE relateId = ? AND status = 0 AND "        \
+    "msgId <= ? ORDER BY msgId DESC LIMIT ?"
+#define MSG_BY_IDS(n)                                                                         \
+    "SELECT " MSG_COLS " FROM IMMessage_" #n " WHERE relateId = ? AND status = 0 AND "        \
+    "msgId IN (" Q100 ") ORDER BY msgId DESC LIMIT 100"
+
+static const char *const SQL_MSG_ADD[TD_MSG_SHARDS] = SHARD_SQL(MSG_ADD);
+static const char *const SQL_MSG_MAX[TD_MSG_SHARDS] = SHARD_SQL(MSG_MAX);
+static const char *const SQL_MSG_LIST[TD_MSG_SHARDS] = SHARD_SQL(MSG_LIST);
+static const char *const SQL_MSG_BY_IDS[TD_MSG_SHARDS] = SHARD_SQL(MSG_BY_IDS);
+
+static const char SQL_PAIR_LOCK[] =
+    "INSERT INTO tt_pair_lock (smallId, bigId) VALUES (?, ?) "
+    "ON DUPLICATE KEY UPDATE smallId = smallId";
+static const char SQL_DEDUPE_GET[] =
+    "SELECT msgId, created FROM tt_msg_dedupe WHERE fromId = ? AND clientKey = ?";
+static const char SQL_DEDUPE_PUT[] =
+    "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) VALUES (?, ?, ?, ?) "
+    "ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = VALUES(created)";
+static const char SQL_DEDUPE_PURGE[] =
+    "DELETE FROM tt_msg_dedupe WHERE created < UNIX_TIMESTAMP() - ? LIMIT 1000";
+/* The writer takes the active row with the smallest id, else reactivates the smallest; the
+ * readers take the active row with the smallest id: both pick the same row. */
+static const char SQL_REL_GET[] =
+    "SELECT id, IFNULL(status, 1) FROM IMRelationShip WHERE smallId = ? AND bigId = ? "
+    "ORDER BY IFNULL(status, 1) <> 0, id LIMIT 1";
+static const char SQL_REL_FIND[] =
+    "SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0 "
+    "ORDER BY id LIMIT 1";
+static const char SQL_REL_ADD[] =
+    "INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) "
+    "VALUES (?, ?, 0, ?, ?)";
+static const char SQL_REL_ON[] = "UPDATE IMRelationShip SET status = 0, updated = ? WHERE id = ?";
+static const char SQL_CTR_GET[] = "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = ?";
+static const char SQL_CTR_SET[] = "UPDATE tt_msg_counter SET lastMsgId = ? WHERE sessionKey = ?";
+static const char SQL_CTR_ADD[] =
+    "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, ?)";
+static const char SQL_AUDIO_ADD[] =
+    "INSERT INTO IMAudio (fromId, toId, path, size, duration, created) "
+    "VALUES (?, ?, '', ?, ?, ?)";
+static const char SQL_BLOB_ADD[] = "INSERT INTO tt_audio_blob (audioId, data) VALUES (?, ?)";
+static const char SQL_AUDIO_GET[] =
+    "SELECT a.duration, IFNULL(LENGTH(b.data), 0), b.audioId IS NOT NULL FROM IMAudio a "
+    "LEFT JOIN tt_audio_blob b ON b.audioId = a.id WHERE a.id = ?";
+static const char SQL_BLOB_GET[] = "SELECT data FROM tt_audio_blob WHERE audioId = ?";
+static const char SQL_SESS_PAIR[] =
+    "SELECT id, userId, IFNULL(status, 1) FROM IMRecentSession WHERE "
+    "((userId = ? AND peerId = ?) OR (userId = ? AND peerId = ?)) AND type = ? "
+    "ORDER BY IFNULL(status, 1) <> 0, id";
+static const char SQL_SESS_ON[] =
+    "UPDATE IMRecentSession SET status = 0, updated = GREATEST(updated, ?) WHERE id = ?";
+static const char SQL_SESS_ADD[] =
+    "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) "
+    "VALUES (?, ?, ?, 0, ?, ?)";
+static const char SQL_SESS_RECENT[] =
+    "SELECT peerId, type, updated FROM IMRecentSession WHERE userId = ? AND status = 0 AND "
+    "type = ? AND updated > ? ORDER BY updated DESC, id DESC LIMIT ?";
+static const char SQL_SESS_ACTIVE[] =
+    "SELECT id FROM IMRecentSession WHERE userId = ? AND peerId = ? AND type = ? AND "
+    "status = 0 LIMIT 16";
+static const char SQL_SESS_OFF[] =
+    "UPDATE IMRecentSession SET status = 1, updated = UNIX_TIMESTAMP() WHERE id = ?";
+
+/* ---- small query helpers ---- */
+
+typedef struct first_row_s {
+    int found; /* a row came (only the first one is kept) */
+} first_row_t;
+
+static int on_first_row(void *arg)
+{
+    first_row_t *f = arg;
+    f->found = 1;
+    return 1; /* stop: the first row is enough */
+}
+
+/* The first row's numbers (ncols U32 columns): 1 found, 0 no row, -1 error. */
+static int query_u32s(td_conn_t *c, const char *sql, const td_arg_t *a, int na, uint32_t *v,
+                      int ncols)
+{
+    td_col_t cols[4];
+    for (int i = 0; i < ncols; i++)
+        cols[i] = TD_COL_U32(&v[i]);
+    first_row_t f = {0};
+    int rc = td_query(c, sql, a, na, cols, ncols, on_first_row, &f);
+    if (rc < 0)
+        return -1;
+    return f.found;
+}
+
+static void order_pair(uint32_t a, uint32_t b, uint32_t *lo, uint32_t *hi)
+{
+    *lo = a < b ? a : b;
+    *hi = a < b ? b : a;
+}
+
+static int pair_lock(td_conn_t *c, uint32_t a, uint32_t b)
+{
+    uint32_t lo, hi;
+    order_pair(a, b, &lo, &hi);
+    td_arg_t args[] = {TD_U32(lo), TD_U32(hi)};
+    return td_exec(c, SQL_PAIR_LOCK, args, 2, NULL, NULL);
+}
+
+/* ---- storing ---- */
+
+/* The session rows of the pair: the preferred row of each user. */
+typedef struct pair_sessions_s {
+    uint32_t id, user, status;  /* fetch buffers */
+    uint32_t users[2];          /* the two users */
+    uint32_t row[2];            /* their row id (0: none) */
+    uint32_t row_status[2];     /* its status */
+} pair_sessions_t;
+
+static int on_session_row(void *arg)
+{
+    pair_sessions_t *p = arg;
+    for (int i = 0; i < 2; i++)
+        if (p->user == p->users[i] && p->row[i] == 0) { /* rows come in preference order */
+            p->row[i] = p->id;
+            p->row_status[i] = p->status;
+        }
+    return 0;
+}
+
+static int sessions_touch(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when)
+{
+    pair_sessions_t p;
+    memset(&p, 0, sizeof(p));
+    p.users[0] = from;
+    p.users[1] = to;
+    td_arg_t a[] = {TD_U32(from), TD_U32(to), TD_U32(to), TD_U32(from),
+                    TD_U32(TD_SESSION_SINGLE)};
+    td_col_t cols[] = {TD_COL_U32(&p.id), TD_COL_U32(&p.user), TD_COL_U32(&p.status)};
+    if (td_query(c, SQL_SESS_PAIR, a, 5, cols, 3, on_session_row, &p) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (p.row[i]) {
+            td_arg_t u[] = {TD_U32(when), TD_U32(p.row[i])};
+            if (td_exec(c, SQL_SESS_ON, u, 2, NULL, NULL) < 0)
+                return -1;
+        } else {
+            td_arg_t ins[] = {TD_U32(p.users[i]), TD_U32(p.users[1 - i]),
+                              TD_U32(TD_SESSION_SINGLE), TD_U32(when), TD_U32(when)};
+            if (td_exec(c, SQL_SESS_ADD, ins, 5, NULL, NULL) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The relation of the pair, created or reactivated. */
+static int relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
+                           uint32_t *relate_id)
+{
+    uint32_t lo, hi, v[2] = {0, 0};
+    order_pair(from, to, &lo, &hi);
+    td_arg_t a[] = {TD_U32(lo), TD_U32(hi)};
+    int found = query_u32s(c, SQL_REL_GET, a, 2, v, 2);
+    if (found < 0)
+        return -1;
+    if (!found) {
+        uint64_t id = 0;
+        td_arg_t ins[] = {TD_U32(lo), TD_U32(hi), TD_U32(when), TD_U32(when)};
+        if (td_exec(c, SQL_REL_ADD, ins, 4, NULL, &id) < 0)
+            return -1;
+        *relate_id = (uint32_t)id;
+        return 0;
+    }
+    *relate_id = v[0];
+    if (v[1] != 0) {
+        td_arg_t on[] = {TD_U32(when), TD_U32(v[0])};
+        if (td_exec(c, SQL_REL_ON, on, 2, NULL, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The next msgId of the conversation. */
+static int next_msg_id(td_conn_t *c, uint32_t relate_id, uint32_t *msg_id)
+{
+    uint64_t key = td_msg_session_key(TD_SESSION_SINGLE, relate_id);
+    td_arg_t k[] = {TD_U64(key)};
+    uint32_t last = 0;
+    int found = query_u32s(c, SQL_CTR_GET, k, 1, &last, 1);
+    if (found < 0)
+        return -1;
+    if (!found) { /* a conversation older than the counter: continue after its messages */
+        td_arg_t r[] = {TD_U32(relate_id)};
+        if (query_u32s(c, SQL_MSG_MAX[td_msg_shard(relate_id)], r, 1, &last, 1) < 0)
+            return -1;
+    }
+    if (last == UINT32_MAX)
+        return -1; /* never in practice: 4 billion messages in one conversation */
+    *msg_id = last + 1;
+    if (found) {
+        td_arg_t u[] = {TD_U32(*msg_id), TD_U64(key)};
+        return td_exec(c, SQL_CTR_SET, u, 2, NULL, NULL);
+    }
+    td_arg_t ins[] = {TD_U64(key), TD_U32(*msg_id)};
+    return td_exec(c, SQL_CTR_ADD, ins, 2, NULL, NULL);
+}
+
+/* The statements of one attempt, inside the transaction. */
+static int store_tx(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
+{
+    if (pair_lock(c, s->from, s->to) < 0)
+        return -1;
+    if (s->dedupe_window) {
+        uint32_t v[2] = {0, 0};
+        td_arg_t a[] = {TD_U32(s->from), TD_U64(s->client_key)};
+        int found = query_u32s(c, SQL_DEDUPE_GET, a, 2, v, 2);
+        if (found < 0)
+            return -1;
+        if (found && v[0] != 0 && (uint64_t)v[1] + s->dedupe_window >= s->create_time) {
+            out->msg_id = v[0];
+            out->created = v[1];
+            out->duplicate = 1;
+            return 0;
+        }
+    }
+    if (relation_ensure(c, s->from, s->to, s->create_time, &out->relate_id) < 0 ||
+        next_msg_id(c, out->relate_id, &out->msg_id) < 0)
+        return -1;
+    char audio_id[16];
+    const char *content = (const char *)s->data;
+    size_t content_len = s->len;
+    if (s->type == TD_MSG_TYPE_AUDIO) {
+        uint32_t duration;
+        const uint8_t *audio;
+        size_t audio_len;
+        if (td_msg_audio_split(s->data, s->len, &duration, &audio, &audio_len) < 0)
+            return -1;
+        uint64_t id = 0;
+        td_arg_t a[] = {TD_U32(s->from), TD_U32(s->to), TD_U32(audio_len), TD_U32(duration),
+                        TD_U32(s->create_time)};
+        if (td_exec(c, SQL_AUDIO_ADD, a, 5, NULL, &id) < 0)
+            return -1;
+        td_arg_t b[] = {TD_U32(id), TD_STRN((const char *)audio, audio_len)};
+        if (td_exec(c, SQL_BLOB_ADD, b, 2, NULL, NULL) < 0)
+            return -1;
+        content_len = (size_t)snprintf(audio_id, sizeof(audio_id), "%u", (unsigned)id);
+        content = audio_id;
+    }
+    td_arg_t m[] = {TD_U32(out->relate_id),  TD_U32(s->from),       TD_U32(s->to),
+                    TD_U32(out->msg_id),     TD_STRN(content, content_len), TD_U32(s->type),
+                    TD_U32(s->create_time),  TD_U32(s->create_time)};
+    if (td_exec(c, SQL_MSG_ADD[td_msg_shard(out->relate_id)], m, 8, NULL, NULL) < 0 ||
+        sessions_touch(c, s->from, s->to, s->create_time) < 0)
+        return -1;
+    if (s->dedupe_window) {
+        td_arg_t d[] = {TD_U32(s->from), TD_U64(s->client_key), TD_U32(out->msg_id),
+                        TD_U32(s->create_time)};
+        if (td_exec(c, SQL_DEDUPE_PUT, d, 4, NULL, NULL) < 0)
+            return -1;
+    }
+    out->created = s->create_time;
+    return 0;
+}
+
+static int retryable(unsigned e)
+{
+    /* lock conflicts; a duplicate key only if a writer without the pair lock raced us */
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY;
+}
+
+int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s->from == 0 || s->to == 0 || s->from == s->to ||
+        (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO))
+        return -1;
+    for (int attempt = 1;; attempt++) {
+        memset(out, 0, sizeof(*out));
+        out->attempts = attempt;
+        if (td_begin(c) < 0)
+            return -1;
+        int rc = store_tx(c, s, out);
+        if (rc == 0 && out->duplicate) {
+            td_rollback(c); /* only the pair lock was taken; a failure here changes nothing */
+            return 0;
+        }
+        if (rc == 0 && td_commit(c) == 0)
+            return 0;
+        unsigned e = td_conn_errno(c);
+        /* Keep the error text: a rollback on a lost connection would replace it (and the
+         * pool drops such a connection anyway). */
+        if (e < CR_MIN_ERROR || e > CR_MAX_ERROR)
+            td_rollback(c);
+        if (!retryable(e) || attempt >= STORE_ATTEMPTS)
+            return -1;
+    }
+}
+
+int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted)
+{
+    td_arg_t a[] = {TD_U32(window)};
+    return td_exec(c, SQL_DEDUPE_PURGE, a, 1, deleted, NULL);
+}
+
+/* ---- reading ---- */
+
+void td_msg_free(td_msg_t *m)
+{
+    if (!m)
+        return;
+    free(m->data);
+    free(m);
+}
+
+void td_msg_list_free(td_msg_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        td_msg_free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int list_push(td_msg_list_t *l, td_msg_t *m)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        td_msg_t **nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = m;
+    return 0;
+}
+
+/* Fetch buffers of one message row (content: varchar(4096) utf8mb4, up to 4 bytes each). */
+typedef struct msg_row_s {
+    td_msg_t m;                              /* numbers land here */
+    char content[TD_MSG_TEXT_MAX * 4 + 1];   /* content */
+    td_col_t cols[6];                        /* bindings */
+    td_msg_list_t *out;                      /* rows go here */
+} msg_row_t;
+
+static msg_row_t *msg_row_new(td_msg_list_t *out)
+{
+    msg_row_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    td_col_t cols[6] = {TD_COL_U32(&r->m.msg_id),  TD_COL_U32(&r->m.from_id),
+                        TD_COL_U32(&r->m.to_id),   TD_COL_U32(&r->m.created),
+                        TD_COL_U32(&r->m.type),    TD_COL_STR(r->content)};
+    memcpy(r->cols, cols, sizeof(cols));
+    r->out = out;
+    return r;
+}
+
+static int on_msg_row(void *arg)
+{
+    msg_row_t *r = arg;
+    size_t len = r->cols[5].len;
+    if (len > sizeof(r->content) - 1)
+        len = sizeof(r->content) - 1; /* cannot happen with the original column */
+    td_msg_t *m = malloc(sizeof(*m));
+    uint8_t *data = malloc(len + 1);
+    if (!m || !data) {
+        free(m);
+        free(data);
+        return -1;
+    }
+    *m = r->m;
+    memcpy(data, r->content, len);
+    data[len] = '\0';
+    m->data = data;
+    m->len = len;
+    if (list_push(r->out, m) < 0) {
+        td_msg_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+static int msg_query(td_conn_t *c, const char *sql, const td_arg_t *a, int na,
+                     td_msg_list_t *out)
+{
+    msg_row_t *r = msg_row_new(out);
+    if (!r)
+        return -1;
+    int rc = td_query(c, sql, a, na, r->cols, 6, on_msg_row, r);
+    free(r);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The decimal IMAudio.id in a voice message's content; 0 when it is not one. */
+static uint32_t audio_id_of(const td_msg_t *m)
+{
+    if (m->len == 0 || m->len > 10)
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < m->len; i++) {
+        if (m->data[i] < '0' || m->data[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(m->data[i] - '0');
+    }
+    return v > 0x7fffffff ? 0 : (uint32_t)v;
+}
+
+/* Replaces a voice message's content (the audio id) with duration + audio bytes. A message
+ * whose audio is not here (an original database keeps it on msfs) gets its duration and no
+ * bytes. */
+static int audio_expand(td_conn_t *c, td_msg_t *m)
+{
+    uint32_t id = audio_id_of(m), v[3] = {0, 0, 0};
+    int found = 0;
+    if (id) {
+        td_arg_t a[] = {TD_U32(id)};
+        found = query_u32s(c, SQL_AUDIO_GET, a, 1, v, 3);
+        if (found < 0)
+            return -1;
+    }
+    size_t len = found && v[2] ? v[1] : 0;
+    uint8_t *data = malloc(4 + len + 1);
+    if (!data)
+        return -1;
+    put32(data, v[0]);
+    if (len) {
+        td_arg_t a[] = {TD_U32(id)};
+        td_col_t col = {TD_T_STR, data + 4, len + 1, 0, 0, 0};
+        first_row_t f = {0};
+        if (td_query(c, SQL_BLOB_GET, a, 1, &col, 1, on_first_row, &f) < 0) {
+            free(data);
+            return -1;
+        }
+        if (!f.found)
+            len = 0; /* deleted meanwhile */
+        else if (col.len < len)
+            len = col.len;
+    }
+    free(m->data);
+    m->data = data;
+    m->len = 4 + len;
+    return 0;
+}
+
+/* Expands the voice messages of a list, in order, dropping those beyond max_bytes. */
+static int expand_list(td_conn_t *c, td_msg_list_t *l, size_t max_bytes)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        td_msg_t *m = l->v[i];
+        if (m->type == TD_MSG_TYPE_AUDIO && audio_expand(c, m) < 0)
+            return -1;
+        total += m->len + 32; /* + the MsgInfo around it */
+        if (i > 0 && total > max_bytes) {
+            for (size_t k = i; k < l->n; k++)
+                td_msg_free(l->v[k]);
+            l->n = i;
+            break;
+        }
+    }
+    return 0;
+}
+
+int td_relation_find(td_conn_t *c, uint32_t a, uint32_t b, uint32_t *relate_id)
+{
+    uint32_t lo, hi;
+    order_pair(a, b, &lo, &hi);
+    td_arg_t args[] = {TD_U32(lo), TD_U32(hi)};
+    return query_u32s(c, SQL_REL_FIND, args, 2, relate_id, 1);
+}
+
+int td_msg_list(td_conn_t *c, uint32_t relate_id, uint32_t begin, uint32_t cnt,
+                size_t max_bytes, td_msg_list_t *out)
+{
+    if (cnt == 0)
+        return 0;
+    td_arg_t a[] = {TD_U32(relate_id), TD_U32(begin ? begin : UINT32_MAX), TD_U32(cnt)};
+    if (msg_query(c, SQL_MSG_LIST[td_msg_shard(relate_id)], a, 3, out) < 0)
+        return -1;
+    return expand_list(c, out, max_bytes);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int td_msg_by_ids(td_conn_t *c, uint32_t relate_id, const uint32_t *ids, size_t n,
+                  size_t max_bytes, td_msg_list_t *out)
+{
+    uint32_t sorted[TD_MSG_IDS_MAX];
+    if (n > TD_MSG_IDS_MAX)
+        n = TD_MSG_IDS_MAX;
+    size_t m = 0;
+    memcpy(sorted, ids, n * sizeof(*ids));
+    qsort(sorted, n, sizeof(*sorted), cmp_u32);
+    for (size_t i = 0; i < n; i++) /* distinct, non-zero */
+        if (sorted[i] != 0 && (m == 0 || sorted[m - 1] != sorted[i]))
+            sorted[m++] = sorted[i];
+    if (m == 0)
+        return 0;
+    td_arg_t a[1 + TD_MSG_IDS_MAX];
+    a[0] = TD_U32(relate_id);
+    for (size_t k = 0; k < TD_MSG_IDS_MAX; k++) /* unused places repeat an id */
+        a[1 + k] = TD_U32(sorted[k < m ? k : 0]);
+    if (msg_query(c, SQL_MSG_BY_IDS[td_msg_shard(relate_id)], a, 1 + TD_MSG_IDS_MAX, out) < 0)
+        return -1;
+    return expand_list(c, out, max_bytes);
+}
+
+int td_msg_latest(td_conn_t *c, uint32_t relate_id, td_msg_t **out)
+{
+    *out = NULL;
+    td_msg_list_t l = {0};
+    td_arg_t a[] = {TD_U32(relate_id), TD_U32(UINT32_MAX), TD_U32(1)};
+    if (msg_query(c, SQL_MSG_LIST[td_msg_shard(relate_id)], a, 3, &l) < 0) {
+        td_msg_list_free(&l);
+        return -1;
+    }
+    if (l.n == 0) {
+        td_msg_list_free(&l);
+        return 0;
+    }
+    *out = l.v[0];
+    l.v[0] = NULL;
+    l.n = 0;
+    td_msg_list_free(&l);
+    return 1;
+}
+
+/* ---- recent sessions ---- */
+
+typedef struct session_rows_s {
+    td_session_t row;  /* fetch buffer */
+    td_session_t *out; /* results */
+    size_t max, n;
+} session_rows_t;
+
+static int on_session(void *arg)
+{
+    session_rows_t *s = arg;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->out[i].peer_id == s->row.peer_id)
+            return 0; /* a duplicate row of the original: the newest one counts */
+    if (s->n < s->max)
+        s->out[s->n++] = s->row;
+    return 0;
+}
+
+int td_sessions_recent(td_conn_t *c, uint32_t user, uint32_t type, uint32_t since,
+                       td_session_t *out, size_t max, size_t *n)
+{
+    session_rows_t s;
+    memset(&s, 0, sizeof(s));
+    s.out = out;
+    s.max = max;
+    *n = 0;
+    td_arg_t a[] = {TD_U32(user), TD_U32(type), TD_U32(since), TD_U32(max)};
+    td_col_t cols[] = {TD_COL_U32(&s.row.peer_id), TD_COL_U32(&s.row.type),
+                       TD_COL_U32(&s.row.updated)};
+    if (td_query(c, SQL_SESS_RECENT, a, 4, cols, 3, on_session, &s) < 0)
+        return -1;
+    *n = s.n;
+    return 0;
+}
+
+typedef struct ids_s {
+    uint32_t id;                   /* fetch buffer */
+    uint32_t v[SESSION_ROWS_MAX];  /* ids */
+    size_t n;
+} ids_t;
+
+static int on_id(void *arg)
+{
+    ids_t *ids = arg;
+    if (ids->n < SESSION_ROWS_MAX)
+        ids->v[ids->n++] = ids->id;
+    return 0;
+}
+
+static int session_remove_tx(td_conn_t *c, uint32_t user, uint32_t peer, uint32_t type,
+                             int *removed)
+{
+    if (type == TD_SESSION_SINGLE && pair_lock(c, user, peer) < 0)
+        return -1;
+    ids_t ids;
+    memset(&ids, 0, sizeof(ids));
+    td_arg_t a[] = {TD_U32(user), TD_U32(peer), TD_U32(type)};
+    td_col_t col[] = {TD_COL_U32(&ids.id)};
+    if (td_query(c, SQL_SESS_ACTIVE, a, 3, col, 1, on_id, &ids) < 0)
+        return -1;
+    for (size_t i = 0; i < ids.n; i++) {
+        td_arg_t u[] = {TD_U32(ids.v[i])};
+        if (td_exec(c, SQL_SESS_OFF, u, 1, NULL, NULL) < 0)
+            return -1;
+    }
+    *removed = ids.n > 0;
+    return 0;
+}
+
+int td_session_remove(td_conn_t *c, uint32_t user, uint32_t peer, uint32_t type, int *removed)
+{
+    *removed = 0;
+    for (int attempt = 1;; attempt++) {
+        if (td_begin(c) < 0)
+            return -1;
+        if (session_remove_tx(c, user, peer, type, removed) == 0 && td_commit(c) == 0)
+            return 0;
+        unsigned e = td_conn_errno(c);
+        if (e < CR_MIN_ERROR || e > CR_MAX_ERROR)
+            td_rollback(c);
+        *removed = 0;
+        if (!retryable(e) || attempt >= STORE_ATTEMPTS)
+            return -1;
+    }
+}
