@@ -213,6 +213,15 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
     } else {
         sender = NULL; /* the sending connection left: its other devices still get a copy */
     }
+    if (plen == MS_DUP_MARK_LEN && memcmp(payload, MS_DUP_MARK, MS_DUP_MARK_LEN) == 0) {
+        /* A resend whose first copy was stored, counted and answered: it was delivered
+         * then, so only the sender's ack is due. (When the first answer was lost, db_proxy
+         * answers without the mark and the message is delivered now.) */
+        log_info("message %u from user %u to %u was a resend: acked, not delivered again",
+                 m->msg_id, m->from_user_id, m->to_session_id);
+        tt_pb_free(m);
+        return;
+    }
     free(m->attach_data.data);
     m->attach_data.data = NULL;
     m->attach_data.len = 0;

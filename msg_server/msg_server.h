@@ -160,6 +160,10 @@ void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal);
 /* The 16+N-byte CPduAttachData (type 3) carrying an extra payload (the original request). */
 int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
                              const uint8_t *payload, size_t len);
+/* The payload db_proxy_server appends to a stored-message answer for a resend that was
+ * already answered and delivered (db_proxy_server/h_msg.h DBP_MSG_DUP_MARK). */
+#define MS_DUP_MARK "DUPE"
+#define MS_DUP_MARK_LEN 4
 /* Reads either form; payload is NULL for the 12-byte one. -1 when malformed. */
 int ms_attach_decode(const ProtobufCBinaryData *a, uint32_t *handle, uint32_t *ordinal,
                      const uint8_t **payload, size_t *plen);
