@@ -4,20 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -30,7 +17,7 @@ int tt_pdu_parse(const uint8_t *buf, size_t len, uint32_t max_len, tt_pdu_t *pdu
 {
     if (len < 4)
         return TT_AGAIN;
-    uint32_t length = get32(buf);
+    uint32_t length = tt_get32(buf);
     if (length < TT_PDU_HEADER_LEN) {
         snprintf(err, errlen, "frame length %u is below the %d-byte header", length,
                  TT_PDU_HEADER_LEN);
@@ -57,7 +44,7 @@ int tt_pdu_parse(const uint8_t *buf, size_t len, uint32_t max_len, tt_pdu_t *pdu
 void tt_pdu_encode_header(uint8_t out[TT_PDU_HEADER_LEN], uint32_t length, uint16_t service_id,
                           uint16_t command_id, uint16_t seq_num)
 {
-    put32(out, length);
+    tt_put32(out, length);
     put16(out + 4, TT_PDU_VERSION);
     put16(out + 6, 0);
     put16(out + 8, service_id);

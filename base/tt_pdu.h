@@ -17,6 +17,20 @@
 #define TT_PDU_VERSION 1
 #define TT_PDU_DEFAULT_MAX (4u << 20)
 
+/* Big-endian integers, as the header and the attach_data blobs carry them. */
+static inline uint32_t tt_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void tt_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
 #define TT_OK 0
 #define TT_ERR (-1)
 #define TT_AGAIN (-2)

@@ -8,24 +8,11 @@
 #define ATTACH_TYPE_HANDLE 1
 #define ATTACH_TYPE_HANDLE_AND_PDU 3
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal)
 {
-    put32(out, ATTACH_TYPE_HANDLE);
-    put32(out + 4, handle);
-    put32(out + 8, ordinal);
+    tt_put32(out, ATTACH_TYPE_HANDLE);
+    tt_put32(out + 4, handle);
+    tt_put32(out + 8, ordinal);
 }
 
 int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
@@ -36,10 +23,10 @@ int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t
     out->data = malloc(16 + len);
     if (!out->data)
         return -1;
-    put32(out->data, ATTACH_TYPE_HANDLE_AND_PDU);
-    put32(out->data + 4, handle);
-    put32(out->data + 8, ordinal);
-    put32(out->data + 12, (uint32_t)len);
+    tt_put32(out->data, ATTACH_TYPE_HANDLE_AND_PDU);
+    tt_put32(out->data + 4, handle);
+    tt_put32(out->data + 8, ordinal);
+    tt_put32(out->data + 12, (uint32_t)len);
     if (len)
         memcpy(out->data + 16, payload, len);
     out->len = 16 + len;
@@ -53,13 +40,13 @@ int ms_attach_decode(const ProtobufCBinaryData *a, uint32_t *handle, uint32_t *o
     *plen = 0;
     if (!a->data || a->len < 12)
         return -1;
-    *handle = get32(a->data + 4);
-    *ordinal = get32(a->data + 8);
+    *handle = tt_get32(a->data + 4);
+    *ordinal = tt_get32(a->data + 8);
     if (a->len == 12)
         return 0;
     if (a->len < 16)
         return -1;
-    uint32_t n = get32(a->data + 12);
+    uint32_t n = tt_get32(a->data + 12);
     if (n != a->len - 16)
         return -1;
     *payload = a->data + 16;
