@@ -249,19 +249,10 @@ void dbp_cache_put(dbp_cache_t *p, dbp_cache_conn_t *c)
     pthread_mutex_unlock(&p->mu);
 }
 
-redisReply *dbp_cache_cmd(dbp_cache_conn_t *c, int argc, const char **argv, const size_t *lens)
+/* An I/O or protocol error on c: its context cannot be used again. */
+static void conn_failed(dbp_cache_conn_t *c)
 {
     dbp_cache_t *p = c->pool;
-    if (!c->rc) {
-        snprintf(c->err, sizeof(c->err), "not connected");
-        return NULL;
-    }
-    redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
-    if (r && !c->rc->err)
-        return r;
-    if (r)
-        freeReplyObject(r);
-    /* I/O error or protocol error: this context cannot be used again. */
     snprintf(c->err, sizeof(c->err), "%s", c->rc->errstr[0] ? c->rc->errstr : "I/O error");
     redisFree(c->rc);
     c->rc = NULL;
@@ -273,7 +264,60 @@ redisReply *dbp_cache_cmd(dbp_cache_conn_t *c, int argc, const char **argv, cons
     if (report)
         event(p, 1, "Redis pool %s: lost the connection to %s:%u: %s", p->name, p->host,
               (unsigned)p->o.port, c->err);
+}
+
+redisReply *dbp_cache_cmd(dbp_cache_conn_t *c, int argc, const char **argv, const size_t *lens)
+{
+    if (!c->rc) {
+        snprintf(c->err, sizeof(c->err), "not connected");
+        return NULL;
+    }
+    redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
+    if (r && !c->rc->err)
+        return r;
+    if (r)
+        freeReplyObject(r);
+    conn_failed(c);
     return NULL;
+}
+
+int dbp_cache_pipeline(dbp_cache_conn_t *c, dbp_cache_cmd_t *cmds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cmds[i].reply = NULL;
+    if (!c->rc) {
+        snprintf(c->err, sizeof(c->err), "not connected");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cmds[i].argc < 1 || cmds[i].argc > DBP_CACHE_ARGS_MAX) {
+            snprintf(c->err, sizeof(c->err), "bad pipelined command");
+            return -1;
+        }
+        for (int a = 0; a < cmds[i].argc; a++)
+            if (cmds[i].lens[a] == 0)
+                cmds[i].lens[a] = strlen(cmds[i].argv[a]);
+        if (redisAppendCommandArgv(c->rc, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c->rc, &r) != REDIS_OK || !r) {
+            if (r)
+                freeReplyObject(r);
+            goto fail;
+        }
+        cmds[i].reply = r;
+    }
+    return 0;
+fail:
+    for (size_t i = 0; i < n; i++) {
+        if (cmds[i].reply)
+            freeReplyObject(cmds[i].reply);
+        cmds[i].reply = NULL;
+    }
+    conn_failed(c);
+    return -1;
 }
 
 redisReply *dbp_cache_cmdv(dbp_cache_conn_t *c, ...)

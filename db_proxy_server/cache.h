@@ -42,4 +42,20 @@ redisReply *dbp_cache_cmd(dbp_cache_conn_t *c, int argc, const char **argv, cons
 redisReply *dbp_cache_cmdv(dbp_cache_conn_t *c, ...) __attribute__((sentinel));
 const char *dbp_cache_error(const dbp_cache_conn_t *c);
 
+#define DBP_CACHE_ARGS_MAX 8 /* arguments per pipelined command */
+
+/* One command of a pipeline: its arguments in (a length of 0 means strlen), its reply out
+ * (free with freeReplyObject). */
+typedef struct dbp_cache_cmd_s {
+    int argc;
+    const char *argv[DBP_CACHE_ARGS_MAX];
+    size_t lens[DBP_CACHE_ARGS_MAX];
+    redisReply *reply;
+} dbp_cache_cmd_t;
+
+/* Sends n commands at once and reads their n replies: one round trip. 0 with every reply set
+ * (error replies included); -1 on an I/O error, with no reply kept (the connection is then
+ * dropped; reason in dbp_cache_error). */
+int dbp_cache_pipeline(dbp_cache_conn_t *c, dbp_cache_cmd_t *cmds, size_t n);
+
 #endif

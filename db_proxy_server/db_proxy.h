@@ -55,6 +55,9 @@ struct dbp_cmd_s {
     int (*run)(dbp_ctx_t *x, const ProtobufCMessage *req);
     /* The error answer, built without any backend. */
     void (*fail)(dbp_ctx_t *x, const ProtobufCMessage *req);
+    /* Optional: n consecutive requests of this command of one connection at once (x[i]
+     * answers req[i]); a request left without an answer frame gets the error answer. */
+    void (*run_batch)(dbp_ctx_t *x, const ProtobufCMessage *const *req, size_t n);
 };
 
 struct db_proxy_s {
@@ -70,6 +73,8 @@ struct db_proxy_s {
     uint32_t db_timeout_ms;           /* DBTimeoutMs */
     uint32_t cache_timeout_ms;        /* CacheTimeoutMs */
     uint32_t max_pdu;                 /* MaxPduSize: answers above it are not sent */
+    uint32_t dedupe_window;           /* DedupeWindowSeconds: resends recognised this long */
+    size_t msg_batch_max;             /* MsgBatchMax: messages stored per transaction */
     /* backends */
     td_db_t *master;                  /* teamtalk_master: writes */
     td_db_t *slave;                   /* teamtalk_slave: reads */

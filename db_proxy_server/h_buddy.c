@@ -291,16 +291,16 @@ static int sign_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 
 const dbp_cmd_t dbp_buddy_cmds[] = {
     {BUDDY(ALL_USER_REQUEST), "IMAllUserReq", &im__buddy__imall_user_req__descriptor,
-     DBP_SID_BUDDY, BUDDY(ALL_USER_RESPONSE), all_users_run, all_users_fail},
+     DBP_SID_BUDDY, BUDDY(ALL_USER_RESPONSE), all_users_run, all_users_fail, NULL},
     {BUDDY(USER_INFO_REQUEST), "IMUsersInfoReq", &im__buddy__imusers_info_req__descriptor,
-     DBP_SID_BUDDY, BUDDY(USER_INFO_RESPONSE), users_info_run, users_info_fail},
+     DBP_SID_BUDDY, BUDDY(USER_INFO_RESPONSE), users_info_run, users_info_fail, NULL},
     {BUDDY(DEPARTMENT_REQUEST), "IMDepartmentReq", &im__buddy__imdepartment_req__descriptor,
-     DBP_SID_BUDDY, BUDDY(DEPARTMENT_RESPONSE), depts_run, depts_fail},
+     DBP_SID_BUDDY, BUDDY(DEPARTMENT_RESPONSE), depts_run, depts_fail, NULL},
     {BUDDY(CHANGE_AVATAR_REQUEST), "IMChangeAvatarReq",
      &im__buddy__imchange_avatar_req__descriptor, DBP_SID_BUDDY, BUDDY(CHANGE_AVATAR_RESPONSE),
-     avatar_run, avatar_fail},
+     avatar_run, avatar_fail, NULL},
     {BUDDY(CHANGE_SIGN_INFO_REQUEST), "IMChangeSignInfoReq",
      &im__buddy__imchange_sign_info_req__descriptor, DBP_SID_BUDDY,
-     BUDDY(CHANGE_SIGN_INFO_RESPONSE), sign_run, sign_fail},
+     BUDDY(CHANGE_SIGN_INFO_RESPONSE), sign_run, sign_fail, NULL},
 };
 const size_t dbp_buddy_ncmds = sizeof(dbp_buddy_cmds) / sizeof(dbp_buddy_cmds[0]);

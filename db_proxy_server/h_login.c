@@ -141,6 +141,6 @@ static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 const dbp_cmd_t dbp_login_cmds[] = {
     {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_REQ, "IMValidateReq",
      &im__server__imvalidate_req__descriptor, DBP_SID_OTHER,
-     IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_RSP, validate_run, validate_fail},
+     IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_RSP, validate_run, validate_fail, NULL},
 };
 const size_t dbp_login_ncmds = sizeof(dbp_login_cmds) / sizeof(dbp_login_cmds[0]);

@@ -82,25 +82,6 @@ ProtobufCBinaryData dbp_msg_summary(const td_msg_t *m)
 
 /* ---- helpers ---- */
 
-/* DedupeWindowSeconds (read once; the configuration does not change while running). */
-static uint32_t dedupe_window(const db_proxy_t *dbp)
-{
-    static atomic_llong window = -1;
-    long long w = atomic_load(&window);
-    if (w >= 0)
-        return (uint32_t)w;
-    w = DBP_MSG_DEDUPE_WINDOW_S;
-    char err[256];
-    if (dbp && dbp->d.cfg &&
-        tt_cfg_int(dbp->d.cfg, "DedupeWindowSeconds", DBP_MSG_DEDUPE_WINDOW_S, 0, 7 * 86400, &w,
-                   err, sizeof(err)) < 0) {
-        log_warn("%s: resends are recognised for %d s", err, DBP_MSG_DEDUPE_WINDOW_S);
-        w = DBP_MSG_DEDUPE_WINDOW_S;
-    }
-    atomic_store(&window, w);
-    return (uint32_t)w;
-}
-
 /* Largest answer body worth building (MaxPduSize, less room for the envelope). */
 static size_t answer_budget(const dbp_ctx_t *x)
 {
@@ -108,30 +89,21 @@ static size_t answer_budget(const dbp_ctx_t *x)
     return max > (128u << 10) ? max - (64u << 10) : max / 2;
 }
 
-/* One command on the unread pool whose reply does not matter beyond success; failures are
- * logged (a lost unread count is not a lost message). 0 / -1. */
-static int unread_cmd(dbp_ctx_t *x, const char *cmd, uint32_t user, uint32_t peer)
+/* HDEL unread_<user> <peer>: a read clears a counter. Failures are logged (a stale unread count
+ * is not a lost message). */
+static void unread_clear(dbp_ctx_t *x, uint32_t user, uint32_t peer)
 {
     char key[32], field[16];
     snprintf(key, sizeof(key), "unread_%u", (unsigned)user);
     snprintf(field, sizeof(field), "%u", (unsigned)peer);
     dbp_cache_conn_t *rc = dbp_cache(x, x->dbp->unread);
-    if (!rc) {
-        log_warn("%s from %s: %s %s %s not done: no Redis", x->cmd->name, x->peer, cmd, key,
-                 field);
-        return -1;
-    }
-    redisReply *r = strcmp(cmd, "HINCRBY") == 0
-                        ? dbp_cache_cmdv(rc, cmd, key, field, "1", NULL)
-                        : dbp_cache_cmdv(rc, cmd, key, field, NULL);
-    int ok = r && r->type != REDIS_REPLY_ERROR;
-    if (!ok)
-        log_warn("%s from %s: %s %s %s failed: %s", x->cmd->name, x->peer, cmd, key, field,
-                 r ? r->str : dbp_cache_error(rc));
+    redisReply *r = rc ? dbp_cache_cmdv(rc, "HDEL", key, field, NULL) : NULL;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        log_warn("%s from %s: HDEL %s %s failed: %s", x->cmd->name, x->peer, key, field,
+                 r ? r->str : rc ? dbp_cache_error(rc) : "no Redis");
     if (r)
         freeReplyObject(r);
     dbp_cache_put(x->dbp->unread, rc);
-    return ok ? 0 : -1;
 }
 
 /* ---- CID_MSG_DATA ---- */
@@ -163,60 +135,203 @@ static const char *msg_refusal(const IM__Message__IMMsgData *req)
     return NULL;
 }
 
-static int msg_data_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+/* What happens to one stored message after the commit. */
+enum { AFTER_NEW, AFTER_RESEND, AFTER_DUPE };
+
+typedef struct stored_s {
+    const IM__Message__IMMsgData *req; /* the request */
+    dbp_ctx_t *x;                      /* where its answer goes */
+    td_msg_send_t s;                   /* what was stored */
+    td_msg_sent_t out;                 /* how */
+    int ok;                            /* committed (or a resend of a committed message) */
+    int after;                         /* AFTER_* */
+    char unread_key[24], peer[12];     /* Redis arguments */
+    char done_key[48], msg_id[12], window[12];
+} stored_t;
+
+/* Redis after the commit, all messages of a batch in one pipeline:
+ *   a new message:          HINCRBY unread_<to> <from> 1; SET msg_done_<from>_<key> <id> EX w
+ *   a resend of one stored: SET msg_done_... NX EX w — set now means the first copy never got
+ *                           as far as its answer (db_proxy stopped in between), so this one is
+ *                           answered as new (msg_server delivers it) and counted as unread; a
+ *                           key already there means it was answered: the duplicate mark
+ *   a resend of a message earlier in the same batch: the duplicate mark.
+ * Without Redis every message is answered as new: a message delivered twice is better than
+ * one never delivered, and the receivers' clients keep one copy per msg_id. */
+static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
+{
+    dbp_cache_cmd_t *cmds = calloc(2 * n, sizeof(*cmds));
+    size_t *of = calloc(2 * n, sizeof(*of));
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        stored_t *m = &st[i];
+        if (!m->ok)
+            continue;
+        m->after = m->out.duplicate == 2 ? AFTER_DUPE
+                   : m->out.duplicate    ? AFTER_RESEND
+                                         : AFTER_NEW;
+        if (m->after == AFTER_DUPE || !cmds || !of)
+            continue;
+        snprintf(m->unread_key, sizeof(m->unread_key), "unread_%u", (unsigned)m->s.to);
+        snprintf(m->peer, sizeof(m->peer), "%u", (unsigned)m->s.from);
+        snprintf(m->done_key, sizeof(m->done_key), "msg_done_%u_%016llx", (unsigned)m->s.from,
+                 (unsigned long long)m->s.client_key);
+        snprintf(m->msg_id, sizeof(m->msg_id), "%u", (unsigned)m->out.msg_id);
+        snprintf(m->window, sizeof(m->window), "%u", (unsigned)window);
+        if (m->after == AFTER_NEW) {
+            cmds[nc] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"}, {0}, NULL};
+            of[nc++] = i;
+        }
+        if (window) {
+            cmds[nc] = (dbp_cache_cmd_t){5, {"SET", m->done_key, m->msg_id, "EX", m->window},
+                                         {0}, NULL};
+            if (m->after == AFTER_RESEND)
+                cmds[nc].argv[cmds[nc].argc++] = "NX"; /* only if the first copy had none */
+            of[nc++] = i;
+        }
+    }
+    dbp_cache_conn_t *rc = nc ? dbp_cache(x, x->dbp->unread) : NULL;
+    int sent = rc && dbp_cache_pipeline(rc, cmds, nc) == 0;
+    if (nc && !sent)
+        log_warn("%s from %s: unread counts and answered marks of %zu message(s) not kept: %s",
+                 x->cmd->name, x->peer, n, rc ? dbp_cache_error(rc) : "no Redis");
+    size_t again = 0; /* resends answered as new: their unread count, in a second round */
+    for (size_t k = 0; sent && k < nc; k++) {
+        stored_t *m = &st[of[k]];
+        redisReply *r = cmds[k].reply;
+        if (r->type == REDIS_REPLY_ERROR)
+            log_warn("%s from %s: %s %s failed: %s", x->cmd->name, x->peer, cmds[k].argv[0],
+                     cmds[k].argv[1], r->str);
+        else if (m->after == AFTER_RESEND && strcmp(cmds[k].argv[0], "SET") == 0 &&
+                 r->type == REDIS_REPLY_NIL)
+            m->after = AFTER_DUPE; /* answered before */
+        else if (m->after == AFTER_RESEND)
+            cmds[again++] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"},
+                                              {0}, NULL};
+        freeReplyObject(r);
+    }
+    if (again && dbp_cache_pipeline(rc, cmds, again) == 0)
+        for (size_t k = 0; k < again; k++)
+            freeReplyObject(cmds[k].reply);
+    if (rc)
+        dbp_cache_put(x->dbp->unread, rc);
+    free(cmds);
+    free(of);
+}
+
+/* Stores the messages (one transaction; one by one when the batch cannot commit for a
+ * reason that is not the connection, so that one bad message does not fail the others). */
+static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
 {
     static atomic_uint stored;
-    const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m;
-    const char *why = msg_refusal(req);
-    if (why) {
-        log_info("message from user %u to %u (type %u, %zu bytes) not stored: %s",
-                 (unsigned)req->from_user_id, (unsigned)req->to_session_id,
-                 (unsigned)req->msg_type, req->msg_data.len, why);
-        return dbp_msg_stored_answer(x, req, 0, req->create_time, 0);
+    td_msg_send_t *s = calloc(n, sizeof(*s));
+    td_msg_sent_t *out = calloc(n, sizeof(*out));
+    size_t *of = calloc(n, sizeof(*of));
+    td_conn_t *c = s && out && of ? dbp_db(x, 1) : NULL;
+    if (!c) {
+        free(s);
+        free(out);
+        free(of);
+        return;
     }
-    td_msg_send_t s = {
-        .from = req->from_user_id,
-        .to = req->to_session_id,
-        .type = req->msg_type,
-        .create_time = req->create_time,
-        .client_key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
-                                        req->msg_data.data, req->msg_data.len),
-        .dedupe_window = dedupe_window(x->dbp),
-        .data = req->msg_data.data,
-        .len = req->msg_data.len,
-    };
-    td_conn_t *c = dbp_db(x, 1);
-    if (!c)
-        return -1;
-    td_msg_sent_t out;
-    int rc = td_msg_store(c, &s, &out);
-    if (rc < 0) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (st[i].x) {
+            s[k] = st[i].s;
+            of[k++] = i;
+        }
+    int rc = k ? td_msg_store_batch(c, s, k, out) : 0;
+    if (rc < 0 && k > 1 && !td_msg_conn_error(td_conn_errno(c))) {
+        dbp_db_failed(x, c, "message batch store (storing one by one)");
+        for (size_t j = 0; j < k; j++) {
+            if (td_msg_store(c, &s[j], &out[j]) == 0) {
+                st[of[j]].ok = 1;
+                st[of[j]].out = out[j];
+            } else {
+                dbp_db_failed(st[of[j]].x, c, "message store");
+            }
+        }
+    } else if (rc < 0) {
         dbp_db_failed(x, c, "message store");
-    } else if (!out.duplicate && s.dedupe_window &&
-               atomic_fetch_add(&stored, 1) % DBP_MSG_PURGE_EVERY == 0) {
+    } else {
+        for (size_t j = 0; j < k; j++) {
+            st[of[j]].ok = 1;
+            st[of[j]].out = out[j];
+        }
+    }
+    size_t fresh = 0;
+    for (size_t j = 0; j < k; j++)
+        fresh += st[of[j]].ok && !out[j].duplicate;
+    unsigned before = atomic_fetch_add(&stored, (unsigned)fresh);
+    if (window && fresh && before / DBP_MSG_PURGE_EVERY != (before + fresh) / DBP_MSG_PURGE_EVERY) {
         uint64_t deleted = 0;
-        if (td_msg_dedupe_purge(c, s.dedupe_window, &deleted) < 0)
+        if (td_msg_dedupe_purge(c, window, &deleted) < 0)
             dbp_db_failed(x, c, "dedupe purge");
         else if (deleted)
             log_debug("%llu resend keys older than %u s deleted", (unsigned long long)deleted,
-                      (unsigned)s.dedupe_window);
+                      (unsigned)window);
     }
     dbp_db_put(x, c, 1);
-    if (out.attempts > 1)
-        log_info("message from user %u to %u: %s after %d transactions (lock conflicts)",
-                 (unsigned)s.from, (unsigned)s.to, rc == 0 ? "stored" : "not stored",
-                 out.attempts);
-    if (rc < 0)
-        return -1; /* msg_id 0: the client resends */
-    if (out.duplicate) {
-        log_info("message from user %u to %u is a resend of msg_id %u: not stored again",
-                 (unsigned)s.from, (unsigned)s.to, (unsigned)out.msg_id);
-    } else {
-        log_debug("message from user %u to %u stored: relation %u, msg_id %u", (unsigned)s.from,
-                  (unsigned)s.to, (unsigned)out.relate_id, (unsigned)out.msg_id);
-        unread_cmd(x, "HINCRBY", s.to, s.from);
+    if (k && out[0].attempts > 1)
+        log_info("%zu message(s) %s after %d transactions (lock conflicts)", k,
+                 rc == 0 ? "stored" : "not stored", out[0].attempts);
+    free(s);
+    free(out);
+    free(of);
+}
+
+/* n IMMsgData of one connection, in order: refusals answered at once, the others stored
+ * together, then each answered (msg_id 0 when not stored: the client sends it again). */
+static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_t n)
+{
+    uint32_t window = x[0].dbp->dedupe_window;
+    stored_t *st = calloc(n, sizeof(*st));
+    if (!st)
+        return; /* error answers */
+    for (size_t i = 0; i < n; i++) {
+        const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m[i];
+        st[i].req = req;
+        const char *why = msg_refusal(req);
+        if (why) {
+            log_info("message from user %u to %u (type %u, %zu bytes) not stored: %s",
+                     (unsigned)req->from_user_id, (unsigned)req->to_session_id,
+                     (unsigned)req->msg_type, req->msg_data.len, why);
+            continue;
+        }
+        st[i].x = &x[i];
+        st[i].s = (td_msg_send_t){
+            .from = req->from_user_id,
+            .to = req->to_session_id,
+            .type = req->msg_type,
+            .create_time = req->create_time,
+            .client_key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
+                                            req->msg_data.data, req->msg_data.len),
+            .dedupe_window = window,
+            .data = req->msg_data.data,
+            .len = req->msg_data.len,
+        };
     }
-    return dbp_msg_stored_answer(x, req, out.msg_id, out.created, out.duplicate);
+    store_all(&x[0], st, n, window);
+    after_commit(&x[0], st, n, window);
+    for (size_t i = 0; i < n; i++) {
+        stored_t *s = &st[i];
+        if (s->x && !s->ok)
+            continue; /* not stored: the error answer */
+        if (s->ok && s->after != AFTER_NEW)
+            log_info("message from user %u to %u is a resend of msg_id %u: not stored again%s",
+                     (unsigned)s->s.from, (unsigned)s->s.to, (unsigned)s->out.msg_id,
+                     s->after == AFTER_DUPE ? "" : " (its first copy was never answered)");
+        dbp_msg_stored_answer(&x[i], s->req, s->ok ? s->out.msg_id : 0,
+                              s->ok ? s->out.created : s->req->create_time,
+                              s->ok && s->after == AFTER_DUPE);
+    }
+    free(st);
+}
+
+static int msg_data_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    msg_data_batch(x, &m, 1);
+    return x->frame ? 0 : -1;
 }
 
 /* ---- CID_MSG_READ_ACK (no answer) ---- */
@@ -238,7 +353,7 @@ static int read_ack_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     }
     if (req->user_id == 0 || req->session_id == 0)
         return 0;
-    unread_cmd(x, "HDEL", req->user_id, req->session_id); /* logged; nothing to answer */
+    unread_clear(x, req->user_id, req->session_id); /* logged; nothing to answer */
     return 0;
 }
 
@@ -699,30 +814,30 @@ static int remove_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     if (rc < 0)
         return -1;
     if (removed && req->session_type == SINGLE)
-        unread_cmd(x, "HDEL", req->user_id, req->session_id);
+        unread_clear(x, req->user_id, req->session_id);
     remove_answer(x, req, removed ? 0 : 1);
     return 0;
 }
 
 const dbp_cmd_t dbp_msg_cmds[] = {
     {MSG(DATA), "IMMsgData", &im__message__immsg_data__descriptor, SID_MSG, MSG(DATA),
-     msg_data_run, msg_data_fail},
+     msg_data_run, msg_data_fail, msg_data_batch},
     /* no answer: run and fail leave the frame empty */
     {MSG(READ_ACK), "IMMsgDataReadAck", &im__message__immsg_data_read_ack__descriptor, SID_MSG,
-     MSG(READ_ACK), read_ack_run, read_ack_fail},
+     MSG(READ_ACK), read_ack_run, read_ack_fail, NULL},
     {MSG(UNREAD_CNT_REQUEST), "IMUnreadMsgCntReq", &im__message__imunread_msg_cnt_req__descriptor,
-     SID_MSG, MSG(UNREAD_CNT_RESPONSE), unread_run, unread_fail},
+     SID_MSG, MSG(UNREAD_CNT_RESPONSE), unread_run, unread_fail, NULL},
     {MSG(LIST_REQUEST), "IMGetMsgListReq", &im__message__imget_msg_list_req__descriptor, SID_MSG,
-     MSG(LIST_RESPONSE), list_run, list_fail},
+     MSG(LIST_RESPONSE), list_run, list_fail, NULL},
     {MSG(GET_LATEST_MSG_ID_REQ), "IMGetLatestMsgIdReq",
      &im__message__imget_latest_msg_id_req__descriptor, SID_MSG, MSG(GET_LATEST_MSG_ID_RSP),
-     latest_run, latest_fail},
+     latest_run, latest_fail, NULL},
     {MSG(GET_BY_MSG_ID_REQ), "IMGetMsgByIdReq", &im__message__imget_msg_by_id_req__descriptor,
-     SID_MSG, MSG(GET_BY_MSG_ID_RES), by_ids_run, by_ids_fail},
+     SID_MSG, MSG(GET_BY_MSG_ID_RES), by_ids_run, by_ids_fail, NULL},
     {BUDDY(RECENT_CONTACT_SESSION_REQUEST), "IMRecentContactSessionReq",
      &im__buddy__imrecent_contact_session_req__descriptor, DBP_SID_BUDDY,
-     BUDDY(RECENT_CONTACT_SESSION_RESPONSE), sessions_run, sessions_fail},
+     BUDDY(RECENT_CONTACT_SESSION_RESPONSE), sessions_run, sessions_fail, NULL},
     {BUDDY(REMOVE_SESSION_REQ), "IMRemoveSessionReq", &im__buddy__imremove_session_req__descriptor,
-     DBP_SID_BUDDY, BUDDY(REMOVE_SESSION_RES), remove_run, remove_fail},
+     DBP_SID_BUDDY, BUDDY(REMOVE_SESSION_RES), remove_run, remove_fail, NULL},
 };
 const size_t dbp_msg_ncmds = sizeof(dbp_msg_cmds) / sizeof(dbp_msg_cmds[0]);

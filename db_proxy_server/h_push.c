@@ -418,14 +418,14 @@ static int tokens_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 
 const dbp_cmd_t dbp_push_cmds[] = {
     {LOGIN(REQ_PUSH_SHIELD), "IMPushShieldReq", &im__login__impush_shield_req__descriptor,
-     DBP_SID_LOGIN, LOGIN(RES_PUSH_SHIELD), shield_set_run, shield_set_fail},
+     DBP_SID_LOGIN, LOGIN(RES_PUSH_SHIELD), shield_set_run, shield_set_fail, NULL},
     {LOGIN(REQ_QUERY_PUSH_SHIELD), "IMQueryPushShieldReq",
      &im__login__imquery_push_shield_req__descriptor, DBP_SID_LOGIN,
-     LOGIN(RES_QUERY_PUSH_SHIELD), shield_query_run, shield_query_fail},
+     LOGIN(RES_QUERY_PUSH_SHIELD), shield_query_run, shield_query_fail, NULL},
     {LOGIN(REQ_DEVICETOKEN), "IMDeviceTokenReq", &im__login__imdevice_token_req__descriptor,
-     DBP_SID_LOGIN, LOGIN(RES_DEVICETOKEN), token_run, token_fail},
+     DBP_SID_LOGIN, LOGIN(RES_DEVICETOKEN), token_run, token_fail, NULL},
     {OTHER(GET_DEVICE_TOKEN_REQ), "IMGetDeviceTokenReq",
      &im__server__imget_device_token_req__descriptor, DBP_SID_OTHER, OTHER(GET_DEVICE_TOKEN_RSP),
-     tokens_run, tokens_fail},
+     tokens_run, tokens_fail, NULL},
 };
 const size_t dbp_push_ncmds = sizeof(dbp_push_cmds) / sizeof(dbp_push_cmds[0]);

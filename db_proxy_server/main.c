@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db_proxy.h"
+#include "h_msg.h"
 #include "td_password.h"
 #include "tt_log.h"
 
@@ -15,7 +16,7 @@ static int configure(tt_daemon_t *d, void *udata)
 {
     db_proxy_t *dbp = udata;
     uint16_t port;
-    long long threads, iter, pending, pending_bytes, db_ms, cache_ms;
+    long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_int(d, "ThreadNum", -1, 1, 256, &threads) < 0 ||
@@ -27,7 +28,11 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "MaxPendingBytes", 64 << 20, 1 << 20, 4ll << 30, &pending_bytes) <
             0 ||
         tt_daemon_cfg_int(d, "DBTimeoutMs", 5000, 100, 600000, &db_ms) < 0 ||
-        tt_daemon_cfg_int(d, "CacheTimeoutMs", 2000, 100, 600000, &cache_ms) < 0)
+        tt_daemon_cfg_int(d, "CacheTimeoutMs", 2000, 100, 600000, &cache_ms) < 0 ||
+        tt_daemon_cfg_int(d, "DedupeWindowSeconds", DBP_MSG_DEDUPE_WINDOW_S, 0, 7 * 86400,
+                          &window) < 0 ||
+        tt_daemon_cfg_int(d, "MsgBatchMax", DBP_MSG_BATCH_DEFAULT, 1, TD_MSG_BATCH_MAX, &batch) <
+            0)
         return -1;
     if (strlen(aes) != 32)
         return tt_daemon_cfg_error(d, "%s:%d: key 'aesKey' must be exactly 32 characters",
@@ -40,6 +45,8 @@ static int configure(tt_daemon_t *d, void *udata)
     dbp->max_pending_bytes = (size_t)pending_bytes;
     dbp->db_timeout_ms = (uint32_t)db_ms;
     dbp->cache_timeout_ms = (uint32_t)cache_ms;
+    dbp->dedupe_window = (uint32_t)window;
+    dbp->msg_batch_max = (size_t)batch;
     dbp->peer_opts = (tt_server_opts_t){
         .max_pdu = dbp->max_pdu,
         .lim = {.idle_ms = 30000, .keepalive_ms = 5000, .max_out = MAX_OUT_BYTES},
@@ -69,6 +76,7 @@ static int start(tt_daemon_t *d, void *udata)
         .thread_start = dbp_thread_start,
         .thread_stop = dbp_thread_stop,
         .arg = dbp,
+        .max_batch = dbp->msg_batch_max,
     };
     dbp->workers = dbp_workers_new(&wo);
     if (!dbp->workers) {
@@ -80,9 +88,10 @@ static int start(tt_daemon_t *d, void *udata)
                          &dbp->listener) < 0)
         return -1;
     log_notice("%d worker threads, at most %zu requests / %zu bytes in flight, "
-               "passwords: pbkdf2_sha256 with %u iterations",
+               "passwords: pbkdf2_sha256 with %u iterations, up to %zu messages stored per "
+               "transaction, resends recognised for %u s",
                dbp->threads, dbp->max_pending, dbp->max_pending_bytes,
-               (unsigned)dbp->kdf_iterations);
+               (unsigned)dbp->kdf_iterations, dbp->msg_batch_max, (unsigned)dbp->dedupe_window);
     dbp_backends_probe(dbp);
     return 0;
 }

@@ -77,6 +77,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
 /* ---- reactor side ---- */
 
 static void req_run(dbp_job_t *j, void *thread);
+static void req_run_many(dbp_job_t *j, size_t n, void *thread);
 static void req_release(dbp_job_t *j, int ran);
 
 static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint16_t seq,
@@ -88,6 +89,7 @@ static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint
     memset(r, 0, sizeof(*r));
     r->job.cost = sizeof(*r) + len;
     r->job.run = req_run;
+    r->job.run_many = cmd->run_batch && len ? req_run_many : NULL; /* not for error answers */
     r->job.release = req_release;
     r->dbp = dbp;
     r->peer = p;
@@ -320,6 +322,19 @@ static int outbox_put(db_proxy_t *dbp, dbp_out_t *o)
 }
 
 /* Runs the handler of r (or its error answer); the answer frame ends up in x->frame. */
+/* An answer above MaxPduSize is replaced with the error answer. */
+static void size_check(req_t *r, dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    if (!x->frame || x->frame_len <= r->dbp->max_pdu)
+        return;
+    log_warn("answer to %s from %s would be %zu bytes, above MaxPduSize %u: error answer sent "
+             "instead",
+             r->cmd->name, r->peer->name, x->frame_len, (unsigned)r->dbp->max_pdu);
+    free(x->frame);
+    x->frame = NULL;
+    r->cmd->fail(x, m);
+}
+
 static void handle(req_t *r, dbp_ctx_t *x)
 {
     const dbp_cmd_t *cmd = r->cmd;
@@ -333,49 +348,90 @@ static void handle(req_t *r, dbp_ctx_t *x)
         x->frame = NULL;
         cmd->fail(x, m);
     }
-    if (x->frame && x->frame_len > r->dbp->max_pdu) {
-        log_warn("answer to %s from %s would be %zu bytes, above MaxPduSize %u: error answer "
-                 "sent instead",
-                 cmd->name, r->peer->name, x->frame_len, (unsigned)r->dbp->max_pdu);
-        free(x->frame);
-        x->frame = NULL;
-        cmd->fail(x, m);
-    }
+    size_check(r, x, m);
     tt_pb_free(m);
+}
+
+/* Hands the answer in x (if any) to the reactor; prebuilt: made on the reactor already. */
+static void req_answer(req_t *r, dbp_ctx_t *x, int prebuilt)
+{
+    db_proxy_t *dbp = r->dbp;
+    if (!x->frame)
+        return;
+    dbp_out_t *o = malloc(sizeof(*o));
+    if (!o) {
+        free(x->frame);
+        return; /* req_release settles the job */
+    }
+    o->peer = r->peer;
+    o->frame = x->frame;
+    o->len = x->frame_len;
+    o->cost = r->job.cost; /* a pre-built answer is part of the job's cost already */
+    if (!prebuilt) {       /* a new one weighs on the budget until it is written */
+        o->cost += x->frame_len;
+        dbp_workers_charge(dbp->workers, x->frame_len);
+    }
+    atomic_fetch_add(&r->peer->refs, 1);
+    r->answered = 1;
+    outbox_put(dbp, o);
 }
 
 static void req_run(dbp_job_t *j, void *thread)
 {
     (void)thread;
     req_t *r = (req_t *)j;
-    db_proxy_t *dbp = r->dbp;
-    dbp_ctx_t x = {dbp, r->cmd, r->seq, r->peer->name, NULL, 0};
-    int prebuilt = r->answer != NULL;
-    if (prebuilt) { /* answered on the reactor already: only its place in line was kept */
+    dbp_ctx_t x = {r->dbp, r->cmd, r->seq, r->peer->name, NULL, 0};
+    if (r->answer) { /* answered on the reactor already: only its place in line was kept */
         x.frame = r->answer;
         x.frame_len = r->answer_len;
         r->answer = NULL;
-    } else {
-        handle(r, &x);
-        if (!x.frame)
-            return;
+        req_answer(r, &x, 1);
+        return;
     }
-    dbp_out_t *o = malloc(sizeof(*o));
-    if (!o) {
-        free(x.frame);
-        return; /* req_release settles the job */
+    handle(r, &x);
+    req_answer(r, &x, 0);
+}
+
+/* n requests of one command with run_batch, consecutive on one lane (workers.h run_many):
+ * the handler sees them together; each answer leaves as if they had run one by one. */
+static void req_run_many(dbp_job_t *j, size_t n, void *thread)
+{
+    const dbp_cmd_t *cmd = ((req_t *)j)->cmd;
+    req_t **r = calloc(n, sizeof(*r));
+    dbp_ctx_t *x = calloc(n, sizeof(*x));
+    const ProtobufCMessage **m = calloc(n, sizeof(*m));
+    if (!r || !x || !m) { /* out of memory: one at a time */
+        free(r);
+        free(x);
+        free(m);
+        for (; j; j = j->next)
+            req_run(j, thread);
+        return;
     }
-    o->peer = r->peer;
-    o->frame = x.frame;
-    o->len = x.frame_len;
-    o->cost = r->job.cost; /* a pre-built answer is part of the job's cost already */
-    if (!prebuilt) {       /* a new one weighs on the budget until it is written */
-        o->cost += x.frame_len;
-        dbp_workers_charge(dbp->workers, x.frame_len);
+    size_t k = 0; /* requests that parse */
+    for (; j; j = j->next) {
+        req_t *q = (req_t *)j;
+        m[k] = tt_pb_unpack(cmd->req, q->body, q->body_len);
+        if (!m[k]) {
+            log_warn("%s from %s does not parse: dropped", cmd->name, q->peer->name);
+            continue;
+        }
+        r[k] = q;
+        x[k] = (dbp_ctx_t){q->dbp, cmd, q->seq, q->peer->name, NULL, 0};
+        k++;
     }
-    atomic_fetch_add(&r->peer->refs, 1);
-    r->answered = 1;
-    outbox_put(dbp, o);
+    if (k > 0)
+        cmd->run_batch(x, m, k);
+    for (size_t i = 0; i < k; i++) {
+        if (!x[i].frame)
+            cmd->fail(&x[i], m[i]);
+        size_check(r[i], &x[i], m[i]);
+        tt_pb_free((ProtobufCMessage *)m[i]);
+        req_answer(r[i], &x[i], 0);
+    }
+    free(r);
+    free(x);
+    free(m);
 }
 
 static void req_release(dbp_job_t *j, int ran)

@@ -1,4 +1,5 @@
 #include "td_msg.h"
+#include "tt_pdu.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -12,28 +13,15 @@
 
 /* ---- pure parts ---- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
                            const uint8_t *data, size_t len)
 {
     uint8_t head[16], md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    put32(head, to);
-    put32(head + 4, client_msg_id);
-    put32(head + 8, type);
-    put32(head + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    tt_put32(head, to);
+    tt_put32(head + 4, client_msg_id);
+    tt_put32(head + 8, type);
+    tt_put32(head + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
              EVP_DigestUpdate(ctx, head, sizeof(head)) &&
@@ -57,7 +45,7 @@ int td_msg_audio_split(const uint8_t *data, size_t len, uint32_t *duration,
 {
     if (!data || len <= 4)
         return -1;
-    *duration = get32(data);
+    *duration = tt_get32(data);
     *audio = data + 4;
     *audio_len = len - 4;
     return 0;
@@ -227,8 +215,7 @@ static int sessions_touch(td_conn_t *c, uint32_t from, uint32_t to, uint32_t whe
     return 0;
 }
 
-/* The relation of the pair, created or reactivated. */
-static int relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
+int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
                            uint32_t *relate_id)
 {
     uint32_t lo, hi, v[2] = {0, 0};
@@ -254,6 +241,13 @@ static int relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t wh
     return 0;
 }
 
+int td_msg_max_id(td_conn_t *c, uint32_t relate_id, uint32_t *last)
+{
+    td_arg_t r[] = {TD_U32(relate_id)};
+    *last = 0;
+    return query_u32s(c, SQL_MSG_MAX[td_msg_shard(relate_id)], r, 1, last, 1) < 0 ? -1 : 0;
+}
+
 /* The next msgId of the conversation. */
 static int next_msg_id(td_conn_t *c, uint32_t relate_id, uint32_t *msg_id)
 {
@@ -263,11 +257,8 @@ static int next_msg_id(td_conn_t *c, uint32_t relate_id, uint32_t *msg_id)
     int found = query_u32s(c, SQL_CTR_GET, k, 1, &last, 1);
     if (found < 0)
         return -1;
-    if (!found) { /* a conversation older than the counter: continue after its messages */
-        td_arg_t r[] = {TD_U32(relate_id)};
-        if (query_u32s(c, SQL_MSG_MAX[td_msg_shard(relate_id)], r, 1, &last, 1) < 0)
-            return -1;
-    }
+    if (!found && td_msg_max_id(c, relate_id, &last) < 0)
+        return -1; /* a conversation older than the counter: continue after its messages */
     if (last == UINT32_MAX)
         return -1; /* never in practice: 4 billion messages in one conversation */
     *msg_id = last + 1;
@@ -277,6 +268,25 @@ static int next_msg_id(td_conn_t *c, uint32_t relate_id, uint32_t *msg_id)
     }
     td_arg_t ins[] = {TD_U64(key), TD_U32(*msg_id)};
     return td_exec(c, SQL_CTR_ADD, ins, 2, NULL, NULL);
+}
+
+int td_msg_audio_store(td_conn_t *c, const td_msg_send_t *s, char *content, size_t *len)
+{
+    uint32_t duration;
+    const uint8_t *audio;
+    size_t audio_len;
+    if (td_msg_audio_split(s->data, s->len, &duration, &audio, &audio_len) < 0)
+        return -1;
+    uint64_t id = 0;
+    td_arg_t a[] = {TD_U32(s->from), TD_U32(s->to), TD_U32(audio_len), TD_U32(duration),
+                    TD_U32(s->create_time)};
+    if (td_exec(c, SQL_AUDIO_ADD, a, 5, NULL, &id) < 0)
+        return -1;
+    td_arg_t b[] = {TD_U32(id), TD_STRN((const char *)audio, audio_len)};
+    if (td_exec(c, SQL_BLOB_ADD, b, 2, NULL, NULL) < 0)
+        return -1;
+    *len = (size_t)snprintf(content, TD_MSG_AUDIO_ID_LEN, "%u", (unsigned)id);
+    return 0;
 }
 
 /* The statements of one attempt, inside the transaction. */
@@ -297,27 +307,15 @@ static int store_tx(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
             return 0;
         }
     }
-    if (relation_ensure(c, s->from, s->to, s->create_time, &out->relate_id) < 0 ||
+    if (td_relation_ensure(c, s->from, s->to, s->create_time, &out->relate_id) < 0 ||
         next_msg_id(c, out->relate_id, &out->msg_id) < 0)
         return -1;
-    char audio_id[16];
+    char audio_id[TD_MSG_AUDIO_ID_LEN];
     const char *content = (const char *)s->data;
     size_t content_len = s->len;
     if (s->type == TD_MSG_TYPE_AUDIO) {
-        uint32_t duration;
-        const uint8_t *audio;
-        size_t audio_len;
-        if (td_msg_audio_split(s->data, s->len, &duration, &audio, &audio_len) < 0)
+        if (td_msg_audio_store(c, s, audio_id, &content_len) < 0)
             return -1;
-        uint64_t id = 0;
-        td_arg_t a[] = {TD_U32(s->from), TD_U32(s->to), TD_U32(audio_len), TD_U32(duration),
-                        TD_U32(s->create_time)};
-        if (td_exec(c, SQL_AUDIO_ADD, a, 5, NULL, &id) < 0)
-            return -1;
-        td_arg_t b[] = {TD_U32(id), TD_STRN((const char *)audio, audio_len)};
-        if (td_exec(c, SQL_BLOB_ADD, b, 2, NULL, NULL) < 0)
-            return -1;
-        content_len = (size_t)snprintf(audio_id, sizeof(audio_id), "%u", (unsigned)id);
         content = audio_id;
     }
     td_arg_t m[] = {TD_U32(out->relate_id),  TD_U32(s->from),       TD_U32(s->to),
@@ -342,20 +340,16 @@ static int retryable(unsigned e)
     return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY;
 }
 
-int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
+int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int *attempts)
 {
-    memset(out, 0, sizeof(*out));
-    if (s->from == 0 || s->to == 0 || s->from == s->to ||
-        (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO))
-        return -1;
     for (int attempt = 1;; attempt++) {
-        memset(out, 0, sizeof(*out));
-        out->attempts = attempt;
+        if (attempts)
+            *attempts = attempt;
         if (td_begin(c) < 0)
             return -1;
-        int rc = store_tx(c, s, out);
-        if (rc == 0 && out->duplicate) {
-            td_rollback(c); /* only the pair lock was taken; a failure here changes nothing */
+        int rc = body(c, arg);
+        if (rc > 0) {
+            td_rollback(c); /* nothing written worth keeping; a failure here changes nothing */
             return 0;
         }
         if (rc == 0 && td_commit(c) == 0)
@@ -363,11 +357,43 @@ int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
         unsigned e = td_conn_errno(c);
         /* Keep the error text: a rollback on a lost connection would replace it (and the
          * pool drops such a connection anyway). */
-        if (e < CR_MIN_ERROR || e > CR_MAX_ERROR)
+        if (!td_msg_conn_error(e))
             td_rollback(c);
         if (!retryable(e) || attempt >= STORE_ATTEMPTS)
             return -1;
     }
+}
+
+int td_msg_conn_error(unsigned e) { return e >= CR_MIN_ERROR && e <= CR_MAX_ERROR; }
+
+typedef struct store_one_s {
+    const td_msg_send_t *s;
+    td_msg_sent_t *out;
+} store_one_t;
+
+static int store_one(td_conn_t *c, void *arg)
+{
+    store_one_t *o = arg;
+    memset(o->out, 0, sizeof(*o->out));
+    if (store_tx(c, o->s, o->out) < 0)
+        return -1;
+    return o->out->duplicate ? 1 : 0;
+}
+
+int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s->from == 0 || s->to == 0 || s->from == s->to ||
+        (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO))
+        return -1;
+    store_one_t o = {s, out};
+    int attempts = 0;
+    int rc = td_msg_tx(c, store_one, &o, &attempts);
+    out->attempts = attempts;
+    if (rc < 0) /* rolled back: nothing of the last attempt holds */
+        memset(out, 0, sizeof(*out));
+    out->attempts = attempts;
+    return rc;
 }
 
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted)
@@ -496,7 +522,7 @@ static int audio_expand(td_conn_t *c, td_msg_t *m)
     uint8_t *data = malloc(4 + len + 1);
     if (!data)
         return -1;
-    put32(data, v[0]);
+    tt_put32(data, v[0]);
     if (len) {
         td_arg_t a[] = {TD_U32(id)};
         td_col_t col = {TD_T_STR, data + 4, len + 1, 0, 0, 0};
@@ -673,19 +699,22 @@ static int session_remove_tx(td_conn_t *c, uint32_t user, uint32_t peer, uint32_
     return 0;
 }
 
+typedef struct remove_s {
+    uint32_t user, peer, type;
+    int removed;
+} remove_t;
+
+static int remove_body(td_conn_t *c, void *arg)
+{
+    remove_t *r = arg;
+    r->removed = 0;
+    return session_remove_tx(c, r->user, r->peer, r->type, &r->removed);
+}
+
 int td_session_remove(td_conn_t *c, uint32_t user, uint32_t peer, uint32_t type, int *removed)
 {
-    *removed = 0;
-    for (int attempt = 1;; attempt++) {
-        if (td_begin(c) < 0)
-            return -1;
-        if (session_remove_tx(c, user, peer, type, removed) == 0 && td_commit(c) == 0)
-            return 0;
-        unsigned e = td_conn_errno(c);
-        if (e < CR_MIN_ERROR || e > CR_MAX_ERROR)
-            td_rollback(c);
-        *removed = 0;
-        if (!retryable(e) || attempt >= STORE_ATTEMPTS)
-            return -1;
-    }
+    remove_t r = {user, peer, type, 0};
+    int rc = td_msg_tx(c, remove_body, &r, NULL);
+    *removed = rc == 0 ? r.removed : 0;
+    return rc;
 }

@@ -29,6 +29,8 @@
 #define TD_MSG_IDS_MAX 100         /* ids per td_msg_by_ids */
 #define TD_MSG_TEXT_MAX 4096       /* IMMessage.content is varchar(4096) (characters) */
 #define TD_MSG_AUDIO_MAX (16u << 20) /* tt_audio_blob.data is a MEDIUMBLOB */
+#define TD_MSG_BATCH_MAX 256       /* messages per td_msg_store_batch */
+#define TD_MSG_AUDIO_ID_LEN 16     /* room for a voice message's content (decimal IMAudio.id) */
 
 /* ---- pure parts ---- */
 
@@ -75,9 +77,38 @@ typedef struct td_msg_sent_s {
  * is retried (3 attempts). 0 when committed (or a duplicate), -1 on error (rolled back,
  * nothing stored). */
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
+/* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction, with a number of statements
+ * that does not grow with n where it can be avoided: the pair locks (sorted, one multi-row
+ * statement), the resend checks, the relations, the id counters and the recent-session rows
+ * are read and written with multi-row statements, the messages inserted with one multi-row
+ * INSERT per shard; only new relations, old conversations without a counter row and voice
+ * messages cost statements of their own. Same rules and results as td_msg_store for each
+ * message: out[i] of s[i], ids assigned in the order of s within each conversation, a resend of
+ * a stored message within the window answered with its msgId (also when the first copy is
+ * earlier in this same batch: then out[i].duplicate = 2). Retried like td_msg_store. 0 when
+ * committed, -1 on error (rolled back: none of them is stored). Every s[i] must be valid
+ * (checked: -1 otherwise) and carry the same dedupe_window. */
+int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out);
 /* Deletes at most 1000 dedupe rows older than window seconds (database clock); *deleted gets
  * their number. */
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted);
+
+/* ---- parts shared by the single and the batch store ---- */
+
+/* Runs body(c, arg) inside a transaction: 0 commits, > 0 rolls back (nothing to keep) and
+ * returns 0, < 0 rolls back and fails; a deadlock or lock wait timeout is retried (3 attempts
+ * in all). *attempts (may be NULL) gets the number of transactions run. 0 / -1. */
+int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int *attempts);
+/* 1 when a MariaDB error number means the connection is gone (not worth another statement). */
+int td_msg_conn_error(unsigned e);
+/* The relation of users from and to, created (with times when) or reactivated. */
+int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
+                       uint32_t *relate_id);
+/* MAX(msgId) of a conversation in its shard (0: none). */
+int td_msg_max_id(td_conn_t *c, uint32_t relate_id, uint32_t *last);
+/* Writes a voice message's IMAudio and tt_audio_blob rows; content (TD_MSG_AUDIO_ID_LEN bytes)
+ * gets the message content, the decimal IMAudio.id, and *len its length. */
+int td_msg_audio_store(td_conn_t *c, const td_msg_send_t *s, char *content, size_t *len);
 
 /* ---- reading ---- */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STMT_CACHE 64       /* prepared statements kept per connection */
+#define STMT_CACHE 192      /* prepared statements kept per connection */
 #define PING_IDLE_MS 2000   /* a connection idle longer than this is pinged before use */
 
 /* Session settings: utf8mb4 is set through the charset option; strict mode makes a value

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TD_MAX_ARGS 128 /* bound parameters per statement */
+#define TD_MAX_ARGS 512 /* bound parameters per statement (64 rows of 8) */
 #define TD_MAX_COLS 32  /* result columns per statement */
 
 typedef struct td_db_s td_db_t;

@@ -62,13 +62,23 @@ static void *worker_main(void *arg)
         dbp_lane_t *lane = w->rq_head;
         rq_remove(w, lane);
         lane->state = LANE_RUNNING;
-        dbp_job_t *j = lane->head;
-        lane->head = j->next;
+        dbp_job_t *j = lane->head, *last = j;
+        size_t n = 1, max = w->o.max_batch ? w->o.max_batch : 1;
+        if (j->run_many)
+            while (n < max && last->next && last->next->run_many == j->run_many) {
+                last = last->next;
+                n++;
+            }
+        lane->head = last->next;
         if (!lane->head)
             lane->tail = NULL;
+        last->next = NULL;
         pthread_mutex_unlock(&w->mu);
 
-        j->run(j, thread);
+        if (j->run_many)
+            j->run_many(j, n, thread);
+        else
+            j->run(j, thread);
 
         pthread_mutex_lock(&w->mu);
         if (lane->head && !lane->closed)
@@ -76,7 +86,11 @@ static void *worker_main(void *arg)
         else
             lane->state = LANE_IDLE;
         pthread_mutex_unlock(&w->mu);
-        j->release(j, 1); /* may free the lane's owner: the lane is not touched after this */
+        while (j) { /* may free the lane's owner: the lane is not touched after this */
+            dbp_job_t *next = j->next;
+            j->release(j, 1);
+            j = next;
+        }
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);

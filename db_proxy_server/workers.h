@@ -8,8 +8,10 @@
  * in parallel on any free thread: a lane that is ready goes to the back of one shared run
  * queue, a worker takes the lane at the front, runs ONE of its jobs and, if the lane has more,
  * puts it at the back again — so connections share the threads fairly and one busy connection
- * cannot starve the others. (Hashing connections onto fixed threads would also keep the order,
- * but leaves threads idle while others have a backlog.)
+ * cannot starve the others. A job with run_many takes the jobs of the same kind queued right
+ * behind it along (up to max_batch), and they run as one; the lane's order holds, since they
+ * were consecutive and their answers are handed over in order. (Hashing connections onto fixed
+ * threads would also keep the order, but leaves threads idle while others have a backlog.)
  *
  * Bounds: the work admitted and not yet finished is capped both in number of jobs and in bytes
  * (max_jobs, max_bytes); dbp_workers_submit refuses beyond them and the caller answers with
@@ -31,6 +33,11 @@ struct dbp_job_s {
     dbp_lane_t *lane;                        /* where it was submitted */
     size_t cost;                             /* bytes charged to the budget */
     void (*run)(dbp_job_t *j, void *thread); /* on a worker (thread = its thread_start value) */
+    /* Optional: runs n jobs at once — j and the n - 1 jobs linked by next after it, all with
+     * this same run_many, that were waiting consecutively at the head of the lane (at most
+     * max_batch; n may be 1). Used instead of run, e.g. to store many messages in one
+     * transaction. Each job is still released on its own afterwards. */
+    void (*run_many)(dbp_job_t *j, size_t n, void *thread);
     /* After run (ran = 1) or instead of it (ran = 0: cancelled, or the workers stopped);
      * frees the job. Runs without locks held, on any thread. */
     void (*release)(dbp_job_t *j, int ran);
@@ -51,6 +58,7 @@ typedef struct dbp_workers_opts_s {
     void *(*thread_start)(void *arg); /* per-thread setup; its result is passed to job->run */
     void (*thread_stop)(void *thread, void *arg); /* per-thread teardown */
     void *arg;                    /* for thread_start / thread_stop */
+    size_t max_batch;             /* jobs per run_many call, at most (0: 1) */
 } dbp_workers_opts_t;
 
 /* Starts the threads. NULL on failure. */

@@ -34,6 +34,8 @@ struct fixture_s {
     pthread_mutex_t gate_mu;     /* jobs with sleep_us < 0 wait for the gate */
     pthread_cond_t gate_cv;
     int gate_open;
+    size_t batches[64];          /* sizes of the run_many calls, in order */
+    atomic_int nbatches;
 };
 
 static void job_run(dbp_job_t *j, void *thread)
@@ -64,6 +66,20 @@ static void job_run(dbp_job_t *j, void *thread)
     atomic_fetch_add(&f->ran, 1);
 }
 
+/* A batch: each job checked as if run alone, and the batch size recorded. */
+static void job_run_many(dbp_job_t *j, size_t n, void *thread)
+{
+    fixture_t *f = ((job_t *)j)->f;
+    int b = atomic_fetch_add(&f->nbatches, 1);
+    if (b < 64)
+        f->batches[b] = n;
+    size_t seen = 0;
+    for (; j; j = j->next, seen++)
+        job_run(j, thread);
+    if (seen != n)
+        atomic_fetch_add(&f->errors, 1);
+}
+
 static void job_release(dbp_job_t *j, int ran)
 {
     job_t *x = (job_t *)j;
@@ -88,17 +104,24 @@ static void thread_stop(void *thread, void *arg)
         atomic_fetch_add(&f->threads_stopped, 1);
 }
 
-static fixture_t *fixture(int threads, size_t max_jobs, size_t max_bytes)
+static fixture_t *fixture_batch(int threads, size_t max_jobs, size_t max_bytes,
+                                size_t max_batch)
 {
     fixture_t *f = calloc(1, sizeof(*f));
     pthread_mutex_init(&f->gate_mu, NULL);
     pthread_cond_init(&f->gate_cv, NULL);
     for (int i = 0; i < LANES; i++)
         dbp_lane_init(&f->lanes[i]);
-    dbp_workers_opts_t o = {threads, max_jobs, max_bytes, thread_start, thread_stop, f};
+    dbp_workers_opts_t o = {threads,     max_jobs, max_bytes, thread_start,
+                            thread_stop, f,        max_batch};
     f->w = dbp_workers_new(&o);
     assert_non_null(f->w);
     return f;
+}
+
+static fixture_t *fixture(int threads, size_t max_jobs, size_t max_bytes)
+{
+    return fixture_batch(threads, max_jobs, max_bytes, 0);
 }
 
 static void fixture_free(fixture_t *f)
@@ -109,11 +132,12 @@ static void fixture_free(fixture_t *f)
     free(f);
 }
 
-static int submit(fixture_t *f, int lane, int index, int sleep_us, size_t cost)
+static int submit_kind(fixture_t *f, int lane, int index, int sleep_us, size_t cost, int many)
 {
     job_t *x = calloc(1, sizeof(*x));
     x->job.cost = cost;
     x->job.run = job_run;
+    x->job.run_many = many ? job_run_many : NULL;
     x->job.release = job_release;
     x->f = f;
     x->lane = lane;
@@ -124,6 +148,11 @@ static int submit(fixture_t *f, int lane, int index, int sleep_us, size_t cost)
         return -1;
     }
     return 0;
+}
+
+static int submit(fixture_t *f, int lane, int index, int sleep_us, size_t cost)
+{
+    return submit_kind(f, lane, index, sleep_us, cost, 0);
 }
 
 static void wait_for(atomic_int *v, int want)
@@ -242,12 +271,42 @@ static void test_stop_releases_waiting(void **state)
     fixture_free(f);
 }
 
+/* Jobs with run_many waiting together at the head of a lane run as one call, at most
+ * max_batch at a time, in order; a job without it splits them; other lanes are not mixed in. */
+static void test_batches(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_batch(1, 1000, 1u << 20, 5);
+    int i = 0;
+    assert_int_equal(submit(f, 0, i++, -1, 1), 0); /* holds the only thread until the gate */
+    usleep(20000);
+    for (int k = 0; k < 12; k++)
+        assert_int_equal(submit_kind(f, 0, i++, 0, 1, 1), 0);
+    assert_int_equal(submit(f, 0, i++, 0, 1), 0);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(submit_kind(f, 0, i++, 0, 1, 1), 0);
+    for (int k = 0; k < 2; k++) /* another lane: its own batch */
+        assert_int_equal(submit_kind(f, 1, k, 0, 1, 1), 0);
+    open_gate(f);
+    wait_for(&f->released, i + 2);
+    assert_int_equal(atomic_load(&f->ran), i + 2);
+    assert_int_equal(atomic_load(&f->errors), 0);
+    assert_int_equal(dbp_workers_pending(f->w), 0);
+    /* lane 1 was queued while lane 0 ran its first job, so it runs next: 2; then lane 0's
+     * twelve in batches of 5, 5, 2, the plain job alone (not a run_many call), and 3 */
+    size_t want[] = {2, 5, 5, 2, 3};
+    assert_int_equal(atomic_load(&f->nbatches), 5);
+    for (int b = 0; b < 5; b++)
+        assert_int_equal(f->batches[b], want[b]);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_per_lane), cmocka_unit_test(test_parallel_lanes),
         cmocka_unit_test(test_budget),         cmocka_unit_test(test_close_lane),
-        cmocka_unit_test(test_stop_releases_waiting),
+        cmocka_unit_test(test_stop_releases_waiting), cmocka_unit_test(test_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

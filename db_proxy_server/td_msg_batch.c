@@ -1,0 +1,550 @@
+/* td_msg_store_batch: many messages in one transaction with few statements (td_msg.h).
+ *
+ * Every multi-row statement comes in four fixed shapes (64, 16, 4 and 1 rows) and a list is
+ * cut greedily into them, so each connection prepares a bounded set of statements once and
+ * reuses them. The per-conversation rules are those of td_msg_store: the pair locks come
+ * first (in sorted order, so two batches cannot wait on each other in a cycle), then the reads
+ * see what the previous writer of each pair committed. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_msg.h"
+
+/* ---- statement shapes ---- */
+
+enum {
+    K_LOCK,       /* pair locks */
+    K_DEDUPE_GET, /* resend keys */
+    K_REL_GET,    /* active relations */
+    K_CTR_GET,    /* id counters */
+    K_CTR_PUT,
+    K_SESS_GET,   /* recent-session rows */
+    K_SESS_PUT,
+    K_DEDUPE_PUT,
+    K_MSG_ADD,    /* + shard: one kind per message table */
+    K_COUNT = K_MSG_ADD + TD_MSG_SHARDS
+};
+
+static const size_t SHAPES[] = {64, 16, 4, 1};
+#define NSHAPES (sizeof(SHAPES) / sizeof(SHAPES[0]))
+
+typedef struct kind_s {
+    const char *head;   /* text before the rows */
+    const char *row;    /* one row (or condition) */
+    const char *sep;    /* between rows */
+    const char *tail;   /* text after the rows */
+    int args;           /* parameters per row */
+} kind_t;
+
+#define MSG_ROW "(?, ?, ?, ?, ?, ?, 0, ?, ?)"
+#define MSG_HEAD(n)                                                                           \
+    "INSERT INTO IMMessage_" #n " (relateId, fromId, toId, msgId, content, type, status, "     \
+    "created, updated) VALUES "
+#define MSG_KIND(n) {MSG_HEAD(n), MSG_ROW, ", ", "", 8}
+
+static const kind_t KINDS[K_COUNT] = {
+    [K_LOCK] = {"INSERT INTO tt_pair_lock (smallId, bigId) VALUES ", "(?, ?)", ", ",
+                " ON DUPLICATE KEY UPDATE smallId = smallId", 2},
+    [K_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe WHERE ",
+                      "(fromId = ? AND clientKey = ?)", " OR ", "", 2},
+    [K_REL_GET] = {"SELECT id, smallId, bigId FROM IMRelationShip WHERE status = 0 AND (",
+                   "(smallId = ? AND bigId = ?)", " OR ", ")", 2},
+    [K_CTR_GET] = {"SELECT sessionKey, lastMsgId FROM tt_msg_counter WHERE sessionKey IN (",
+                   "?", ", ", ")", 1},
+    [K_CTR_PUT] = {"INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES ", "(?, ?)", ", ",
+                   " ON DUPLICATE KEY UPDATE lastMsgId = VALUES(lastMsgId)", 2},
+    [K_SESS_GET] = {"SELECT id, userId, peerId, IFNULL(status, 1) FROM IMRecentSession WHERE "
+                    "type = 1 AND (",
+                    "(userId = ? AND peerId = ?)", " OR ", ")", 2},
+    /* An existing row is named by its id (the update branch); a new one gets id 0, which
+     * NULLIF turns into NULL: a fresh AUTO_INCREMENT value whatever the sql_mode. */
+    [K_SESS_PUT] = {"INSERT INTO IMRecentSession (id, userId, peerId, type, status, created, "
+                    "updated) VALUES ",
+                    "(NULLIF(?, 0), ?, ?, 1, 0, ?, ?)", ", ",
+                    " ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(IFNULL(updated, 0), "
+                    "VALUES(updated))",
+                    5},
+    [K_DEDUPE_PUT] = {"INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) VALUES ",
+                      "(?, ?, ?, ?)", ", ",
+                      " ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = "
+                      "VALUES(created)",
+                      4},
+    [K_MSG_ADD + 0] = MSG_KIND(0), [K_MSG_ADD + 1] = MSG_KIND(1),
+    [K_MSG_ADD + 2] = MSG_KIND(2), [K_MSG_ADD + 3] = MSG_KIND(3),
+    [K_MSG_ADD + 4] = MSG_KIND(4), [K_MSG_ADD + 5] = MSG_KIND(5),
+    [K_MSG_ADD + 6] = MSG_KIND(6), [K_MSG_ADD + 7] = MSG_KIND(7),
+};
+
+static char *g_sql[K_COUNT][NSHAPES]; /* built once, never freed (a few kilobytes) */
+static int g_sql_ok;
+static pthread_once_t g_sql_once = PTHREAD_ONCE_INIT;
+
+static void build_sql(void)
+{
+    for (int k = 0; k < K_COUNT; k++) {
+        const kind_t *d = &KINDS[k];
+        for (size_t s = 0; s < NSHAPES; s++) {
+            size_t rows = SHAPES[s];
+            size_t len = strlen(d->head) + strlen(d->tail) + 1 +
+                         rows * (strlen(d->row) + strlen(d->sep));
+            char *q = malloc(len);
+            if (!q)
+                return;
+            size_t o = (size_t)snprintf(q, len, "%s", d->head);
+            for (size_t r = 0; r < rows; r++)
+                o += (size_t)snprintf(q + o, len - o, "%s%s", r ? d->sep : "", d->row);
+            snprintf(q + o, len - o, "%s", d->tail);
+            g_sql[k][s] = q;
+        }
+    }
+    g_sql_ok = 1;
+}
+
+/* ---- the batch ---- */
+
+typedef struct pair_s {
+    uint32_t lo, hi;    /* the users, lo < hi */
+    uint32_t relate_id; /* its relation (0: not known yet) */
+    uint32_t last;      /* last msgId given out */
+    uint32_t when;      /* newest create time of its new messages */
+    int ctr_found;      /* tt_msg_counter has its row */
+    int busy;           /* it has new messages in this batch */
+} pair_t;
+
+typedef struct sess_s {
+    uint32_t user, peer; /* the row's owner and peer */
+    uint32_t when;       /* updated to at least this */
+    uint32_t id;         /* the row to reuse (0: insert one) */
+    int active;          /* that row is active */
+} sess_t;
+
+typedef struct batch_s {
+    const td_msg_send_t *s;   /* the messages */
+    td_msg_sent_t *out;       /* their results */
+    size_t n;
+    size_t *pair_of;          /* message -> pair */
+    long *first;              /* message -> earlier message with the same resend key, or -1 */
+    pair_t *pairs;            /* distinct pairs, sorted */
+    size_t npairs;
+    sess_t *sess;             /* session rows of the busy pairs, sorted by (user, peer) */
+    size_t nsess;
+    char (*content)[TD_MSG_AUDIO_ID_LEN]; /* voice messages' content */
+    size_t *content_len;
+    size_t *order;            /* scratch: message indexes (one shard's new messages) */
+    size_t norder;
+    union {                   /* fetch buffers of the current query */
+        struct { uint32_t from, msg_id, created; uint64_t key; } dd;
+        struct { uint32_t id, lo, hi; } rel;
+        struct { uint64_t key; uint32_t last; } ctr;
+        struct { uint32_t id, user, peer, status; } ss;
+    } f;
+} batch_t;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pair_t *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int cmp_sess(const void *a, const void *b)
+{
+    const sess_t *x = a, *y = b;
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    return x->peer < y->peer ? -1 : x->peer > y->peer;
+}
+
+static pair_t *pair_find(batch_t *b, uint32_t lo, uint32_t hi)
+{
+    pair_t key = {.lo = lo, .hi = hi};
+    return bsearch(&key, b->pairs, b->npairs, sizeof(pair_t), cmp_pair);
+}
+
+static int is_new(const batch_t *b, size_t i)
+{
+    return b->first[i] < 0 && !b->out[i].duplicate;
+}
+
+/* Runs a statement kind over `count` items in shapes of 64/16/4/1; fill writes the
+ * parameters of item i. With cols, rows go to on_row(b). */
+static int run_chunks(td_conn_t *c, batch_t *b, int kind, size_t count,
+                      void (*fill)(batch_t *b, size_t i, td_arg_t *a), td_col_t *cols,
+                      int ncols, int (*on_row)(void *arg))
+{
+    td_arg_t args[TD_MAX_ARGS];
+    int per = KINDS[kind].args;
+    size_t i = 0;
+    while (i < count) {
+        size_t s = 0;
+        while (SHAPES[s] > count - i || SHAPES[s] * (size_t)per > TD_MAX_ARGS)
+            s++;
+        for (size_t r = 0; r < SHAPES[s]; r++)
+            fill(b, i + r, args + r * (size_t)per);
+        int nargs = (int)SHAPES[s] * per;
+        int rc = cols ? td_query(c, g_sql[kind][s], args, nargs, cols, ncols, on_row, b)
+                      : td_exec(c, g_sql[kind][s], args, nargs, NULL, NULL);
+        if (rc < 0)
+            return -1;
+        i += SHAPES[s];
+    }
+    return 0;
+}
+
+/* ---- the steps of one attempt ---- */
+
+static void fill_lock(batch_t *b, size_t i, td_arg_t *a)
+{
+    a[0] = TD_U32(b->pairs[i].lo);
+    a[1] = TD_U32(b->pairs[i].hi);
+}
+
+/* Resend keys: the first message of each key (b->order). */
+static void fill_dedupe_get(batch_t *b, size_t i, td_arg_t *a)
+{
+    const td_msg_send_t *s = &b->s[b->order[i]];
+    a[0] = TD_U32(s->from);
+    a[1] = TD_U64(s->client_key);
+}
+
+static int on_dedupe(void *arg)
+{
+    batch_t *b = arg;
+    for (size_t i = 0; i < b->n; i++) {
+        const td_msg_send_t *s = &b->s[i];
+        if (b->first[i] >= 0 || s->from != b->f.dd.from || s->client_key != b->f.dd.key)
+            continue;
+        if (b->f.dd.msg_id != 0 && (uint64_t)b->f.dd.created + s->dedupe_window >= s->create_time) {
+            b->out[i].msg_id = b->f.dd.msg_id;
+            b->out[i].created = b->f.dd.created;
+            b->out[i].duplicate = 1;
+        }
+    }
+    return 0;
+}
+
+static int resend_check(td_conn_t *c, batch_t *b)
+{
+    if (b->s[0].dedupe_window == 0)
+        return 0;
+    b->norder = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->first[i] < 0)
+            b->order[b->norder++] = i;
+    td_col_t cols[] = {TD_COL_U32(&b->f.dd.from), TD_COL_U64(&b->f.dd.key),
+                       TD_COL_U32(&b->f.dd.msg_id), TD_COL_U32(&b->f.dd.created)};
+    return run_chunks(c, b, K_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
+}
+
+/* Relations: the active row with the smallest id; the others are made or reactivated. */
+static void fill_busy_pair(batch_t *b, size_t i, td_arg_t *a)
+{
+    const pair_t *p = &b->pairs[b->order[i]];
+    a[0] = TD_U32(p->lo);
+    a[1] = TD_U32(p->hi);
+}
+
+static int on_relation(void *arg)
+{
+    batch_t *b = arg;
+    pair_t *p = pair_find(b, b->f.rel.lo, b->f.rel.hi);
+    if (p && (p->relate_id == 0 || b->f.rel.id < p->relate_id))
+        p->relate_id = b->f.rel.id;
+    return 0;
+}
+
+static int relations(td_conn_t *c, batch_t *b)
+{
+    td_col_t cols[] = {TD_COL_U32(&b->f.rel.id), TD_COL_U32(&b->f.rel.lo),
+                       TD_COL_U32(&b->f.rel.hi)};
+    if (run_chunks(c, b, K_REL_GET, b->norder, fill_busy_pair, cols, 3, on_relation) < 0)
+        return -1;
+    for (size_t k = 0; k < b->norder; k++) {
+        pair_t *p = &b->pairs[b->order[k]];
+        if (p->relate_id == 0 && td_relation_ensure(c, p->lo, p->hi, p->when, &p->relate_id) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Counters: read, continued from the messages where a conversation has none, written back. */
+static void fill_ctr_get(batch_t *b, size_t i, td_arg_t *a)
+{
+    a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, b->pairs[b->order[i]].relate_id));
+}
+
+static void fill_ctr_put(batch_t *b, size_t i, td_arg_t *a)
+{
+    const pair_t *p = &b->pairs[b->order[i]];
+    a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, p->relate_id));
+    a[1] = TD_U32(p->last);
+}
+
+static int on_counter(void *arg)
+{
+    batch_t *b = arg;
+    for (size_t k = 0; k < b->norder; k++) {
+        pair_t *p = &b->pairs[b->order[k]];
+        if (td_msg_session_key(TD_SESSION_SINGLE, p->relate_id) == b->f.ctr.key) {
+            p->last = b->f.ctr.last;
+            p->ctr_found = 1;
+        }
+    }
+    return 0;
+}
+
+static int assign_ids(td_conn_t *c, batch_t *b)
+{
+    td_col_t cols[] = {TD_COL_U64(&b->f.ctr.key), TD_COL_U32(&b->f.ctr.last)};
+    if (run_chunks(c, b, K_CTR_GET, b->norder, fill_ctr_get, cols, 2, on_counter) < 0)
+        return -1;
+    for (size_t k = 0; k < b->norder; k++) {
+        pair_t *p = &b->pairs[b->order[k]];
+        if (!p->ctr_found && td_msg_max_id(c, p->relate_id, &p->last) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (!is_new(b, i))
+            continue;
+        pair_t *p = &b->pairs[b->pair_of[i]];
+        if (p->last == UINT32_MAX)
+            return -1; /* never in practice: 4 billion messages in one conversation */
+        b->out[i].msg_id = ++p->last;
+        b->out[i].relate_id = p->relate_id;
+        b->out[i].created = b->s[i].create_time;
+    }
+    return run_chunks(c, b, K_CTR_PUT, b->norder, fill_ctr_put, NULL, 0, NULL);
+}
+
+/* The messages, one multi-row INSERT per shard (b->order: that shard's new messages). */
+static void fill_msg(batch_t *b, size_t k, td_arg_t *a)
+{
+    size_t i = b->order[k];
+    const td_msg_send_t *s = &b->s[i];
+    const td_msg_sent_t *o = &b->out[i];
+    const char *content = (const char *)s->data;
+    size_t len = s->len;
+    if (s->type == TD_MSG_TYPE_AUDIO) {
+        content = b->content[i];
+        len = b->content_len[i];
+    }
+    a[0] = TD_U32(o->relate_id);
+    a[1] = TD_U32(s->from);
+    a[2] = TD_U32(s->to);
+    a[3] = TD_U32(o->msg_id);
+    a[4] = TD_STRN(content, len);
+    a[5] = TD_U32(s->type);
+    a[6] = TD_U32(s->create_time);
+    a[7] = TD_U32(s->create_time);
+}
+
+static int insert_messages(td_conn_t *c, batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (is_new(b, i) && b->s[i].type == TD_MSG_TYPE_AUDIO &&
+            td_msg_audio_store(c, &b->s[i], b->content[i], &b->content_len[i]) < 0)
+            return -1;
+    for (unsigned shard = 0; shard < TD_MSG_SHARDS; shard++) {
+        b->norder = 0;
+        for (size_t i = 0; i < b->n; i++)
+            if (is_new(b, i) && td_msg_shard(b->out[i].relate_id) == shard)
+                b->order[b->norder++] = i;
+        if (b->norder &&
+            run_chunks(c, b, K_MSG_ADD + (int)shard, b->norder, fill_msg, NULL, 0, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Recent sessions: both rows of every busy pair, active, updated at least to its newest
+ * message; the row reused is the active one with the smallest id, else the smallest. */
+static void fill_sess_get(batch_t *b, size_t i, td_arg_t *a)
+{
+    a[0] = TD_U32(b->sess[i].user);
+    a[1] = TD_U32(b->sess[i].peer);
+}
+
+static void fill_sess_put(batch_t *b, size_t i, td_arg_t *a)
+{
+    const sess_t *s = &b->sess[i];
+    a[0] = TD_U32(s->id);
+    a[1] = TD_U32(s->user);
+    a[2] = TD_U32(s->peer);
+    a[3] = TD_U32(s->when);
+    a[4] = TD_U32(s->when);
+}
+
+static int on_session_row(void *arg)
+{
+    batch_t *b = arg;
+    sess_t key = {.user = b->f.ss.user, .peer = b->f.ss.peer};
+    sess_t *s = bsearch(&key, b->sess, b->nsess, sizeof(sess_t), cmp_sess);
+    if (!s)
+        return 0;
+    int active = b->f.ss.status == 0;
+    if (s->id == 0 || (active && !s->active) ||
+        (active == s->active && b->f.ss.id < s->id)) {
+        s->id = b->f.ss.id;
+        s->active = active;
+    }
+    return 0;
+}
+
+static int sessions(td_conn_t *c, batch_t *b)
+{
+    b->nsess = 0;
+    for (size_t k = 0; k < b->norder; k++) {
+        const pair_t *p = &b->pairs[b->order[k]];
+        b->sess[b->nsess++] = (sess_t){.user = p->lo, .peer = p->hi, .when = p->when};
+        b->sess[b->nsess++] = (sess_t){.user = p->hi, .peer = p->lo, .when = p->when};
+    }
+    qsort(b->sess, b->nsess, sizeof(sess_t), cmp_sess);
+    td_col_t cols[] = {TD_COL_U32(&b->f.ss.id), TD_COL_U32(&b->f.ss.user),
+                       TD_COL_U32(&b->f.ss.peer), TD_COL_U32(&b->f.ss.status)};
+    if (run_chunks(c, b, K_SESS_GET, b->nsess, fill_sess_get, cols, 4, on_session_row) < 0)
+        return -1;
+    return run_chunks(c, b, K_SESS_PUT, b->nsess, fill_sess_put, NULL, 0, NULL);
+}
+
+static void fill_dedupe_put(batch_t *b, size_t k, td_arg_t *a)
+{
+    size_t i = b->order[k];
+    a[0] = TD_U32(b->s[i].from);
+    a[1] = TD_U64(b->s[i].client_key);
+    a[2] = TD_U32(b->out[i].msg_id);
+    a[3] = TD_U32(b->s[i].create_time);
+}
+
+/* The busy pairs into b->order; 0 when there is none (everything is a resend). */
+static size_t mark_busy(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (!is_new(b, i))
+            continue;
+        pair_t *p = &b->pairs[b->pair_of[i]];
+        p->busy = 1;
+        if (b->s[i].create_time > p->when)
+            p->when = b->s[i].create_time;
+    }
+    b->norder = 0;
+    for (size_t k = 0; k < b->npairs; k++)
+        if (b->pairs[k].busy)
+            b->order[b->norder++] = k;
+    return b->norder;
+}
+
+static int batch_body(td_conn_t *c, void *arg)
+{
+    batch_t *b = arg;
+    for (size_t i = 0; i < b->n; i++)
+        memset(&b->out[i], 0, sizeof(b->out[i]));
+    for (size_t k = 0; k < b->npairs; k++) {
+        pair_t *p = &b->pairs[k];
+        *p = (pair_t){.lo = p->lo, .hi = p->hi};
+    }
+    if (run_chunks(c, b, K_LOCK, b->npairs, fill_lock, NULL, 0, NULL) < 0 ||
+        resend_check(c, b) < 0)
+        return -1;
+    if (mark_busy(b) > 0) {
+        /* b->order holds the busy pairs for these three */
+        if (relations(c, b) < 0 || assign_ids(c, b) < 0 || sessions(c, b) < 0 ||
+            insert_messages(c, b) < 0)
+            return -1;
+        if (b->s[0].dedupe_window) {
+            b->norder = 0;
+            for (size_t i = 0; i < b->n; i++)
+                if (is_new(b, i))
+                    b->order[b->norder++] = i;
+            if (run_chunks(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put, NULL, 0, NULL) < 0)
+                return -1;
+        }
+    }
+    int wrote = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        wrote |= is_new(b, i);
+        if (b->first[i] >= 0) { /* a resend of a message earlier in this batch */
+            b->out[i] = b->out[b->first[i]];
+            b->out[i].duplicate = 2;
+        }
+    }
+    return wrote ? 0 : 1; /* nothing new: roll back, only locks were taken */
+}
+
+/* Sorted distinct pairs and each message's pair and first copy. */
+static int batch_prepare(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const td_msg_send_t *s = &b->s[i];
+        if (s->from == 0 || s->to == 0 || s->from == s->to ||
+            (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO) ||
+            s->dedupe_window != b->s[0].dedupe_window)
+            return -1;
+        b->pairs[i].lo = s->from < s->to ? s->from : s->to;
+        b->pairs[i].hi = s->from < s->to ? s->to : s->from;
+        b->first[i] = -1;
+        for (size_t k = 0; s->dedupe_window && k < i; k++)
+            if (b->first[k] < 0 && b->s[k].from == s->from &&
+                b->s[k].client_key == s->client_key) {
+                b->first[i] = (long)k;
+                break;
+            }
+    }
+    qsort(b->pairs, b->n, sizeof(pair_t), cmp_pair);
+    b->npairs = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->npairs == 0 || cmp_pair(&b->pairs[b->npairs - 1], &b->pairs[i]) != 0)
+            b->pairs[b->npairs++] = b->pairs[i];
+    for (size_t i = 0; i < b->n; i++) {
+        const td_msg_send_t *s = &b->s[i];
+        pair_t *p = pair_find(b, s->from < s->to ? s->from : s->to,
+                              s->from < s->to ? s->to : s->from);
+        b->pair_of[i] = (size_t)(p - b->pairs);
+    }
+    return 0;
+}
+
+static void batch_free(batch_t *b)
+{
+    free(b->pair_of);
+    free(b->first);
+    free(b->pairs);
+    free(b->sess);
+    free(b->content);
+    free(b->content_len);
+    free(b->order);
+}
+
+int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out)
+{
+    if (n == 0 || n > TD_MSG_BATCH_MAX)
+        return -1;
+    pthread_once(&g_sql_once, build_sql);
+    if (!g_sql_ok)
+        return -1;
+    batch_t b;
+    memset(&b, 0, sizeof(b));
+    b.s = s;
+    b.out = out;
+    b.n = n;
+    b.pair_of = calloc(n, sizeof(*b.pair_of));
+    b.first = calloc(n, sizeof(*b.first));
+    b.pairs = calloc(n, sizeof(*b.pairs));
+    b.sess = calloc(2 * n, sizeof(*b.sess));
+    b.content = calloc(n, sizeof(*b.content));
+    b.content_len = calloc(n, sizeof(*b.content_len));
+    b.order = calloc(n, sizeof(*b.order));
+    int rc = -1, attempts = 0;
+    if (b.pair_of && b.first && b.pairs && b.sess && b.content && b.content_len && b.order &&
+        batch_prepare(&b) == 0)
+        rc = td_msg_tx(c, batch_body, &b, &attempts);
+    for (size_t i = 0; i < n; i++) {
+        if (rc < 0) /* rolled back: nothing of the last attempt holds */
+            memset(&out[i], 0, sizeof(out[i]));
+        out[i].attempts = attempts;
+    }
+    batch_free(&b);
+    return rc;
+}
