@@ -1,8 +1,8 @@
 /* td_msg_store_batch: many messages in one transaction with few statements (td_msg.h).
  *
- * Every multi-row statement comes in four fixed shapes (64, 16, 4 and 1 rows) and a list is
- * cut greedily into them, so each connection prepares a bounded set of statements once and
- * reuses them. The per-conversation rules are those of td_msg_store: the pair locks come
+ * Every multi-row statement comes in a few fixed shapes (256, 64, 16, 4 and 1 rows, as far as
+ * TD_MAX_ARGS parameters allow) and a list is cut greedily into them, so each connection
+ * prepares a bounded set of statements once and reuses them. The per-conversation rules are those of td_msg_store: the pair locks come
  * first (in sorted order, so two batches cannot wait on each other in a cycle), then the reads
  * see what the previous writer of each pair committed. */
 #include <pthread.h>
@@ -27,7 +27,7 @@ enum {
     K_COUNT = K_MSG_ADD + TD_MSG_SHARDS
 };
 
-static const size_t SHAPES[] = {64, 16, 4, 1};
+static const size_t SHAPES[] = {256, 64, 16, 4, 1}; /* as far as TD_MAX_ARGS allows */
 #define NSHAPES (sizeof(SHAPES) / sizeof(SHAPES[0]))
 
 typedef struct kind_s {
@@ -87,6 +87,8 @@ static void build_sql(void)
         const kind_t *d = &KINDS[k];
         for (size_t s = 0; s < NSHAPES; s++) {
             size_t rows = SHAPES[s];
+            if (rows * (size_t)d->args > TD_MAX_ARGS)
+                continue; /* never used */
             size_t len = strlen(d->head) + strlen(d->tail) + 1 +
                          rows * (strlen(d->row) + strlen(d->sep));
             char *q = malloc(len);
@@ -134,6 +136,9 @@ typedef struct batch_s {
     size_t *content_len;
     size_t *order;            /* scratch: message indexes (one shard's new messages) */
     size_t norder;
+    uint64_t affected;        /* rows the statements of run_chunks changed, summed */
+    int fast;                 /* resend keys not read first: their insert tells */
+    int redo;                 /* the fast attempt met a stored key: run the careful one */
     union {                   /* fetch buffers of the current query */
         struct { uint32_t from, msg_id, created; uint64_t key; } dd;
         struct { uint32_t id, lo, hi; } rel;
@@ -185,10 +190,12 @@ static int run_chunks(td_conn_t *c, batch_t *b, int kind, size_t count,
         for (size_t r = 0; r < SHAPES[s]; r++)
             fill(b, i + r, args + r * (size_t)per);
         int nargs = (int)SHAPES[s] * per;
+        uint64_t affected = 0;
         int rc = cols ? td_query(c, g_sql[kind][s], args, nargs, cols, ncols, on_row, b)
-                      : td_exec(c, g_sql[kind][s], args, nargs, NULL, NULL);
+                      : td_exec(c, g_sql[kind][s], args, nargs, &affected, NULL);
         if (rc < 0)
             return -1;
+        b->affected += affected;
         i += SHAPES[s];
     }
     return 0;
@@ -228,7 +235,7 @@ static int on_dedupe(void *arg)
 
 static int resend_check(td_conn_t *c, batch_t *b)
 {
-    if (b->s[0].dedupe_window == 0)
+    if (b->s[0].dedupe_window == 0 || b->fast)
         return 0;
     b->norder = 0;
     for (size_t i = 0; i < b->n; i++)
@@ -439,6 +446,7 @@ static size_t mark_busy(batch_t *b)
 static int batch_body(td_conn_t *c, void *arg)
 {
     batch_t *b = arg;
+    b->redo = 0;
     for (size_t i = 0; i < b->n; i++)
         memset(&b->out[i], 0, sizeof(b->out[i]));
     for (size_t k = 0; k < b->npairs; k++) {
@@ -458,8 +466,15 @@ static int batch_body(td_conn_t *c, void *arg)
             for (size_t i = 0; i < b->n; i++)
                 if (is_new(b, i))
                     b->order[b->norder++] = i;
+            b->affected = 0;
             if (run_chunks(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put, NULL, 0, NULL) < 0)
                 return -1;
+            if (b->fast && b->affected != b->norder) {
+                /* A key was there already (1 per row inserted, 2 per row updated): a resend,
+                 * or a key older than the window. Undo, and look the keys up first. */
+                b->redo = 1;
+                return 1;
+            }
         }
     }
     int wrote = 0;
@@ -536,10 +551,17 @@ int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_se
     b.content = calloc(n, sizeof(*b.content));
     b.content_len = calloc(n, sizeof(*b.content_len));
     b.order = calloc(n, sizeof(*b.order));
-    int rc = -1, attempts = 0;
+    int rc = -1, attempts = 0, more = 0;
     if (b.pair_of && b.first && b.pairs && b.sess && b.content && b.content_len && b.order &&
-        batch_prepare(&b) == 0)
+        batch_prepare(&b) == 0) {
+        b.fast = 1;
         rc = td_msg_tx(c, batch_body, &b, &attempts);
+        if (rc == 0 && b.redo) {
+            b.fast = 0;
+            rc = td_msg_tx(c, batch_body, &b, &more);
+            attempts += more;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (rc < 0) /* rolled back: nothing of the last attempt holds */
             memset(&out[i], 0, sizeof(out[i]));

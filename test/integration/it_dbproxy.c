@@ -8,6 +8,9 @@
  *   it_dbproxy PORT dbback                 and real answers once they are back
  *   it_dbproxy PORT login NAME PLAIN CODE  one login, expecting result CODE
  *   it_dbproxy PORT sync SINCE NAME STATUS the incremental user list has NAME with STATUS
+ *   it_dbproxy PORT batch                  300 messages at once: stored in batches, ids in
+ *                                          order, a repeat marked as duplicate
+ *   it_dbproxy PORT batchresend            resends: marked only where the first was answered
  *   it_dbproxy PORT flood                  more requests than MaxPendingRequests at once
  *   it_dbproxy PORT stopwait               waits for IMStopReceivePacket (db_proxy stopping)
  * Exit status 0 when every check passed. */
@@ -26,6 +29,7 @@
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
+#include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "td_password.h"
 #include "tt_pdu.h"
@@ -713,6 +717,153 @@ static void phase_pipeline(peer_t *p)
     tt_pb_free(dep);
 }
 
+/* ---- messages stored in batches ---- */
+
+#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
+#define MSG_DATA IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA
+#define BATCH_N 300   /* requests sent at once: they wait together on the lane */
+#define BATCH_DUP 11  /* request BATCH_DUP repeats request BATCH_DUP - 1 */
+
+/* Request k of the batch phase: conversations (1001 <-> 1002 both ways, 1003 -> 1004) in
+ * turn, every 50th a voice message from 1005 to 1006; its client msg_id is k + 1. */
+typedef struct bmsg_s {
+    uint32_t from, to, client_id, type;
+    char text[48];
+    uint8_t voice[4 + 300];
+    uint8_t attach[12];
+} bmsg_t;
+
+static void batch_msg(int k, bmsg_t *m)
+{
+    static const uint32_t conv[3][2] = {{1001, 1002}, {1002, 1001}, {1003, 1004}};
+    if (k == BATCH_DUP)
+        k = BATCH_DUP - 1;
+    memset(m, 0, sizeof(*m));
+    m->client_id = (uint32_t)k + 1;
+    m->type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+    m->from = conv[k % 3][0];
+    m->to = conv[k % 3][1];
+    if (k % 50 == 49) {
+        m->from = 1005;
+        m->to = 1006;
+        m->type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
+        tt_put32(m->voice, 3);
+        for (size_t i = 4; i < sizeof(m->voice); i++)
+            m->voice[i] = (uint8_t)(i * 7 + (size_t)k);
+    }
+    snprintf(m->text, sizeof(m->text), "batch message %d", k);
+    for (size_t i = 0; i < sizeof(m->attach); i++)
+        m->attach[i] = (uint8_t)(k + (int)i);
+}
+
+static int batch_send(peer_t *p, int k, uint16_t seq)
+{
+    bmsg_t m;
+    batch_msg(k, &m);
+    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+    q.from_user_id = m.from;
+    q.to_session_id = m.to;
+    q.msg_id = m.client_id;
+    q.create_time = (uint32_t)time(NULL);
+    q.msg_type = m.type;
+    if (m.type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO)
+        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
+    else
+        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
+    q.has_attach_data = 1;
+    q.attach_data = (ProtobufCBinaryData){sizeof(m.attach), m.attach};
+    return send_msg(p, SID_MSG, MSG_DATA, seq, &q.base);
+}
+
+/* The answer to request k: its msg_id (0: none or wrong) and whether it carries the
+ * duplicate mark (the request's 12 attach bytes + BE32(4) "DUPE"). */
+static uint32_t batch_answer(peer_t *p, int k, uint16_t seq, int *dupe)
+{
+    uint16_t cid, got;
+    uint8_t *body;
+    size_t len;
+    *dupe = -1;
+    if (recv_frame(p, T, &cid, &got, &body, &len) < 0)
+        return 0;
+    IM__Message__IMMsgData *a =
+        (IM__Message__IMMsgData *)tt_pb_unpack(&im__message__immsg_data__descriptor, body, len);
+    free(body);
+    bmsg_t m;
+    batch_msg(k, &m);
+    uint32_t id = 0;
+    if (a && cid == MSG_DATA && got == seq && a->from_user_id == m.from &&
+        a->to_session_id == m.to && a->has_attach_data && a->attach_data.len >= 12 &&
+        memcmp(a->attach_data.data, m.attach, 12) == 0) {
+        id = a->msg_id;
+        if (a->attach_data.len == 12)
+            *dupe = 0;
+        else if (a->attach_data.len == 20 && memcmp(a->attach_data.data + 12,
+                                                     "\0\0\0\4DUPE", 8) == 0)
+            *dupe = 1;
+    }
+    tt_pb_free(a);
+    return id;
+}
+
+/* it_dbproxy PORT batch: BATCH_N messages sent at once and answered in order: ids 1..N per
+ * conversation in the order sent (both directions share one), the repeated request answered
+ * with the first one's id and the duplicate mark. */
+static void phase_batch(peer_t *p)
+{
+    uint16_t first = (uint16_t)(p->seq + 1);
+    for (int k = 0; k < BATCH_N; k++)
+        batch_send(p, k, ++p->seq);
+    uint32_t next[3] = {1, 1, 1}, ids[BATCH_N];
+    int order_ok = 1, answered = 0, dupe_ok = 0, marks = 0;
+    for (int k = 0; k < BATCH_N; k++) {
+        int dupe;
+        ids[k] = batch_answer(p, k, (uint16_t)(first + k), &dupe);
+        answered += ids[k] != 0 && dupe >= 0;
+        bmsg_t m;
+        batch_msg(k, &m);
+        int c = m.from == 1005 ? 2 : m.from == 1003 ? 1 : 0;
+        if (k == BATCH_DUP) {
+            dupe_ok = dupe == 1 && ids[k] == ids[k - 1];
+            continue;
+        }
+        marks += dupe == 1;
+        if (ids[k] != next[c]++)
+            order_ok = 0;
+    }
+    check(answered == BATCH_N, "%d pipelined messages all answered in order with their attach "
+          "data (%d)", BATCH_N, answered);
+    check(order_ok, "ids go 1, 2, 3 ... per conversation in the order sent, both directions "
+          "sharing one");
+    check(dupe_ok, "a message repeated right behind itself is answered with the first id and "
+          "the duplicate mark");
+    check(marks == 0, "no other answer carries the mark (%d)", marks);
+}
+
+/* it_dbproxy PORT batchresend: after the answered marks of user 1003 were deleted from Redis
+ * (as if db_proxy had stopped between its commit and its answer): its resent messages are
+ * answered with their first id and WITHOUT the mark (msg_server then delivers them); the
+ * resends of 1001, whose marks are there, with the mark. */
+static void phase_batch_resend(peer_t *p)
+{
+    static const int again[] = {2, 5, 8, 0, 3, BATCH_DUP, 1};
+    static const uint32_t want[] = {1, 2, 3, 1, 3, 8, 2}; /* ids from phase_batch */
+    static const int want_mark[] = {0, 0, 0, 1, 1, 1, 1};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+        uint16_t seq = ++p->seq;
+        batch_send(p, again[i], seq);
+        int dupe;
+        uint32_t id = batch_answer(p, again[i], seq, &dupe);
+        if (id == want[i] && dupe == want_mark[i])
+            ok++;
+        else
+            check(0, "resend of request %d: id %u mark %d, want %u mark %d", again[i], id, dupe,
+                  want[i], want_mark[i]);
+    }
+    check(ok == (int)(sizeof(again) / sizeof(again[0])),
+          "resends: first ids; the mark only where the first copy was answered");
+}
+
 static void phase_main(peer_t *p)
 {
     phase_logins(p);
@@ -904,8 +1055,8 @@ static void phase_stopwait(peer_t *p)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbkilled|dbdown|dbback|flood|"
-                        "stopwait\n"
+        fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbkilled|dbdown|dbback|batch|"
+                        "batchresend|flood|stopwait\n"
                         "       it_dbproxy PORT login NAME PLAIN CODE\n"
                         "       it_dbproxy PORT sync SINCE NAME STATUS\n");
         return 2;
@@ -925,6 +1076,10 @@ int main(int argc, char **argv)
         phase_dbdown(&p);
     } else if (strcmp(phase, "dbback") == 0) {
         phase_dbback(&p);
+    } else if (strcmp(phase, "batch") == 0) {
+        phase_batch(&p);
+    } else if (strcmp(phase, "batchresend") == 0) {
+        phase_batch_resend(&p);
     } else if (strcmp(phase, "flood") == 0) {
         phase_flood(&p);
     } else if (strcmp(phase, "stopwait") == 0) {

@@ -90,6 +90,28 @@ it_check "logins, lockout, company, profile, push, ordering" main "$P_DB" main
 tt_check "the SQL-looking signature is stored as text" \
     sql_is "SELECT sign_info FROM IMUser WHERE id = 1" "it's \"quoted\"; DROP TABLE IMUser; -- 你好"
 tt_check "IMUser is still there, 100 users" test "$(sql "SELECT COUNT(*) FROM IMUser")" = 100
+
+# ---- messages stored in batches ----
+it_check "300 messages at once: stored in order, a repeat marked" batch "$P_DB" batch
+msgs() { # msgs LO HI: "count min max distinct" of the conversation's messages
+    local rel
+    rel=$(sql "SELECT id FROM IMRelationShip WHERE smallId = $1 AND bigId = $2 AND status = 0")
+    sql "SELECT COUNT(*), MIN(msgId), MAX(msgId), COUNT(DISTINCT msgId)
+         FROM IMMessage_$((rel % 8)) WHERE relateId = $rel"
+}
+tt_check "1001 <-> 1002: 196 messages, ids 1..196" test "$(msgs 1001 1002)" = "196	1	196	196"
+tt_check "1003 -> 1004: 97 messages, ids 1..97" test "$(msgs 1003 1004)" = "97	1	97	97"
+tt_check "1005 -> 1006: 6 voice messages with their bytes" \
+    sql_is "SELECT COUNT(*), MIN(LENGTH(b.data)) FROM IMAudio a JOIN tt_audio_blob b ON b.audioId = a.id
+            WHERE a.fromId = 1005 AND a.toId = 1006" "6	300"
+tt_check "both recent-session rows of each pair, active" \
+    sql_is "SELECT COUNT(*) FROM IMRecentSession WHERE status = 0 AND
+            ((userId, peerId) IN ((1001,1002),(1002,1001),(1003,1004),(1004,1003),(1005,1006),(1006,1005)))" 6
+tt_check "unread: 1004 has 97 from 1003" test "$(rds -n 1 HGET unread_1004 1003)" = 97
+# As if db_proxy had stopped between the commit and the answer of 1003's messages:
+rds -n 1 --scan --pattern 'msg_done_1003_*' | xargs -r redis-cli -p "$P_RD" -n 1 DEL >/dev/null
+it_check "resends answered with their first ids, marked only if answered" resend "$P_DB" batchresend
+tt_check "and nothing was stored twice" test "$(msgs 1003 1004)" = "97	1	97	97"
 tt_check "the last of the pipelined sign changes is stored" \
     test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
 tt_check "Redis: device_1 = ios:def456" test "$(rds -n 4 GET device_1)" = "ios:def456"
