@@ -65,6 +65,12 @@ static slot_t *find(client_t *c, uint32_t ordinal)
     return NULL;
 }
 
+uint64_t ms_slot_key(client_t *c, uint32_t ordinal)
+{
+    slot_t *s = c->slots ? find(c, ordinal) : NULL;
+    return s ? s->msg_key : 0;
+}
+
 void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
                     const ProtobufCMessage *msg)
 {
@@ -145,6 +151,8 @@ void ms_slots_fail_link(msg_server_t *ms, int link)
                 changed = 0;
                 break;
             }
+            if (s->msg_key && c->user_id)
+                ms_chat_unanswered(ms, c->user_id, s->msg_key);
             s->done = 1;
             changed = 1;
         }

@@ -104,6 +104,72 @@ void ms_throttle_free(msg_server_t *ms, client_t *c)
     c->throttled = 0;
 }
 
+/* ---- messages whose answer was lost with a db link ----
+ *
+ * db_proxy answers a resend of a stored message with the duplicate mark when the first copy
+ * was answered (its Redis mark), and this server then only acks it: the first answer was
+ * delivered. But "answered" is decided in db_proxy just before the answer leaves; if db_proxy
+ * dies then, the answer never arrives here and the message was never delivered. This server
+ * knows exactly which messages were in flight on a link that went down, so it remembers them
+ * (a bounded ring, for an hour) and delivers their resend whatever the mark says. */
+
+#define UNANSWERED_MAX 16384     /* remembered at most (oldest forgotten first) */
+#define UNANSWERED_TTL_S 3600    /* for this long */
+
+typedef struct ms_unanswered_s {
+    uint32_t user_id;   /* sender */
+    uint32_t expires;   /* unix time */
+    uint64_t key;       /* ms_chat_key; 0: free */
+} ms_unanswered_t;
+
+uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const uint8_t *data,
+                     size_t len)
+{
+    uint8_t head[12];
+    tt_put32(head, to);
+    tt_put32(head + 4, client_msg_id);
+    tt_put32(head + 8, type);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+    for (size_t i = 0; i < sizeof(head); i++)
+        h = (h ^ head[i]) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ data[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+void ms_chat_unanswered(msg_server_t *ms, uint32_t user_id, uint64_t key)
+{
+    if (!ms->unanswered && !(ms->unanswered = calloc(UNANSWERED_MAX, sizeof(*ms->unanswered))))
+        return; /* out of memory: the Redis mark decides alone */
+    ms_unanswered_t *e = &ms->unanswered[ms->unanswered_next++ % UNANSWERED_MAX];
+    e->user_id = user_id;
+    e->key = key;
+    e->expires = (uint32_t)time(NULL) + UNANSWERED_TTL_S;
+}
+
+/* 1 when (user_id, key) was remembered (and forgets it: one answer settles it). */
+static int unanswered_take(msg_server_t *ms, uint32_t user_id, uint64_t key)
+{
+    if (!ms->unanswered || !key)
+        return 0;
+    uint32_t now = (uint32_t)time(NULL);
+    int found = 0;
+    for (size_t i = 0; i < UNANSWERED_MAX; i++) {
+        ms_unanswered_t *e = &ms->unanswered[i];
+        if (e->key == key && e->user_id == user_id) {
+            found |= e->expires >= now;
+            e->key = 0;
+        }
+    }
+    return found;
+}
+
+void ms_chat_free(msg_server_t *ms)
+{
+    free(ms->unanswered);
+    ms->unanswered = NULL;
+}
+
 /* ---- sending ---- */
 
 void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
@@ -143,6 +209,8 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
+    s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, m->msg_data.data,
+                             m->msg_data.len);
     uint8_t attach[12];
     ms_attach_encode(attach, c->handle, s->ordinal);
     m->from_user_id = c->user_id;
@@ -194,6 +262,9 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         return;
     }
     client_t *sender = ms_client_find(ms, handle);
+    uint64_t key = 0; /* what the sender sent, while its request waits for this answer */
+    if (sender && sender->user_id == m->from_user_id)
+        key = ms_slot_key(sender, ordinal);
     if (m->msg_id == 0) {
         /* Not stored: no success ack; the client resends and dedupe keeps one copy. */
         log_warn("message from user %u to %u was not stored", m->from_user_id, m->to_session_id);
@@ -213,15 +284,22 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
     } else {
         sender = NULL; /* the sending connection left: its other devices still get a copy */
     }
-    if (plen == MS_DUP_MARK_LEN && memcmp(payload, MS_DUP_MARK, MS_DUP_MARK_LEN) == 0) {
+    int lost_before = unanswered_take(ms, m->from_user_id, key);
+    if (plen == MS_DUP_MARK_LEN && memcmp(payload, MS_DUP_MARK, MS_DUP_MARK_LEN) == 0 &&
+        !lost_before) {
         /* A resend whose first copy was stored, counted and answered: it was delivered
          * then, so only the sender's ack is due. (When the first answer was lost, db_proxy
-         * answers without the mark and the message is delivered now.) */
+         * answers without the mark, or this server remembers the loss, and the message is
+         * delivered now.) */
         log_info("message %u from user %u to %u was a resend: acked, not delivered again",
                  m->msg_id, m->from_user_id, m->to_session_id);
         tt_pb_free(m);
         return;
     }
+    if (lost_before)
+        log_info("message %u from user %u to %u: its first answer was lost with a db_proxy "
+                 "link, delivered now",
+                 m->msg_id, m->from_user_id, m->to_session_id);
     free(m->attach_data.data);
     m->attach_data.data = NULL;
     m->attach_data.len = 0;

@@ -154,6 +154,7 @@ static void finish(tt_daemon_t *d, void *udata)
     if (d->loop)
         tt_loop_run_once(d->loop, 0);
     ms_guard_free(ms);
+    ms_chat_free(ms);
     for (size_t i = 0; i < ms->users.cap; i++)
         free(ms->users.slots[i].value);
     tt_map_free(&ms->users);

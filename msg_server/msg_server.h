@@ -37,6 +37,7 @@ typedef struct slot_s {
     uint64_t deadline; /* give up waiting at this loop time */
     uint8_t *frame;    /* the answer, a whole PDU, NULL for none */
     uint32_t frame_len;
+    uint64_t msg_key;  /* a chat message: ms_chat_key of what the client sent (0: other) */
 } slot_t;
 
 struct client_s {
@@ -113,6 +114,8 @@ struct msg_server_s {
     tt_timer_t unthrottle;               /* resumes rate-limited clients */
     client_t *throttled;                 /* clients paused by the rate limit */
     struct login_guard_s *guard;         /* failed logins per address */
+    struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
+    uint32_t unanswered_next;            /* ring position */
 };
 
 /* ---- clients and users (session.c) ---- */
@@ -139,8 +142,11 @@ int ms_slots_full(const client_t *c);
 /* Fills the slot with this ordinal with an answer (msg may be NULL: no answer). */
 void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
                     const ProtobufCMessage *msg);
-/* Gives up the slots waiting on a db link that went down. */
+/* Gives up the slots waiting on a db link that went down (chat messages among them are
+ * remembered with ms_chat_unanswered). */
 void ms_slots_fail_link(msg_server_t *ms, int link);
+/* The msg_key of a slot still waiting for its answer (0: none). */
+uint64_t ms_slot_key(client_t *c, uint32_t ordinal);
 void ms_slots_expire(client_t *c, uint64_t now);
 void ms_slots_free(client_t *c);
 
@@ -192,6 +198,15 @@ void ms_chat_remove_notify(msg_server_t *ms, const tt_pdu_t *pdu);
 void ms_client_update_pause(client_t *c);
 void ms_throttle_free(msg_server_t *ms, client_t *c);
 void ms_chat_init(msg_server_t *ms);
+void ms_chat_free(msg_server_t *ms);
+/* What identifies a client's message across resends: a 64-bit FNV-1a hash of receiver, client
+ * msg_id, type and content (never 0). */
+uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const uint8_t *data,
+                     size_t len);
+/* A message of user_id was sent to a db link that went down before answering: this server did
+ * not deliver it. Remembered for a while so that its resend is delivered even if db_proxy
+ * answers it as already stored. */
+void ms_chat_unanswered(msg_server_t *ms, uint32_t user_id, uint64_t key);
 
 /* ---- login (login.c) ---- */
 void ms_login_request(client_t *c, const tt_pdu_t *pdu);

@@ -2,7 +2,8 @@
  *   it_chat main MS1 MS2            online chat on one and across msg_servers, multi-device
  *                                   copies, offline message then fetch, unread counts and read
  *                                   ack, history paging, 1000 messages from 10 senders stored
- *                                   and delivered exactly once in order, dedupe of a resend;
+ *                                   and delivered exactly once in order, a resend of an acked
+ *                                   message acked with its id, not delivered again, stored once;
  *                                   voice byte for byte, summaries with the real sender, by id,
  *                                   latest id, recent sessions, removal, refusals; a pipelined
  *                                   burst in both directions of conversations and into ten new
@@ -10,188 +11,74 @@
  *   it_chat after MS1               after counters and Redis were lost and resend keys aged:
  *                                   ids go on, an old resend is a new message
  * Prints "ok:"/"FAIL:" per check and exits 1 on any failure. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
-#include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
+#include "it_chat_util.h"
 #include "it_check.h"
 #include "tt_client.h"
 #include "tt_pdu.h"
 
-#define T 8000
-#define PC IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_WINDOWS
-#define ANDROID IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID
-#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
-#define CID_DATA IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA
-#define CID_ACK IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK
-#define SINGLE IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE
-
-
-static ttc_t *login(uint16_t port, const char *user, uint32_t type)
-{
-    char err[256];
-    ttc_t *c = ttc_connect("127.0.0.1", port, T, err, sizeof(err));
-    IM__Login__IMLoginRes *res = NULL;
-    if (!c || ttc_login(c, user, "test123", type, T, &res) != 0 || !res || res->result_code) {
-        check(0, "login %s on %u", user, port);
-        tt_pb_free(res);
-        ttc_close(c);
-        return NULL;
-    }
-    tt_pb_free(res);
-    return c;
-}
-
-/* Sends a text message with a given client-local id; returns the server msg_id (0: no ack). */
-static uint32_t send_text(ttc_t *c, uint32_t to, uint32_t local_id, const char *text)
-{
-    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
-    m.to_session_id = to;
-    m.msg_id = local_id;
-    m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
-    m.msg_data.data = (uint8_t *)text;
-    m.msg_data.len = strlen(text);
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, CID_DATA, &m.base, CID_ACK, T, &p) != 0 || !p)
-        return 0;
-    IM__Message__IMMsgDataAck *ack = (IM__Message__IMMsgDataAck *)tt_pb_unpack(
-        &im__message__immsg_data_ack__descriptor, p->body, p->body_len);
-    uint32_t id = ack && ack->session_id == to && ack->session_type == SINGLE ? ack->msg_id : 0;
-    tt_pb_free(ack);
-    ttc_pdu_free(p);
-    return id;
-}
-
-/* Waits for a delivered message; returns it (caller frees) or NULL. */
-static IM__Message__IMMsgData *recv_msg(ttc_t *c, int ms)
-{
-    ttc_pdu_t *p = NULL;
-    if (ttc_wait(c, CID_DATA, ms, &p) != 0 || !p)
-        return NULL;
-    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
-        &im__message__immsg_data__descriptor, p->body, p->body_len);
-    if (m && (p->seq_num != 0 || m->has_attach_data))
-        check(0, "a delivered message carries seq %u / attach_data", p->seq_num);
-    ttc_pdu_free(p);
-    return m;
-}
-
-static int got_text(ttc_t *c, uint32_t from, uint32_t id, const char *text)
-{
-    IM__Message__IMMsgData *m = recv_msg(c, T);
-    int ok = m && m->from_user_id == from && m->msg_id == id && m->msg_data.len == strlen(text) &&
-             memcmp(m->msg_data.data, text, m->msg_data.len) == 0;
-    tt_pb_free(m);
-    return ok;
-}
-
-static int nothing_more(ttc_t *c, int ms)
-{
-    IM__Message__IMMsgData *m = recv_msg(c, ms);
-    int none = m == NULL;
-    tt_pb_free(m);
-    return none;
-}
-
-static IM__Message__IMGetMsgListRsp *history(ttc_t *c, uint32_t peer, uint32_t begin, uint32_t n)
-{
-    IM__Message__IMGetMsgListReq r = IM__MESSAGE__IMGET_MSG_LIST_REQ__INIT;
-    r.session_type = SINGLE;
-    r.session_id = peer;
-    r.msg_id_begin = begin;
-    r.msg_cnt = n;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_REQUEST, &r.base,
-                    IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_RESPONSE, T, &p) != 0 || !p)
-        return NULL;
-    void *m = tt_pb_unpack(&im__message__imget_msg_list_rsp__descriptor, p->body, p->body_len);
-    ttc_pdu_free(p);
-    return m;
-}
-
-static IM__Message__IMUnreadMsgCntRsp *unread(ttc_t *c)
-{
-    IM__Message__IMUnreadMsgCntReq r = IM__MESSAGE__IMUNREAD_MSG_CNT_REQ__INIT;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_REQUEST,
-                    &r.base, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_RESPONSE, T,
-                    &p) != 0 || !p)
-        return NULL;
-    void *m = tt_pb_unpack(&im__message__imunread_msg_cnt_rsp__descriptor, p->body, p->body_len);
-    ttc_pdu_free(p);
-    return m;
-}
-
-static uint32_t unread_from(ttc_t *c, uint32_t peer)
-{
-    IM__Message__IMUnreadMsgCntRsp *u = unread(c);
-    uint32_t n = 0;
-    for (size_t i = 0; u && i < u->n_unreadinfo_list; i++)
-        if (u->unreadinfo_list[i]->session_id == peer &&
-            u->unreadinfo_list[i]->session_type == SINGLE)
-            n = u->unreadinfo_list[i]->unread_cnt;
-    tt_pb_free(u);
-    return n;
-}
-
-static void read_ack(ttc_t *c, uint32_t peer, uint32_t msg_id)
-{
-    IM__Message__IMMsgDataReadAck a = IM__MESSAGE__IMMSG_DATA_READ_ACK__INIT;
-    a.session_id = peer;
-    a.msg_id = msg_id;
-    a.session_type = SINGLE;
-    ttc_send(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_ACK, &a.base, NULL);
-}
+#define T ITC_T
+#define PC ITC_PC
+#define ANDROID ITC_ANDROID
+#define SID_MSG ITC_SID_MSG
+#define CID_DATA ITC_CID_DATA
+#define CID_ACK ITC_CID_ACK
+#define SINGLE ITC_SINGLE
+#define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
+#define BUDDY(cmd) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##cmd
 
 static void phase_main(uint16_t ms1, uint16_t ms2)
 {
     /* TT010 (PC) and TT011 (PC) on server 1; TT011 also on Android on server 2 */
-    ttc_t *a = login(ms1, "TT010", PC);
-    ttc_t *b = login(ms1, "TT011", PC);
-    ttc_t *b2 = login(ms2, "TT011", ANDROID);
+    ttc_t *a = itc_login(ms1, "TT010", PC);
+    ttc_t *b = itc_login(ms1, "TT011", PC);
+    ttc_t *b2 = itc_login(ms2, "TT011", ANDROID);
     if (!a || !b || !b2)
         return;
-    uint32_t id1 = send_text(a, 11, 90000001, "hello 1");
+    uint32_t id1 = itc_send_text(a, 11, 90000001, "hello 1");
     check(id1 == 1, "first message of a conversation gets msg_id 1 (got %u)", id1);
-    check(got_text(b, 10, id1, "hello 1"), "receiver on the same server gets it");
-    check(got_text(b2, 10, id1, "hello 1"), "receiver's other device on the other server gets it");
-    uint32_t id2 = send_text(b2, 10, 90000002, "hi back from the phone");
+    check(itc_got_text(b, 10, id1, "hello 1"), "receiver on the same server gets it");
+    check(itc_got_text(b2, 10, id1, "hello 1"),
+          "receiver's other device on the other server gets it");
+    uint32_t id2 = itc_send_text(b2, 10, 90000002, "hi back from the phone");
     check(id2 == 2, "the reply gets msg_id 2 (got %u)", id2);
-    check(got_text(a, 11, id2, "hi back from the phone"), "reply crosses msg_servers");
-    check(got_text(b, 11, id2, "hi back from the phone"), "the sender's other device gets a copy");
-    check(nothing_more(b2, 500), "the sending device does not get its own message back");
+    check(itc_got_text(a, 11, id2, "hi back from the phone"), "reply crosses msg_servers");
+    check(itc_got_text(b, 11, id2, "hi back from the phone"),
+          "the sender's other device gets a copy");
+    check(itc_nothing_more(b2, 500), "the sending device does not get its own message back");
 
     /* unread and read ack: a read on one device clears the other's counter */
-    uint32_t id3 = send_text(a, 11, 90000003, "unread one");
-    got_text(b, 10, id3, "unread one");
-    got_text(b2, 10, id3, "unread one");
-    check(unread_from(b2, 10) >= 2, "TT011 has unread messages from TT010");
-    read_ack(b, 10, id3);
+    uint32_t id3 = itc_send_text(a, 11, 90000003, "unread one");
+    itc_got_text(b, 10, id3, "unread one");
+    itc_got_text(b2, 10, id3, "unread one");
+    check(itc_unread_from(b2, 10) >= 2, "TT011 has unread messages from TT010");
+    itc_read_ack(b, 10, id3);
     ttc_pdu_t *p = NULL;
-    int notified = ttc_wait(b2, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, T, &p) == 0 && p;
+    int notified =
+        ttc_wait(b2, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, T, &p) == 0 && p;
     ttc_pdu_free(p);
     check(notified, "the other device is told the conversation was read");
     /* The read ack reaches db_proxy over server 1's link, the question over server 2's: the
      * notify can overtake the ack, so give it a moment. */
     uint32_t left = 1;
-    for (int i = 0; i < 40 && (left = unread_from(b2, 10)) != 0; i++)
+    for (int i = 0; i < 40 && (left = itc_unread_from(b2, 10)) != 0; i++)
         usleep(50 * 1000);
     check(left == 0, "and its unread count is 0");
 
     /* offline: TT012 gets a message while away, then logs in and fetches it */
-    uint32_t id4 = send_text(a, 12, 90000004, "while you were away");
+    uint32_t id4 = itc_send_text(a, 12, 90000004, "while you were away");
     check(id4 == 1, "message to an offline user is stored and acked (msg_id %u)", id4);
-    ttc_t *c = login(ms2, "TT012", PC);
+    ttc_t *c = itc_login(ms2, "TT012", PC);
     if (c) {
-        check(unread_from(c, 10) == 1, "the offline user sees 1 unread from TT010");
-        IM__Message__IMGetMsgListRsp *h = history(c, 10, 0, 10);
+        check(itc_unread_from(c, 10) == 1, "the offline user sees 1 unread from TT010");
+        IM__Message__IMGetMsgListRsp *h = itc_history(c, 10, 0, 10);
         check(h && h->n_msg_list == 1 && h->msg_list[0]->msg_id == id4 &&
                   h->msg_list[0]->from_session_id == 10 &&
                   h->msg_list[0]->msg_data.len == strlen("while you were away"),
@@ -201,21 +88,16 @@ static void phase_main(uint16_t ms1, uint16_t ms2)
     }
 
     /* resend after a lost ack: same client id and content → same msg_id, one copy */
-    uint32_t again = send_text(a, 11, 90000003, "unread one");
+    uint32_t again = itc_send_text(a, 11, 90000003, "unread one");
     check(again == id3, "a resend of a stored message is acked with its first msg_id (%u)", again);
-    /* db_proxy marks the answer as a resend (h_msg.h DBP_MSG_DUP_MARK); whether msg_server
-     * delivers it again is its choice (at-least-once: the first delivery may be what was
-     * lost). Either way the receiver never sees it as a new message. */
-    IM__Message__IMMsgData *rep = recv_msg(b, 800);
-    check(!rep || (rep->msg_id == id3 && rep->msg_data.len == strlen("unread one")),
-          "and the receiver never sees it as a new message");
-    tt_pb_free(rep);
-    check(nothing_more(b, 300), "nor more than once again");
-    IM__Message__IMGetMsgListRsp *once = history(b, 10, 0, 10);
+    /* Its first copy was acked and delivered: the resend is only acked (db_proxy marks the
+     * answer as a resend), never delivered again to any of the receiver's devices. */
+    check(itc_nothing_more(b, 500) && itc_nothing_more(b2, 100),
+          "and it is not delivered again to the receiver");
+    IM__Message__IMGetMsgListRsp *once = itc_history(b, 10, 0, 10);
     int copies = 0;
     for (size_t i = 0; once && i < once->n_msg_list; i++)
-        copies += once->msg_list[i]->msg_data.len == strlen("unread one") &&
-                  memcmp(once->msg_list[i]->msg_data.data, "unread one", 10) == 0;
+        copies += itc_same_bytes(&once->msg_list[i]->msg_data, "unread one");
     check(copies == 1, "it is stored once (%d copies in history)", copies);
     tt_pb_free(once);
 
@@ -223,16 +105,16 @@ static void phase_main(uint16_t ms1, uint16_t ms2)
     for (int i = 0; i < 20; i++) {
         char text[32];
         snprintf(text, sizeof(text), "page %02d", i);
-        send_text(a, 11, (uint32_t)(91000000 + i), text);
+        itc_send_text(a, 11, (uint32_t)(91000000 + i), text);
     }
-    IM__Message__IMGetMsgListRsp *h = history(b, 10, 0, 10);
+    IM__Message__IMGetMsgListRsp *h = itc_history(b, 10, 0, 10);
     int newest_first = h && h->n_msg_list == 10;
     for (size_t i = 1; newest_first && i < h->n_msg_list; i++)
         newest_first = h->msg_list[i - 1]->msg_id == h->msg_list[i]->msg_id + 1;
     uint32_t oldest = newest_first ? h->msg_list[9]->msg_id : 0;
     tt_pb_free(h);
     check(newest_first, "history page of 10, newest first, no gaps");
-    h = history(b, 10, oldest - 1, 10);
+    h = itc_history(b, 10, oldest - 1, 10);
     check(h && h->n_msg_list == 10 && h->msg_list[0]->msg_id == oldest - 1,
           "the next page continues below it");
     tt_pb_free(h);
@@ -250,9 +132,9 @@ static void phase_many(uint16_t ms1, uint16_t ms2)
     char name[16];
     for (int i = 0; i < S; i++) {
         snprintf(name, sizeof(name), "TT%03d", 20 + i);
-        snd[i] = login(i % 2 ? ms1 : ms2, name, PC);
+        snd[i] = itc_login(i % 2 ? ms1 : ms2, name, PC);
         snprintf(name, sizeof(name), "TT%03d", 40 + i);
-        rcv[i] = login(i % 2 ? ms2 : ms1, name, PC);
+        rcv[i] = itc_login(i % 2 ? ms2 : ms1, name, PC);
         if (!snd[i] || !rcv[i])
             return;
     }
@@ -261,7 +143,7 @@ static void phase_many(uint16_t ms1, uint16_t ms2)
         for (int i = 0; i < S; i++) {
             char text[32];
             snprintf(text, sizeof(text), "m%d-%d", i, k);
-            uint32_t id = send_text(snd[i], (uint32_t)(40 + i), (uint32_t)(92000000 + k), text);
+            uint32_t id = itc_send_text(snd[i], (uint32_t)(40 + i), (uint32_t)(92000000 + k), text);
             if (id == (uint32_t)(k + 1))
                 acked++;
             else
@@ -270,20 +152,20 @@ static void phase_many(uint16_t ms1, uint16_t ms2)
     }
     for (int i = 0; i < S; i++) {
         for (int k = 0; k < N; k++) {
-            IM__Message__IMMsgData *m = recv_msg(rcv[i], T);
+            IM__Message__IMMsgData *m = itc_recv_msg(rcv[i], T);
             if (m && m->msg_id == (uint32_t)(k + 1) && m->from_user_id == (uint32_t)(20 + i))
                 delivered++;
             else
                 in_order = 0;
             tt_pb_free(m);
         }
-        if (!nothing_more(rcv[i], 100))
+        if (!itc_nothing_more(rcv[i], 100))
             in_order = 0;
     }
     check(acked == S * N, "1000 messages acked with ids 1..100 per conversation (%d)", acked);
     check(delivered == S * N && in_order, "1000 delivered exactly once, in order (%d)", delivered);
     for (int i = 0; i < S; i++) {
-        IM__Message__IMGetMsgListRsp *h = history(rcv[i], (uint32_t)(20 + i), 0, 200);
+        IM__Message__IMGetMsgListRsp *h = itc_history(rcv[i], (uint32_t)(20 + i), 0, 200);
         if (!h || h->n_msg_list != N)
             check(0, "conversation %d holds %zu stored messages, not %d", i,
                   h ? h->n_msg_list : 0, N);
@@ -305,25 +187,20 @@ static void phase_burst(uint16_t ms1, uint16_t ms2)
     char name[16];
     for (int i = 0; i < S; i++) {
         snprintf(name, sizeof(name), "TT%03d", 70 + i);
-        snd[i] = login(i % 2 ? ms2 : ms1, name, PC);
+        snd[i] = itc_login(i % 2 ? ms2 : ms1, name, PC);
         if (!snd[i])
             return;
     }
-    ttc_t *hub = login(ms1, "TT080", PC);
+    ttc_t *hub = itc_login(ms1, "TT080", PC);
     if (!hub)
         return;
     for (int k = 0; k < M; k++)
         for (int i = 0; i < S; i++)
             for (int to = 0; to < 2; to++) {
                 char text[48];
-                IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
-                m.to_session_id = to ? HUB : (uint32_t)(70 + (i ^ 1));
-                m.msg_id = (uint32_t)(94000000 + 2 * k + to);
-                m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
                 snprintf(text, sizeof(text), "b%d-%d-%d", i, k, to);
-                m.msg_data.data = (uint8_t *)text;
-                m.msg_data.len = strlen(text);
-                ttc_send(snd[i], SID_MSG, CID_DATA, &m.base, NULL);
+                itc_send_text_async(snd[i], to ? HUB : (uint32_t)(70 + (i ^ 1)),
+                                    (uint32_t)(94000000 + 2 * k + to), text, NULL);
             }
     /* seen[pair][id]: how often an id was acked in the conversation of pair i/2 */
     static int seen_pair[S / 2][2 * M + 1], seen_hub[S][M + 1];
@@ -336,8 +213,7 @@ static void phase_burst(uint16_t ms1, uint16_t ms2)
             ttc_pdu_t *p = NULL;
             if (ttc_wait(snd[i], CID_ACK, T, &p) != 0 || !p)
                 break;
-            IM__Message__IMMsgDataAck *a = (IM__Message__IMMsgDataAck *)tt_pb_unpack(
-                &im__message__immsg_data_ack__descriptor, p->body, p->body_len);
+            IM__Message__IMMsgDataAck *a = itc_ack_of(p);
             ttc_pdu_free(p);
             if (!a)
                 continue;
@@ -369,7 +245,7 @@ static void phase_burst(uint16_t ms1, uint16_t ms2)
     memset(got, 0, sizeof(got));
     int delivered = 0;
     for (int n = 0; n < S * M; n++) {
-        IM__Message__IMMsgData *m = recv_msg(hub, T);
+        IM__Message__IMMsgData *m = itc_recv_msg(hub, T);
         if (!m)
             break;
         if (m->from_user_id >= 70 && m->from_user_id < 70 + S && m->msg_id >= 1 && m->msg_id <= M)
@@ -377,7 +253,7 @@ static void phase_burst(uint16_t ms1, uint16_t ms2)
         delivered++;
         tt_pb_free(m);
     }
-    exact = nothing_more(hub, 300);
+    exact = itc_nothing_more(hub, 300);
     for (int i = 0; i < S; i++)
         for (int id = 1; id <= M; id++)
             exact &= got[i][id] == 1;
@@ -390,34 +266,6 @@ static void phase_burst(uint16_t ms1, uint16_t ms2)
 
 /* ---- voice, summaries, by id, latest id, recent sessions, removal ---- */
 
-static uint32_t send_data(ttc_t *c, uint32_t to, uint32_t local_id, uint32_t type,
-                          const uint8_t *data, size_t len, int timeout)
-{
-    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
-    m.to_session_id = to;
-    m.msg_id = local_id;
-    m.msg_type = (IM__BaseDefine__MsgType)type;
-    m.msg_data.data = (uint8_t *)data;
-    m.msg_data.len = len;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, CID_DATA, &m.base, CID_ACK, timeout, &p) != 0 || !p)
-        return 0;
-    IM__Message__IMMsgDataAck *ack = (IM__Message__IMMsgDataAck *)tt_pb_unpack(
-        &im__message__immsg_data_ack__descriptor, p->body, p->body_len);
-    uint32_t id = ack && ack->session_id == to ? ack->msg_id : 0;
-    tt_pb_free(ack);
-    ttc_pdu_free(p);
-    return id;
-}
-
-static IM__BaseDefine__UnreadInfo *unread_info(IM__Message__IMUnreadMsgCntRsp *u, uint32_t peer)
-{
-    for (size_t i = 0; u && i < u->n_unreadinfo_list; i++)
-        if (u->unreadinfo_list[i]->session_id == peer)
-            return u->unreadinfo_list[i];
-    return NULL;
-}
-
 static IM__Message__IMGetMsgByIdRsp *by_ids(ttc_t *c, uint32_t peer, uint32_t *ids, size_t n)
 {
     IM__Message__IMGetMsgByIdReq r = IM__MESSAGE__IMGET_MSG_BY_ID_REQ__INIT;
@@ -425,14 +273,9 @@ static IM__Message__IMGetMsgByIdRsp *by_ids(ttc_t *c, uint32_t peer, uint32_t *i
     r.session_id = peer;
     r.n_msg_id_list = n;
     r.msg_id_list = ids;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_REQ,
-                    &r.base, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_RES, T,
-                    &p) != 0 || !p)
-        return NULL;
-    void *m = tt_pb_unpack(&im__message__imget_msg_by_id_rsp__descriptor, p->body, p->body_len);
-    ttc_pdu_free(p);
-    return m;
+    return ttc_call(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_REQ, &r.base,
+                    IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_RES,
+                    &im__message__imget_msg_by_id_rsp__descriptor, T, NULL, 0);
 }
 
 /* UINT32_MAX when there is no answer. */
@@ -441,16 +284,12 @@ static uint32_t latest_id(ttc_t *c, uint32_t peer)
     IM__Message__IMGetLatestMsgIdReq r = IM__MESSAGE__IMGET_LATEST_MSG_ID_REQ__INIT;
     r.session_type = SINGLE;
     r.session_id = peer;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_REQ,
-                    &r.base, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_RSP, T,
-                    &p) != 0 || !p)
-        return UINT32_MAX;
-    IM__Message__IMGetLatestMsgIdRsp *m = (IM__Message__IMGetLatestMsgIdRsp *)tt_pb_unpack(
-        &im__message__imget_latest_msg_id_rsp__descriptor, p->body, p->body_len);
+    IM__Message__IMGetLatestMsgIdRsp *m =
+        ttc_call(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_REQ,
+                 &r.base, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_RSP,
+                 &im__message__imget_latest_msg_id_rsp__descriptor, T, NULL, 0);
     uint32_t id = m && m->session_id == peer ? m->latest_msg_id : UINT32_MAX;
     tt_pb_free(m);
-    ttc_pdu_free(p);
     return id;
 }
 
@@ -458,16 +297,9 @@ static IM__Buddy__IMRecentContactSessionRsp *recent(ttc_t *c, uint32_t since)
 {
     IM__Buddy__IMRecentContactSessionReq r = IM__BUDDY__IMRECENT_CONTACT_SESSION_REQ__INIT;
     r.latest_update_time = since;
-    ttc_pdu_t *p = NULL;
-#define BUDDY(cmd) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##cmd
-    if (ttc_request(c, IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST,
-                    BUDDY(RECENT_CONTACT_SESSION_REQUEST), &r.base,
-                    BUDDY(RECENT_CONTACT_SESSION_RESPONSE), T, &p) != 0 || !p)
-        return NULL;
-    void *m = tt_pb_unpack(&im__buddy__imrecent_contact_session_rsp__descriptor, p->body,
-                           p->body_len);
-    ttc_pdu_free(p);
-    return m;
+    return ttc_call(c, SID_BUDDY, BUDDY(RECENT_CONTACT_SESSION_REQUEST), &r.base,
+                    BUDDY(RECENT_CONTACT_SESSION_RESPONSE),
+                    &im__buddy__imrecent_contact_session_rsp__descriptor, T, NULL, 0);
 }
 
 static IM__BaseDefine__ContactSessionInfo *session_of(IM__Buddy__IMRecentContactSessionRsp *r,
@@ -485,18 +317,12 @@ static uint32_t remove_session(ttc_t *c, uint32_t peer)
     IM__Buddy__IMRemoveSessionReq r = IM__BUDDY__IMREMOVE_SESSION_REQ__INIT;
     r.session_type = SINGLE;
     r.session_id = peer;
-    ttc_pdu_t *p = NULL;
-    if (ttc_request(c, IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST,
-                    IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_REQ, &r.base,
-                    IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_RES, T,
-                    &p) != 0 || !p)
-        return UINT32_MAX;
-    IM__Buddy__IMRemoveSessionRsp *m = (IM__Buddy__IMRemoveSessionRsp *)tt_pb_unpack(
-        &im__buddy__imremove_session_rsp__descriptor, p->body, p->body_len);
+    IM__Buddy__IMRemoveSessionRsp *m =
+        ttc_call(c, SID_BUDDY, BUDDY(REMOVE_SESSION_REQ), &r.base, BUDDY(REMOVE_SESSION_RES),
+                 &im__buddy__imremove_session_rsp__descriptor, T, NULL, 0);
     uint32_t code = m && m->session_id == peer && m->session_type == SINGLE ? m->result_code
                                                                              : UINT32_MAX;
     tt_pb_free(m);
-    ttc_pdu_free(p);
     return code;
 }
 
@@ -504,11 +330,11 @@ static uint32_t remove_session(ttc_t *c, uint32_t peer)
 
 static void phase_more(uint16_t ms1, uint16_t ms2)
 {
-    ttc_t *x = login(ms1, "TT060", PC), *y = login(ms2, "TT061", PC);
+    ttc_t *x = itc_login(ms1, "TT060", PC), *y = itc_login(ms2, "TT061", PC);
     if (!x || !y)
         return;
-    uint32_t t1 = send_text(x, 61, 93000000, "text first");
-    check(t1 == 1 && got_text(y, 60, t1, "text first"), "TT060 -> TT061 text (msg_id %u)", t1);
+    uint32_t t1 = itc_send_text(x, 61, 93000000, "text first");
+    check(t1 == 1 && itc_got_text(y, 60, t1, "text first"), "TT060 -> TT061 text (msg_id %u)", t1);
 
     /* voice: 4-byte duration + 3000 bytes with zeros and 0xff, byte for byte everywhere */
     uint8_t voice[4 + 3000];
@@ -518,17 +344,17 @@ static void phase_more(uint16_t ms1, uint16_t ms2)
         voice[i] = (uint8_t)(i * 131 + (i >> 3));
     voice[10] = 0;
     voice[11] = 0xff;
-    uint32_t v1 = send_data(y, 60, 93000001, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO,
+    uint32_t v1 = itc_send_data(y, 60, 93000001, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO,
                             voice, sizeof(voice), T);
     check(v1 == t1 + 1, "TT061 -> TT060 voice acked (msg_id %u)", v1);
-    IM__Message__IMMsgData *live = recv_msg(x, T);
+    IM__Message__IMMsgData *live = itc_recv_msg(x, T);
     check(live && live->msg_id == v1 &&
               live->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
               live->msg_data.len == sizeof(voice) &&
               memcmp(live->msg_data.data, voice, sizeof(voice)) == 0,
           "the voice is delivered byte for byte");
     tt_pb_free(live);
-    IM__Message__IMGetMsgListRsp *h = history(x, 61, 0, 10);
+    IM__Message__IMGetMsgListRsp *h = itc_history(x, 61, 0, 10);
     check(h && h->n_msg_list == 2 && h->msg_list[0]->msg_id == v1 &&
               h->msg_list[0]->from_session_id == 61 &&
               h->msg_list[0]->msg_data.len == sizeof(voice) &&
@@ -548,8 +374,8 @@ static void phase_more(uint16_t ms1, uint16_t ms2)
     check(latest_id(x, 63) == 0, "latest msg_id without any message is 0");
 
     /* summaries name the real sender of the latest message and show voice as [语音] */
-    IM__Message__IMUnreadMsgCntRsp *u = unread(x);
-    IM__BaseDefine__UnreadInfo *ui = unread_info(u, 61);
+    IM__Message__IMUnreadMsgCntRsp *u = itc_unread(x);
+    IM__BaseDefine__UnreadInfo *ui = itc_unread_info(u, 61);
     check(ui && ui->unread_cnt == 1 && ui->latest_msg_id == v1 &&
               ui->latest_msg_from_user_id == 61 &&
               ui->latest_msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
@@ -557,8 +383,8 @@ static void phase_more(uint16_t ms1, uint16_t ms2)
               memcmp(ui->latest_msg_data.data, VOICE, strlen(VOICE)) == 0 && u->total_cnt >= 1,
           "TT060's unread from TT061: 1, latest the voice as [语音]");
     tt_pb_free(u);
-    u = unread(y);
-    ui = unread_info(u, 60);
+    u = itc_unread(y);
+    ui = itc_unread_info(u, 60);
     check(ui && ui->unread_cnt == 1 && ui->latest_msg_id == v1 &&
               ui->latest_msg_from_user_id == 61,
           "TT061's unread from TT060: 1, its latest message was TT061's own");
@@ -582,26 +408,26 @@ static void phase_more(uint16_t ms1, uint16_t ms2)
     r = recent(x, 0);
     check(r && !session_of(r, 61), "it is gone from TT060's list");
     tt_pb_free(r);
-    u = unread(x);
-    check(u && !unread_info(u, 61), "and its unread count went with it");
+    u = itc_unread(x);
+    check(u && !itc_unread_info(u, 61), "and its unread count went with it");
     tt_pb_free(u);
     r = recent(y, 0);
     check(session_of(r, 60) != NULL, "TT061 keeps its side");
     tt_pb_free(r);
-    uint32_t t2 = send_text(y, 60, 93000002, "still there?");
-    check(t2 == v1 + 1 && got_text(x, 61, t2, "still there?"), "a new message (msg_id %u)", t2);
+    uint32_t t2 = itc_send_text(y, 60, 93000002, "still there?");
+    check(t2 == v1 + 1 && itc_got_text(x, 61, t2, "still there?"), "a new message (msg_id %u)", t2);
     r = recent(x, 0);
     si = session_of(r, 61);
     check(si && si->latest_msg_id == t2, "brings the session back");
     tt_pb_free(r);
 
     /* refused by db_proxy (text that cannot be stored): no ack, nothing stored */
-    check(send_data(x, 61, 93000003, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT,
+    check(itc_send_data(x, 61, 93000003, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT,
                     (const uint8_t *)"\xff\xfe", 2, 1500) == 0,
           "a text that is not UTF-8 is not acknowledged");
-    check(nothing_more(y, 300) && latest_id(x, 61) == t2, "nor delivered or stored");
+    check(itc_nothing_more(y, 300) && latest_id(x, 61) == t2, "nor delivered or stored");
     /* for the next phase: a message whose resend will come after the window */
-    uint32_t t3 = send_text(x, 61, 93000004, "once more later");
+    uint32_t t3 = itc_send_text(x, 61, 93000004, "once more later");
     check(t3 == t2 + 1, "one more (msg_id %u)", t3);
     ttc_close(x);
     ttc_close(y);
@@ -611,16 +437,16 @@ static void phase_more(uint16_t ms1, uint16_t ms2)
  * from the stored messages, and the resend of an old message is a new message. */
 static void phase_after(uint16_t ms1)
 {
-    ttc_t *x = login(ms1, "TT060", PC);
+    ttc_t *x = itc_login(ms1, "TT060", PC);
     if (!x)
         return;
     uint32_t last = latest_id(x, 61);
-    uint32_t id = send_text(x, 61, 93000005, "after the flush");
+    uint32_t id = itc_send_text(x, 61, 93000005, "after the flush");
     check(last != UINT32_MAX && last > 0 && id == last + 1,
           "without counter rows and Redis, ids continue: %u after %u", id, last);
-    id = send_text(x, 61, 93000004, "once more later");
+    id = itc_send_text(x, 61, 93000004, "once more later");
     check(id == last + 2, "a resend after the window is a new message (msg_id %u)", id);
-    id = send_text(x, 61, 93000004, "once more later");
+    id = itc_send_text(x, 61, 93000004, "once more later");
     check(id == last + 2, "and a resend of that one is recognised again (msg_id %u)", id);
     ttc_close(x);
 }
@@ -638,6 +464,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: it_chat main MS1 MS2 | after MS1\n");
         return 2;
     }
+    failures += itc_failures();
     printf("%s: %d failed checks\n", failures ? "FAILED" : "PASSED", failures);
     return failures ? 1 : 0;
 }

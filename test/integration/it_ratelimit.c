@@ -9,69 +9,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "IM.BaseDefine.pb-c.h"
-#include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
+#include "it_chat_util.h"
 #include "it_check.h"
 #include "tt_client.h"
 #include "tt_pdu.h"
 
-#define T 8000
+#define T ITC_T
 #define N 120 /* messages pipelined by the limited sender */
-#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
-#define CID_DATA IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA
-#define CID_ACK IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* An Android session whose queue holds every ack and delivery of the burst. */
 static ttc_t *login(uint16_t port, const char *user)
 {
-    char err[256];
-    ttc_t *c = ttc_connect("127.0.0.1", port, T, err, sizeof(err));
-    IM__Login__IMLoginRes *res = NULL;
-    if (!c || ttc_login(c, user, "test123", IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID,
-                        T, &res) != 0 ||
-        !res || res->result_code) {
-        check(0, "login %s on %u", user, port);
-        tt_pb_free(res);
-        ttc_close(c);
-        return NULL;
-    }
-    tt_pb_free(res);
-    ttc_set_queue_limit(c, 4 * N);
+    ttc_t *c = itc_login(port, user, ITC_ANDROID);
+    if (c)
+        ttc_set_queue_limit(c, 4 * N);
     return c;
-}
-
-static int send_text(ttc_t *c, uint32_t to, uint32_t local_id, const char *text, uint16_t *seq)
-{
-    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
-    m.to_session_id = to;
-    m.msg_id = local_id;
-    m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
-    m.msg_data.data = (uint8_t *)text;
-    m.msg_data.len = strlen(text);
-    return ttc_send(c, SID_MSG, CID_DATA, &m.base, seq);
-}
-
-/* The msg_id of the next ack on c (0: none within ms, or unparsable). */
-static uint32_t next_ack(ttc_t *c, int ms)
-{
-    ttc_pdu_t *p = NULL;
-    if (ttc_wait(c, CID_ACK, ms, &p) != 0 || !p)
-        return 0;
-    IM__Message__IMMsgDataAck *a = (IM__Message__IMMsgDataAck *)tt_pb_unpack(
-        &im__message__immsg_data_ack__descriptor, p->body, p->body_len);
-    uint32_t id = a ? a->msg_id : 0;
-    tt_pb_free(a);
-    ttc_pdu_free(p);
-    return id;
 }
 
 int main(int argc, char **argv)
@@ -88,25 +43,25 @@ int main(int argc, char **argv)
     uint32_t to_id = ttc_user_id(to);
 
     /* N messages in one go: far over the burst */
-    double t0 = now_s();
+    double t0 = itc_now_s();
     int sent = 0;
     char text[64];
     for (int i = 1; i <= N; i++) {
         snprintf(text, sizeof(text), "limited %03d", i);
-        sent += send_text(fast, to_id, 5000 + (uint32_t)i, text, NULL) == 0;
+        sent += itc_send_text_async(fast, to_id, 5000 + (uint32_t)i, text, NULL) == 0;
     }
     check(sent == N, "%d of %d pipelined messages written", sent, N);
 
     /* Meanwhile another connection is served at once: wait until the limited sender is
      * surely throttled (its first acks came), then time one message of the other. */
-    uint32_t first = next_ack(fast, T);
+    uint32_t first = itc_next_ack(fast, T);
     check(first > 0, "the limited sender's first message is acked (msg_id %u)", first);
-    double o0 = now_s();
+    double o0 = itc_now_s();
     uint16_t oseq = 0;
     uint32_t oid = 0;
-    if (send_text(other, to_id, 1, "not limited", &oseq) == 0)
-        oid = next_ack(other, T);
-    double other_s = now_s() - o0;
+    if (itc_send_text_async(other, to_id, 1, "not limited", &oseq) == 0)
+        oid = itc_next_ack(other, T);
+    double other_s = itc_now_s() - o0;
     check(oid > 0 && other_s < 0.5 * (N - burst) / rate,
           "another sender is acked in %.3f s while the first is throttled", other_s);
 
@@ -114,14 +69,14 @@ int main(int argc, char **argv)
     uint32_t last = first, acked = 1;
     int consecutive = 1;
     while (acked < N) {
-        uint32_t id = next_ack(fast, T);
+        uint32_t id = itc_next_ack(fast, T);
         if (!id)
             break;
         consecutive &= id == last + 1;
         last = id;
         acked++;
     }
-    double took = now_s() - t0;
+    double took = itc_now_s() - t0;
     check(acked == N, "all %d messages acked (%u)", N, (unsigned)acked);
     check(consecutive, "with consecutive msg_ids %u..%u", first, last);
     /* about (N - burst) / rate seconds: the limit spreads them out (lower bound only, and a
@@ -133,22 +88,15 @@ int main(int argc, char **argv)
     /* the receiver gets every one of them once, in order (and the other sender's one) */
     int in_order = 1, got = 0, other_seen = 0;
     for (;;) {
-        ttc_pdu_t *p = NULL;
-        if (ttc_wait(to, CID_DATA, got + other_seen < N + 1 ? T : 300, &p) != 0 || !p)
-            break;
-        IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
-            &im__message__immsg_data__descriptor, p->body, p->body_len);
-        ttc_pdu_free(p);
+        IM__Message__IMMsgData *m = itc_recv_msg(to, got + other_seen < N + 1 ? T : 300);
         if (!m)
-            continue;
+            break;
         if (m->from_user_id == ttc_user_id(other)) {
             other_seen++;
         } else {
             got++;
             snprintf(text, sizeof(text), "limited %03d", got);
-            in_order &= m->msg_id == first + (uint32_t)got - 1 &&
-                        m->msg_data.len == strlen(text) &&
-                        memcmp(m->msg_data.data, text, m->msg_data.len) == 0;
+            in_order &= m->msg_id == first + (uint32_t)got - 1 && itc_is_text(m, text);
         }
         tt_pb_free(m);
     }
@@ -158,5 +106,6 @@ int main(int argc, char **argv)
     ttc_close(fast);
     ttc_close(other);
     ttc_close(to);
+    failures += itc_failures();
     return failures ? 1 : 0;
 }
