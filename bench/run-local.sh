@@ -10,6 +10,8 @@
 #     --users N           accounts TT001..TTN to create (default: enough for --first/--count)
 #     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck)
 #     --db-threads N      db_proxy_server ThreadNum (default 8)
+#     --msg-batch N       db_proxy_server MsgBatchMax (default: the server's, 256)
+#     --db-conf K=V       one more db_proxy_server setting (repeatable)
 #     --no-prelogin       measure first logins (password upgrade included); by default every
 #                         account logs in once, unmeasured, before the run
 #     --keep              keep the temp dir (configs, logs) and print where it is
@@ -26,6 +28,8 @@ BUILD=$ROOT/build
 USERS=
 RATE_LIMIT=1000000
 DB_THREADS=8
+MSG_BATCH=
+DB_CONF=()
 PRELOGIN=1
 KEEP=
 while [ $# -gt 0 ]; do
@@ -34,6 +38,8 @@ while [ $# -gt 0 ]; do
         --users) USERS=$2; shift 2 ;;
         --msg-rate-limit) RATE_LIMIT=$2; shift 2 ;;
         --db-threads) DB_THREADS=$2; shift 2 ;;
+        --msg-batch) MSG_BATCH=$2; shift 2 ;;
+        --db-conf) DB_CONF+=("$2"); shift 2 ;;
         --no-prelogin) PRELOGIN=; shift ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
@@ -127,6 +133,8 @@ P_MY=$(free_port); P_RD=$(free_port); P_DB=$(free_port); P_ROUTE=$(free_port)
 P_LHTTP=$(free_port); P_LMS=$(free_port); P_MSG=$(free_port)
 
 say "MariaDB and Redis in $TMP/stack (ports $P_MY, $P_RD)"
+# A server under load gets a real InnoDB buffer pool and redo log (the test default is tiny).
+TT_INNODB_BUFFER_POOL=${TT_INNODB_BUFFER_POOL:-512M} TT_INNODB_LOG_FILE=${TT_INNODB_LOG_FILE:-256M} \
 "$ROOT/scripts/stack.sh" start-db --dir "$TMP/stack" --mysql-port "$P_MY" --redis-port "$P_RD" \
     >"$TMP/stack.out" 2>&1 || { FAILED=1; cat "$TMP/stack.out" >&2; exit 3; }
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk -pteamtalk teamtalk -N -e "$1"; }
@@ -154,6 +162,8 @@ sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_D
     -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
     -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
     "$ROOT/conf/dbproxyserver.conf" > "$TMP/db.conf"
+if [ -n "$MSG_BATCH" ]; then printf 'MsgBatchMax=%s\n' "$MSG_BATCH" >> "$TMP/db.conf"; fi
+for kv in "${DB_CONF[@]}"; do printf '%s\n' "$kv" >> "$TMP/db.conf"; done
 printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\n' "$P_ROUTE" > "$TMP/route.conf"
 cat > "$TMP/login.conf" <<CONF
 HttpListenIP=127.0.0.1

@@ -31,6 +31,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 source "$ROOT/scripts/lib.sh"
 
 MYSQL_START_TIMEOUT=${TT_MYSQL_START_TIMEOUT:-90}
+# InnoDB memory and redo log: small by default (tests start many private servers); a server
+# taking real load wants more (bench/run-local.sh raises them).
+INNODB_BUFFER_POOL=${TT_INNODB_BUFFER_POOL:-64M}
+INNODB_LOG_FILE=${TT_INNODB_LOG_FILE:-32M}
 REDIS_START_TIMEOUT=30
 MYSQL_STOP_TIMEOUT=60
 REDIS_STOP_TIMEOUT=30
@@ -215,7 +219,7 @@ start_mariadb() {
         --port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --log-error="$LOG/mariadb.err" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
-        --performance-schema=OFF --innodb-buffer-pool-size=64M --innodb-log-file-size=32M \
+        --performance-schema=OFF --innodb-buffer-pool-size="$INNODB_BUFFER_POOL" --innodb-log-file-size="$INNODB_LOG_FILE" \
         --innodb-flush-log-at-trx-commit=1 --max-connections=300 \
         --key-buffer-size=8M --table-open-cache=400 --max-allowed-packet=16M \
         9>&- </dev/null >>"$LOG/mariadb.out" 2>&1 &
