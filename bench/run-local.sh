@@ -12,6 +12,9 @@
 #     --db-threads N      db_proxy_server ThreadNum (default 8)
 #     --msg-batch N       db_proxy_server MsgBatchMax (default: the server's, 256)
 #     --db-conf K=V       one more db_proxy_server setting (repeatable)
+#     --db-links N        msg_server ConcurrentDBConnCnt: links to db_proxy_server, each one
+#                         a lane of messages stored in order (default 4, as conf/ gives: two
+#                         DBServer entries of 2)
 #     --no-prelogin       measure first logins (password upgrade included); by default every
 #                         account logs in once, unmeasured, before the run
 #     --keep              keep the temp dir (configs, logs) and print where it is
@@ -30,6 +33,7 @@ RATE_LIMIT=1000000
 DB_THREADS=8
 MSG_BATCH=
 DB_CONF=()
+DB_LINKS=4
 PRELOGIN=1
 KEEP=
 while [ $# -gt 0 ]; do
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
         --db-threads) DB_THREADS=$2; shift 2 ;;
         --msg-batch) MSG_BATCH=$2; shift 2 ;;
         --db-conf) DB_CONF+=("$2"); shift 2 ;;
+        --db-links) DB_LINKS=$2; shift 2 ;;
         --no-prelogin) PRELOGIN=; shift ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
@@ -180,7 +185,7 @@ IpAddr1=127.0.0.1
 IpAddr2=127.0.0.1
 MaxConnCnt=1000000
 aesKey=12345678901234567890123456789012
-ConcurrentDBConnCnt=2
+ConcurrentDBConnCnt=$DB_LINKS
 DBServerIP1=127.0.0.1
 DBServerPort1=$P_DB
 LoginServerIP1=127.0.0.1

@@ -1,10 +1,11 @@
 /* td_msg_store_batch: many messages in one transaction with few statements (td_msg.h).
  *
- * Every multi-row statement comes in a few fixed shapes (256, 64, 16, 4 and 1 rows, as far as
- * TD_MAX_ARGS parameters allow) and a list is cut greedily into them, so each connection
- * prepares a bounded set of statements once and reuses them. The per-conversation rules are those of td_msg_store: the pair locks come
- * first (in sorted order, so two batches cannot wait on each other in a cycle), then the reads
- * see what the previous writer of each pair committed. */
+ * Writes go out as bulk executions of a one-row statement (td_exec_bulk: one round trip for
+ * any number of rows). Reads are multi-row statements in a few fixed shapes (256, 64, 16, 4
+ * and 1 conditions), the last one padded by repeating a condition, so each connection prepares
+ * a bounded set of statements once and reuses them. The per-conversation rules are those of
+ * td_msg_store: the pair locks come first (in sorted order, so two batches cannot wait on each
+ * other in a cycle), then the reads see what the previous writer of each pair committed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ enum {
     K_COUNT = K_MSG_ADD + TD_MSG_SHARDS
 };
 
-static const size_t SHAPES[] = {256, 64, 16, 4, 1}; /* as far as TD_MAX_ARGS allows */
+static const size_t SHAPES[] = {256, 64, 16, 4, 1}; /* conditions per read statement */
 #define NSHAPES (sizeof(SHAPES) / sizeof(SHAPES[0]))
 
 typedef struct kind_s {
@@ -36,17 +37,18 @@ typedef struct kind_s {
     const char *sep;    /* between rows */
     const char *tail;   /* text after the rows */
     int args;           /* parameters per row */
+    int write;          /* one row, run in bulk (else a read, in shapes) */
 } kind_t;
 
 #define MSG_ROW "(?, ?, ?, ?, ?, ?, 0, ?, ?)"
 #define MSG_HEAD(n)                                                                           \
     "INSERT INTO IMMessage_" #n " (relateId, fromId, toId, msgId, content, type, status, "     \
     "created, updated) VALUES "
-#define MSG_KIND(n) {MSG_HEAD(n), MSG_ROW, ", ", "", 8}
+#define MSG_KIND(n) {MSG_HEAD(n), MSG_ROW, ", ", "", 8, 1}
 
 static const kind_t KINDS[K_COUNT] = {
     [K_LOCK] = {"INSERT INTO tt_pair_lock (smallId, bigId) VALUES ", "(?, ?)", ", ",
-                " ON DUPLICATE KEY UPDATE smallId = smallId", 2},
+                " ON DUPLICATE KEY UPDATE smallId = smallId", 2, 1},
     [K_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe WHERE ",
                       "(fromId = ? AND clientKey = ?)", " OR ", "", 2},
     [K_REL_GET] = {"SELECT id, smallId, bigId FROM IMRelationShip WHERE status = 0 AND (",
@@ -54,9 +56,9 @@ static const kind_t KINDS[K_COUNT] = {
     [K_CTR_GET] = {"SELECT sessionKey, lastMsgId FROM tt_msg_counter WHERE sessionKey IN (",
                    "?", ", ", ")", 1},
     [K_CTR_PUT] = {"INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES ", "(?, ?)", ", ",
-                   " ON DUPLICATE KEY UPDATE lastMsgId = VALUES(lastMsgId)", 2},
-    [K_SESS_GET] = {"SELECT id, userId, peerId, IFNULL(status, 1) FROM IMRecentSession WHERE "
-                    "type = 1 AND (",
+                   " ON DUPLICATE KEY UPDATE lastMsgId = VALUES(lastMsgId)", 2, 1},
+    [K_SESS_GET] = {"SELECT id, userId, peerId, IFNULL(status, 1), updated FROM IMRecentSession "
+                    "WHERE type = 1 AND (",
                     "(userId = ? AND peerId = ?)", " OR ", ")", 2},
     /* An existing row is named by its id (the update branch); a new one gets id 0, which
      * NULLIF turns into NULL: a fresh AUTO_INCREMENT value whatever the sql_mode. */
@@ -65,12 +67,12 @@ static const kind_t KINDS[K_COUNT] = {
                     "(NULLIF(?, 0), ?, ?, 1, 0, ?, ?)", ", ",
                     " ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(IFNULL(updated, 0), "
                     "VALUES(updated))",
-                    5},
+                    5, 1},
     [K_DEDUPE_PUT] = {"INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) VALUES ",
                       "(?, ?, ?, ?)", ", ",
                       " ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = "
                       "VALUES(created)",
-                      4},
+                      4, 1},
     [K_MSG_ADD + 0] = MSG_KIND(0), [K_MSG_ADD + 1] = MSG_KIND(1),
     [K_MSG_ADD + 2] = MSG_KIND(2), [K_MSG_ADD + 3] = MSG_KIND(3),
     [K_MSG_ADD + 4] = MSG_KIND(4), [K_MSG_ADD + 5] = MSG_KIND(5),
@@ -86,9 +88,9 @@ static void build_sql(void)
     for (int k = 0; k < K_COUNT; k++) {
         const kind_t *d = &KINDS[k];
         for (size_t s = 0; s < NSHAPES; s++) {
-            size_t rows = SHAPES[s];
-            if (rows * (size_t)d->args > TD_MAX_ARGS)
-                continue; /* never used */
+            size_t rows = d->write ? 1 : SHAPES[s];
+            if (d->write && s > 0)
+                break; /* a write has its one-row statement only */
             size_t len = strlen(d->head) + strlen(d->tail) + 1 +
                          rows * (strlen(d->row) + strlen(d->sep));
             char *q = malloc(len);
@@ -119,6 +121,7 @@ typedef struct sess_s {
     uint32_t user, peer; /* the row's owner and peer */
     uint32_t when;       /* updated to at least this */
     uint32_t id;         /* the row to reuse (0: insert one) */
+    uint32_t updated;    /* its updated */
     int active;          /* that row is active */
 } sess_t;
 
@@ -134,16 +137,16 @@ typedef struct batch_s {
     size_t nsess;
     char (*content)[TD_MSG_AUDIO_ID_LEN]; /* voice messages' content */
     size_t *content_len;
-    size_t *order;            /* scratch: message indexes (one shard's new messages) */
+    size_t *order;            /* scratch: indexes of messages, pairs or session rows */
     size_t norder;
-    uint64_t affected;        /* rows the statements of run_chunks changed, summed */
+    uint64_t affected;        /* rows the writes changed, summed */
     int fast;                 /* resend keys not read first: their insert tells */
     int redo;                 /* the fast attempt met a stored key: run the careful one */
     union {                   /* fetch buffers of the current query */
         struct { uint32_t from, msg_id, created; uint64_t key; } dd;
         struct { uint32_t id, lo, hi; } rel;
         struct { uint64_t key; uint32_t last; } ctr;
-        struct { uint32_t id, user, peer, status; } ss;
+        struct { uint32_t id, user, peer, status, updated; } ss;
     } f;
 } batch_t;
 
@@ -174,31 +177,47 @@ static int is_new(const batch_t *b, size_t i)
     return b->first[i] < 0 && !b->out[i].duplicate;
 }
 
-/* Runs a statement kind over `count` items in shapes of 64/16/4/1; fill writes the
- * parameters of item i. With cols, rows go to on_row(b). */
-static int run_chunks(td_conn_t *c, batch_t *b, int kind, size_t count,
-                      void (*fill)(batch_t *b, size_t i, td_arg_t *a), td_col_t *cols,
-                      int ncols, int (*on_row)(void *arg))
+/* A read over `count` items: a statement of the smallest shape that holds what is left (at
+ * most 256), padded by repeating the last item; fill writes the parameters of item i; the
+ * rows go to on_row(b). */
+static int run_reads(td_conn_t *c, batch_t *b, int kind, size_t count,
+                     void (*fill)(batch_t *b, size_t i, td_arg_t *a), td_col_t *cols, int ncols,
+                     int (*on_row)(void *arg))
 {
     td_arg_t args[TD_MAX_ARGS];
-    int per = KINDS[kind].args;
-    size_t i = 0;
-    while (i < count) {
-        size_t s = 0;
-        while (SHAPES[s] > count - i || SHAPES[s] * (size_t)per > TD_MAX_ARGS)
+    size_t per = (size_t)KINDS[kind].args;
+    for (size_t i = 0; i < count;) {
+        size_t left = count - i, s = 0;
+        while (s + 1 < NSHAPES && SHAPES[s + 1] >= left)
             s++;
+        size_t take = left < SHAPES[s] ? left : SHAPES[s];
         for (size_t r = 0; r < SHAPES[s]; r++)
-            fill(b, i + r, args + r * (size_t)per);
-        int nargs = (int)SHAPES[s] * per;
-        uint64_t affected = 0;
-        int rc = cols ? td_query(c, g_sql[kind][s], args, nargs, cols, ncols, on_row, b)
-                      : td_exec(c, g_sql[kind][s], args, nargs, &affected, NULL);
-        if (rc < 0)
+            fill(b, i + (r < take ? r : take - 1), args + r * per);
+        if (td_query(c, g_sql[kind][s], args, (int)(SHAPES[s] * per), cols, ncols, on_row, b) <
+            0)
             return -1;
-        b->affected += affected;
-        i += SHAPES[s];
+        i += take;
     }
     return 0;
+}
+
+/* A write of `count` rows in one bulk execution; the rows changed are added to b->affected. */
+static int run_writes(td_conn_t *c, batch_t *b, int kind, size_t count,
+                      void (*fill)(batch_t *b, size_t i, td_arg_t *a))
+{
+    if (count == 0)
+        return 0;
+    size_t per = (size_t)KINDS[kind].args;
+    td_arg_t *args = malloc(count * per * sizeof(*args));
+    if (!args)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        fill(b, i, args + i * per);
+    uint64_t affected = 0;
+    int rc = td_exec_bulk(c, g_sql[kind][0], args, (int)per, count, &affected);
+    free(args);
+    b->affected += affected;
+    return rc;
 }
 
 /* ---- the steps of one attempt ---- */
@@ -243,7 +262,7 @@ static int resend_check(td_conn_t *c, batch_t *b)
             b->order[b->norder++] = i;
     td_col_t cols[] = {TD_COL_U32(&b->f.dd.from), TD_COL_U64(&b->f.dd.key),
                        TD_COL_U32(&b->f.dd.msg_id), TD_COL_U32(&b->f.dd.created)};
-    return run_chunks(c, b, K_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
+    return run_reads(c, b, K_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
 }
 
 /* Relations: the active row with the smallest id; the others are made or reactivated. */
@@ -267,7 +286,7 @@ static int relations(td_conn_t *c, batch_t *b)
 {
     td_col_t cols[] = {TD_COL_U32(&b->f.rel.id), TD_COL_U32(&b->f.rel.lo),
                        TD_COL_U32(&b->f.rel.hi)};
-    if (run_chunks(c, b, K_REL_GET, b->norder, fill_busy_pair, cols, 3, on_relation) < 0)
+    if (run_reads(c, b, K_REL_GET, b->norder, fill_busy_pair, cols, 3, on_relation) < 0)
         return -1;
     for (size_t k = 0; k < b->norder; k++) {
         pair_t *p = &b->pairs[b->order[k]];
@@ -306,7 +325,7 @@ static int on_counter(void *arg)
 static int assign_ids(td_conn_t *c, batch_t *b)
 {
     td_col_t cols[] = {TD_COL_U64(&b->f.ctr.key), TD_COL_U32(&b->f.ctr.last)};
-    if (run_chunks(c, b, K_CTR_GET, b->norder, fill_ctr_get, cols, 2, on_counter) < 0)
+    if (run_reads(c, b, K_CTR_GET, b->norder, fill_ctr_get, cols, 2, on_counter) < 0)
         return -1;
     for (size_t k = 0; k < b->norder; k++) {
         pair_t *p = &b->pairs[b->order[k]];
@@ -323,7 +342,7 @@ static int assign_ids(td_conn_t *c, batch_t *b)
         b->out[i].relate_id = p->relate_id;
         b->out[i].created = b->s[i].create_time;
     }
-    return run_chunks(c, b, K_CTR_PUT, b->norder, fill_ctr_put, NULL, 0, NULL);
+    return run_writes(c, b, K_CTR_PUT, b->norder, fill_ctr_put);
 }
 
 /* The messages, one multi-row INSERT per shard (b->order: that shard's new messages). */
@@ -360,7 +379,7 @@ static int insert_messages(td_conn_t *c, batch_t *b)
             if (is_new(b, i) && td_msg_shard(b->out[i].relate_id) == shard)
                 b->order[b->norder++] = i;
         if (b->norder &&
-            run_chunks(c, b, K_MSG_ADD + (int)shard, b->norder, fill_msg, NULL, 0, NULL) < 0)
+            run_writes(c, b, K_MSG_ADD + (int)shard, b->norder, fill_msg) < 0)
             return -1;
     }
     return 0;
@@ -376,7 +395,7 @@ static void fill_sess_get(batch_t *b, size_t i, td_arg_t *a)
 
 static void fill_sess_put(batch_t *b, size_t i, td_arg_t *a)
 {
-    const sess_t *s = &b->sess[i];
+    const sess_t *s = &b->sess[b->order[i]];
     a[0] = TD_U32(s->id);
     a[1] = TD_U32(s->user);
     a[2] = TD_U32(s->peer);
@@ -396,6 +415,7 @@ static int on_session_row(void *arg)
         (active == s->active && b->f.ss.id < s->id)) {
         s->id = b->f.ss.id;
         s->active = active;
+        s->updated = b->f.ss.updated;
     }
     return 0;
 }
@@ -410,10 +430,17 @@ static int sessions(td_conn_t *c, batch_t *b)
     }
     qsort(b->sess, b->nsess, sizeof(sess_t), cmp_sess);
     td_col_t cols[] = {TD_COL_U32(&b->f.ss.id), TD_COL_U32(&b->f.ss.user),
-                       TD_COL_U32(&b->f.ss.peer), TD_COL_U32(&b->f.ss.status)};
-    if (run_chunks(c, b, K_SESS_GET, b->nsess, fill_sess_get, cols, 4, on_session_row) < 0)
+                       TD_COL_U32(&b->f.ss.peer), TD_COL_U32(&b->f.ss.status),
+                       TD_COL_U32(&b->f.ss.updated)};
+    if (run_reads(c, b, K_SESS_GET, b->nsess, fill_sess_get, cols, 5, on_session_row) < 0)
         return -1;
-    return run_chunks(c, b, K_SESS_PUT, b->nsess, fill_sess_put, NULL, 0, NULL);
+    /* A row already active and as new (a busy conversation, several batches a second) is
+     * left as it is. */
+    b->norder = 0;
+    for (size_t k = 0; k < b->nsess; k++)
+        if (!(b->sess[k].id && b->sess[k].active && b->sess[k].updated >= b->sess[k].when))
+            b->order[b->norder++] = k;
+    return run_writes(c, b, K_SESS_PUT, b->norder, fill_sess_put);
 }
 
 static void fill_dedupe_put(batch_t *b, size_t k, td_arg_t *a)
@@ -453,7 +480,7 @@ static int batch_body(td_conn_t *c, void *arg)
         pair_t *p = &b->pairs[k];
         *p = (pair_t){.lo = p->lo, .hi = p->hi};
     }
-    if (run_chunks(c, b, K_LOCK, b->npairs, fill_lock, NULL, 0, NULL) < 0 ||
+    if (run_writes(c, b, K_LOCK, b->npairs, fill_lock) < 0 ||
         resend_check(c, b) < 0)
         return -1;
     if (mark_busy(b) > 0) {
@@ -467,7 +494,7 @@ static int batch_body(td_conn_t *c, void *arg)
                 if (is_new(b, i))
                     b->order[b->norder++] = i;
             b->affected = 0;
-            if (run_chunks(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put, NULL, 0, NULL) < 0)
+            if (run_writes(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put) < 0)
                 return -1;
             if (b->fast && b->affected != b->norder) {
                 /* A key was there already (1 per row inserted, 2 per row updated): a resend,
@@ -550,7 +577,7 @@ int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_se
     b.sess = calloc(2 * n, sizeof(*b.sess));
     b.content = calloc(n, sizeof(*b.content));
     b.content_len = calloc(n, sizeof(*b.content_len));
-    b.order = calloc(n, sizeof(*b.order));
+    b.order = calloc(2 * n, sizeof(*b.order));
     int rc = -1, attempts = 0, more = 0;
     if (b.pair_of && b.first && b.pairs && b.sess && b.content && b.content_len && b.order &&
         batch_prepare(&b) == 0) {

@@ -375,8 +375,51 @@ static MYSQL_STMT *get_stmt(td_conn_t *c, const char *sql)
     return st;
 }
 
-/* Prepares (or reuses), binds and executes. 0 with *out set, -1 on error. */
-static int run(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, MYSQL_STMT **out)
+/* Prepares (or reuses), binds b (rows > 1: arrays of rows values per parameter, one bulk
+ * execution) and executes. 0 with *out set, -1 on error. */
+static int execute(td_conn_t *c, const char *sql, MYSQL_BIND *b, int nargs, unsigned rows,
+                   MYSQL_STMT **out)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        MYSQL_STMT *st = get_stmt(c, sql);
+        if (!st)
+            goto fail;
+        if (mysql_stmt_param_count(st) != (unsigned long)nargs) {
+            set_err(c, 0, "statement takes %lu parameters, %d given",
+                    mysql_stmt_param_count(st), nargs);
+            return -1;
+        }
+        unsigned size = rows > 1 ? rows : 0;
+        if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0 ||
+            (nargs > 0 && mysql_stmt_bind_param(st, b) != 0)) {
+            set_err(c, mysql_stmt_errno(st), "bind: %s", mysql_stmt_error(st));
+            goto fail;
+        }
+        int rc = mysql_stmt_execute(st);
+        unsigned e = rc ? mysql_stmt_errno(st) : 0;
+        if (rc)
+            set_err(c, e, "%s", mysql_stmt_error(st));
+        if (size) { /* the cached statement goes back to single executions */
+            size = 0;
+            mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size);
+        }
+        if (rc) {
+            if (e == ER_NEED_REPREPARE && attempt == 0) { /* the table changed under it */
+                forget_stmt(c, sql);
+                continue;
+            }
+            goto fail;
+        }
+        *out = st;
+        return 0;
+    }
+fail:
+    if (conn_level_error(c->errnum))
+        conn_lost(c);
+    return -1;
+}
+
+static int check_conn(td_conn_t *c, int nargs)
 {
     if (!c->my) {
         set_err(c, CR_SERVER_GONE_ERROR, "not connected");
@@ -386,6 +429,14 @@ static int run(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, M
         set_err(c, 0, "too many parameters (%d)", nargs);
         return -1;
     }
+    return 0;
+}
+
+/* One execution with args. */
+static int run(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, MYSQL_STMT **out)
+{
+    if (check_conn(c, nargs) < 0)
+        return -1;
     MYSQL_BIND b[TD_MAX_ARGS > 0 ? TD_MAX_ARGS : 1];
     unsigned int u32[TD_MAX_ARGS];
     unsigned long long u64[TD_MAX_ARGS];
@@ -417,35 +468,69 @@ static int run(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, M
             return -1;
         }
     }
-    for (int attempt = 0; attempt < 2; attempt++) {
-        MYSQL_STMT *st = get_stmt(c, sql);
-        if (!st)
-            goto fail;
-        if (mysql_stmt_param_count(st) != (unsigned long)nargs) {
-            set_err(c, 0, "statement takes %lu parameters, %d given",
-                    mysql_stmt_param_count(st), nargs);
-            return -1;
-        }
-        if (nargs > 0 && mysql_stmt_bind_param(st, b) != 0) {
-            set_err(c, mysql_stmt_errno(st), "bind: %s", mysql_stmt_error(st));
-            goto fail;
-        }
-        if (mysql_stmt_execute(st) != 0) {
-            unsigned e = mysql_stmt_errno(st);
-            set_err(c, e, "%s", mysql_stmt_error(st));
-            if (e == ER_NEED_REPREPARE && attempt == 0) { /* the table changed under it */
-                forget_stmt(c, sql);
-                continue;
-            }
-            goto fail;
-        }
-        *out = st;
-        return 0;
+    return execute(c, sql, b, nargs, 1, out);
+}
+
+int td_exec_bulk(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, size_t rows,
+                 uint64_t *affected)
+{
+    if (rows == 1 || nargs == 0)
+        return td_exec(c, sql, args, nargs, affected, NULL);
+    if (check_conn(c, nargs) < 0)
+        return -1;
+    if (rows == 0 || rows > TD_BULK_MAX_ROWS) {
+        set_err(c, 0, "bad bulk row count %zu", rows);
+        return -1;
     }
-fail:
-    if (conn_level_error(c->errnum))
-        conn_lost(c);
-    return -1;
+    /* Column-wise arrays: numbers as unsigned 64-bit, strings as pointers and lengths. */
+    MYSQL_BIND b[TD_MAX_ARGS];
+    unsigned long long *num = calloc((size_t)nargs * rows, sizeof(*num));
+    char **str = calloc((size_t)nargs * rows, sizeof(*str));
+    unsigned long *lens = calloc((size_t)nargs * rows, sizeof(*lens));
+    int rc = -1;
+    if (!num || !str || !lens) {
+        set_err(c, 0, "out of memory");
+        goto done;
+    }
+    memset(b, 0, sizeof(MYSQL_BIND) * (size_t)nargs);
+    for (int i = 0; i < nargs; i++) {
+        int type = args[i].type;
+        size_t base = (size_t)i * rows;
+        for (size_t r = 0; r < rows; r++) {
+            const td_arg_t *a = &args[r * (size_t)nargs + (size_t)i];
+            if (a->type != type) {
+                set_err(c, 0, "parameter %d changes type in row %zu", i, r);
+                goto done;
+            }
+            num[base + r] = a->num;
+            str[base + r] = (char *)(a->str ? a->str : "");
+            lens[base + r] = (unsigned long)a->len;
+        }
+        if (type == TD_T_U32 || type == TD_T_U64) {
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = &num[base];
+            b[i].is_unsigned = 1;
+        } else if (type == TD_T_STR) {
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = &str[base];
+            b[i].length = &lens[base];
+        } else {
+            set_err(c, 0, "parameter %d has no type", i);
+            goto done;
+        }
+    }
+    MYSQL_STMT *st;
+    rc = execute(c, sql, b, nargs, (unsigned)rows, &st);
+    if (rc == 0) {
+        if (affected)
+            *affected = (uint64_t)mysql_stmt_affected_rows(st);
+        mysql_stmt_free_result(st);
+    }
+done:
+    free(num);
+    free(str);
+    free(lens);
+    return rc;
 }
 
 int td_exec(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, uint64_t *affected,

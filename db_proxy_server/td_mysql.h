@@ -15,6 +15,7 @@
 
 #define TD_MAX_ARGS 512 /* bound parameters per statement (64 rows of 8) */
 #define TD_MAX_COLS 32  /* result columns per statement */
+#define TD_BULK_MAX_ROWS 4096 /* rows per td_exec_bulk */
 
 typedef struct td_db_s td_db_t;
 typedef struct td_conn_s td_conn_t;
@@ -87,6 +88,13 @@ void td_db_put(td_db_t *db, td_conn_t *c);
  * matched rows (CLIENT_FOUND_ROWS); both out pointers may be NULL. */
 int td_exec(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, uint64_t *affected,
             uint64_t *insert_id);
+/* Runs a statement that returns no rows once per row of args (rows x nargs values, row after
+ * row; every row with the same types) as ONE bulk execution: one round trip to the server
+ * whatever the number of rows (MariaDB's array binding). affected: the sum (may be NULL).
+ * 0 ok, -1 error (td_conn_error). Meant for transactions: after an error some rows may have
+ * been applied, and only a rollback undoes them. */
+int td_exec_bulk(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, size_t rows,
+                 uint64_t *affected);
 /* Runs a query; for every row the columns are filled and on_row(arg) is called: 0 goes on,
  * anything else stops and is returned (-1 meaning the caller's own error). 0 when every row
  * was seen, -1 on a database error (td_conn_error). */
