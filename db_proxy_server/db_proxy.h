@@ -75,6 +75,7 @@ struct db_proxy_s {
     uint32_t max_pdu;                 /* MaxPduSize: answers above it are not sent */
     uint32_t dedupe_window;           /* DedupeWindowSeconds: resends recognised this long */
     size_t msg_batch_max;             /* MsgBatchMax: messages stored per transaction */
+    size_t msg_batches;               /* MsgBatchParallel: such transactions at once (0: any) */
     /* backends */
     td_db_t *master;                  /* teamtalk_master: writes */
     td_db_t *slave;                   /* teamtalk_slave: reads */

@@ -16,6 +16,7 @@
 #define DBP_MSG_DEDUPE_WINDOW_S 600   /* DedupeWindowSeconds default */
 #define DBP_MSG_PURGE_EVERY 1000      /* stored messages between two dedupe purges */
 #define DBP_MSG_BATCH_DEFAULT 256     /* MsgBatchMax default: messages per transaction */
+#define DBP_MSG_BATCHES_DEFAULT 2     /* MsgBatchParallel default: such transactions at once */
 
 /* latest_msg_data of a voice message in summaries: "[语音]" encrypted with the clients' fixed
  * key (PROTOCOL.md §6.2 test vector; the original encrypts it with aesKey at start-up). */

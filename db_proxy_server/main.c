@@ -16,7 +16,7 @@ static int configure(tt_daemon_t *d, void *udata)
 {
     db_proxy_t *dbp = udata;
     uint16_t port;
-    long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch;
+    long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch, batches;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_int(d, "ThreadNum", -1, 1, 256, &threads) < 0 ||
@@ -32,7 +32,8 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "DedupeWindowSeconds", DBP_MSG_DEDUPE_WINDOW_S, 0, 7 * 86400,
                           &window) < 0 ||
         tt_daemon_cfg_int(d, "MsgBatchMax", DBP_MSG_BATCH_DEFAULT, 1, TD_MSG_BATCH_MAX, &batch) <
-            0)
+            0 ||
+        tt_daemon_cfg_int(d, "MsgBatchParallel", DBP_MSG_BATCHES_DEFAULT, 0, 256, &batches) < 0)
         return -1;
     if (strlen(aes) != 32)
         return tt_daemon_cfg_error(d, "%s:%d: key 'aesKey' must be exactly 32 characters",
@@ -47,6 +48,7 @@ static int configure(tt_daemon_t *d, void *udata)
     dbp->cache_timeout_ms = (uint32_t)cache_ms;
     dbp->dedupe_window = (uint32_t)window;
     dbp->msg_batch_max = (size_t)batch;
+    dbp->msg_batches = (size_t)batches;
     dbp->peer_opts = (tt_server_opts_t){
         .max_pdu = dbp->max_pdu,
         .lim = {.idle_ms = 30000, .keepalive_ms = 5000, .max_out = MAX_OUT_BYTES},
@@ -77,6 +79,7 @@ static int start(tt_daemon_t *d, void *udata)
         .thread_stop = dbp_thread_stop,
         .arg = dbp,
         .max_batch = dbp->msg_batch_max,
+        .max_batches = dbp->msg_batches,
     };
     dbp->workers = dbp_workers_new(&wo);
     if (!dbp->workers) {

@@ -12,6 +12,7 @@ struct dbp_workers_s {
     pthread_cond_t cv;              /* a lane became ready, or stop */
     dbp_lane_t *rq_head, *rq_tail;  /* run queue: lanes with waiting jobs, not running */
     size_t jobs, bytes;             /* admitted, not settled */
+    size_t batches;                 /* run_many calls running */
     int stopping;                   /* no more jobs */
     int stopped;                    /* dbp_workers_stop ran */
     pthread_t *tids;                /* the threads */
@@ -49,30 +50,75 @@ static void rq_remove(dbp_workers_t *w, dbp_lane_t *lane)
     lane->rprev = lane->rnext = NULL;
 }
 
+#define MERGE_LANES 64 /* lanes one small batch takes jobs from, at most */
+
+/* The first lane of the run queue that may run now: with max_batches batches running, a lane
+ * whose next job is a batch waits (and the batches that run meanwhile take its jobs along
+ * when they are small), others go ahead. NULL: none. Called with the lock held. */
+static dbp_lane_t *next_lane(dbp_workers_t *w)
+{
+    if (!w->o.max_batches || w->batches < w->o.max_batches)
+        return w->rq_head;
+    for (dbp_lane_t *l = w->rq_head; l; l = l->rnext)
+        if (!l->head->run_many)
+            return l;
+    return NULL;
+}
+
+/* Detaches the jobs at the head of lane that run together with the first one (all of them
+ * with the same run_many, while *n stays under max; a job without run_many alone) and
+ * returns the last one (its next is NULL). *n counts them. Called with the lock held. */
+static dbp_job_t *take(dbp_lane_t *lane, size_t max, size_t *n)
+{
+    dbp_job_t *j = lane->head, *last = j;
+    (*n)++;
+    if (j->run_many)
+        while (*n < max && last->next && last->next->run_many == j->run_many) {
+            last = last->next;
+            (*n)++;
+        }
+    lane->head = last->next;
+    if (!lane->head)
+        lane->tail = NULL;
+    last->next = NULL;
+    return last;
+}
+
 static void *worker_main(void *arg)
 {
     dbp_workers_t *w = arg;
     void *thread = w->o.thread_start ? w->o.thread_start(w->o.arg) : NULL;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stopping && !w->rq_head)
+        dbp_lane_t *lane, *merged[MERGE_LANES];
+        while (!w->stopping && !(lane = next_lane(w)))
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->stopping)
             break;
-        dbp_lane_t *lane = w->rq_head;
         rq_remove(w, lane);
         lane->state = LANE_RUNNING;
-        dbp_job_t *j = lane->head, *last = j;
-        size_t n = 1, max = w->o.max_batch ? w->o.max_batch : 1;
-        if (j->run_many)
-            while (n < max && last->next && last->next->run_many == j->run_many) {
-                last = last->next;
-                n++;
+        size_t max = w->o.max_batch ? w->o.max_batch : 1, n = 0, nl = 1;
+        dbp_job_t *j = lane->head, *last = take(lane, max, &n);
+        merged[0] = lane;
+        if (j->run_many && n < max / 4) {
+            /* A small batch: jobs of the same kind waiting at the head of other lanes join
+             * it (while it stays under half the maximum), so that a light load does not cost
+             * one transaction per message. A busy lane keeps its own batches, run in
+             * parallel with the others. */
+            for (dbp_lane_t *o = w->rq_head, *next; o && n < max / 2 && nl < MERGE_LANES;
+                 o = next) {
+                next = o->rnext;
+                if (o->head->run_many != j->run_many)
+                    continue;
+                rq_remove(w, o);
+                o->state = LANE_RUNNING;
+                last->next = o->head;
+                last = take(o, max / 2, &n);
+                merged[nl++] = o;
             }
-        lane->head = last->next;
-        if (!lane->head)
-            lane->tail = NULL;
-        last->next = NULL;
+        }
+        if (j->run_many)
+            w->batches++;
         pthread_mutex_unlock(&w->mu);
 
         if (j->run_many)
@@ -81,12 +127,20 @@ static void *worker_main(void *arg)
             j->run(j, thread);
 
         pthread_mutex_lock(&w->mu);
-        if (lane->head && !lane->closed)
-            rq_push(w, lane); /* to the back: other connections get their turn */
-        else
-            lane->state = LANE_IDLE;
+        if (j->run_many && w->batches-- == w->o.max_batches)
+            pthread_cond_broadcast(&w->cv); /* lanes held back may go now */
+        for (size_t k = 0; k < nl; k++) {
+            dbp_lane_t *l = merged[k];
+            if (l->head && !l->closed) {
+                rq_push(w, l); /* to the back: other connections get their turn */
+                if (k > 0)
+                    pthread_cond_signal(&w->cv);
+            } else {
+                l->state = LANE_IDLE;
+            }
+        }
         pthread_mutex_unlock(&w->mu);
-        while (j) { /* may free the lane's owner: the lane is not touched after this */
+        while (j) { /* may free a lane's owner: the lanes are not touched after this */
             dbp_job_t *next = j->next;
             j->release(j, 1);
             j = next;

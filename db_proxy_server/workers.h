@@ -10,7 +10,8 @@
  * puts it at the back again — so connections share the threads fairly and one busy connection
  * cannot starve the others. A job with run_many takes the jobs of the same kind queued right
  * behind it along (up to max_batch), and they run as one; the lane's order holds, since they
- * were consecutive and their answers are handed over in order. (Hashing connections onto fixed
+ * were consecutive and their answers are handed over in order. A small batch also takes such
+ * jobs from the heads of other waiting lanes (those lanes wait for it like for their own). (Hashing connections onto fixed
  * threads would also keep the order, but leaves threads idle while others have a backlog.)
  *
  * Bounds: the work admitted and not yet finished is capped both in number of jobs and in bytes
@@ -34,9 +35,11 @@ struct dbp_job_s {
     size_t cost;                             /* bytes charged to the budget */
     void (*run)(dbp_job_t *j, void *thread); /* on a worker (thread = its thread_start value) */
     /* Optional: runs n jobs at once — j and the n - 1 jobs linked by next after it, all with
-     * this same run_many, that were waiting consecutively at the head of the lane (at most
-     * max_batch; n may be 1). Used instead of run, e.g. to store many messages in one
-     * transaction. Each job is still released on its own afterwards. */
+     * this same run_many (which must mean one kind of job), that were waiting consecutively at
+     * the head of the lane (at most max_batch; n may be 1) and, when that is less than a
+     * quarter of max_batch, at the head of other lanes too (up to half of it; each lane's
+     * jobs stay consecutive and in order). Used instead of run, e.g. to store many messages
+     * in one transaction. Each job is still released on its own afterwards. */
     void (*run_many)(dbp_job_t *j, size_t n, void *thread);
     /* After run (ran = 1) or instead of it (ran = 0: cancelled, or the workers stopped);
      * frees the job. Runs without locks held, on any thread. */
@@ -59,6 +62,8 @@ typedef struct dbp_workers_opts_s {
     void (*thread_stop)(void *thread, void *arg); /* per-thread teardown */
     void *arg;                    /* for thread_start / thread_stop */
     size_t max_batch;             /* jobs per run_many call, at most (0: 1) */
+    size_t max_batches;           /* run_many calls at once, at most (0: no limit); lanes
+                                   * waiting for one pile up, and are merged into one batch */
 } dbp_workers_opts_t;
 
 /* Starts the threads. NULL on failure. */

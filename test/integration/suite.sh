@@ -21,9 +21,17 @@ tt_suite_db_start() {
 }
 
 tt_suite_start() {
-    "$TT_SRC/scripts/stack.sh" start-db --dir "$TT_TMP/stack" --mysql-port "$P_MY" \
-        --redis-port "$P_RD" >"$TT_TMP/stack.out" 2>&1 \
-        || { cat "$TT_TMP/stack.out"; tt_fail "stack did not start"; tt_finish; }
+    # A "free" port can still be taken by the time a server binds it (another test's
+    # connection): a stack that does not come up is tried again on other ports.
+    local try
+    for try in 1 2 3; do
+        "$TT_SRC/scripts/stack.sh" start-db --dir "$TT_TMP/stack" --mysql-port "$P_MY" \
+            --redis-port "$P_RD" >>"$TT_TMP/stack.out" 2>&1 && break
+        stack_down
+        [ "$try" = 3 ] && { cat "$TT_TMP/stack.out"; tt_fail "stack did not start"; tt_finish; }
+        P_MY=$(tt_free_port); P_RD=$(tt_free_port)
+        sleep 1
+    done
     trap 'stack_down; tt_cleanup' EXIT
     sed -e "s/^ListenPort=.*/ListenPort=$P_DB/" -e "s/^ThreadNum=.*/ThreadNum=4/" \
         -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \

@@ -104,19 +104,25 @@ static void thread_stop(void *thread, void *arg)
         atomic_fetch_add(&f->threads_stopped, 1);
 }
 
-static fixture_t *fixture_batch(int threads, size_t max_jobs, size_t max_bytes,
-                                size_t max_batch)
+static fixture_t *fixture_batches(int threads, size_t max_jobs, size_t max_bytes,
+                                  size_t max_batch, size_t max_batches)
 {
     fixture_t *f = calloc(1, sizeof(*f));
     pthread_mutex_init(&f->gate_mu, NULL);
     pthread_cond_init(&f->gate_cv, NULL);
     for (int i = 0; i < LANES; i++)
         dbp_lane_init(&f->lanes[i]);
-    dbp_workers_opts_t o = {threads,     max_jobs, max_bytes, thread_start,
-                            thread_stop, f,        max_batch};
+    dbp_workers_opts_t o = {threads, max_jobs,  max_bytes,  thread_start, thread_stop,
+                            f,       max_batch, max_batches};
     f->w = dbp_workers_new(&o);
     assert_non_null(f->w);
     return f;
+}
+
+static fixture_t *fixture_batch(int threads, size_t max_jobs, size_t max_bytes,
+                                size_t max_batch)
+{
+    return fixture_batches(threads, max_jobs, max_bytes, max_batch, 0);
 }
 
 static fixture_t *fixture(int threads, size_t max_jobs, size_t max_bytes)
@@ -301,12 +307,62 @@ static void test_batches(void **state)
     fixture_free(f);
 }
 
+/* A small batch takes the same kind of jobs from the heads of other waiting lanes, up to half
+ * of max_batch, each lane's jobs in order; the lane left over runs after. */
+static void test_merge_lanes(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_batch(1, 1000, 1u << 20, 16);
+    assert_int_equal(submit(f, 0, 0, -1, 1), 0); /* holds the only thread until the gate */
+    usleep(20000);
+    for (int l = 1; l <= 4; l++)
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(submit_kind(f, l, k, 0, 1, 1), 0);
+    for (int k = 1; k <= 2; k++)
+        assert_int_equal(submit_kind(f, 0, k, 0, 1, 1), 0);
+    open_gate(f);
+    wait_for(&f->released, 11);
+    assert_int_equal(atomic_load(&f->ran), 11);
+    assert_int_equal(atomic_load(&f->errors), 0);
+    /* run queue after the gate job: lanes 1, 2, 3, 4, 0; lane 1's two take lanes 2, 3 and 4
+     * along (8 = half of 16), lane 0 runs alone */
+    assert_int_equal(atomic_load(&f->nbatches), 2);
+    assert_int_equal(f->batches[0], 8);
+    assert_int_equal(f->batches[1], 2);
+    fixture_free(f);
+}
+
+/* With max_batches batches running, a lane whose next job is a batch waits; plain jobs of
+ * other lanes still run on the free threads. */
+static void test_max_batches(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_batches(2, 1000, 1u << 20, 16, 1);
+    wait_for(&f->threads_started, 2);
+    assert_int_equal(submit_kind(f, 0, 0, -1, 1, 1), 0); /* a batch held at the gate */
+    usleep(20000);
+    assert_int_equal(submit_kind(f, 1, 0, 0, 1, 1), 0);
+    assert_int_equal(submit_kind(f, 1, 1, 0, 1, 1), 0);
+    assert_int_equal(submit(f, 2, 0, 0, 1), 0);
+    usleep(50000);
+    assert_int_equal(atomic_load(&f->ran), 1); /* the plain job only */
+    assert_int_equal(atomic_load(&f->nbatches), 1);
+    open_gate(f);
+    wait_for(&f->released, 4);
+    assert_int_equal(atomic_load(&f->ran), 4);
+    assert_int_equal(atomic_load(&f->errors), 0);
+    assert_int_equal(atomic_load(&f->nbatches), 2);
+    assert_int_equal(f->batches[1], 2);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_per_lane), cmocka_unit_test(test_parallel_lanes),
         cmocka_unit_test(test_budget),         cmocka_unit_test(test_close_lane),
         cmocka_unit_test(test_stop_releases_waiting), cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_merge_lanes),    cmocka_unit_test(test_max_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
