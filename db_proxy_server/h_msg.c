@@ -156,8 +156,10 @@ typedef struct stored_s {
  *                           answered as new (msg_server delivers it) and counted as unread; a
  *                           key already there means it was answered: the duplicate mark
  *   a resend of a message earlier in the same batch: the duplicate mark.
- * Without Redis every message is answered as new: a message delivered twice is better than
- * one never delivered, and the receivers' clients keep one copy per msg_id. */
+ * Without Redis (or when its mark cannot be set), a resend gets the duplicate mark: it was
+ * most likely delivered, and never twice is the rule; msg_server delivers it anyway when the
+ * first answer was lost with its db link (it keeps track of those). New messages are answered
+ * as new, their unread counts lost. */
 static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
 {
     dbp_cache_cmd_t *cmds = calloc(2 * n, sizeof(*cmds));
@@ -170,6 +172,8 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
         m->after = m->out.duplicate == 2 ? AFTER_DUPE
                    : m->out.duplicate    ? AFTER_RESEND
                                          : AFTER_NEW;
+        if (m->after == AFTER_RESEND && (!cmds || !of || !window))
+            m->after = AFTER_DUPE; /* no way to learn whether it was answered */
         if (m->after == AFTER_DUPE || !cmds || !of)
             continue;
         snprintf(m->unread_key, sizeof(m->unread_key), "unread_%u", (unsigned)m->s.to);
@@ -196,19 +200,21 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
         log_warn("%s from %s: unread counts and answered marks of %zu message(s) not kept: %s",
                  x->cmd->name, x->peer, n, rc ? dbp_cache_error(rc) : "no Redis");
     size_t again = 0; /* resends answered as new: their unread count, in a second round */
-    for (size_t k = 0; sent && k < nc; k++) {
+    for (size_t k = 0; k < nc; k++) {
         stored_t *m = &st[of[k]];
-        redisReply *r = cmds[k].reply;
-        if (r->type == REDIS_REPLY_ERROR)
+        redisReply *r = sent ? cmds[k].reply : NULL;
+        if (r && r->type == REDIS_REPLY_ERROR)
             log_warn("%s from %s: %s %s failed: %s", x->cmd->name, x->peer, cmds[k].argv[0],
                      cmds[k].argv[1], r->str);
-        else if (m->after == AFTER_RESEND && strcmp(cmds[k].argv[0], "SET") == 0 &&
-                 r->type == REDIS_REPLY_NIL)
-            m->after = AFTER_DUPE; /* answered before */
-        else if (m->after == AFTER_RESEND)
-            cmds[again++] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"},
-                                              {0}, NULL};
-        freeReplyObject(r);
+        if (m->after == AFTER_RESEND) {
+            if (!r || r->type != REDIS_REPLY_STATUS)
+                m->after = AFTER_DUPE; /* answered before, or not known */
+            else
+                cmds[again++] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"},
+                                                  {0}, NULL};
+        }
+        if (r)
+            freeReplyObject(r);
     }
     if (again && dbp_cache_pipeline(rc, cmds, again) == 0)
         for (size_t k = 0; k < again; k++)

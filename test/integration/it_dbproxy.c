@@ -11,6 +11,8 @@
  *   it_dbproxy PORT batch                  300 messages at once: stored in batches, ids in
  *                                          order, a repeat marked as duplicate
  *   it_dbproxy PORT batchresend            resends: marked only where the first was answered
+ *   it_dbproxy PORT batchagain             all 300 again at once: the first ids, nothing new
+ *   it_dbproxy PORT batchnoredis           resends with Redis down: all marked
  *   it_dbproxy PORT flood                  more requests than MaxPendingRequests at once
  *   it_dbproxy PORT stopwait               waits for IMStopReceivePacket (db_proxy stopping)
  * Exit status 0 when every check passed. */
@@ -807,8 +809,11 @@ static uint32_t batch_answer(peer_t *p, int k, uint16_t seq, int *dupe)
 
 /* it_dbproxy PORT batch: BATCH_N messages sent at once and answered in order: ids 1..N per
  * conversation in the order sent (both directions share one), the repeated request answered
- * with the first one's id and the duplicate mark. */
-static void phase_batch(peer_t *p)
+ * with the first one's id and the duplicate mark.
+ * it_dbproxy PORT batchagain: the same BATCH_N sent again at once, all resends: each answered
+ * with the id it got the first time (the batch finds its resend keys taken, undoes itself and
+ * looks them up). */
+static void phase_batch(peer_t *p, int again)
 {
     uint16_t first = (uint16_t)(p->seq + 1);
     for (int k = 0; k < BATCH_N; k++)
@@ -833,17 +838,20 @@ static void phase_batch(peer_t *p)
     check(answered == BATCH_N, "%d pipelined messages all answered in order with their attach "
           "data (%d)", BATCH_N, answered);
     check(order_ok, "ids go 1, 2, 3 ... per conversation in the order sent, both directions "
-          "sharing one");
+          "sharing one%s", again ? ": the first time's ids" : "");
     check(dupe_ok, "a message repeated right behind itself is answered with the first id and "
           "the duplicate mark");
-    check(marks == 0, "no other answer carries the mark (%d)", marks);
+    if (!again)
+        check(marks == 0, "no other answer carries the mark (%d)", marks);
 }
 
 /* it_dbproxy PORT batchresend: after the answered marks of user 1003 were deleted from Redis
  * (as if db_proxy had stopped between its commit and its answer): its resent messages are
  * answered with their first id and WITHOUT the mark (msg_server then delivers them); the
- * resends of 1001, whose marks are there, with the mark. */
-static void phase_batch_resend(peer_t *p)
+ * resends of 1001, whose marks are there, with the mark.
+ * it_dbproxy PORT batchnoredis: the same resends with Redis down: every one marked (whether the
+ * first copy was answered cannot be known, and a message is never delivered twice). */
+static void phase_batch_resend(peer_t *p, int no_redis)
 {
     static const int again[] = {2, 5, 8, 0, 3, BATCH_DUP, 1};
     static const uint32_t want[] = {1, 2, 3, 1, 3, 8, 2}; /* ids from phase_batch */
@@ -852,16 +860,16 @@ static void phase_batch_resend(peer_t *p)
     for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
         uint16_t seq = ++p->seq;
         batch_send(p, again[i], seq);
-        int dupe;
+        int dupe, mark = no_redis ? 1 : want_mark[i];
         uint32_t id = batch_answer(p, again[i], seq, &dupe);
-        if (id == want[i] && dupe == want_mark[i])
+        if (id == want[i] && dupe == mark)
             ok++;
         else
             check(0, "resend of request %d: id %u mark %d, want %u mark %d", again[i], id, dupe,
-                  want[i], want_mark[i]);
+                  want[i], mark);
     }
-    check(ok == (int)(sizeof(again) / sizeof(again[0])),
-          "resends: first ids; the mark only where the first copy was answered");
+    check(ok == (int)(sizeof(again) / sizeof(again[0])), "resends: first ids; %s",
+          no_redis ? "all marked" : "the mark only where the first copy was answered");
 }
 
 static void phase_main(peer_t *p)
@@ -1056,7 +1064,8 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbkilled|dbdown|dbback|batch|"
-                        "batchresend|flood|stopwait\n"
+                        "batchresend|batchagain|\n"
+                        "       batchnoredis|flood|stopwait\n"
                         "       it_dbproxy PORT login NAME PLAIN CODE\n"
                         "       it_dbproxy PORT sync SINCE NAME STATUS\n");
         return 2;
@@ -1077,9 +1086,13 @@ int main(int argc, char **argv)
     } else if (strcmp(phase, "dbback") == 0) {
         phase_dbback(&p);
     } else if (strcmp(phase, "batch") == 0) {
-        phase_batch(&p);
+        phase_batch(&p, 0);
+    } else if (strcmp(phase, "batchagain") == 0) {
+        phase_batch(&p, 1);
     } else if (strcmp(phase, "batchresend") == 0) {
-        phase_batch_resend(&p);
+        phase_batch_resend(&p, 0);
+    } else if (strcmp(phase, "batchnoredis") == 0) {
+        phase_batch_resend(&p, 1);
     } else if (strcmp(phase, "flood") == 0) {
         phase_flood(&p);
     } else if (strcmp(phase, "stopwait") == 0) {

@@ -112,6 +112,8 @@ tt_check "unread: 1004 has 97 from 1003" test "$(rds -n 1 HGET unread_1004 1003)
 rds -n 1 --scan --pattern 'msg_done_1003_*' | xargs -r redis-cli -p "$P_RD" -n 1 DEL >/dev/null
 it_check "resends answered with their first ids, marked only if answered" resend "$P_DB" batchresend
 tt_check "and nothing was stored twice" test "$(msgs 1003 1004)" = "97	1	97	97"
+it_check "all 300 sent again at once: answered with their first ids" again "$P_DB" batchagain
+tt_check "and still stored once" test "$(msgs 1001 1002) $(msgs 1003 1004)" = "196	1	196	196 97	1	97	97"
 tt_check "the last of the pipelined sign changes is stored" \
     test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
 tt_check "Redis: device_1 = ios:def456" test "$(rds -n 4 GET device_1)" = "ios:def456"
@@ -177,7 +179,14 @@ stack_up same-ports || { tt_fail "MariaDB did not start again"; cat "$TT_TMP/sta
 it_check "MariaDB restarted: db_proxy_server works again without a restart" \
     killed_back "$P_DB" dbback
 
-# ---- MariaDB and Redis go away, and come back ----
+# ---- Redis goes away: whether a first copy was answered cannot be known, so the batch
+# resends are only acked; then MariaDB goes too, and both come back ----
+rds SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+rd_gone() { ! ss -Htln "sport = :$P_RD" | grep -q .; }
+for _ in $(seq 100); do rd_gone && break; sleep 0.05; done
+tt_check "Redis is gone" rd_gone
+it_check "with Redis down, resends are answered with their first ids, all marked" noredis \
+    "$P_DB" batchnoredis
 stack_down
 it_check "with MariaDB and Redis down, error answers" down "$P_DB" dbdown
 mkdir -p "$TT_LOG_DIR/db2" # its own log file
