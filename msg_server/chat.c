@@ -111,9 +111,10 @@ void ms_throttle_free(msg_server_t *ms, client_t *c)
  * delivered. But "answered" is decided in db_proxy just before the answer leaves; if db_proxy
  * dies then, the answer never arrives here and the message was never delivered. This server
  * knows exactly which messages were in flight on a link that went down, so it remembers them
- * (a bounded ring, for an hour) and delivers their resend whatever the mark says. */
+ * (a bounded hash table, for an hour) and delivers their resend whatever the mark says. */
 
-#define UNANSWERED_MAX 16384     /* remembered at most (oldest forgotten first) */
+#define UNANSWERED_SLOTS 16384  /* remembered at most (a power of two) ... */
+#define UNANSWERED_PROBES 8      /* ... in a hash table probed this far; the oldest goes */
 #define UNANSWERED_TTL_S 3600    /* for this long */
 
 typedef struct ms_unanswered_s {
@@ -137,14 +138,31 @@ uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const u
     return h ? h : 1;
 }
 
+static size_t unanswered_slot(uint32_t user_id, uint64_t key)
+{
+    uint64_t h = key ^ ((uint64_t)user_id * 0x9e3779b97f4a7c15ull);
+    return (size_t)(h ^ (h >> 29));
+}
+
 void ms_chat_unanswered(msg_server_t *ms, uint32_t user_id, uint64_t key)
 {
-    if (!ms->unanswered && !(ms->unanswered = calloc(UNANSWERED_MAX, sizeof(*ms->unanswered))))
+    if (!ms->unanswered && !(ms->unanswered = calloc(UNANSWERED_SLOTS, sizeof(*ms->unanswered))))
         return; /* out of memory: the Redis mark decides alone */
-    ms_unanswered_t *e = &ms->unanswered[ms->unanswered_next++ % UNANSWERED_MAX];
-    e->user_id = user_id;
-    e->key = key;
-    e->expires = (uint32_t)time(NULL) + UNANSWERED_TTL_S;
+    uint32_t now = (uint32_t)time(NULL);
+    size_t base = unanswered_slot(user_id, key);
+    ms_unanswered_t *victim = NULL;
+    for (size_t i = 0; i < UNANSWERED_PROBES; i++) {
+        ms_unanswered_t *e = &ms->unanswered[(base + i) & (UNANSWERED_SLOTS - 1)];
+        if (e->key == 0 || e->expires < now || (e->key == key && e->user_id == user_id)) {
+            victim = e;
+            break;
+        }
+        if (!victim || e->expires < victim->expires)
+            victim = e;
+    }
+    victim->user_id = user_id;
+    victim->key = key;
+    victim->expires = now + UNANSWERED_TTL_S;
 }
 
 /* 1 when (user_id, key) was remembered (and forgets it: one answer settles it). */
@@ -152,16 +170,15 @@ static int unanswered_take(msg_server_t *ms, uint32_t user_id, uint64_t key)
 {
     if (!ms->unanswered || !key)
         return 0;
-    uint32_t now = (uint32_t)time(NULL);
-    int found = 0;
-    for (size_t i = 0; i < UNANSWERED_MAX; i++) {
-        ms_unanswered_t *e = &ms->unanswered[i];
+    size_t base = unanswered_slot(user_id, key);
+    for (size_t i = 0; i < UNANSWERED_PROBES; i++) {
+        ms_unanswered_t *e = &ms->unanswered[(base + i) & (UNANSWERED_SLOTS - 1)];
         if (e->key == key && e->user_id == user_id) {
-            found |= e->expires >= now;
             e->key = 0;
+            return e->expires >= (uint32_t)time(NULL);
         }
     }
-    return found;
+    return 0;
 }
 
 void ms_chat_free(msg_server_t *ms)

@@ -115,7 +115,6 @@ struct msg_server_s {
     client_t *throttled;                 /* clients paused by the rate limit */
     struct login_guard_s *guard;         /* failed logins per address */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
-    uint32_t unanswered_next;            /* ring position */
 };
 
 /* ---- clients and users (session.c) ---- */
