@@ -2,7 +2,7 @@
  *
  * Writes go out as bulk executions of a one-row statement (td_exec_bulk: one round trip for
  * any number of rows). Reads are multi-row statements in a few fixed shapes (256, 64, 16, 4
- * and 1 conditions), the last one padded by repeating a condition, so each connection prepares
+ * and 1 conditions), padded by repeating a condition, so each connection prepares
  * a bounded set of statements once and reuses them. The per-conversation rules are those of
  * td_msg_store: the pair locks come first (in sorted order, so two batches cannot wait on each
  * other in a cycle), then the reads see what the previous writer of each pair committed. */
@@ -177,9 +177,10 @@ static int is_new(const batch_t *b, size_t i)
     return b->first[i] < 0 && !b->out[i].duplicate;
 }
 
-/* A read over `count` items: a statement of the smallest shape that holds what is left (at
- * most 256), padded by repeating the last item; fill writes the parameters of item i; the
- * rows go to on_row(b). */
+/* A read over `count` items: statements of the smallest shape that holds what is left (at
+ * most 256), padded by repeating the last item — or of the next smaller one when padding would
+ * more than double the conditions (every row read is checked against all of them); fill
+ * writes the parameters of item i; the rows go to on_row(b). */
 static int run_reads(td_conn_t *c, batch_t *b, int kind, size_t count,
                      void (*fill)(batch_t *b, size_t i, td_arg_t *a), td_col_t *cols, int ncols,
                      int (*on_row)(void *arg))
@@ -190,6 +191,8 @@ static int run_reads(td_conn_t *c, batch_t *b, int kind, size_t count,
         size_t left = count - i, s = 0;
         while (s + 1 < NSHAPES && SHAPES[s + 1] >= left)
             s++;
+        if (SHAPES[s] > 2 * left && s + 1 < NSHAPES)
+            s++; /* padding would more than double it: this smaller shape, then another */
         size_t take = left < SHAPES[s] ? left : SHAPES[s];
         for (size_t r = 0; r < SHAPES[s]; r++)
             fill(b, i + (r < take ? r : take - 1), args + r * per);
