@@ -247,7 +247,7 @@ static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
             of[k++] = i;
         }
     int rc = k ? td_msg_store_batch(c, s, k, out) : 0;
-    if (rc < 0 && k > 1 && !td_msg_conn_error(td_conn_errno(c))) {
+    if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
         dbp_db_failed(x, c, "message batch store (storing one by one)");
         for (size_t j = 0; j < k; j++) {
             if (td_msg_store(c, &s[j], &out[j]) == 0) {

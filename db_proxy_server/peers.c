@@ -321,7 +321,6 @@ static int outbox_put(db_proxy_t *dbp, dbp_out_t *o)
     return 0;
 }
 
-/* Runs the handler of r (or its error answer); the answer frame ends up in x->frame. */
 /* An answer above MaxPduSize is replaced with the error answer. */
 static void size_check(req_t *r, dbp_ctx_t *x, const ProtobufCMessage *m)
 {
@@ -335,6 +334,7 @@ static void size_check(req_t *r, dbp_ctx_t *x, const ProtobufCMessage *m)
     r->cmd->fail(x, m);
 }
 
+/* Runs the handler of r (or its error answer); the answer frame ends up in x->frame. */
 static void handle(req_t *r, dbp_ctx_t *x)
 {
     const dbp_cmd_t *cmd = r->cmd;

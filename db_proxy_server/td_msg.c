@@ -1,7 +1,6 @@
 #include "td_msg.h"
 #include "tt_pdu.h"
 
-#include <errmsg.h>
 #include <mysqld_error.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -216,7 +215,7 @@ static int sessions_touch(td_conn_t *c, uint32_t from, uint32_t to, uint32_t whe
 }
 
 int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
-                           uint32_t *relate_id)
+                       uint32_t *relate_id)
 {
     uint32_t lo, hi, v[2] = {0, 0};
     order_pair(from, to, &lo, &hi);
@@ -357,14 +356,12 @@ int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int
         unsigned e = td_conn_errno(c);
         /* Keep the error text: a rollback on a lost connection would replace it (and the
          * pool drops such a connection anyway). */
-        if (!td_msg_conn_error(e))
+        if (!td_error_is_connection(e))
             td_rollback(c);
         if (!retryable(e) || attempt >= STORE_ATTEMPTS)
             return -1;
     }
 }
-
-int td_msg_conn_error(unsigned e) { return e >= CR_MIN_ERROR && e <= CR_MAX_ERROR; }
 
 typedef struct store_one_s {
     const td_msg_send_t *s;
@@ -389,7 +386,6 @@ int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
     store_one_t o = {s, out};
     int attempts = 0;
     int rc = td_msg_tx(c, store_one, &o, &attempts);
-    out->attempts = attempts;
     if (rc < 0) /* rolled back: nothing of the last attempt holds */
         memset(out, 0, sizeof(*out));
     out->attempts = attempts;

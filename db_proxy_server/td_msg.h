@@ -78,10 +78,10 @@ typedef struct td_msg_sent_s {
  * nothing stored). */
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
 /* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction, with a number of statements
- * that does not grow with n where it can be avoided: the pair locks (sorted, one multi-row
- * statement), the resend checks, the relations, the id counters and the recent-session rows
- * are read and written with multi-row statements, the messages inserted with one multi-row
- * INSERT per shard; only new relations, old conversations without a counter row and voice
+ * that does not grow with n where it can be avoided: the pair locks (sorted), the id counters,
+ * the recent-session rows, the resend keys and the messages (one per shard) are each written
+ * with one bulk execution, the relations, counters and sessions read with one multi-row
+ * statement each; only new relations, old conversations without a counter row and voice
  * messages cost statements of their own. Same rules and results as td_msg_store for each
  * message: out[i] of s[i], ids assigned in the order of s within each conversation, a resend of
  * a stored message within the window answered with its msgId (also when the first copy is
@@ -99,8 +99,6 @@ int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted);
  * returns 0, < 0 rolls back and fails; a deadlock or lock wait timeout is retried (3 attempts
  * in all). *attempts (may be NULL) gets the number of transactions run. 0 / -1. */
 int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int *attempts);
-/* 1 when a MariaDB error number means the connection is gone (not worth another statement). */
-int td_msg_conn_error(unsigned e);
 /* The relation of users from and to, created (with times when) or reactivated. */
 int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
                        uint32_t *relate_id);

@@ -348,7 +348,7 @@ static int assign_ids(td_conn_t *c, batch_t *b)
     return run_writes(c, b, K_CTR_PUT, b->norder, fill_ctr_put);
 }
 
-/* The messages, one multi-row INSERT per shard (b->order: that shard's new messages). */
+/* The messages, one bulk INSERT per shard (b->order: that shard's new messages). */
 static void fill_msg(batch_t *b, size_t k, td_arg_t *a)
 {
     size_t i = b->order[k];

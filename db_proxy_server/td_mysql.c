@@ -193,8 +193,7 @@ static int conn_open(td_conn_t *c)
     return 0;
 }
 
-/* Server errors after which the connection cannot be trusted any more. */
-static int conn_level_error(unsigned e)
+int td_error_is_connection(unsigned e)
 {
     return (e >= 2000 && e < 3000) || e == ER_SERVER_SHUTDOWN || e == ER_CONNECTION_KILLED ||
            e == ER_NET_READ_ERROR || e == ER_NET_READ_INTERRUPTED ||
@@ -349,8 +348,11 @@ static void forget_stmt(td_conn_t *c, const char *sql)
 
 static MYSQL_STMT *get_stmt(td_conn_t *c, const char *sql)
 {
+    for (int i = 0; i < c->nstmts; i++) /* callers pass their static strings: cheap first */
+        if (c->stmts[i].sql == sql)
+            return c->stmts[i].st;
     for (int i = 0; i < c->nstmts; i++)
-        if (c->stmts[i].sql == sql || strcmp(c->stmts[i].sql, sql) == 0)
+        if (strcmp(c->stmts[i].sql, sql) == 0)
             return c->stmts[i].st;
     MYSQL_STMT *st = mysql_stmt_init(c->my);
     if (!st) {
@@ -414,7 +416,7 @@ static int execute(td_conn_t *c, const char *sql, MYSQL_BIND *b, int nargs, unsi
         return 0;
     }
 fail:
-    if (conn_level_error(c->errnum))
+    if (td_error_is_connection(c->errnum))
         conn_lost(c);
     return -1;
 }
@@ -600,7 +602,7 @@ int td_query(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, td_
     if (mysql_stmt_bind_result(st, rb) != 0 || mysql_stmt_store_result(st) != 0) {
         set_err(c, mysql_stmt_errno(st), "%s", mysql_stmt_error(st));
         mysql_stmt_free_result(st);
-        if (conn_level_error(c->errnum))
+        if (td_error_is_connection(c->errnum))
             conn_lost(c);
         return -1;
     }
@@ -641,7 +643,7 @@ int td_query(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, td_
         }
     }
     mysql_stmt_free_result(st);
-    if (rc == -1 && conn_level_error(c->errnum))
+    if (rc == -1 && td_error_is_connection(c->errnum))
         conn_lost(c);
     return rc;
 }
@@ -651,7 +653,7 @@ int td_begin(td_conn_t *c)
     if (!c->my || mysql_autocommit(c->my, 0) != 0) {
         if (c->my) {
             set_err(c, mysql_errno(c->my), "%s", mysql_error(c->my));
-            if (conn_level_error(c->errnum))
+            if (td_error_is_connection(c->errnum))
                 conn_lost(c);
         } else {
             set_err(c, CR_SERVER_GONE_ERROR, "not connected");
@@ -673,7 +675,7 @@ static int end_tx(td_conn_t *c, int commit)
         rc = mysql_autocommit(c->my, 1);
     if (rc != 0) {
         set_err(c, mysql_errno(c->my), "%s", mysql_error(c->my));
-        if (conn_level_error(c->errnum))
+        if (td_error_is_connection(c->errnum))
             conn_lost(c);
         return -1;
     }

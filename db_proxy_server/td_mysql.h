@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TD_MAX_ARGS 512 /* bound parameters per statement (64 rows of 8) */
+#define TD_MAX_ARGS 512 /* bound parameters per statement (a read of 256 pairs) */
 #define TD_MAX_COLS 32  /* result columns per statement */
 #define TD_BULK_MAX_ROWS 4096 /* rows per td_exec_bulk */
 
@@ -105,6 +105,9 @@ int td_begin(td_conn_t *c);
 int td_commit(td_conn_t *c);
 int td_rollback(td_conn_t *c);
 
+/* 1 when a MariaDB error number means the connection cannot be used any more (client errors,
+ * server shutdown, killed or broken connection); the pool then drops it. */
+int td_error_is_connection(unsigned e);
 /* The last error of this connection: text and MariaDB error number (0: none). */
 const char *td_conn_error(const td_conn_t *c);
 unsigned td_conn_errno(const td_conn_t *c);

@@ -11,8 +11,9 @@
  * cannot starve the others. A job with run_many takes the jobs of the same kind queued right
  * behind it along (up to max_batch), and they run as one; the lane's order holds, since they
  * were consecutive and their answers are handed over in order. A small batch also takes such
- * jobs from the heads of other waiting lanes (those lanes wait for it like for their own). (Hashing connections onto fixed
- * threads would also keep the order, but leaves threads idle while others have a backlog.)
+ * jobs from the heads of other waiting lanes (those lanes wait for it like for their own).
+ * (Hashing connections onto fixed threads would also keep the order, but leaves threads idle
+ * while others have a backlog.)
  *
  * Bounds: the work admitted and not yet finished is capped both in number of jobs and in bytes
  * (max_jobs, max_bytes); dbp_workers_submit refuses beyond them and the caller answers with
