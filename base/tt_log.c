@@ -179,3 +179,65 @@ void tt_log_write(int level, const char *fmt, ...)
     log4c_category_log(g_cat, prio, "%s", msg);
     pthread_mutex_unlock(&g_lock);
 }
+
+/* ---- rate-limited lines ---- */
+
+static pthread_mutex_t g_limit_lock = PTHREAD_MUTEX_INITIALIZER; /* the limiters' counters */
+static uint64_t g_suppressed_total;
+
+int tt_log_limit_take(tt_log_limit_t *l, uint64_t now_ms, uint64_t *report, uint64_t *report_ms)
+{
+    *report = 0;
+    *report_ms = 0;
+    if (l->window_at == 0 || now_ms - l->window_at >= TT_LOG_LIMIT_WINDOW_MS) {
+        l->window_at = now_ms;
+        l->lines = 0;
+    }
+    if (l->lines >= TT_LOG_LIMIT_LINES) {
+        if (l->suppressed++ == 0)
+            l->since = now_ms;
+        g_suppressed_total++;
+        return 0;
+    }
+    l->lines++;
+    if (l->suppressed) {
+        *report = l->suppressed;
+        *report_ms = now_ms - l->since;
+        l->suppressed = 0;
+    }
+    return 1;
+}
+
+uint64_t tt_log_suppressed_total(void)
+{
+    pthread_mutex_lock(&g_limit_lock);
+    uint64_t n = g_suppressed_total;
+    pthread_mutex_unlock(&g_limit_lock);
+    return n;
+}
+
+void tt_log_limited(tt_log_limit_t *l, int level, const char *fmt, ...)
+{
+    if (!tt_log_enabled(level))
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+    uint64_t report, report_ms;
+    pthread_mutex_lock(&g_limit_lock);
+    int ok = tt_log_limit_take(l, now, &report, &report_ms);
+    pthread_mutex_unlock(&g_limit_lock);
+    if (!ok)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (report)
+        tt_log_write(level, "%llu similar line(s) suppressed in the last %llu s, like: %s",
+                     (unsigned long long)report, (unsigned long long)(report_ms + 999) / 1000,
+                     msg);
+    else
+        tt_log_write(level, "%s", msg);
+}

@@ -8,6 +8,7 @@
 #define TT_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum { TT_LOG_ERROR = 0, TT_LOG_WARN, TT_LOG_NOTICE, TT_LOG_INFO, TT_LOG_DEBUG };
 
@@ -29,5 +30,42 @@ void tt_log_write(int level, const char *fmt, ...) __attribute__((format(printf,
         if (tt_log_enabled(TT_LOG_DEBUG))                                                      \
             tt_log_write(TT_LOG_DEBUG, __VA_ARGS__);                                           \
     } while (0)
+
+/* ---- rate-limited lines: for whatever a peer's bad input can make us log ----
+ *
+ * A limiter (one per call site, see log_warn_rl) lets TT_LOG_LIMIT_LINES lines through per
+ * TT_LOG_LIMIT_WINDOW_MS window and counts the rest; the first line of a later window is
+ * preceded by "N similar lines suppressed in the last S s". So a flood of junk costs at most
+ * a few lines per window and call site, whatever its rate, and the log still says how much
+ * there was. Thread-safe (one mutex; these are error paths). */
+#define TT_LOG_LIMIT_LINES 10
+#define TT_LOG_LIMIT_WINDOW_MS 10000
+
+typedef struct tt_log_limit_s {
+    uint64_t window_at;  /* monotonic ms the current window began (0: none yet) */
+    uint32_t lines;      /* lines let through in it */
+    uint64_t suppressed; /* lines dropped since the last report */
+    uint64_t since;      /* monotonic ms of the first line dropped since the last report */
+} tt_log_limit_t;
+
+/* The accounting alone, at time now_ms (> 0): 1 when a line may be written (then *report is
+ * the number of lines suppressed before it, to be reported first, and *report_ms the time
+ * they cover), 0 when it is suppressed (and counted). */
+int tt_log_limit_take(tt_log_limit_t *l, uint64_t now_ms, uint64_t *report, uint64_t *report_ms);
+/* Writes the line if l lets it through now (after the count of what l suppressed, if any). */
+void tt_log_limited(tt_log_limit_t *l, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Lines suppressed by every limiter since the start (for tests and stats). */
+uint64_t tt_log_suppressed_total(void);
+
+#define TT_LOG_RL_(level, ...)                                                                 \
+    do {                                                                                       \
+        static tt_log_limit_t tt_rl_;                                                          \
+        tt_log_limited(&tt_rl_, level, __VA_ARGS__);                                           \
+    } while (0)
+#define log_error_rl(...) TT_LOG_RL_(TT_LOG_ERROR, __VA_ARGS__)
+#define log_warn_rl(...) TT_LOG_RL_(TT_LOG_WARN, __VA_ARGS__)
+#define log_notice_rl(...) TT_LOG_RL_(TT_LOG_NOTICE, __VA_ARGS__)
+#define log_info_rl(...) TT_LOG_RL_(TT_LOG_INFO, __VA_ARGS__)
 
 #endif

@@ -109,7 +109,7 @@ static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t
 {
     ProtobufCMessage *m = tt_pb_unpack(cmd->req, pdu->body, pdu->body_len);
     if (!m) {
-        log_warn("%s from %s does not parse: dropped", cmd->name, c->peer);
+        log_warn_rl("%s from %s does not parse: dropped", cmd->name, c->peer);
         return;
     }
     dbp_ctx_t x = {dbp, cmd, pdu->seq_num, c->peer, NULL, 0};
@@ -134,7 +134,7 @@ static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t
         free(r);
     }
     free(x.frame);
-    log_warn("peer %s: more requests than even error answers can queue: closing it", c->peer);
+    log_warn_rl("peer %s: more requests than even error answers can queue: closing it", c->peer);
     tt_conn_close(c, "request queue overflow");
 }
 
@@ -145,7 +145,7 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     dbp_peer_t *p = c->app;
     const dbp_cmd_t *cmd = dbp_cmd_find(pdu->command_id);
     if (!cmd) {
-        log_info("command 0x%04x from %s not handled: dropped", pdu->command_id, c->peer);
+        log_info_rl("command 0x%04x from %s not handled: dropped", pdu->command_id, c->peer);
         return;
     }
     if (dbp->stopping || !p) {
@@ -164,7 +164,7 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     uint64_t now = tt_loop_now(dbp->d.loop);
     if (dbp->last_reject_log == 0 || now - dbp->last_reject_log >= REJECT_LOG_MS) {
         dbp->last_reject_log = now;
-        log_warn("request queue full (%zu pending, MaxPendingRequests %zu): answering errors "
+        log_warn_rl("request queue full (%zu pending, MaxPendingRequests %zu): answering errors "
                  "(%llu so far)",
                  dbp_workers_pending(dbp->workers), dbp->max_pending,
                  (unsigned long long)dbp->rejected);
@@ -213,7 +213,7 @@ static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
     dbp->peers = p;
     dbp->npeers++;
     c->app = p;
-    log_notice("peer connected from %s (%zu connected)", c->peer, dbp->npeers);
+    log_notice_rl("peer connected from %s (%zu connected)", c->peer, dbp->npeers);
 }
 
 static void peer_forget(db_proxy_t *dbp, dbp_peer_t *p)
@@ -239,7 +239,7 @@ static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
     if (!p)
         return;
     peer_forget(dbp, p);
-    log_notice("peer %s closed: %s (%zu connected)", c->peer, c->reason, dbp->npeers);
+    log_notice_rl("peer %s closed: %s (%zu connected)", c->peer, c->reason, dbp->npeers);
 }
 
 const tt_server_handler_t dbp_peer_handler = {on_open, on_pdu, on_close, NULL};
@@ -326,7 +326,7 @@ static void size_check(req_t *r, dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     if (!x->frame || x->frame_len <= r->dbp->max_pdu)
         return;
-    log_warn("answer to %s from %s would be %zu bytes, above MaxPduSize %u: error answer sent "
+    log_warn_rl("answer to %s from %s would be %zu bytes, above MaxPduSize %u: error answer sent "
              "instead",
              r->cmd->name, r->peer->name, x->frame_len, (unsigned)r->dbp->max_pdu);
     free(x->frame);
@@ -340,7 +340,7 @@ static void handle(req_t *r, dbp_ctx_t *x)
     const dbp_cmd_t *cmd = r->cmd;
     ProtobufCMessage *m = tt_pb_unpack(cmd->req, r->body, r->body_len);
     if (!m) {
-        log_warn("%s from %s does not parse: dropped", cmd->name, r->peer->name);
+        log_warn_rl("%s from %s does not parse: dropped", cmd->name, r->peer->name);
         return;
     }
     if (cmd->run(x, m) < 0) {
@@ -413,7 +413,7 @@ static void req_run_many(dbp_job_t *j, size_t n, void *thread)
         req_t *q = (req_t *)j;
         m[k] = tt_pb_unpack(cmd->req, q->body, q->body_len);
         if (!m[k]) {
-            log_warn("%s from %s does not parse: dropped", cmd->name, q->peer->name);
+            log_warn_rl("%s from %s does not parse: dropped", cmd->name, q->peer->name);
             continue;
         }
         r[k] = q;

@@ -60,7 +60,7 @@ void ls_http_request(tt_http_req_t *req, void *udata)
                   req->conn->peer, m->ip1, (unsigned)m->port, (unsigned)m->cur_conn_cnt,
                   (unsigned)m->max_conn_cnt);
     else
-        log_info("%s %s from %s: no msg_server to give (%s)", req->method, req->url,
+        log_info_rl("%s %s from %s: no msg_server to give (%s)", req->method, req->url,
                  req->conn->peer, code == LS_PICK_FULL ? "all full" : "none registered");
     tt_http_respond(req, 200, "text/html;charset=utf-8", body, len);
     free(body);
@@ -73,7 +73,7 @@ static void tcp_client_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, vo
     (void)s;
     login_server_t *ls = udata;
     if (pdu->command_id != IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_MSGSERVER) {
-        log_info("command 0x%04x from client %s not handled", pdu->command_id, c->peer);
+        log_info_rl("command 0x%04x from client %s not handled", pdu->command_id, c->peer);
         return;
     }
     int code;

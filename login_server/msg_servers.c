@@ -11,7 +11,7 @@ static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
     (void)s;
     login_server_t *ls = udata;
     c->id = ++ls->next_conn_id;
-    log_info("msg_server connection %llu from %s", (unsigned long long)c->id, c->peer);
+    log_info_rl("msg_server connection %llu from %s", (unsigned long long)c->id, c->peer);
 }
 
 static void msg_serv_info(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
@@ -20,11 +20,11 @@ static void msg_serv_info(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Server__IMMsgServInfo *info = (IM__Server__IMMsgServInfo *)tt_pb_unpack(
         &im__server__immsg_serv_info__descriptor, pdu->body, pdu->body_len);
     if (!info) {
-        log_warn("IMMsgServInfo from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMMsgServInfo from %s does not parse: ignored", c->peer);
         return;
     }
     if (info->port == 0 || info->port > 65535 || !*info->ip1) {
-        log_warn("IMMsgServInfo from %s names no usable address (ip1 '%s', port %u): ignored",
+        log_warn_rl("IMMsgServInfo from %s names no usable address (ip1 '%s', port %u): ignored",
                  c->peer, info->ip1, (unsigned)info->port);
         tt_pb_free(info);
         return;
@@ -50,14 +50,14 @@ static void user_cnt_update(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Server__IMUserCntUpdate *u = (IM__Server__IMUserCntUpdate *)tt_pb_unpack(
         &im__server__imuser_cnt_update__descriptor, pdu->body, pdu->body_len);
     if (!u) {
-        log_warn("IMUserCntUpdate from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMUserCntUpdate from %s does not parse: ignored", c->peer);
         return;
     }
     ls_msg_server_t *m = ls_registry_find(&ls->registry, c->id);
     if (!m)
-        log_warn("IMUserCntUpdate from unregistered msg_server %s: ignored", c->peer);
+        log_warn_rl("IMUserCntUpdate from unregistered msg_server %s: ignored", c->peer);
     else if (ls_registry_count(m, u->user_action) < 0)
-        log_warn("IMUserCntUpdate from %s: unknown action %u ignored", c->peer,
+        log_warn_rl("IMUserCntUpdate from %s: unknown action %u ignored", c->peer,
                  (unsigned)u->user_action);
     else
         log_debug("msg_server '%s': user %u %s, %u of %u connections", m->host_name,
@@ -79,7 +79,7 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     if (cmd)
         cmd->fn(udata, c, pdu);
     else
-        log_info("command 0x%04x from msg_server %s not handled", pdu->command_id, c->peer);
+        log_info_rl("command 0x%04x from msg_server %s not handled", pdu->command_id, c->peer);
 }
 
 static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
@@ -88,7 +88,7 @@ static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
     login_server_t *ls = udata;
     ls_msg_server_t *m = ls_registry_find(&ls->registry, c->id);
     if (!m) {
-        log_info("msg_server connection %s closed: %s", c->peer, c->reason);
+        log_info_rl("msg_server connection %s closed: %s", c->peer, c->reason);
         return;
     }
     log_notice("msg_server '%s' (%s port %u) unregistered: %s; %zu left", m->host_name, m->ip1,

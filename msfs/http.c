@@ -175,18 +175,18 @@ static void upload_done(msfs_job_t *job)
     } else if (u->code == MSFS_E_STORE) {
         log_error("upload from %s failed: %s", u->peer, u->err);
     } else if (u->code == MSFS_E_TOO_BIG) {
-        log_info("upload from %s refused: file of %zu bytes is over MaxFileSize %zu", u->peer,
+        log_info_rl("upload from %s refused: file of %zu bytes is over MaxFileSize %zu", u->peer,
                  u->file_len, m->max_file);
     } else if (job->cancelled) {
         log_warn("upload from %s dropped: msfs is stopping", u->peer);
     } else {
-        log_info("upload from %s refused: format error %d", u->peer, u->code);
+        log_info_rl("upload from %s refused: format error %d", u->peer, u->code);
     }
     tt_http_req_t *req = tt_http_find(u->srv, u->req_id);
     if (req)
         answer_upload(req, u->code, u->rel, u->url_prefix);
     else if (u->code == MSFS_OK)
-        log_info("client %s left before the answer for %s/%s", u->peer, MSFS_GROUP, u->rel);
+        log_info_rl("client %s left before the answer for %s/%s", u->peer, MSFS_GROUP, u->rel);
     upload_free(u);
 }
 
@@ -211,7 +211,7 @@ static void upload(msfs_t *m, tt_http_req_t *req)
     tt_buf_init(&req->body);
     if (msfs_pool_submit(&m->post_pool, &u->job) < 0) {
         m->refused_busy++;
-        log_warn("upload from %s refused: the upload queue is full (%zu)", u->peer,
+        log_warn_rl("upload from %s refused: the upload queue is full (%zu)", u->peer,
                  m->post_queue);
         answer_upload(req, MSFS_E_BUSY, "", "");
         upload_free(u);
@@ -249,7 +249,7 @@ static void download_done(msfs_job_t *job)
             tt_http_respond(req, 404, "text/plain", NULL, 0);
     } else {
         if (dj->rc == -2)
-            log_warn("download by %s: %s", dj->peer, dj->err);
+            log_warn_rl("download by %s: %s", dj->peer, dj->err);
         else
             log_error("download by %s: %s", dj->peer, dj->err);
         if (req)
@@ -282,7 +282,7 @@ static void download(msfs_t *m, tt_http_req_t *req)
     snprintf(dj->peer, sizeof(dj->peer), "%s", req->conn->peer);
     if (msfs_pool_submit(&m->get_pool, &dj->job) < 0) {
         m->refused_busy++;
-        log_warn("download by %s refused: the download queue is full (%zu)", dj->peer,
+        log_warn_rl("download by %s refused: the download queue is full (%zu)", dj->peer,
                  m->get_queue);
         tt_http_respond(req, 503, "text/plain", NULL, 0);
         free(dj);

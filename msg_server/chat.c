@@ -196,7 +196,7 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
     if (!m) {
-        log_warn("message from user %u does not parse: dropped", c->user_id);
+        log_warn_rl("message from user %u does not parse: dropped", c->user_id);
         return;
     }
     const char *why = NULL;
@@ -216,7 +216,7 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     if (!why && link < 0)
         why = "no db_proxy_server link (the client will resend)";
     if (why) {
-        log_warn("message from user %u to %u not accepted: %s", c->user_id, m->to_session_id,
+        log_warn_rl("message from user %u to %u not accepted: %s", c->user_id, m->to_session_id,
                  why);
         tt_pb_free(m);
         return;

@@ -62,7 +62,7 @@ static void forward(client_t *c, const forward_t *f, const tt_pdu_t *pdu)
     msg_server_t *ms = c->ms;
     ProtobufCMessage *m = tt_pb_unpack(f->desc, pdu->body, pdu->body_len);
     if (!m) {
-        log_warn("command 0x%04x from %s (user %u) does not parse: ignored", pdu->command_id,
+        log_warn_rl("command 0x%04x from %s (user %u) does not parse: ignored", pdu->command_id,
                  c->conn->peer, c->user_id);
         return;
     }
@@ -77,7 +77,7 @@ static void forward(client_t *c, const forward_t *f, const tt_pdu_t *pdu)
     }
     if (!to) {
         /* No upstream: the request cannot be answered now; the client's timeout handles it. */
-        log_warn("command 0x%04x of user %u dropped: no %s link", pdu->command_id, c->user_id,
+        log_warn_rl("command 0x%04x of user %u dropped: no %s link", pdu->command_id, c->user_id,
                  f->dest == TO_DB ? "db_proxy_server" : "route_server");
         tt_pb_free(m);
         return;
@@ -234,5 +234,5 @@ void ms_client_pdu(client_t *c, const tt_pdu_t *pdu)
             return;
         }
     }
-    log_info("command 0x%04x from user %u not handled", pdu->command_id, c->user_id);
+    log_info_rl("command 0x%04x from user %u not handled", pdu->command_id, c->user_id);
 }

@@ -98,7 +98,7 @@ void ms_login_request(client_t *c, const tt_pdu_t *pdu)
         refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_ROUTE_SERVER,
                "服务端异常", "no route_server");
     else if (guard_entry(ms, c->conn->peer)->fails >= ms->login_fail_limit) {
-        log_warn("login of '%s' from %s refused: too many failed logins from this address",
+        log_warn_rl("login of '%s' from %s refused: too many failed logins from this address",
                  req->user_name, c->conn->peer);
         refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED,
                "用户名/密码错误次数太多", "too many failures from this address");
@@ -205,7 +205,7 @@ void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu)
     } else {
         const char *text = rsp->result_string ? rsp->result_string : "用户名/密码错误";
         guard_entry(ms, c->conn->peer)->fails++;
-        log_info("login of '%s' from %s refused by db_proxy_server: %u %s", rsp->user_name,
+        log_info_rl("login of '%s' from %s refused by db_proxy_server: %u %s", rsp->user_name,
                  c->conn->peer, rsp->result_code, text);
         IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
         res.server_time = (uint32_t)time(NULL);

@@ -162,7 +162,10 @@ static void on_close(tt_server_t *s, tt_conn_t *conn, void *udata)
         ms_client_closed(c); /* presence and counters */
         detach_user(c);
     }
-    log_info("client %s (user %u) closed: %s", conn->peer, c->user_id, conn->reason);
+    if (c->user_id)
+        log_info("client %s (user %u) closed: %s", conn->peer, c->user_id, conn->reason);
+    else /* never logged in: anyone can make these, as fast as they connect */
+        log_info_rl("client %s (not logged in) closed: %s", conn->peer, conn->reason);
     tt_map_del(&ms->clients, c->handle);
     ms_throttle_free(ms, c);
     ms_slots_free(c);
@@ -174,7 +177,7 @@ static void on_refused(tt_server_t *s, const char *peer, void *udata)
 {
     (void)s;
     (void)udata;
-    log_warn("connection from %s refused: too many clients", peer);
+    log_warn_rl("connection from %s refused: too many clients", peer);
 }
 
 const tt_server_handler_t ms_client_handler = {on_open, on_pdu, on_close, on_refused};

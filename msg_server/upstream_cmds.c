@@ -23,7 +23,7 @@ static ProtobufCMessage *relay_answer(msg_server_t *ms, const ProtobufCMessageDe
     *client = NULL;
     ProtobufCMessage *m = tt_pb_unpack(desc, pdu->body, pdu->body_len);
     if (!m) {
-        log_warn("answer 0x%04x does not parse: dropped", pdu->command_id);
+        log_warn_rl("answer 0x%04x does not parse: dropped", pdu->command_id);
         return NULL;
     }
     protobuf_c_boolean *has;
@@ -32,7 +32,7 @@ static ProtobufCMessage *relay_answer(msg_server_t *ms, const ProtobufCMessageDe
     const uint8_t *payload;
     size_t plen;
     if (!attach || !*has || ms_attach_decode(attach, &handle, &ordinal, &payload, &plen) < 0) {
-        log_warn("answer 0x%04x without a valid attach_data: dropped", pdu->command_id);
+        log_warn_rl("answer 0x%04x without a valid attach_data: dropped", pdu->command_id);
         tt_pb_free(m);
         return NULL;
     }
@@ -197,7 +197,7 @@ static void dispatch(msg_server_t *ms, const answer_t *table, size_t n, const ch
             relay_plain(ms, a->desc, pdu);
         return;
     }
-    log_info("command 0x%04x from %s not handled", pdu->command_id, from);
+    log_info_rl("command 0x%04x from %s not handled", pdu->command_id, from);
 }
 
 void ms_db_pdu(msg_server_t *ms, int link, const tt_pdu_t *pdu)

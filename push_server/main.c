@@ -14,14 +14,14 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
 {
     (void)s;
     (void)udata;
-    log_info("command 0x%04x from %s not handled", pdu->command_id, c->peer);
+    log_info_rl("command 0x%04x from %s not handled", pdu->command_id, c->peer);
 }
 
 static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
 {
     (void)s;
     (void)udata;
-    log_info("msg_server %s closed: %s", c->peer, c->reason);
+    log_info_rl("msg_server %s closed: %s", c->peer, c->reason);
 }
 
 static const tt_server_handler_t handler = {NULL, on_pdu, on_close, NULL};

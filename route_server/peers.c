@@ -70,7 +70,7 @@ static void online_user_info(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Server__IMOnlineUserInfo *m = UNPACK(IM__Server__IMOnlineUserInfo,
                                              im__server__imonline_user_info__descriptor, pdu);
     if (!m) {
-        log_warn("IMOnlineUserInfo from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMOnlineUserInfo from %s does not parse: ignored", c->peer);
         return;
     }
     if (rs_presence_replace(&rs->presence, p->id, m->user_stat_list, m->n_user_stat_list) < 0)
@@ -88,7 +88,7 @@ static void user_status_update(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Server__IMUserStatusUpdate *m = UNPACK(IM__Server__IMUserStatusUpdate,
                                                im__server__imuser_status_update__descriptor, pdu);
     if (!m) {
-        log_warn("IMUserStatusUpdate from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMUserStatusUpdate from %s does not parse: ignored", c->peer);
         return;
     }
     log_debug("user %u client type 0x%02x status %u on %s", (unsigned)m->user_id,
@@ -98,7 +98,7 @@ static void user_status_update(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     if (rc < 0)
         log_error("out of memory: status of user %u on %s lost", (unsigned)m->user_id, c->peer);
     else if (rc > 0)
-        log_info("IMUserStatusUpdate from %s ignored: user %u, type 0x%02x, status %u %s",
+        log_info_rl("IMUserStatusUpdate from %s ignored: user %u, type 0x%02x, status %u %s",
                  c->peer, (unsigned)m->user_id, (unsigned)m->client_type,
                  (unsigned)m->user_status,
                  m->user_status == RS_STATUS_OFFLINE ? "not logged in there" : "unknown");
@@ -112,7 +112,7 @@ static void role_set(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Server__IMRoleSet *m = UNPACK(IM__Server__IMRoleSet, im__server__imrole_set__descriptor,
                                       pdu);
     if (!m) {
-        log_warn("IMRoleSet from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMRoleSet from %s does not parse: ignored", c->peer);
         return;
     }
     p->master = m->master;
@@ -127,12 +127,12 @@ static void users_stat(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
     IM__Buddy__IMUsersStatReq *req = UNPACK(IM__Buddy__IMUsersStatReq,
                                             im__buddy__imusers_stat_req__descriptor, pdu);
     if (!req) {
-        log_warn("IMUsersStatReq from %s does not parse: ignored", c->peer);
+        log_warn_rl("IMUsersStatReq from %s does not parse: ignored", c->peer);
         return;
     }
     size_t n = req->n_user_id_list;
     if (n > RS_MAX_STAT_QUERY) {
-        log_warn("IMUsersStatReq from %s for %zu users: only the first %d answered", c->peer, n,
+        log_warn_rl("IMUsersStatReq from %s for %zu users: only the first %d answered", c->peer, n,
                  RS_MAX_STAT_QUERY);
         n = RS_MAX_STAT_QUERY;
     }
@@ -192,7 +192,7 @@ static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
     rs->tail = p;
     rs->npeers++;
     c->app = p;
-    log_notice("msg_server connected from %s (%zu connected)", c->peer, rs->npeers);
+    log_notice_rl("msg_server connected from %s (%zu connected)", c->peer, rs->npeers);
 }
 
 static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
@@ -206,7 +206,7 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     if (cmd)
         cmd->fn(rs, c, pdu);
     else if (rs_relay(rs, c, pdu) == RS_RELAY_NONE)
-        log_info("command 0x%04x from %s not handled", pdu->command_id, c->peer);
+        log_info_rl("command 0x%04x from %s not handled", pdu->command_id, c->peer);
 }
 
 static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
@@ -228,7 +228,7 @@ static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
     rs->npeers--;
     c->app = NULL;
     size_t users = rs_presence_drop(&rs->presence, p->id);
-    log_notice("msg_server %s gone (%s): %zu of its user(s) removed; %zu connected", c->peer,
+    log_notice_rl("msg_server %s gone (%s): %zu of its user(s) removed; %zu connected", c->peer,
                c->reason, users, rs->npeers);
     free(p);
 }
