@@ -292,10 +292,24 @@ int tt_daemon_setup(tt_daemon_t *d)
     return 0;
 }
 
+/* Reports what rate-limited log lines suppressed, when nothing else did (tt_log). */
+static tt_timer_t g_log_flush;
+static void log_flush_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)loop;
+    (void)t;
+    (void)udata;
+    tt_log_limit_flush();
+}
+
 int tt_daemon_run(tt_daemon_t *d)
 {
     log_notice("%s running (pid %ld, config %s)", d->name, (long)getpid(), d->conf_path);
+    tt_timer_init(&g_log_flush, log_flush_cb, NULL);
+    tt_timer_start(d->loop, &g_log_flush, 2000, 2000);
     int rc = tt_loop_run(d->loop);
+    tt_timer_stop(d->loop, &g_log_flush);
+    tt_log_limit_flush_at(tt_log_limit_now(), 1); /* whatever is still counted */
     tt_timer_stop(d->loop, &d->stop_timer);
     tt_timer_stop(d->loop, &d->drain_timer);
     if (rc < 0) {

@@ -184,6 +184,14 @@ void tt_log_write(int level, const char *fmt, ...)
 
 static pthread_mutex_t g_limit_lock = PTHREAD_MUTEX_INITIALIZER; /* the limiters' counters */
 static uint64_t g_suppressed_total;
+static tt_log_limit_t *g_limiters; /* every limiter that ever suppressed a line */
+
+uint64_t tt_log_limit_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1; /* never 0 */
+}
 
 int tt_log_limit_take(tt_log_limit_t *l, uint64_t now_ms, uint64_t *report, uint64_t *report_ms)
 {
@@ -216,16 +224,52 @@ uint64_t tt_log_suppressed_total(void)
     return n;
 }
 
+void tt_log_limit_flush_at(uint64_t now_ms, int all)
+{
+    enum { MAX_REPORTS = 64 }; /* per call; the rest wait for the next one */
+    struct {
+        int level;
+        const char *fmt;
+        uint64_t n, ms;
+    } rep[MAX_REPORTS];
+    int nrep = 0;
+    pthread_mutex_lock(&g_limit_lock);
+    for (tt_log_limit_t *l = g_limiters; l && nrep < MAX_REPORTS; l = l->next) {
+        if (!l->suppressed || (!all && now_ms - l->window_at < TT_LOG_LIMIT_WINDOW_MS))
+            continue;
+        rep[nrep].level = l->level;
+        rep[nrep].fmt = l->fmt;
+        rep[nrep].n = l->suppressed;
+        rep[nrep].ms = now_ms - l->since;
+        nrep++;
+        l->suppressed = 0;
+    }
+    pthread_mutex_unlock(&g_limit_lock);
+    for (int i = 0; i < nrep; i++)
+        tt_log_write(rep[i].level, "%llu line(s) like \"%s\" suppressed in the last %llu s",
+                     (unsigned long long)rep[i].n, rep[i].fmt,
+                     (unsigned long long)(rep[i].ms + 999) / 1000);
+}
+
+void tt_log_limit_flush(void) { tt_log_limit_flush_at(tt_log_limit_now(), 0); }
+
 void tt_log_limited(tt_log_limit_t *l, int level, const char *fmt, ...)
 {
     if (!tt_log_enabled(level))
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+    uint64_t now = tt_log_limit_now();
     uint64_t report, report_ms;
     pthread_mutex_lock(&g_limit_lock);
     int ok = tt_log_limit_take(l, now, &report, &report_ms);
+    if (!ok) {
+        l->level = level;
+        l->fmt = fmt;
+        if (!l->listed) {
+            l->listed = 1;
+            l->next = g_limiters;
+            g_limiters = l;
+        }
+    }
     pthread_mutex_unlock(&g_limit_lock);
     if (!ok)
         return;

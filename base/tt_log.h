@@ -34,10 +34,11 @@ void tt_log_write(int level, const char *fmt, ...) __attribute__((format(printf,
 /* ---- rate-limited lines: for whatever a peer's bad input can make us log ----
  *
  * A limiter (one per call site, see log_warn_rl) lets TT_LOG_LIMIT_LINES lines through per
- * TT_LOG_LIMIT_WINDOW_MS window and counts the rest; the first line of a later window is
- * preceded by "N similar lines suppressed in the last S s". So a flood of junk costs at most
- * a few lines per window and call site, whatever its rate, and the log still says how much
- * there was. Thread-safe (one mutex; these are error paths). */
+ * TT_LOG_LIMIT_WINDOW_MS window and counts the rest. The count is reported by the first line
+ * of a later window ("N similar line(s) suppressed in the last S s, like: ..."), or, when no
+ * line comes, by tt_log_limit_flush (tt_daemon calls it every few seconds). So a flood of junk
+ * costs at most a few lines per window and call site, whatever its rate, and the log still
+ * says how much there was. Thread-safe (one mutex; these are error paths). */
 #define TT_LOG_LIMIT_LINES 10
 #define TT_LOG_LIMIT_WINDOW_MS 10000
 
@@ -46,6 +47,10 @@ typedef struct tt_log_limit_s {
     uint32_t lines;      /* lines let through in it */
     uint64_t suppressed; /* lines dropped since the last report */
     uint64_t since;      /* monotonic ms of the first line dropped since the last report */
+    int level;           /* of the lines dropped */
+    const char *fmt;     /* their format (a literal at the call site) */
+    struct tt_log_limit_s *next; /* list of limiters that ever dropped a line */
+    int listed;          /* on that list */
 } tt_log_limit_t;
 
 /* The accounting alone, at time now_ms (> 0): 1 when a line may be written (then *report is
@@ -55,6 +60,13 @@ int tt_log_limit_take(tt_log_limit_t *l, uint64_t now_ms, uint64_t *report, uint
 /* Writes the line if l lets it through now (after the count of what l suppressed, if any). */
 void tt_log_limited(tt_log_limit_t *l, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Reports what limiters suppressed in windows that are over (no line came since to carry
+ * the count): one line per limiter, "N line(s) like "fmt" suppressed in the last S s".
+ * _at: at a given monotonic time in ms (tests), and with all, windows not over too (at exit). */
+void tt_log_limit_flush(void);
+void tt_log_limit_flush_at(uint64_t now_ms, int all);
+/* The clock of the limiters: monotonic ms, never 0. */
+uint64_t tt_log_limit_now(void);
 /* Lines suppressed by every limiter since the start (for tests and stats). */
 uint64_t tt_log_suppressed_total(void);
 

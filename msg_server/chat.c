@@ -59,7 +59,7 @@ static void unthrottle_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
     while (*pp) {
         client_t *c = *pp;
         refill(c, now);
-        if (c->tokens > 0) {
+        if (c->tokens > 0 && ms_voice_ready(c, now)) {
             *pp = c->next_throttled;
             c->next_throttled = NULL;
             c->throttled = 0;
@@ -79,7 +79,14 @@ static void spend_token(client_t *c)
     refill(c, tt_loop_now(ms->d.loop));
     if (c->tokens > 0)
         c->tokens--;
-    if (c->tokens > 0 || c->throttled)
+    if (c->tokens == 0)
+        ms_client_throttle(c);
+}
+
+void ms_client_throttle(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (c->throttled)
         return;
     c->throttled = 1;
     c->next_throttled = ms->throttled;
@@ -212,6 +219,9 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
              m->msg_data.len <= 4)
         why = "voice without audio";
+    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
+             m->msg_data.len > ms->max_voice)
+        why = "voice longer than MaxVoiceMessage";
     int link = why ? -1 : ms_db_pick(ms, c);
     if (!why && link < 0)
         why = "no db_proxy_server link (the client will resend)";
@@ -221,6 +231,8 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
+    if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO)
+        ms_voice_spend(c);
     slot_t *s = ms_slot_open(c, pdu->seq_num, link);
     if (!s) {
         tt_pb_free(m);
@@ -399,6 +411,8 @@ void ms_chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu)
 void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
+    if (!ms_p2p_allowed(c, pdu))
+        return;
     IM__SwitchService__IMP2PCmdMsg *p = (IM__SwitchService__IMP2PCmdMsg *)tt_pb_unpack(
         &im__switch_service__imp2_pcmd_msg__descriptor, pdu->body, pdu->body_len);
     if (!p)
@@ -420,6 +434,8 @@ void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
 
 void ms_chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu)
 {
+    if (!ms_p2p_routed_allowed(ms, pdu))
+        return;
     IM__SwitchService__IMP2PCmdMsg *p = (IM__SwitchService__IMP2PCmdMsg *)tt_pb_unpack(
         &im__switch_service__imp2_pcmd_msg__descriptor, pdu->body, pdu->body_len);
     if (!p)

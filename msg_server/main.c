@@ -35,6 +35,26 @@ static int seconds(tt_daemon_t *d, const char *key, long long def, long long max
     return 0;
 }
 
+/* The limits of limits.c (and the voice size cap of chat.c). */
+static int read_abuse_limits(tt_daemon_t *d, msg_server_t *ms)
+{
+    long long max_voice, voice_rate, voice_burst, max_p2p, p2p_rate, p2p_burst;
+    if (tt_daemon_cfg_int(d, "MaxVoiceMessage", 256 * 1024, 64, 64 << 20, &max_voice) < 0 ||
+        tt_daemon_cfg_int(d, "VoiceRateLimit", 30, 1, 1000000, &voice_rate) < 0 ||
+        tt_daemon_cfg_int(d, "VoiceRateBurst", 10, 1, 1000000, &voice_burst) < 0 ||
+        tt_daemon_cfg_int(d, "MaxP2pCommand", 4096, 64, 64 << 20, &max_p2p) < 0 ||
+        tt_daemon_cfg_int(d, "P2pRateLimit", 20, 1, 1000000, &p2p_rate) < 0 ||
+        tt_daemon_cfg_int(d, "P2pRateBurst", 40, 1, 1000000, &p2p_burst) < 0)
+        return -1;
+    ms->max_voice = (uint32_t)max_voice;
+    ms->voice_rate = (uint32_t)voice_rate;
+    ms->voice_burst = (uint32_t)voice_burst;
+    ms->max_p2p = (uint32_t)max_p2p;
+    ms->p2p_rate = (uint32_t)p2p_rate;
+    ms->p2p_burst = (uint32_t)p2p_burst;
+    return 0;
+}
+
 static void on_stop(void *udata)
 {
     msg_server_t *ms = udata;
@@ -68,7 +88,8 @@ static int configure(tt_daemon_t *d, void *udata)
     ms->msg_rate = (uint32_t)rate;
     ms->msg_burst = (uint32_t)burst;
     ms->max_text = (uint32_t)max_text;
-    if (tt_daemon_cfg_int(d, "MaxClients", max_conn + 1000, 1, 10000000, &max_clients) < 0)
+    if (tt_daemon_cfg_int(d, "MaxClients", max_conn + 1000, 1, 10000000, &max_clients) < 0 ||
+        read_abuse_limits(d, ms) < 0)
         return -1;
     d->on_stop = on_stop;
     if (strlen(aes) != 32)

@@ -17,6 +17,11 @@
 #define MS_WINDOW 32 /* requests a client may have in flight before its reading pauses */
 
 typedef struct user_s user_t;
+/* A token bucket (limits.c), in thousandths of a token. */
+typedef struct ms_bucket_s {
+    uint64_t at;    /* loop time of the last refill (0: full, never used) */
+    uint64_t milli; /* tokens x 1000 */
+} ms_bucket_t;
 typedef struct client_s client_t;
 typedef struct msg_server_s msg_server_t;
 
@@ -58,12 +63,15 @@ struct client_s {
     uint64_t refilled_at;      /* loop time tokens were last topped up */
     int throttled;             /* reading paused by the rate limit */
     client_t *next_throttled;  /* list of throttled clients */
+    ms_bucket_t p2p;           /* P2P commands (limits.c) */
+    int voice_wait;            /* throttled until the user's voice bucket has a token */
 };
 
 struct user_s {
     uint32_t user_id;   /* IMUser.id */
     client_t *clients;  /* logged-in connections on this server */
     int pc_online;      /* route_server says a PC client is online somewhere */
+    ms_bucket_t voice;  /* voice messages of this user here (limits.c) */
 };
 
 /* One configured upstream address (XxxIP<n>/XxxPort<n>). */
@@ -97,6 +105,10 @@ struct msg_server_s {
     uint32_t msg_rate;                   /* messages per second per connection */
     uint32_t msg_burst;                  /* bucket size */
     uint32_t max_text;                   /* largest text message (bytes of msg_data) */
+    uint32_t max_voice;                  /* largest voice message (bytes of msg_data) */
+    uint32_t voice_rate, voice_burst;    /* voice messages per minute per user, at once */
+    uint32_t max_p2p;                    /* largest P2P command (bytes of the PDU body) */
+    uint32_t p2p_rate, p2p_burst;        /* P2P commands per second per connection, at once */
     upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
         route_addr[MS_MAX_UPSTREAMS];
     int n_db_addr, n_login_addr, n_route_addr;
@@ -115,6 +127,7 @@ struct msg_server_s {
     client_t *throttled;                 /* clients paused by the rate limit */
     struct login_guard_s *guard;         /* failed logins per address */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
+    uint64_t p2p_dropped;                /* P2P commands over a limit (limits.c) */
 };
 
 /* ---- clients and users (session.c) ---- */
@@ -206,6 +219,22 @@ uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const u
  * not deliver it. Remembered for a while so that its resend is delivered even if db_proxy
  * answers it as already stored. */
 void ms_chat_unanswered(msg_server_t *ms, uint32_t user_id, uint64_t key);
+
+/* Stops reading c until its message tokens (and voice, when it waits for that) are back. */
+void ms_client_throttle(client_t *c);
+
+/* ---- abuse limits (limits.c) ---- */
+/* Takes a token (1) or finds none (0); the bucket refills at per_min a minute up to burst. */
+int ms_bucket_take(ms_bucket_t *b, uint64_t now, uint32_t per_min, uint32_t burst);
+int ms_bucket_ready(ms_bucket_t *b, uint64_t now, uint32_t per_min, uint32_t burst);
+/* A P2P command from a client within MaxP2pCommand and P2pRateLimit (0: drop it, counted). */
+int ms_p2p_allowed(client_t *c, const tt_pdu_t *pdu);
+/* A P2P command from route_server within MaxP2pCommand. */
+int ms_p2p_routed_allowed(msg_server_t *ms, const tt_pdu_t *pdu);
+/* An accepted voice message of c's user: takes a voice token; when none is left, c is read
+ * later (ms_client_throttle) until ms_voice_ready. */
+void ms_voice_spend(client_t *c);
+int ms_voice_ready(client_t *c, uint64_t now);
 
 /* ---- login (login.c) ---- */
 void ms_login_request(client_t *c, const tt_pdu_t *pdu);

@@ -14,10 +14,17 @@ static int configure(tt_daemon_t *d, void *udata)
         .lim = {.idle_ms = 30000, .keepalive_ms = 5000},
         .send_heartbeat = 1,
     };
-    return tt_daemon_cfg_port(d, "ListenMsgPort", -1, &port) < 0 ||
-                   tt_daemon_max_pdu(d, &rs->peer_opts.max_pdu) < 0
-               ? -1
-               : 0;
+    long long max_p2p, p2p_rate, p2p_queued;
+    if (tt_daemon_cfg_port(d, "ListenMsgPort", -1, &port) < 0 ||
+        tt_daemon_max_pdu(d, &rs->peer_opts.max_pdu) < 0 ||
+        tt_daemon_cfg_int(d, "MaxP2pCommand", 8192, 64, 64 << 20, &max_p2p) < 0 ||
+        tt_daemon_cfg_int(d, "P2pBytesPerSecond", 4 << 20, 1024, 1LL << 32, &p2p_rate) < 0 ||
+        tt_daemon_cfg_int(d, "P2pMaxQueued", 1 << 20, 4096, 1LL << 32, &p2p_queued) < 0)
+        return -1;
+    rs->max_p2p = (uint32_t)max_p2p;
+    rs->p2p_rate = (uint64_t)p2p_rate;
+    rs->p2p_max_queued = (uint64_t)p2p_queued;
+    return 0;
 }
 
 static int start(tt_daemon_t *d, void *udata)

@@ -1,7 +1,11 @@
 /* Relays: what one msg_server sends for users that may be on another goes to the others (or
  * to all, for notifications every msg_server delivers itself). Route_server does not look at
  * user ids: every relay is a broadcast, as in the original. Frames are passed on byte for
- * byte (version, flag, seq_num and reserved included). */
+ * byte (version, flag, seq_num and reserved included).
+ * P2P commands (typing, shake) are best effort: over MaxP2pCommand, over P2pBytesPerSecond
+ * from one msg_server, or to a msg_server with more than P2pMaxQueued bytes of output waiting,
+ * they are dropped (counted, logged at a bounded rate), so that a flood of them never fills a
+ * link's output cap and cuts the link that carries other people's messages. */
 #include <string.h>
 
 #include "IM.BaseDefine.pb-c.h"
@@ -57,15 +61,58 @@ static int send_frame(tt_conn_t *c, const tt_pdu_t *pdu)
     return tt_conn_commit(c, pdu->length);
 }
 
+/* A P2P command from `from` within the size cap and its sender's byte rate. */
+static int p2p_allowed(route_server_t *rs, tt_conn_t *from, const tt_pdu_t *pdu)
+{
+    rs_peer_t *p = from->app;
+    if (pdu->body_len > rs->max_p2p) {
+        rs->p2p_dropped++;
+        log_info_rl("P2P command of %u bytes from %s dropped: over MaxP2pCommand %u (%llu "
+                    "dropped so far)",
+                    (unsigned)pdu->body_len, from->peer, rs->max_p2p,
+                    (unsigned long long)rs->p2p_dropped);
+        return 0;
+    }
+    uint64_t now = tt_loop_now(from->loop), burst = 2 * rs->p2p_rate;
+    if (p->p2p_at == 0)
+        p->p2p_bytes = burst;
+    else if (now > p->p2p_at)
+        p->p2p_bytes += (now - p->p2p_at) * rs->p2p_rate / 1000;
+    if (p->p2p_bytes > burst)
+        p->p2p_bytes = burst;
+    p->p2p_at = now;
+    if (p->p2p_bytes < pdu->length) {
+        rs->p2p_dropped++;
+        log_info_rl("P2P commands from %s dropped: over P2pBytesPerSecond %llu (%llu dropped "
+                    "so far)",
+                    from->peer, (unsigned long long)rs->p2p_rate,
+                    (unsigned long long)rs->p2p_dropped);
+        return 0;
+    }
+    p->p2p_bytes -= pdu->length;
+    return 1;
+}
+
 rs_relay_scope_t rs_relay(route_server_t *rs, tt_conn_t *from, const tt_pdu_t *pdu)
 {
     rs_relay_scope_t scope = rs_relay_scope(pdu->command_id);
     if (scope == RS_RELAY_NONE)
         return scope;
+    int p2p = pdu->command_id == IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD;
+    if (p2p && !p2p_allowed(rs, from, pdu))
+        return scope;
     size_t sent = 0;
     for (rs_peer_t *p = rs->head; p; p = p->next) {
         if (!tt_conn_is_open(p->conn) || (scope == RS_RELAY_OTHERS && p->conn == from))
             continue;
+        if (p2p && tt_buf_len(&p->conn->out) + pdu->length > rs->p2p_max_queued) {
+            rs->p2p_dropped++;
+            log_info_rl("P2P command from %s not queued to %s: %zu bytes already wait there "
+                        "(%llu dropped so far)",
+                        from->peer, p->conn->peer, tt_buf_len(&p->conn->out),
+                        (unsigned long long)rs->p2p_dropped);
+            continue;
+        }
         if (send_frame(p->conn, pdu) == 0)
             sent++;
     }

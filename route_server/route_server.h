@@ -19,6 +19,8 @@ struct rs_peer_s {
     tt_conn_t *conn;        /* the connection (conn->app points back here) */
     uint64_t id;            /* key of its sessions in the presence state */
     uint32_t master;        /* IMRoleSet: 1 when the msg_server chose us as its master */
+    uint64_t p2p_at;        /* P2P byte bucket of this sender (relay.c): last refill */
+    uint64_t p2p_bytes;     /* bytes it may still relay now */
 };
 
 typedef struct route_server_s {
@@ -29,6 +31,12 @@ typedef struct route_server_s {
     size_t npeers;               /* peers in the list */
     uint64_t next_id;            /* ids given to peers */
     rs_presence_t presence;      /* who is logged in where */
+    /* P2P commands (typing, shake) are best effort: capped, and never queued so deep that a
+     * flood from one msg_server cuts the links to the others (relay.c) */
+    uint32_t max_p2p;            /* largest relayed (bytes of the body) */
+    uint64_t p2p_rate;           /* bytes per second relayed from one msg_server */
+    uint64_t p2p_max_queued;     /* not queued to a peer with this much output waiting */
+    uint64_t p2p_dropped;        /* P2P commands dropped so far */
 } route_server_t;
 
 /* peers.c: the connections and what they send. */

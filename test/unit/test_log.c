@@ -82,6 +82,15 @@ static void test_flood_bounded(void **state)
     assert_true(other >= TT_LOG_LIMIT_LINES && other <= 3 * TT_LOG_LIMIT_LINES);
     assert_int_equal(count_lines(logf, "a normal line"), 1);
     assert_true(tt_log_suppressed_total() - before >= 2 * 100000 - 6 * TT_LOG_LIMIT_LINES);
+    /* nothing more comes: a flush after the window reports each site's count once */
+    assert_int_equal(count_lines(logf, "suppressed"), 0);
+    tt_log_limit_flush(); /* the window is not over: nothing yet */
+    assert_int_equal(count_lines(logf, "suppressed"), 0);
+    tt_log_limit_flush_at(tt_log_limit_now() + TT_LOG_LIMIT_WINDOW_MS, 0);
+    assert_int_equal(count_lines(logf, "suppressed"), 2);
+    assert_int_equal(count_lines(logf, "line(s) like \"junk frame %d from a peer\" suppressed"), 1);
+    tt_log_limit_flush_at(tt_log_limit_now() + 2 * TT_LOG_LIMIT_WINDOW_MS, 1);
+    assert_int_equal(count_lines(logf, "suppressed"), 2); /* reported once */
     /* a level that is off costs nothing and counts nothing */
     before = tt_log_suppressed_total();
     for (int i = 0; i < 1000; i++)
