@@ -5,8 +5,8 @@
 #     msg_servers are still delivered live and route_server keeps its links; then the same with
 #     msg_server 1 restarted without its own P2P limits, so that route_server alone defends.
 #  2. Voice and text size caps (checked in MariaDB too) and the voice rate.
-#  3. 40 MiB of junk frames (and garbage connections) on each port grow each daemon's log by
-#     less than 100 KiB.
+#  3. 40 MiB of junk frames (and garbage connections) on each port (login_server's HTTP port
+#     too) grow each daemon's log by less than 100 KiB.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 IT=$TT_BUILD/test/it_abuse
@@ -68,5 +68,6 @@ junk msg_server "$TT_LOG_DIR/ms2/msg_server.log" "$P_MS2" TT099
 junk route_server "$TT_LOG_DIR/route_server.log" "$P_ROUTE"
 junk db_proxy_server "$TT_LOG_DIR/db_proxy_server.log" "$P_DB"
 junk login_server "$TT_LOG_DIR/login_server.log" "$P_LMS"
+junk "login_server (HTTP)" "$TT_LOG_DIR/login_server.log" "$P_LHTTP"
 tt_suite_stop_all
 tt_finish
