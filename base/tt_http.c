@@ -1,5 +1,6 @@
 #include "tt_http.h"
 
+#include <arpa/inet.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "tt_log.h"
 #include "tt_map.h"
 
 #define MAX_HEADERS 64
@@ -27,6 +29,7 @@ struct tt_http_server_s {
     const tt_http_stream_t *stream; /* body streaming callbacks, NULL: gather bodies */
     uint64_t refused_per_addr; /* connections refused over max_per_addr */
     uint64_t timed_out;      /* requests cut at their deadline */
+    uint64_t limits_logged_at; /* loop time of the last line about them (0: never) */
     uint16_t port;           /* bound port */
 };
 
@@ -222,6 +225,19 @@ static uint64_t addr_key(const struct sockaddr_storage *addr)
     return 0; /* other families (none in practice) share one count */
 }
 
+/* At most one line a minute per listener about refused and cut clients, with the totals. */
+static void log_limits(tt_http_server_t *s, const char *what, const char *who)
+{
+    uint64_t now = tt_loop_now(s->loop);
+    if (s->limits_logged_at && now - s->limits_logged_at < 60000)
+        return;
+    s->limits_logged_at = now ? now : 1;
+    log_warn("HTTP port %u: %s %s (so far %llu connections refused over the per-address cap "
+             "of %u, %llu requests cut at their deadline; next line in a minute at most)",
+             (unsigned)s->port, what, who, (unsigned long long)s->refused_per_addr,
+             (unsigned)s->lim.max_per_addr, (unsigned long long)s->timed_out);
+}
+
 static size_t addr_count(const tt_http_server_t *s, uint64_t key)
 {
     return (size_t)(uintptr_t)tt_map_get(&s->per_addr, key);
@@ -249,6 +265,8 @@ static void deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
         return;
     }
     s->timed_out++;
+    log_limits(s, hc->headers_done ? "body too slow from" : "headers too slow from",
+               hc->req.conn->peer);
     error_response(hc, 408, hc->headers_done ? "request body too slow\n"
                                              : "request headers too slow\n");
 }
@@ -295,6 +313,12 @@ static void http_accept(tt_listener_t *l, int fd, const struct sockaddr_storage 
     size_t from_addr = addr_count(s, key);
     if (from_addr >= s->lim.max_per_addr) {
         s->refused_per_addr++;
+        char ip[INET6_ADDRSTRLEN] = "?";
+        if (addr->ss_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
+        else if (addr->ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
+        log_limits(s, "too many connections from", ip);
         close(fd);
         return;
     }
