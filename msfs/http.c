@@ -1,7 +1,9 @@
 /* The HTTP side of msfs, on the loop thread: GET /<group>/<D1>/<D2>/<name> downloads, POST
- * (any path) uploads a multipart/form-data file, any other method is refused with 403. The
- * disk work runs on the pools; the finished job comes back here, finds its request by id (the
- * client may have left) and answers it. */
+ * (any path) uploads a multipart/form-data file, any other method is refused with 403. An
+ * upload's body is parsed as it arrives and its file part written to a temp file here (page
+ * cache writes only); syncing and placing it, and reading downloads, run on the pools; the
+ * finished job comes back here, finds its request by id (the client may have left) and
+ * answers it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
