@@ -233,6 +233,21 @@ int tt_daemon_max_pdu(tt_daemon_t *d, uint32_t *out)
     return 0;
 }
 
+int tt_daemon_cfg_http(tt_daemon_t *d, tt_http_limits_t *lim)
+{
+    long long header_s, body_s, rate, per_addr;
+    if (tt_daemon_cfg_int(d, "HttpHeaderTimeout", 10, 1, 3600, &header_s) < 0 ||
+        tt_daemon_cfg_int(d, "HttpBodyTimeout", 10, 1, 3600, &body_s) < 0 ||
+        tt_daemon_cfg_int(d, "HttpMinBodyRate", 4096, 1, 1LL << 30, &rate) < 0 ||
+        tt_daemon_cfg_int(d, "HttpMaxConnsPerAddr", 64, 1, 1000000, &per_addr) < 0)
+        return -1;
+    lim->header_ms = (uint32_t)header_s * 1000u;
+    lim->body_ms = (uint32_t)body_s * 1000u;
+    lim->min_rate = (uint32_t)rate;
+    lim->max_per_addr = (uint32_t)per_addr;
+    return 0;
+}
+
 static void signal_cb(tt_loop_t *loop, int fd, int events, void *udata)
 {
     (void)events;

@@ -78,6 +78,11 @@ int tt_daemon_cfg_error(tt_daemon_t *d, const char *fmt, ...) __attribute__((for
 
 /* Reads the MaxPduSize key (bytes; default 4 MiB, 64 KiB..64 MiB). -1 (message printed). */
 int tt_daemon_max_pdu(tt_daemon_t *d, uint32_t *out);
+/* Reads the request deadlines and the per-address cap every HTTP listener has into lim:
+ * HttpHeaderTimeout (s, default 10), HttpBodyTimeout (s of grace for the body, default 10),
+ * HttpMinBodyRate (bytes/s the body must average after the grace, default 4096) and
+ * HttpMaxConnsPerAddr (default 64). -1 (message printed). */
+int tt_daemon_cfg_http(tt_daemon_t *d, tt_http_limits_t *lim);
 /* Default stop: stop listening, close every registered connection after its output is
  * written, and stop the loop once none is left. Daemons with an on_stop of their own call it
  * at the end of theirs. */

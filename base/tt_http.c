@@ -1,11 +1,16 @@
 #include "tt_http.h"
 
+#include <arpa/inet.h>
 #include <http_parser.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "tt_log.h"
+#include "tt_map.h"
 
 #define MAX_HEADERS 64
 
@@ -20,6 +25,11 @@ struct tt_http_server_s {
     uint64_t next_id;        /* next request id */
     http_conn_t *conns;      /* live connections (doubly linked) */
     size_t nconns;
+    tt_map_t per_addr;       /* address key -> live connections from it (never 0: removed) */
+    const tt_http_stream_t *stream; /* body streaming callbacks, NULL: gather bodies */
+    uint64_t refused_per_addr; /* connections refused over max_per_addr */
+    uint64_t timed_out;      /* requests cut at their deadline */
+    uint64_t limits_logged_at; /* loop time of the last line about them (0: never) */
     uint16_t port;           /* bound port */
 };
 
@@ -33,6 +43,13 @@ struct http_conn_s {
     int in_value;               /* last header callback was a value */
     int dispatched;             /* the handler has the request */
     int answered;               /* a response was queued */
+    int streaming;              /* on_headers accepted: on_body/on_abort are due */
+    int headers_done;           /* the headers are in */
+    uint64_t addr_key;          /* key of the source address in per_addr */
+    uint64_t start_ms;          /* loop time of the accept */
+    uint64_t headers_at;        /* loop time the headers were complete */
+    uint64_t body_bytes;        /* body bytes received */
+    tt_timer_t deadline;        /* checks the request deadlines */
 };
 
 static http_conn_t *conn_of(http_parser *p)
@@ -102,10 +119,23 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
     http_conn_t *hc = conn_of(p);
+    tt_http_server_t *s = hc->req.server;
     hc->req.method = http_method_str((enum http_method)p->method);
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > hc->req.server->lim.max_body) {
+    hc->headers_done = 1;
+    hc->headers_at = tt_loop_now(s->loop);
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > s->lim.max_body) {
         error_response(hc, 413, "request body too large\n");
         return -1;
+    }
+    if (p->flags & F_CONTENTLENGTH)
+        hc->req.content_length = p->content_length;
+    if (s->stream && s->stream->on_headers) {
+        int status = s->stream->on_headers(&hc->req, s->udata);
+        if (status != 0) {
+            error_response(hc, status, "request refused\n");
+            return -1;
+        }
+        hc->streaming = 1;
     }
     /* curl and PHP wait for this before sending a body; without it uploads stall a second. */
     const char *expect = tt_http_header(&hc->req, "Expect");
@@ -119,10 +149,14 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     http_conn_t *hc = conn_of(p);
-    if (tt_buf_len(&hc->req.body) + len > hc->req.server->lim.max_body) {
+    tt_http_server_t *s = hc->req.server;
+    if (hc->body_bytes + len > s->lim.max_body) {
         error_response(hc, 413, "request body too large\n");
         return -1;
     }
+    hc->body_bytes += len;
+    if (hc->streaming)
+        return s->stream->on_body && s->stream->on_body(&hc->req, at, len, s->udata) < 0 ? -1 : 0;
     return tt_buf_append(&hc->req.body, at, len);
 }
 
@@ -157,6 +191,7 @@ static void http_on_read(tt_conn_t *c)
     tt_buf_consume(&c->in, len);
     if (hc->dispatched) {
         tt_http_server_t *s = hc->req.server;
+        tt_timer_stop(s->loop, &hc->deadline); /* answering is the handler's business */
         s->fn(&hc->req, s->udata);
         return;
     }
@@ -168,11 +203,87 @@ static void http_on_read(tt_conn_t *c)
     }
 }
 
+/* One key per IPv4 address and per IPv6 /64 (what one subscriber usually gets). An IPv4-mapped
+ * IPv6 address counts as its IPv4 address. */
+static uint64_t addr_key(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+        return (uint64_t)ntohl(sin->sin_addr.s_addr) | (1ull << 32);
+    }
+    if (addr->ss_family == AF_INET6) {
+        const uint8_t *b = ((const struct sockaddr_in6 *)addr)->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(b, mapped, 12) == 0)
+            return ((uint64_t)b[12] << 24 | (uint64_t)b[13] << 16 | (uint64_t)b[14] << 8 |
+                    b[15]) | (1ull << 32);
+        uint64_t k = 0;
+        for (int i = 0; i < 8; i++)
+            k = k << 8 | b[i];
+        return k;
+    }
+    return 0; /* other families (none in practice) share one count */
+}
+
+/* At most one line a minute per listener about refused and cut clients, with the totals. */
+static void log_limits(tt_http_server_t *s, const char *what, const char *who)
+{
+    uint64_t now = tt_loop_now(s->loop);
+    if (s->limits_logged_at && now - s->limits_logged_at < 60000)
+        return;
+    s->limits_logged_at = now ? now : 1;
+    log_warn("HTTP port %u: %s %s (so far %llu connections refused over the per-address cap "
+             "of %u, %llu requests cut at their deadline; next line in a minute at most)",
+             (unsigned)s->port, what, who, (unsigned long long)s->refused_per_addr,
+             (unsigned)s->lim.max_per_addr, (unsigned long long)s->timed_out);
+}
+
+static size_t addr_count(const tt_http_server_t *s, uint64_t key)
+{
+    return (size_t)(uintptr_t)tt_map_get(&s->per_addr, key);
+}
+
+/* The request deadline: headers within header_ms of the accept, then the body at min_rate
+ * after a grace of body_ms (every byte received buys 1/min_rate s more). */
+static uint64_t request_deadline(const http_conn_t *hc, const tt_http_limits_t *lim)
+{
+    if (!hc->headers_done)
+        return hc->start_ms + lim->header_ms;
+    return hc->headers_at + lim->body_ms + hc->body_bytes * 1000u / lim->min_rate;
+}
+
+static void deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)t;
+    http_conn_t *hc = udata;
+    tt_http_server_t *s = hc->req.server;
+    if (!s || hc->dispatched || hc->answered || !tt_conn_is_open(hc->req.conn))
+        return;
+    uint64_t now = tt_loop_now(loop), due = request_deadline(hc, &s->lim);
+    if (now < due) {
+        tt_timer_start(loop, &hc->deadline, due - now, 0);
+        return;
+    }
+    s->timed_out++;
+    log_limits(s, hc->headers_done ? "body too slow from" : "headers too slow from",
+               hc->req.conn->peer);
+    error_response(hc, 408, hc->headers_done ? "request body too slow\n"
+                                             : "request headers too slow\n");
+}
+
 static void http_on_close(tt_conn_t *c)
 {
     http_conn_t *hc = c->udata;
     tt_http_server_t *s = hc->req.server;
     if (s) {
+        tt_timer_stop(s->loop, &hc->deadline);
+        size_t n = addr_count(s, hc->addr_key);
+        if (n > 1)
+            tt_map_put(&s->per_addr, hc->addr_key, (void *)(uintptr_t)(n - 1));
+        else
+            tt_map_del(&s->per_addr, hc->addr_key);
+        if (hc->streaming && !hc->dispatched && s->stream->on_abort)
+            s->stream->on_abort(&hc->req, s->udata);
         if (hc->prev)
             hc->prev->next = hc->next;
         else
@@ -193,23 +304,41 @@ static void http_accept(tt_listener_t *l, int fd, const struct sockaddr_storage 
                         void *udata)
 {
     (void)l;
-    (void)addr;
     tt_http_server_t *s = udata;
     if (s->nconns >= s->lim.max_conns) {
         close(fd); /* over the cap: refuse before allocating anything */
         return;
     }
-    http_conn_t *hc = calloc(1, sizeof(*hc));
-    if (!hc) {
+    uint64_t key = addr_key(addr);
+    size_t from_addr = addr_count(s, key);
+    if (from_addr >= s->lim.max_per_addr) {
+        s->refused_per_addr++;
+        char ip[INET6_ADDRSTRLEN] = "?";
+        if (addr->ss_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
+        else if (addr->ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
+        log_limits(s, "too many connections from", ip);
         close(fd);
         return;
     }
+    http_conn_t *hc = calloc(1, sizeof(*hc));
+    if (!hc || tt_map_put(&s->per_addr, key, (void *)(uintptr_t)(from_addr + 1)) < 0) {
+        free(hc);
+        close(fd);
+        return;
+    }
+    hc->addr_key = key;
     tt_conn_limits_t lim = {
         .max_in = s->lim.max_header + s->lim.max_body + 4096,
         .idle_ms = s->lim.idle_ms,
     };
     tt_conn_t *c = tt_conn_new(s->loop, fd, NULL, &http_conn_handler, hc, &lim);
     if (!c) {
+        if (from_addr > 0)
+            tt_map_put(&s->per_addr, key, (void *)(uintptr_t)from_addr);
+        else
+            tt_map_del(&s->per_addr, key);
         free(hc);
         close(fd);
         return;
@@ -221,6 +350,9 @@ static void http_accept(tt_listener_t *l, int fd, const struct sockaddr_storage 
     hc->req.server = s;
     hc->req.conn = c;
     hc->req.method = "";
+    hc->start_ms = tt_loop_now(s->loop);
+    tt_timer_init(&hc->deadline, deadline_cb, hc);
+    tt_timer_start(s->loop, &hc->deadline, s->lim.header_ms, 0);
     hc->next = s->conns;
     if (s->conns)
         s->conns->prev = hc;
@@ -248,10 +380,20 @@ tt_http_server_t *tt_http_server_new(tt_loop_t *loop, const char *host, uint16_t
         s->lim.idle_ms = 60000;
     if (!s->lim.max_conns)
         s->lim.max_conns = 10000;
+    if (!s->lim.max_per_addr)
+        s->lim.max_per_addr = 64;
+    if (!s->lim.header_ms)
+        s->lim.header_ms = 10000;
+    if (!s->lim.body_ms)
+        s->lim.body_ms = 10000;
+    if (!s->lim.min_rate)
+        s->lim.min_rate = 4096;
+    tt_map_init(&s->per_addr);
     s->fn = fn;
     s->udata = udata;
     s->listener = tt_listener_new(loop, host, port, 511, http_accept, s, err, errlen);
     if (!s->listener) {
+        tt_map_free(&s->per_addr);
         free(s);
         return NULL;
     }
@@ -271,14 +413,28 @@ void tt_http_server_free(tt_http_server_t *s)
         return;
     tt_http_server_stop_listening(s);
     for (http_conn_t *hc = s->conns; hc; hc = hc->next) {
+        tt_timer_stop(s->loop, &hc->deadline);
+        if (hc->streaming && !hc->dispatched && s->stream->on_abort)
+            s->stream->on_abort(&hc->req, s->udata);
         hc->req.server = NULL;
         tt_conn_close(hc->req.conn, "server shut down");
     }
+    tt_map_free(&s->per_addr);
     free(s);
+}
+
+void tt_http_server_set_stream(tt_http_server_t *s, const tt_http_stream_t *st)
+{
+    s->stream = st;
 }
 
 uint16_t tt_http_server_port(const tt_http_server_t *s) { return s->port; }
 size_t tt_http_server_conns(const tt_http_server_t *s) { return s->nconns; }
+uint64_t tt_http_server_refused_per_addr(const tt_http_server_t *s)
+{
+    return s->refused_per_addr;
+}
+uint64_t tt_http_server_timed_out(const tt_http_server_t *s) { return s->timed_out; }
 
 const char *tt_http_header(const tt_http_req_t *req, const char *name)
 {
@@ -312,6 +468,7 @@ static const char *status_text(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

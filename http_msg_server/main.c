@@ -34,15 +34,17 @@ static int configure(tt_daemon_t *d, void *udata)
     uint16_t ports[16];
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_int(d, "ConcurrentDBConnCnt", 2, 1, 64, &hs->db_conns) < 0 ||
-        tt_daemon_cfg_int(d, "HttpMaxBody", 1 << 20, 1024, 64 << 20, &max_body) < 0)
+        tt_daemon_cfg_int(d, "HttpMaxBody", 64 << 10, 1024, 1 << 20, &max_body) < 0)
         return -1;
     if (tt_cfg_servers(d->cfg, "DBServerIP", "DBServerPort", hosts, ports, 16, err,
                        sizeof(err)) < 0 ||
         tt_cfg_servers(d->cfg, "RouteServerIP", "RouteServerPort", hosts, ports, 16, err,
                        sizeof(err)) < 0)
         return tt_daemon_cfg_error(d, "%s", err);
+    /* The API's bodies are small JSON: a body over HttpMaxBody is refused with 413 as soon as
+     * its Content-Length is read (or once that many bytes of a chunked body arrived). */
     hs->http = (tt_http_limits_t){.max_body = (size_t)max_body, .idle_ms = 60000};
-    return 0;
+    return tt_daemon_cfg_http(d, &hs->http);
 }
 
 static int start(tt_daemon_t *d, void *udata)

@@ -29,7 +29,7 @@ static int configure(tt_daemon_t *d, void *udata)
                                          .echo_heartbeat = 1};
     ls->http_lim = (tt_http_limits_t){.max_header = (size_t)max_req,
                                       .max_body = (size_t)max_req, .idle_ms = 60000};
-    return 0;
+    return tt_daemon_cfg_http(d, &ls->http_lim);
 }
 
 static int start(tt_daemon_t *d, void *udata)

@@ -1,32 +1,44 @@
 /* The HTTP side of msfs, on the loop thread: GET /<group>/<D1>/<D2>/<name> downloads, POST
- * (any path) uploads a multipart/form-data file, any other method is refused with 403. The
- * disk work runs on the pools; the finished job comes back here, finds its request by id (the
- * client may have left) and answers it. */
+ * (any path) uploads a multipart/form-data file, any other method is refused with 403. An
+ * upload's body is parsed as it arrives and its file part written to a temp file here (page
+ * cache writes only); syncing and placing it, and reading downloads, run on the pools; the
+ * finished job comes back here, finds its request by id (the client may have left) and
+ * answers it. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "msfs.h"
 #include "tt_log.h"
 
 #define ANSWER_TYPE "text/html;charset=utf-8" /* iOS accepts nothing else (PROTOCOL.md §5.2) */
 
+/* An upload, from its headers on: the body is parsed as it arrives and the file part is
+ * written to a temp file (on the loop thread: page cache writes), then a post worker syncs it
+ * and links it under its name. */
 typedef struct upload_job_s {
     msfs_job_t job;          /* pool link and callbacks */
     msfs_t *m;               /* the daemon */
     tt_http_server_t *srv;   /* server of the request */
     uint64_t req_id;         /* the request, found again with tt_http_find */
-    tt_buf_t body;           /* the request body, taken over from the request */
-    char *content_type;      /* the request's Content-Type (copy), NULL when absent */
+    int boundary_code;       /* MSFS_E_NO_BOUNDARY when the Content-Type has none: no parse */
+    int name_code;           /* msfs_name_check of the file part's name */
+    int too_big;             /* the file part went over MaxFileSize: no longer written */
+    msfs_name_t name;        /* what the file name gives the stored name */
+    int fd;                  /* the temp file, -1 when none is open */
+    char *tmp;               /* its path, NULL when there is none (or it was placed) */
     char url_prefix[320];    /* "http://<host>" for the answer's url */
     char peer[64];           /* client address, for the logs */
     int code;                /* answer code (MSFS_OK or MSFS_E_*) */
-    size_t file_len;         /* bytes of the stored file */
+    size_t file_len;         /* bytes of the file part */
     char rel[512];           /* "<D1>/<D2>/<name>" of the stored file */
     char err[512];           /* why the store failed */
+    msfs_mpf_t mpf;          /* the multipart parser over the body */
 } upload_job_t;
 
 typedef struct download_job_s {
@@ -129,59 +141,146 @@ static void answer_upload(tt_http_req_t *req, int code, const char *rel, const c
 
 /* ---- upload ---- */
 
-static void upload_run(msfs_job_t *job)
+/* Closes and removes the temp file, if any. */
+static void upload_drop_tmp(upload_job_t *u)
 {
-    upload_job_t *u = (upload_job_t *)job;
-    msfs_t *m = u->m;
-    char boundary[MSFS_BOUNDARY_MAX + 1];
-    msfs_part_t part;
-    msfs_name_t name;
-    int code = msfs_mp_boundary(u->content_type, boundary, sizeof(boundary));
-    if (code == MSFS_OK)
-        code = msfs_mp_find_file(tt_buf_head(&u->body), tt_buf_len(&u->body), boundary, &part);
-    if (code == MSFS_OK)
-        code = msfs_name_check(part.filename, part.filename_len, part.filename_bad, &name);
-    if (code == MSFS_OK && part.len > m->max_file) {
-        code = MSFS_E_TOO_BIG;
-        u->file_len = part.len;
-    }
-    if (code == MSFS_OK) {
-        u->file_len = part.len;
-        if (msfs_store_put(&m->store, part.data, part.len, &name, u->rel, sizeof(u->rel), u->err,
-                           sizeof(u->err)) < 0)
-            code = MSFS_E_STORE;
-    }
-    u->code = code;
-    tt_buf_free(&u->body); /* give the memory back before the job waits for the loop */
+    if (u->fd >= 0)
+        close(u->fd);
+    u->fd = -1;
+    if (u->tmp)
+        unlink(u->tmp);
+    free(u->tmp);
+    u->tmp = NULL;
 }
 
 static void upload_free(upload_job_t *u)
 {
-    tt_buf_free(&u->body);
-    free(u->content_type);
+    upload_drop_tmp(u);
     free(u);
+}
+
+/* The parser met the file part: check its name and open the temp file. */
+static int upload_begin(void *udata, const msfs_part_t *part)
+{
+    upload_job_t *u = udata;
+    u->name_code = msfs_name_check(part->filename, part->filename_len, part->filename_bad,
+                                   &u->name);
+    if (u->name_code != MSFS_OK)
+        return 0; /* the data is dropped; the answer says why */
+    char path[4096];
+    u->fd = msfs_store_tmp_create(&u->m->store, path, sizeof(path), u->err, sizeof(u->err));
+    if (u->fd < 0 || !(u->tmp = strdup(path))) {
+        if (u->fd >= 0) {
+            close(u->fd);
+            unlink(path);
+            u->fd = -1;
+            snprintf(u->err, sizeof(u->err), "out of memory");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int upload_data(void *udata, const uint8_t *p, size_t n)
+{
+    upload_job_t *u = udata;
+    u->file_len += n;
+    if (u->fd < 0)
+        return 0;
+    if (u->file_len > u->m->max_file) {
+        u->too_big = 1; /* answered with error 1 once the body is in */
+        upload_drop_tmp(u);
+        return 0;
+    }
+    if (msfs_write_all(u->fd, p, n) < 0) {
+        snprintf(u->err, sizeof(u->err), "cannot write %s: %s", u->tmp, strerror(errno));
+        upload_drop_tmp(u);
+        return -1;
+    }
+    return 0;
+}
+
+/* Headers of any request are in: a POST gets its upload state and parser. */
+static int stream_headers(tt_http_req_t *req, void *udata)
+{
+    msfs_t *m = udata;
+    if (strcmp(req->method, "POST") != 0)
+        return 0;
+    upload_job_t *u = calloc(1, sizeof(*u));
+    if (!u) {
+        log_error("upload from %s: out of memory", req->conn->peer);
+        return 503;
+    }
+    u->m = m;
+    u->fd = -1;
+    snprintf(u->peer, sizeof(u->peer), "%s", req->conn->peer);
+    char boundary[MSFS_BOUNDARY_MAX + 1];
+    u->boundary_code = msfs_mp_boundary(tt_http_header(req, "Content-Type"), boundary,
+                                        sizeof(boundary));
+    if (u->boundary_code == MSFS_OK)
+        msfs_mpf_init(&u->mpf, boundary, upload_begin, upload_data, u);
+    req->udata = u;
+    return 0;
+}
+
+static int stream_body(tt_http_req_t *req, const char *at, size_t len, void *udata)
+{
+    (void)udata;
+    upload_job_t *u = req->udata;
+    if (u && u->boundary_code == MSFS_OK)
+        msfs_mpf_feed(&u->mpf, at, len); /* once it has a result, it ignores the rest */
+    return 0;
+}
+
+/* The client left (or was cut) before its body was complete: nothing of it stays. */
+static void stream_abort(tt_http_req_t *req, void *udata)
+{
+    (void)udata;
+    upload_job_t *u = req->udata;
+    req->udata = NULL;
+    if (u)
+        upload_free(u);
+}
+
+const tt_http_stream_t msfs_http_stream = {stream_headers, stream_body, stream_abort};
+
+static void upload_run(msfs_job_t *job)
+{
+    upload_job_t *u = (upload_job_t *)job;
+    int fd = u->fd;
+    u->fd = -1; /* msfs_store_put_tmp closes it and removes or places the temp file */
+    if (msfs_store_put_tmp(&u->m->store, fd, u->tmp, &u->name, u->rel, sizeof(u->rel), u->err,
+                           sizeof(u->err)) < 0)
+        u->code = MSFS_E_STORE;
+    free(u->tmp);
+    u->tmp = NULL;
+}
+
+static void upload_log(const upload_job_t *u, int cancelled)
+{
+    const msfs_t *m = u->m;
+    if (u->code == MSFS_OK)
+        log_info("upload from %s: stored %s/%s (%zu bytes)", u->peer, MSFS_GROUP, u->rel,
+                 u->file_len);
+    else if (u->code == MSFS_E_STORE)
+        log_error("upload from %s failed: %s", u->peer, u->err);
+    else if (u->code == MSFS_E_TOO_BIG)
+        log_info_rl("upload from %s refused: file of %zu bytes is over MaxFileSize %zu",
+                    u->peer, u->file_len, m->max_file);
+    else if (cancelled)
+        log_warn("upload from %s dropped: msfs is stopping", u->peer);
+    else if (u->code != MSFS_E_BUSY)
+        log_info_rl("upload from %s refused: format error %d", u->peer, u->code);
 }
 
 static void upload_done(msfs_job_t *job)
 {
     upload_job_t *u = (upload_job_t *)job;
-    msfs_t *m = u->m;
     if (job->cancelled)
         u->code = MSFS_E_BUSY;
-    if (u->code == MSFS_OK) {
-        m->uploads++;
-        log_info("upload from %s: stored %s/%s (%zu bytes)", u->peer, MSFS_GROUP, u->rel,
-                 u->file_len);
-    } else if (u->code == MSFS_E_STORE) {
-        log_error("upload from %s failed: %s", u->peer, u->err);
-    } else if (u->code == MSFS_E_TOO_BIG) {
-        log_info_rl("upload from %s refused: file of %zu bytes is over MaxFileSize %zu", u->peer,
-                 u->file_len, m->max_file);
-    } else if (job->cancelled) {
-        log_warn("upload from %s dropped: msfs is stopping", u->peer);
-    } else {
-        log_info_rl("upload from %s refused: format error %d", u->peer, u->code);
-    }
+    if (u->code == MSFS_OK)
+        u->m->uploads++;
+    upload_log(u, job->cancelled);
     tt_http_req_t *req = tt_http_find(u->srv, u->req_id);
     if (req)
         answer_upload(req, u->code, u->rel, u->url_prefix);
@@ -190,32 +289,38 @@ static void upload_done(msfs_job_t *job)
     upload_free(u);
 }
 
+/* The body is complete: answer a refused upload at once, hand a good one to a post worker. */
 static void upload(msfs_t *m, tt_http_req_t *req)
 {
-    upload_job_t *u = calloc(1, sizeof(*u));
-    const char *ct = tt_http_header(req, "Content-Type");
-    if (!u || (ct && !(u->content_type = strdup(ct)))) {
-        free(u);
-        log_error("upload from %s: out of memory", req->conn->peer);
+    upload_job_t *u = req->udata;
+    req->udata = NULL;
+    if (!u) { /* not possible: stream_headers ran */
         answer_upload(req, MSFS_E_BUSY, "", "");
+        return;
+    }
+    int code = u->boundary_code != MSFS_OK ? u->boundary_code : msfs_mpf_finish(&u->mpf);
+    if (code == MSFS_OK)
+        code = u->name_code;
+    if (code == MSFS_OK && u->too_big)
+        code = MSFS_E_TOO_BIG;
+    u->code = code;
+    if (code != MSFS_OK) {
+        upload_log(u, 0);
+        answer_upload(req, code, "", "");
+        upload_free(u);
         return;
     }
     u->job.run = upload_run;
     u->job.done = upload_done;
-    u->m = m;
     u->srv = req->server;
     u->req_id = req->id;
-    snprintf(u->peer, sizeof(u->peer), "%s", req->conn->peer);
     url_prefix(m, req, u->url_prefix, sizeof(u->url_prefix));
-    u->body = req->body; /* take the body over: the connection may close meanwhile */
-    tt_buf_init(&req->body);
     if (msfs_pool_submit(&m->post_pool, &u->job) < 0) {
         m->refused_busy++;
         log_warn_rl("upload from %s refused: the upload queue is full (%zu)", u->peer,
                  m->post_queue);
         answer_upload(req, MSFS_E_BUSY, "", "");
         upload_free(u);
-        return;
     }
 }
 

@@ -51,7 +51,7 @@ static int configure(tt_daemon_t *d, void *udata)
     m->post_queue = (size_t)post_queue;
     m->http = (tt_http_limits_t){.max_body = (size_t)max_body, .idle_ms = 30000,
                                  .max_conns = (uint32_t)max_conns};
-    return 0;
+    return tt_daemon_cfg_http(d, &m->http);
 }
 
 /* One HTTP listener per address of the ';'-separated ListenIP (as the original). */
@@ -74,6 +74,7 @@ static int listen_all(msfs_t *m)
                                                  msfs_http_request, m, err, sizeof(err));
         if (!s)
             return tt_daemon_cfg_error(d, "%s", err);
+        tt_http_server_set_stream(s, &msfs_http_stream);
         d->https[d->nhttps++] = s; /* drained and freed by tt_daemon */
         log_notice("HTTP listening on %s port %u (ListenPort)", hosts[i],
                    (unsigned)tt_http_server_port(s));

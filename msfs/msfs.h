@@ -69,6 +69,38 @@ int msfs_mp_next(msfs_mp_iter_t *it, msfs_part_t *part);
  * met before it, MSFS_E_NO_DISPOSITION when no part had one, else MSFS_E_NO_FILENAME. */
 int msfs_mp_find_file(const uint8_t *body, size_t len, const char *boundary, msfs_part_t *part);
 
+/* The same search for the first part with a filename, over a body that arrives in chunks of
+ * any size, so that an upload is never held whole: the file part's data is handed to data()
+ * as it is found (begin() runs first, with its headers), everything else is looked at in a
+ * window of MSFS_MPF_WINDOW bytes and dropped. Feed the chunks, then finish; both give 0 or a
+ * MSFS_E_* code, and finish gives the code msfs_mp_find_file gives for the whole body. (One
+ * difference: a delimiter followed by more spaces than fit in the window is taken as data.)
+ * A callback returning < 0 stops the parse with MSFS_E_STORE. */
+#define MSFS_MPF_WINDOW (MSFS_PART_HEADER_MAX + MSFS_BOUNDARY_MAX + 256)
+typedef struct msfs_mpf_s {
+    int state;                 /* MPF_* of multipart.c */
+    int code;                  /* the result once known (MSFS_OK while going on) */
+    char delim[MSFS_BOUNDARY_MAX + 5]; /* "\r\n--" boundary */
+    size_t delim_len;
+    int any_disposition;       /* a complete part had a Content-Disposition */
+    int in_file;               /* the current part is the file: its data go to data() */
+    msfs_part_t part;          /* headers of the current part (data unused, len counted) */
+    size_t skip;               /* bytes at the window's start that are not data */
+    int (*begin)(void *udata, const msfs_part_t *part);
+    int (*data)(void *udata, const uint8_t *p, size_t n);
+    void *udata;
+    size_t len;                /* bytes in win */
+    uint8_t win[MSFS_MPF_WINDOW];
+} msfs_mpf_t;
+
+void msfs_mpf_init(msfs_mpf_t *f, const char *boundary,
+                   int (*begin)(void *udata, const msfs_part_t *part),
+                   int (*data)(void *udata, const uint8_t *p, size_t n), void *udata);
+int msfs_mpf_feed(msfs_mpf_t *f, const void *p, size_t n);
+/* The body is complete: 0 when the file part was found whole (f->part has its name and len),
+ * else the MSFS_E_* code. */
+int msfs_mpf_finish(msfs_mpf_t *f);
+
 /* ---- names and layout (layout.c) ---- */
 
 /* What an upload file name contributes to the stored name. */
@@ -110,6 +142,7 @@ typedef struct msfs_store_s {
     uint64_t file_cnt;       /* number the next file gets */
     int lock_ok;             /* lock was initialised */
     int dir_fd;              /* BaseDir/.tmp, flock'ed so that one msfs at a time uses BaseDir */
+    uint64_t tmp_seq;        /* last number of a streamed upload's temp file */
 } msfs_store_t;
 
 #define MSFS_STATE_FILE "msfs.state"
@@ -126,6 +159,17 @@ void msfs_store_close(msfs_store_t *st);
  * "<D1>/<D2>/<name>" in rel, -1 with the reason in err. */
 int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_name_t *name,
                    char *rel, size_t rellen, char *err, size_t errlen);
+/* A new temp file BaseDir/.tmp/up<n>.part for an upload that arrives in pieces (any thread):
+ * its fd (path in path), or -1 with the reason in err. */
+int msfs_store_tmp_create(msfs_store_t *st, char *path, size_t pathlen, char *err,
+                          size_t errlen);
+/* Stores the complete temp file: syncs and closes fd, takes the next number (persisted first)
+ * and links tmp under its final name. The temp file is gone after, whatever the result.
+ * 0 with "<D1>/<D2>/<name>" in rel, -1 with the reason in err. */
+int msfs_store_put_tmp(msfs_store_t *st, int fd, const char *tmp, const msfs_name_t *name,
+                       char *rel, size_t rellen, char *err, size_t errlen);
+/* write(2) until all is written (EINTR retried). 0 or -1 (errno set). */
+int msfs_write_all(int fd, const void *data, size_t len);
 /* Reads BaseDir/<rel> whole (regular files only, no symlinks, at most max bytes).
  * 0 with a malloc'ed *data, -1 not found, -2 too large, -3 other error (reason in err). */
 int msfs_store_get(msfs_store_t *st, const char *rel, size_t max, uint8_t **data, size_t *len,
@@ -190,6 +234,9 @@ typedef struct msfs_s {
 
 /* The HTTP handler: GET downloads, POST uploads, everything else 403. */
 void msfs_http_request(tt_http_req_t *req, void *udata);
+/* Streams upload bodies: parsed as they arrive, the file part written to a temp file under
+ * BaseDir/.tmp (removed when the upload fails or the client leaves). */
+extern const tt_http_stream_t msfs_http_stream;
 
 /* The upload answer body (PROTOCOL.md §5.2): for MSFS_OK, path "g0/<rel>" and url
  * "<url_prefix>/g0/<rel>"; else the error JSON of code. rel and url_prefix must not need JSON

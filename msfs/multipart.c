@@ -1,6 +1,8 @@
 /* multipart/form-data (RFC 7578 / RFC 2046) for uploads: the boundary of the request's
- * Content-Type and an iterator over the parts of a body held in memory. No allocation and no
- * I/O; every pointer of a part points into the body. Part header blocks are bounded. */
+ * Content-Type, an iterator over the parts of a body held in memory (every pointer of a part
+ * points into the body), and the search for the file part over a body fed in chunks (msfs
+ * uploads: a bounded window, the file's data handed on as found). No allocation and no I/O.
+ * Part header blocks are bounded. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -265,4 +267,196 @@ int msfs_mp_find_file(const uint8_t *body, size_t len, const char *boundary, msf
         if (part->has_filename)
             return 0;
     }
+}
+
+/* ---- the same over a body in chunks ---- */
+
+enum { MPF_PREAMBLE, MPF_HEADERS, MPF_DATA, MPF_DONE };
+
+void msfs_mpf_init(msfs_mpf_t *f, const char *boundary,
+                   int (*begin)(void *udata, const msfs_part_t *part),
+                   int (*data)(void *udata, const uint8_t *p, size_t n), void *udata)
+{
+    memset(f, 0, sizeof(*f));
+    size_t blen = strlen(boundary);
+    if (blen > MSFS_BOUNDARY_MAX)
+        blen = MSFS_BOUNDARY_MAX;
+    memcpy(f->delim, "\r\n--", 4);
+    memcpy(f->delim + 4, boundary, blen);
+    f->delim_len = 4 + blen;
+    f->begin = begin;
+    f->data = data;
+    f->udata = udata;
+    /* The first delimiter may open the body: a CRLF in front makes it an ordinary one. */
+    memcpy(f->win, "\r\n", 2);
+    f->len = 2;
+    f->state = MPF_PREAMBLE;
+}
+
+static void mpf_done(msfs_mpf_t *f, int code)
+{
+    f->state = MPF_DONE;
+    f->code = code;
+}
+
+/* Drops the first n bytes of the window; in a file part, its data among them go to data(). */
+static int mpf_shift(msfs_mpf_t *f, size_t n)
+{
+    if (f->state == MPF_DATA && n > f->skip) {
+        f->part.len += n - f->skip;
+        if (f->in_file && f->data(f->udata, f->win + f->skip, n - f->skip) < 0) {
+            mpf_done(f, MSFS_E_STORE);
+            return -1;
+        }
+    }
+    f->skip = f->skip > n ? f->skip - n : 0;
+    memmove(f->win, f->win + n, f->len - n);
+    f->len -= n;
+    return 0;
+}
+
+/* Is the delimiter at q followed by a complete delimiter line? 1 yes (*after past it, *close),
+ * 0 no, -1 not known yet (more bytes needed; never when final). */
+static int mpf_line(const msfs_mpf_t *f, size_t q, int final, size_t *after, int *close)
+{
+    size_t p = q + f->delim_len;
+    if (p + 2 <= f->len && f->win[p] == '-' && f->win[p + 1] == '-') {
+        *close = 1;
+        *after = p + 2;
+        return 1;
+    }
+    if (p + 1 == f->len && f->win[p] == '-')
+        return final ? 0 : -1;
+    while (p < f->len && is_ws(f->win[p]))
+        p++;
+    if (p + 2 <= f->len && f->win[p] == '\r' && f->win[p + 1] == '\n') {
+        *close = 0;
+        *after = p + 2;
+        return 1;
+    }
+    if (p == f->len || (p + 1 == f->len && f->win[p] == '\r'))
+        return final ? 0 : -1;
+    return 0;
+}
+
+/* Looks for the next delimiter in the window: 1 found (*q, *after, *close), 0 none yet (bytes
+ * before *q can go: they hold no delimiter start). */
+static int mpf_find(const msfs_mpf_t *f, int final, size_t *q, size_t *after, int *close)
+{
+    size_t from = 0;
+    while (from + f->delim_len <= f->len) {
+        const uint8_t *m = memmem(f->win + from, f->len - from, f->delim, f->delim_len);
+        if (!m)
+            break;
+        size_t at = (size_t)(m - f->win);
+        int rc = mpf_line(f, at, final, after, close);
+        if (rc == 1) {
+            *q = at;
+            return 1;
+        }
+        if (rc < 0 && !(at == 0 && f->len == sizeof(f->win))) {
+            *q = at; /* decided by the bytes to come */
+            return 0;
+        }
+        from = at + 1;
+    }
+    *q = f->len >= f->delim_len ? f->len - (f->delim_len - 1) : 0;
+    return 0;
+}
+
+/* Runs the state machine over the window as far as it goes. */
+static void mpf_run(msfs_mpf_t *f, int final)
+{
+    for (;;) {
+        size_t q, after;
+        int close;
+        if (f->state == MPF_DONE)
+            return;
+        if (f->state == MPF_PREAMBLE || f->state == MPF_DATA) {
+            if (!mpf_find(f, final, &q, &after, &close)) {
+                if (mpf_shift(f, q) < 0)
+                    return;
+                if (final)
+                    mpf_done(f, f->state == MPF_PREAMBLE ? MSFS_E_NO_DELIMITER
+                                                         : MSFS_E_TRUNCATED);
+                return;
+            }
+            if (mpf_shift(f, q) < 0)
+                return;
+            if (f->state == MPF_DATA) {
+                if (f->in_file) {
+                    mpf_done(f, MSFS_OK);
+                    return;
+                }
+                f->any_disposition |= f->part.has_disposition;
+            }
+            f->skip = 0;
+            memmove(f->win, f->win + (after - q), f->len - (after - q));
+            f->len -= after - q;
+            if (close) {
+                mpf_done(f, f->state == MPF_PREAMBLE || !f->any_disposition
+                                ? MSFS_E_NO_DISPOSITION
+                                : MSFS_E_NO_FILENAME);
+                return;
+            }
+            f->state = MPF_HEADERS;
+            continue;
+        }
+        /* MPF_HEADERS */
+        memset(&f->part, 0, sizeof(f->part));
+        size_t hend;
+        if (f->len >= 2 && f->win[0] == '\r' && f->win[1] == '\n') {
+            hend = 0; /* no headers */
+        } else {
+            size_t window = f->len > MSFS_PART_HEADER_MAX + 4 ? MSFS_PART_HEADER_MAX + 4 : f->len;
+            const uint8_t *h = memmem(f->win, window, "\r\n\r\n", 4);
+            if (!h) {
+                if (window < f->len)
+                    mpf_done(f, MSFS_E_PART_HEADER);
+                else if (final)
+                    mpf_done(f, MSFS_E_PART_HEADERS_END);
+                return;
+            }
+            hend = (size_t)(h - f->win) + 2;
+            int rc = parse_part_headers((const char *)f->win, (const char *)f->win + hend,
+                                        &f->part);
+            if (rc) {
+                mpf_done(f, rc);
+                return;
+            }
+        }
+        /* The CRLF that ends the headers may be the one that starts the delimiter. */
+        memmove(f->win, f->win + hend, f->len - hend);
+        f->len -= hend;
+        f->skip = 2;
+        f->state = MPF_DATA;
+        if (f->part.has_filename) {
+            f->in_file = 1;
+            if (f->begin && f->begin(f->udata, &f->part) < 0) {
+                mpf_done(f, MSFS_E_STORE);
+                return;
+            }
+        }
+    }
+}
+
+int msfs_mpf_feed(msfs_mpf_t *f, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0 && f->state != MPF_DONE) {
+        size_t room = sizeof(f->win) - f->len;
+        size_t take = n < room ? n : room;
+        memcpy(f->win + f->len, b, take);
+        f->len += take;
+        b += take;
+        n -= take;
+        mpf_run(f, 0);
+    }
+    return f->state == MPF_DONE ? f->code : MSFS_OK;
+}
+
+int msfs_mpf_finish(msfs_mpf_t *f)
+{
+    mpf_run(f, 1);
+    return f->code;
 }

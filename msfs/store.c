@@ -44,6 +44,8 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+int msfs_write_all(int fd, const void *data, size_t len) { return write_all(fd, data, len); }
+
 /* Writes the state file (caller holds the lock, or no worker runs yet). */
 static int persist(msfs_store_t *st, uint64_t cnt, char *err, size_t errlen)
 {
@@ -194,6 +196,10 @@ static int make_dirs(const msfs_store_t *st, const char *rel, char *err, size_t 
     return 0;
 }
 
+static int place_numbered(msfs_store_t *st, const char *tmp, uint64_t cnt,
+                          const msfs_name_t *name, char *rel, size_t rellen, char *err,
+                          size_t errlen);
+
 /* Moves tmp to path unless path exists: 0, -1 (errno EEXIST when it exists). */
 static int place(const char *tmp, const char *path)
 {
@@ -220,7 +226,7 @@ int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_na
     if (rc < 0)
         return -1;
 
-    char tmp[4096], path[4096];
+    char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s/%llu.part", st->tmp_dir, (unsigned long long)cnt);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -238,6 +244,15 @@ int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_na
         unlink(tmp);
         return -1;
     }
+    return place_numbered(st, tmp, cnt, name, rel, rellen, err, errlen);
+}
+
+/* Links the written temp file tmp under the name of number cnt; the temp file is gone after. */
+static int place_numbered(msfs_store_t *st, const char *tmp, uint64_t cnt,
+                          const msfs_name_t *name, char *rel, size_t rellen, char *err,
+                          size_t errlen)
+{
+    char path[4096];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     uint64_t usec = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
@@ -258,6 +273,44 @@ int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_na
     }
     unlink(tmp);
     return -1;
+}
+
+int msfs_store_tmp_create(msfs_store_t *st, char *path, size_t pathlen, char *err,
+                          size_t errlen)
+{
+    uint64_t seq = __atomic_add_fetch(&st->tmp_seq, 1, __ATOMIC_RELAXED);
+    snprintf(path, pathlen, "%s/up%llu.part", st->tmp_dir, (unsigned long long)seq);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    return fd;
+}
+
+int msfs_store_put_tmp(msfs_store_t *st, int fd, const char *tmp, const msfs_name_t *name,
+                       char *rel, size_t rellen, char *err, size_t errlen)
+{
+    if (fsync(fd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (close(fd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    pthread_mutex_lock(&st->lock);
+    uint64_t cnt = st->file_cnt;
+    int rc = persist(st, cnt + 1, err, errlen); /* a crash after this never reuses cnt */
+    if (rc == 0)
+        st->file_cnt = cnt + 1;
+    pthread_mutex_unlock(&st->lock);
+    if (rc < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return place_numbered(st, tmp, cnt, name, rel, rellen, err, errlen);
 }
 
 int msfs_store_get(msfs_store_t *st, const char *rel, size_t max, uint8_t **data, size_t *len,

@@ -1,7 +1,8 @@
 /* msfs: the multipart/form-data parser on the bodies real clients send — Android, iOS with a
  * leading text part, db_proxy's voice upload, curl (the PHP admin) — and on broken ones:
  * missing or odd boundaries, bodies cut at every byte, parts without filename or
- * Content-Disposition, bad file names, many parts, data that looks like a boundary. */
+ * Content-Disposition, bad file names, many parts, data that looks like a boundary. Every
+ * body is also fed to the streaming parser in chunks of many sizes, which must agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,72 @@
 #include "msfs.h"
 #include "tt_test.h"
 
-/* Parses body (copied into an exact-size allocation, so ASan sees any over-read). */
+/* The streaming parser's file data, gathered by the callbacks. */
+typedef struct sink_s {
+    uint8_t *data;
+    size_t len, cap;
+    int begun;
+} sink_t;
+
+static int sink_begin(void *udata, const msfs_part_t *part)
+{
+    sink_t *k = udata;
+    assert_true(part->has_filename);
+    assert_int_equal(k->begun, 0);
+    k->begun = 1;
+    return 0;
+}
+
+static int sink_data(void *udata, const uint8_t *p, size_t n)
+{
+    sink_t *k = udata;
+    assert_int_equal(k->begun, 1);
+    assert_true(n > 0);
+    if (k->len + n > k->cap) {
+        k->cap = (k->len + n) * 2;
+        k->data = realloc(k->data, k->cap);
+        assert_non_null(k->data);
+    }
+    memcpy(k->data + k->len, p, n);
+    k->len += n;
+    return 0;
+}
+
+/* Feeds body to the streaming parser in chunks of `chunk` bytes (each in an exact-size copy)
+ * and checks that it finds what msfs_mp_find_file found (rc and, on success, *want). */
+static void check_stream(const char *body, size_t len, const char *boundary, size_t chunk,
+                         int want_rc, const msfs_part_t *want)
+{
+    static msfs_mpf_t f;
+    sink_t k = {0};
+    msfs_mpf_init(&f, boundary, sink_begin, sink_data, &k);
+    int rc = 0;
+    for (size_t off = 0; off < len && rc == 0; off += chunk) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        uint8_t *copy = malloc(n);
+        assert_non_null(copy);
+        memcpy(copy, body + off, n);
+        rc = msfs_mpf_feed(&f, copy, n);
+        free(copy);
+        assert_true(f.len <= sizeof(f.win));
+    }
+    rc = msfs_mpf_finish(&f);
+    if (rc != want_rc)
+        fail_msg("streamed in chunks of %zu: %d, in memory: %d", chunk, rc, want_rc);
+    if (rc == 0) {
+        assert_string_equal(f.part.filename, want->filename);
+        assert_int_equal(f.part.filename_len, want->filename_len);
+        assert_int_equal(f.part.filename_bad, want->filename_bad);
+        assert_int_equal(f.part.len, want->len);
+        assert_int_equal(k.len, want->len);
+        if (want->len)
+            assert_memory_equal(k.data, want->data, want->len);
+    }
+    free(k.data);
+}
+
+/* Parses body (copied into an exact-size allocation, so ASan sees any over-read), in memory
+ * and streamed in chunks of several sizes: both must agree. */
 static int find(const char *body, size_t len, const char *boundary, msfs_part_t *part)
 {
     uint8_t *copy = malloc(len ? len : 1);
@@ -24,6 +90,9 @@ static int find(const char *body, size_t len, const char *boundary, msfs_part_t 
         part->data = data;
     }
     free(copy);
+    static const size_t chunks[] = {1, 2, 3, 5, 7, 64, 1000, 4096, 1 << 20};
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+        check_stream(body, len, boundary, chunks[i], rc, part);
     return rc;
 }
 
@@ -440,6 +509,56 @@ static void test_size_hint(void **state)
     }
 }
 
+/* A file far larger than the parser's window, full of near-delimiters, with an iOS-style
+ * text part before it: streamed in chunks of every small size and some odd larger ones, the
+ * data comes out byte for byte while the window never grows. */
+static void test_stream_large(void **state)
+{
+    (void)state;
+    static const char *const near[] = {"\r\n--bnd-x", "\r\n--bn", "\r\n--bnd  x",
+                                       "\r\n--bnd\r-", "--bnd x", "\r\n-", "\r\n--bnd \t-"};
+    size_t data_len = 3 * MSFS_MPF_WINDOW + 12345;
+    uint8_t *data = malloc(data_len);
+    assert_non_null(data);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < data_len;) {
+        x = x * 1103515245u + 12345u;
+        if ((x >> 16) % 7 == 0) {
+            const char *n = near[(x >> 8) % 7];
+            size_t l = strlen(n);
+            if (i + l > data_len)
+                l = data_len - i;
+            memcpy(data + i, n, l);
+            i += l;
+        } else {
+            data[i++] = (uint8_t)(x >> 24);
+        }
+    }
+    const char *head = "--bnd\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\nim_image"
+                       "\r\n--bnd\r\nContent-Disposition: form-data; name=\"image\"; "
+                       "filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n";
+    const char *tail = "\r\n--bnd--\r\n";
+    size_t len = strlen(head) + data_len + strlen(tail);
+    char *body = malloc(len);
+    assert_non_null(body);
+    memcpy(body, head, strlen(head));
+    memcpy(body + strlen(head), data, data_len);
+    memcpy(body + strlen(head) + data_len, tail, strlen(tail));
+    msfs_part_t want;
+    assert_int_equal(msfs_mp_find_file((const uint8_t *)body, len, "bnd", &want), 0);
+    assert_int_equal(want.len, data_len);
+    assert_memory_equal(want.data, data, data_len);
+    for (size_t chunk = 1; chunk <= 17; chunk++)
+        check_stream(body, len, "bnd", chunk, 0, &want);
+    check_stream(body, len, "bnd", MSFS_MPF_WINDOW - 1, 0, &want);
+    check_stream(body, len, "bnd", MSFS_MPF_WINDOW + 1, 0, &want);
+    check_stream(body, len, "bnd", 65536, 0, &want);
+    /* cut anywhere in the last part of the file: truncated, as in memory */
+    check_stream(body, len - strlen(tail) - 100, "bnd", 999, MSFS_E_TRUNCATED, &want);
+    free(body);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_many_parts),
         cmocka_unit_test(test_file_names),
         cmocka_unit_test(test_size_hint),
+        cmocka_unit_test(test_stream_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

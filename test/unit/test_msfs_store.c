@@ -1,7 +1,8 @@
 /* msfs: the store and the worker pools. FileCnt persisted in BaseDir/msfs.state after every
  * upload and taken back at the next open (also from a larger FileCnt of the config), the
  * directory fan-out on disk, no temp files left behind, one msfs per BaseDir, reads that refuse
- * symlinks, directories and oversize files; pools that run every job once, stay within their
+ * symlinks, directories and oversize files; streamed uploads stored from their temp file;
+ * pools that run every job once, stay within their
  * queue bound, hand results back on the loop thread and cancel what never started. */
 #include <errno.h>
 #include <fcntl.h>
@@ -353,12 +354,61 @@ static void test_pool_bound_and_stop(void **state)
     tt_loop_free(loop);
 }
 
+static int tmp_dir_entries(void)
+{
+    char p[512], cmd[600];
+    path_of(p, sizeof(p), ".tmp");
+    snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", p);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+/* Uploads streamed into a temp file: stored under the next number with the bytes written, the
+ * temp file gone; a temp file that cannot be stored is removed too. */
+static void test_put_tmp(void **state)
+{
+    (void)state;
+    msfs_store_t st;
+    open_store(&st, 1, 5);
+    char path[4096], err[512] = "", rel[512];
+    int fd = msfs_store_tmp_create(&st, path, sizeof(path), err, sizeof(err));
+    assert_true(fd >= 0);
+    assert_non_null(strstr(path, "/.tmp/up"));
+    assert_int_equal(tmp_dir_entries(), 1);
+    assert_int_equal(msfs_write_all(fd, "stre", 4), 0);
+    assert_int_equal(msfs_write_all(fd, "amed", 4), 0);
+    msfs_name_t n = {.type = "png"};
+    if (msfs_store_put_tmp(&st, fd, path, &n, rel, sizeof(rel), err, sizeof(err)) < 0)
+        fail_msg("put_tmp: %s", err);
+    assert_non_null(strstr(rel, "_5.png"));
+    assert_content(&st, rel, "streamed");
+    assert_int_equal(msfs_store_count(&st), 6);
+    assert_int_equal(state_cnt(), 6);
+    assert_int_equal(tmp_dir_entries(), 0);
+    /* two at once get distinct temp files */
+    char path2[4096];
+    fd = msfs_store_tmp_create(&st, path, sizeof(path), err, sizeof(err));
+    int fd2 = msfs_store_tmp_create(&st, path2, sizeof(path2), err, sizeof(err));
+    assert_true(fd >= 0 && fd2 >= 0);
+    assert_string_not_equal(path, path2);
+    close(fd2);
+    unlink(path2);
+    /* an fd that cannot be synced (closed under it): an error, no number used, no temp file */
+    close(fd);
+    assert_int_equal(msfs_store_put_tmp(&st, fd, path, &n, rel, sizeof(rel), err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "cannot write"));
+    assert_int_equal(msfs_store_count(&st), 6);
+    assert_int_equal(tmp_dir_entries(), 0);
+    msfs_store_close(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_and_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_tmp, setup, teardown),
         cmocka_unit_test(test_pool_runs_everything),
         cmocka_unit_test(test_pool_bound_and_stop),
     };
