@@ -82,6 +82,53 @@ void tt_pb_free(void *msg)
         protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+/* Reads a varint at *pos. 0 ok, -1 when it is cut or longer than 10 bytes. */
+static int get_varint(const uint8_t *b, size_t len, size_t *pos, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 70 && *pos < len; shift += 7) {
+        uint8_t c = b[(*pos)++];
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+int tt_pb_field_has_nul(const uint8_t *body, size_t len, uint32_t field)
+{
+    size_t pos = 0;
+    int found = 0;
+    while (pos < len) {
+        uint64_t key, n;
+        if (get_varint(body, len, &pos, &key) < 0)
+            return -1;
+        switch (key & 7) {
+        case 0: /* varint */
+            if (get_varint(body, len, &pos, &n) < 0)
+                return -1;
+            break;
+        case 1: /* 64-bit */
+        case 5: /* 32-bit */
+            n = (key & 7) == 1 ? 8 : 4;
+            if (len - pos < n)
+                return -1;
+            pos += n;
+            break;
+        case 2: /* length-delimited */
+            if (get_varint(body, len, &pos, &n) < 0 || n > len - pos)
+                return -1;
+            if (key >> 3 == field && memchr(body + pos, 0, (size_t)n))
+                found = 1;
+            pos += (size_t)n;
+            break;
+        default: /* groups: not used by these protocols */
+            return -1;
+        }
+    }
+    return found;
+}
+
 /* ---- incremental reader ---- */
 
 void tt_pdu_reader_init(tt_pdu_reader_t *r, uint32_t max_len)

@@ -61,6 +61,10 @@ int tt_pdu_append(tt_buf_t *b, uint16_t service_id, uint16_t command_id, uint16_
 ProtobufCMessage *tt_pb_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
                                size_t len);
 void tt_pb_free(void *msg);
+/* 1 when a length-delimited occurrence of top-level field `field` in body holds a NUL byte (a
+ * string protobuf-c would hand over cut at the NUL), 0 when none does, -1 when the body is
+ * not well-formed. */
+int tt_pb_field_has_nul(const uint8_t *body, size_t len, uint32_t field);
 
 /* Incremental reader over a byte stream: feed arbitrary pieces, take whole frames. */
 typedef struct tt_pdu_reader_s {

@@ -34,6 +34,7 @@ typedef struct db_proxy_s db_proxy_t;
 typedef struct dbp_peer_s dbp_peer_t;
 typedef struct dbp_cmd_s dbp_cmd_t;
 typedef struct dbp_out_s dbp_out_t;
+typedef struct dbp_status_s dbp_status_t;
 
 /* One request being answered (on a worker, or on the reactor for error answers). */
 typedef struct dbp_ctx_s {
@@ -99,6 +100,7 @@ struct db_proxy_s {
     uint64_t stop_deadline;           /* give up waiting at this loop time */
     uint64_t rejected;                /* requests answered with an error: queue full */
     uint64_t last_reject_log;         /* loop time of the last "queue full" warning */
+    dbp_status_t *status;             /* the disabled-user poll (status_poll.c) */
 };
 
 /* ---- peers.c: connections, dispatch, delivery ---- */
@@ -110,6 +112,12 @@ void dbp_peers_init(db_proxy_t *dbp);
 /* After the workers stopped: writes the answers still waiting, forgets every peer. */
 void dbp_peers_free(db_proxy_t *dbp);
 const dbp_cmd_t *dbp_cmd_find(uint16_t command_id);
+/* Reactor: writes the same bytes (whole frames) to every connected peer. */
+void dbp_peers_send_all(db_proxy_t *dbp, const uint8_t *frames, size_t len);
+
+/* ---- status_poll.c: sessions of disabled users are closed ---- */
+int dbp_status_start(db_proxy_t *dbp); /* polls every 2 s from now on */
+void dbp_status_free(db_proxy_t *dbp); /* after the workers stopped */
 
 /* ---- backends.c: pools from the configuration ---- */
 int dbp_backends_configure(tt_daemon_t *d);                /* checks the pool keys */
@@ -146,5 +154,10 @@ extern const dbp_cmd_t dbp_push_cmds[];    /* h_push.c: push shield, device toke
 extern const size_t dbp_push_ncmds;
 extern const dbp_cmd_t dbp_msg_cmds[];     /* h_msg.c: one-to-one chat, recent sessions */
 extern const size_t dbp_msg_ncmds;
+extern const dbp_cmd_t dbp_status_cmds[];  /* h_status.c: a msg_server's users checked */
+extern const size_t dbp_status_ncmds;
+/* h_status.c: appends an IMServerKickUser frame (seq 0) telling a msg_server that uid is
+ * disabled: all of its connections are closed. 0 ok, -1 out of memory. */
+int dbp_kick_append(tt_buf_t *b, uint32_t uid);
 
 #endif

@@ -1,7 +1,8 @@
 /* Push settings: a user's do-not-disturb flag (IMUser.push_shield_status), the device token of
- * a mobile client (Redis pool "token": device_<uid> = "ios:<t>" | "android:<t>" | bare token
- * for other client types, and the reverse key device_<token> = uid), and the tokens msg_server
- * needs to push a message (IMGetDeviceTokenReq). */
+ * a mobile client (Redis pool "token": push_token_<uid> = "ios:<t>" | "android:<t>" | bare
+ * token for other client types, and the reverse key push_owner_<token> = uid; the original's
+ * device_* keys are still read, see below), and the tokens msg_server needs to push a message
+ * (IMGetDeviceTokenReq). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,24 @@ static void token_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
     token_answer(x, (const IM__Login__IMDeviceTokenReq *)m);
 }
 
-/* The token inside a device_<uid> value ("ios:<t>", "android:<t>" or bare). */
+/* Key spaces. The original kept both directions in one space, device_<uid> = value and
+ * device_<token> = uid, so a token that spells a user id ("34") overwrote that user's
+ * registration. Here each direction has its own prefix, neither of which the original can
+ * produce (all its keys start with "device_"):
+ *   push_token_<uid>   = "ios:<t>" | "android:<t>" | bare token (other client types) | ""
+ *                        ("" = no token: it also hides an original key of that user);
+ *   push_owner_<token> = "<uid>".
+ * An original deployment's keys are read (never written) for a user who has no
+ * push_token_<uid> yet, and only when they are clearly of the right kind: device_<uid> must
+ * hold an "ios:"/"android:" value (a reverse key holds digits), and that token's owner
+ * (push_owner_<t>, else the original device_<t>, which must be digits) must be this user. */
+#define KEY_TOKEN "push_token_"
+#define KEY_OWNER "push_owner_"
+#define KEY_ORIG "device_"
+#define VALUE_MAX (TOKEN_MAX + 16) /* a device value buffer */
+#define KEY_MAX (VALUE_MAX + 16)   /* a key built from the token of such a value */
+
+/* The token inside a device value ("ios:<t>", "android:<t>" or bare). */
 static const char *token_of(const char *value)
 {
     if (strncmp(value, "ios:", 4) == 0)
@@ -125,18 +143,41 @@ static const char *token_of(const char *value)
     return value;
 }
 
-/* GET key into buf ("" when absent). 0 ok, -1 on a Redis failure. */
+/* The token of a value that can be pushed ("ios:<t>" / "android:<t>", t not empty), or NULL. */
+static const char *pushable(const char *value)
+{
+    const char *t = token_of(value);
+    return t != value && t[0] ? t : NULL;
+}
+
+/* A user id as the original wrote it in device_<token>: decimal, no sign, no leading zero,
+ * 1..UINT32_MAX. 0 for anything else. */
+static uint32_t parse_uid(const char *s, size_t len)
+{
+    if (len == 0 || len > 10 || s[0] == '0')
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* GET key into buf. 1 found (a value that does not fit reads as ""), 0 absent, -1 on a Redis
+ * failure. */
 static int cache_get(dbp_cache_conn_t *rc, const char *key, char *buf, size_t buflen)
 {
     redisReply *r = dbp_cache_cmdv(rc, "GET", key, NULL);
     if (!r)
         return -1;
-    int ok = r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL;
+    int rv = r->type == REDIS_REPLY_STRING ? 1 : r->type == REDIS_REPLY_NIL ? 0 : -1;
     buf[0] = '\0';
-    if (r->type == REDIS_REPLY_STRING)
-        snprintf(buf, buflen, "%.*s", (int)r->len, r->str);
+    if (rv == 1 && r->len < buflen && !memchr(r->str, '\0', r->len))
+        memcpy(buf, r->str, r->len + 1);
     freeReplyObject(r);
-    return ok ? 0 : -1;
+    return rv;
 }
 
 /* Runs one command whose answer does not matter beyond success. */
@@ -150,37 +191,76 @@ static int cache_do(dbp_cache_conn_t *rc, const char *a0, const char *a1, const 
     return ok ? 0 : -1;
 }
 
-/* Stores the token of user uid. Redis failures return -1 (the answer is the same). */
+/* The user a token leads to (0: none). 0 ok, -1 on a Redis failure. */
+static int token_owner(dbp_cache_conn_t *rc, const char *token, uint32_t *uid)
+{
+    char key[KEY_MAX], v[32];
+    *uid = 0;
+    snprintf(key, sizeof(key), KEY_OWNER "%s", token);
+    int r = cache_get(rc, key, v, sizeof(v));
+    if (r == 0) { /* not registered here: an original reverse key, if it holds a user id */
+        snprintf(key, sizeof(key), KEY_ORIG "%s", token);
+        r = cache_get(rc, key, v, sizeof(v));
+    }
+    if (r < 0)
+        return -1;
+    *uid = r == 1 ? parse_uid(v, strlen(v)) : 0;
+    return 0;
+}
+
+/* The device value of uid ("" for none): push_token_<uid>, else a checked original key.
+ * 0 ok, -1 on a Redis failure. */
+static int token_value(dbp_cache_conn_t *rc, uint32_t uid, char *buf, size_t buflen)
+{
+    char key[32];
+    snprintf(key, sizeof(key), KEY_TOKEN "%u", (unsigned)uid);
+    int r = cache_get(rc, key, buf, buflen);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    snprintf(key, sizeof(key), KEY_ORIG "%u", (unsigned)uid);
+    if (cache_get(rc, key, buf, buflen) < 0)
+        return -1;
+    const char *t = pushable(buf);
+    uint32_t owner = 0;
+    if (t && token_owner(rc, t, &owner) < 0)
+        return -1;
+    if (!t || owner != uid)
+        buf[0] = '\0'; /* a reverse key, another client type's token, or a stale one */
+    return 0;
+}
+
+/* Stores the token of user uid (only the new keys are written). Redis failures return -1
+ * (the answer is the same). */
 static int token_store(dbp_cache_conn_t *rc, uint32_t uid, const char *value, const char *token)
 {
-    char ukey[32], uid_s[16], old[TOKEN_MAX + 16], key[sizeof(old) + 8], owner[32];
-    snprintf(ukey, sizeof(ukey), "device_%u", (unsigned)uid);
+    char ukey[32], uid_s[16], old[VALUE_MAX], key[KEY_MAX], owner_s[32];
+    snprintf(ukey, sizeof(ukey), KEY_TOKEN "%u", (unsigned)uid);
     snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)uid);
-    if (cache_get(rc, ukey, old, sizeof(old)) < 0)
+    if (token_value(rc, uid, old, sizeof(old)) < 0)
         return -1;
     /* The previous token of this user no longer leads to it. */
     const char *old_token = token_of(old);
     if (old_token[0] && strcmp(old_token, token) != 0) {
-        snprintf(key, sizeof(key), "device_%s", old_token);
-        if (cache_get(rc, key, owner, sizeof(owner)) < 0)
-            return -1;
-        if (strcmp(owner, uid_s) == 0 && cache_do(rc, "DEL", key, NULL) < 0)
+        snprintf(key, sizeof(key), KEY_OWNER "%s", old_token);
+        int r = cache_get(rc, key, owner_s, sizeof(owner_s));
+        if (r < 0 || (r == 1 && strcmp(owner_s, uid_s) == 0 && cache_do(rc, "DEL", key, NULL) < 0))
             return -1;
     }
-    if (!token[0])
-        return cache_do(rc, "DEL", ukey, NULL);
+    if (!token[0]) /* "" rather than no key: an original device_<uid> must not come back */
+        return cache_do(rc, "SET", ukey, "");
     /* A device that changed hands: its previous user must not get this user's pushes. */
-    snprintf(key, sizeof(key), "device_%s", token);
-    if (cache_get(rc, key, owner, sizeof(owner)) < 0)
+    uint32_t owner = 0;
+    if (token_owner(rc, token, &owner) < 0)
         return -1;
-    if (owner[0] && strcmp(owner, uid_s) != 0) {
-        char okey[48];
-        snprintf(okey, sizeof(okey), "device_%s", owner);
-        if (cache_get(rc, okey, old, sizeof(old)) < 0)
+    if (owner && owner != uid) {
+        if (token_value(rc, owner, old, sizeof(old)) < 0)
             return -1;
-        if (strcmp(token_of(old), token) == 0 && cache_do(rc, "DEL", okey, NULL) < 0)
+        char okey[32];
+        snprintf(okey, sizeof(okey), KEY_TOKEN "%u", (unsigned)owner);
+        if (strcmp(token_of(old), token) == 0 && cache_do(rc, "SET", okey, "") < 0)
             return -1;
     }
+    snprintf(key, sizeof(key), KEY_OWNER "%s", token);
     if (cache_do(rc, "SET", ukey, value) < 0 || cache_do(rc, "SET", key, uid_s) < 0)
         return -1;
     return 0;
@@ -270,17 +350,97 @@ static uint32_t unread_total(dbp_ctx_t *x, dbp_cache_conn_t *rc, uint32_t uid)
     return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
 }
 
-/* MGET device_<uid> for every user; appends what is an iOS or Android token. */
+/* Appends the token of value for user uid if it can be pushed. */
+static void found_add(found_t *found, size_t *nfound, uint32_t uid, const char *value)
+{
+    const char *t = pushable(value);
+    if (!t || !(found[*nfound].token = strdup(t)))
+        return; /* bare tokens of other client types are never pushed */
+    found[*nfound].uid = uid;
+    found[*nfound].ios = value[0] == 'i';
+    (*nfound)++;
+}
+
+/* A string reply as a C string that fits a device value, or NULL. */
+static const char *reply_str(const redisReply *e)
+{
+    if (e->type != REDIS_REPLY_STRING || e->len > TOKEN_MAX + 8 || memchr(e->str, '\0', e->len))
+        return NULL;
+    return e->str;
+}
+
+/* One chunk of users without push_token_<uid>: their original device_<uid>, each checked
+ * against the owner of its token (push_owner_<t>, else the original device_<t>). */
+static int tokens_fetch_orig(dbp_cache_conn_t *rc, const uint32_t *ids, size_t n,
+                             found_t *found, size_t *nfound)
+{
+    dbp_cache_cmd_t *cmds = calloc(2 * n, sizeof(*cmds));
+    char (*keys)[KEY_MAX] = calloc(2 * n, sizeof(*keys));
+    char (*vals)[VALUE_MAX] = calloc(n, sizeof(*vals));
+    uint32_t *cand = calloc(n, sizeof(*cand)); /* users whose original value can be pushed */
+    int ret = -1;
+    if (!cmds || !keys || !vals || !cand)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], KEY_MAX, KEY_ORIG "%u", (unsigned)ids[i]);
+        cmds[i].argc = 2;
+        cmds[i].argv[0] = "GET";
+        cmds[i].argv[1] = keys[i];
+    }
+    if (dbp_cache_pipeline(rc, cmds, n) < 0)
+        goto out;
+    size_t k = 0; /* candidates (cand, vals) */
+    for (size_t i = 0; i < n; i++) {
+        const char *v = reply_str(cmds[i].reply);
+        if (v && pushable(v)) {
+            memcpy(vals[k], v, strlen(v) + 1);
+            cand[k++] = ids[i];
+        }
+        freeReplyObject(cmds[i].reply);
+    }
+    memset(cmds, 0, 2 * n * sizeof(*cmds));
+    for (size_t i = 0; i < k; i++) {
+        const char *t = pushable(vals[i]);
+        snprintf(keys[2 * i], KEY_MAX, KEY_OWNER "%s", t);
+        snprintf(keys[2 * i + 1], KEY_MAX, KEY_ORIG "%s", t);
+        for (int j = 0; j < 2; j++) {
+            cmds[2 * i + j].argc = 2;
+            cmds[2 * i + j].argv[0] = "GET";
+            cmds[2 * i + j].argv[1] = keys[2 * i + j];
+        }
+    }
+    if (k > 0 && dbp_cache_pipeline(rc, cmds, 2 * k) < 0)
+        goto out;
+    for (size_t i = 0; i < k; i++) {
+        const redisReply *mine = cmds[2 * i].reply, *orig = cmds[2 * i + 1].reply;
+        const redisReply *o = mine->type == REDIS_REPLY_NIL ? orig : mine;
+        uint32_t owner = o->type == REDIS_REPLY_STRING ? parse_uid(o->str, o->len) : 0;
+        if (owner == cand[i])
+            found_add(found, nfound, cand[i], vals[i]);
+    }
+    for (size_t i = 0; i < 2 * k; i++)
+        freeReplyObject(cmds[i].reply);
+    ret = 0;
+out:
+    free(cmds);
+    free(keys);
+    free(vals);
+    free(cand);
+    return ret;
+}
+
+/* The pushable token of every user: push_token_<uid> (MGET), else an original key. */
 static int tokens_fetch(dbp_cache_conn_t *rc, const uint32_t *ids, size_t n, found_t *found,
                         size_t *nfound)
 {
     const char *argv[MGET_CHUNK + 1];
-    char keys[MGET_CHUNK][24];
+    char keys[MGET_CHUNK][32];
+    uint32_t missing[MGET_CHUNK];
     for (size_t off = 0; off < n; off += MGET_CHUNK) {
         size_t k = n - off < MGET_CHUNK ? n - off : MGET_CHUNK;
         argv[0] = "MGET";
         for (size_t i = 0; i < k; i++) {
-            snprintf(keys[i], sizeof(keys[i]), "device_%u", (unsigned)ids[off + i]);
+            snprintf(keys[i], sizeof(keys[i]), KEY_TOKEN "%u", (unsigned)ids[off + i]);
             argv[i + 1] = keys[i];
         }
         redisReply *r = dbp_cache_cmd(rc, (int)k + 1, argv, NULL);
@@ -290,22 +450,18 @@ static int tokens_fetch(dbp_cache_conn_t *rc, const uint32_t *ids, size_t n, fou
             freeReplyObject(r);
             return -1;
         }
+        size_t nmissing = 0;
         for (size_t i = 0; i < k; i++) {
             redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_STRING)
-                continue;
-            int ios = strncmp(e->str, "ios:", 4) == 0;
-            int android = strncmp(e->str, "android:", 8) == 0;
-            if (!ios && !android)
-                continue; /* bare tokens of other client types are never pushed */
-            const char *t = e->str + (ios ? 4 : 8);
-            if (!t[0] || !(found[*nfound].token = strdup(t)))
-                continue;
-            found[*nfound].uid = ids[off + i];
-            found[*nfound].ios = ios;
-            (*nfound)++;
+            const char *v = reply_str(e);
+            if (e->type == REDIS_REPLY_NIL)
+                missing[nmissing++] = ids[off + i];
+            else if (v)
+                found_add(found, nfound, ids[off + i], v);
         }
         freeReplyObject(r);
+        if (nmissing > 0 && tokens_fetch_orig(rc, missing, nmissing, found, nfound) < 0)
+            return -1;
     }
     return 0;
 }

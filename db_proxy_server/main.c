@@ -73,7 +73,7 @@ static int start(tt_daemon_t *d, void *udata)
         return -1;
     dbp_workers_opts_t wo = {
         .threads = dbp->threads,
-        .max_jobs = dbp->max_pending + 1, /* + the start-up probe */
+        .max_jobs = dbp->max_pending + 2, /* + the start-up probe and the status poll */
         .max_bytes = dbp->max_pending_bytes,
         .thread_start = dbp_thread_start,
         .thread_stop = dbp_thread_stop,
@@ -96,6 +96,10 @@ static int start(tt_daemon_t *d, void *udata)
                dbp->threads, dbp->max_pending, dbp->max_pending_bytes,
                (unsigned)dbp->kdf_iterations, dbp->msg_batch_max, (unsigned)dbp->dedupe_window);
     dbp_backends_probe(dbp);
+    if (dbp_status_start(dbp) < 0) {
+        log_error("out of memory starting the disabled-user poll");
+        return -1;
+    }
     return 0;
 }
 
@@ -109,6 +113,7 @@ static void finish(tt_daemon_t *d, void *udata)
         dbp_workers_stop(dbp->workers); /* running requests finish, waiting ones are dropped */
     if (dbp->outbox_ready)
         dbp_peers_free(dbp); /* writes the last answers */
+    dbp_status_free(dbp); /* no poll runs any more */
     dbp_workers_free(dbp->workers);
     dbp->workers = NULL;
     dbp_backends_close(dbp);

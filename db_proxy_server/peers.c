@@ -66,6 +66,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
         {dbp_buddy_cmds, &dbp_buddy_ncmds},
         {dbp_push_cmds, &dbp_push_ncmds},
         {dbp_msg_cmds, &dbp_msg_ncmds},
+        {dbp_status_cmds, &dbp_status_ncmds},
     };
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
         for (size_t i = 0; i < *groups[g].n; i++)
@@ -243,6 +244,13 @@ static void on_close(tt_server_t *s, tt_conn_t *c, void *udata)
 }
 
 const tt_server_handler_t dbp_peer_handler = {on_open, on_pdu, on_close, NULL};
+
+void dbp_peers_send_all(db_proxy_t *dbp, const uint8_t *frames, size_t len)
+{
+    for (dbp_peer_t *p = dbp->peers; p; p = p->next)
+        if (p->conn && tt_conn_is_open(p->conn))
+            tt_conn_write(p->conn, frames, len);
+}
 
 static void stop_poll(tt_loop_t *loop, tt_timer_t *t, void *udata)
 {

@@ -33,6 +33,9 @@ static const char SQL_SET_STATUS[] =
 static const char SQL_UPGRADE_PASSWORD[] =
     "UPDATE IMUser SET password = ?, salt = '' WHERE id = ? AND password = ?";
 static const char SQL_GET_SHIELD[] = "SELECT push_shield_status FROM IMUser WHERE id = ?";
+static const char SQL_NOW[] = "SELECT UNIX_TIMESTAMP()";
+static const char SQL_LEFT_SINCE[] =
+    "SELECT id FROM IMUser WHERE updated >= ? AND status = 3 LIMIT 100000"; /* TD_LEFT_MAX */
 static const char SQL_USER_ADD[] =
     "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, "
     "departId, status, created, updated, push_shield_status, sign_info) "
@@ -222,6 +225,46 @@ int td_user_count_by_name(td_conn_t *c, const char *name, uint32_t *count)
     td_arg_t a[] = {TD_STR(name)};
     *count = 0;
     return query_u32(c, SQL_USER_COUNT, a, 1, count) < 0 ? -1 : 0;
+}
+
+typedef struct id_rows_s {
+    uint32_t id;     /* the fetched column */
+    uint32_t *v;     /* ids so far */
+    size_t n, cap;
+} id_rows_t;
+
+static int on_id_row(void *arg)
+{
+    id_rows_t *r = arg;
+    if (r->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 64;
+        uint32_t *nv = realloc(r->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        r->v = nv;
+        r->cap = ncap;
+    }
+    r->v[r->n++] = r->id;
+    return 0;
+}
+
+int td_users_left_since(td_conn_t *c, uint32_t since, uint32_t *now, uint32_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    *now = 0;
+    if (query_u32(c, SQL_NOW, NULL, 0, now) != 1)
+        return -1;
+    id_rows_t r = {0};
+    td_col_t cols[] = {TD_COL_U32(&r.id)};
+    td_arg_t a[] = {TD_U32(since)};
+    if (td_query(c, SQL_LEFT_SINCE, a, 1, cols, 1, on_id_row, &r) != 0) {
+        free(r.v);
+        return -1;
+    }
+    *ids = r.v;
+    *n = r.n;
+    return 0;
 }
 
 int td_user_set_sign(td_conn_t *c, uint32_t id, const char *sign, uint64_t *matched)

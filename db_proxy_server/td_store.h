@@ -85,6 +85,11 @@ int td_user_upgrade_password(td_conn_t *c, uint32_t id, const char *old, const c
                              uint64_t *matched);
 /* 1 found (*shield set), 0 no such user, -1 error. */
 int td_user_get_push_shield(td_conn_t *c, uint32_t id, uint32_t *shield);
+/* The database clock (*now) and the ids of the users who left (status 3) with
+ * updated >= since, at most TD_LEFT_MAX of them (*ids to free(), *n of them). Reads the
+ * updated index (migration 007): a cheap query to run every few seconds. */
+#define TD_LEFT_MAX 100000
+int td_users_left_since(td_conn_t *c, uint32_t since, uint32_t *now, uint32_t **ids, size_t *n);
 /* Inserts u (id, created and updated are ignored: set by the database). */
 int td_user_add(td_conn_t *c, const td_user_t *u, uint32_t *id);
 

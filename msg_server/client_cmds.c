@@ -55,11 +55,45 @@ static const forward_t forwards[] = {
      &im__message__imget_msg_by_id_req__descriptor, TO_DB, 0},
 };
 
+/* A signature or avatar URL with a NUL byte: protobuf-c would hand it over cut at the NUL,
+ * and the cut text would be stored while the client hears "ok". It is refused instead, with
+ * the failure answer (result_code 1) of its command. */
+static void refuse_nul(client_t *c, const tt_pdu_t *pdu)
+{
+    log_info("command 0x%04x of user %u refused: a NUL in its text", pdu->command_id,
+             c->user_id);
+    slot_t *s = ms_slot_open(c, pdu->seq_num, -1);
+    if (!s)
+        return;
+    uint16_t sid = IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST;
+    if (pdu->command_id == IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_SIGN_INFO_REQUEST) {
+        IM__Buddy__IMChangeSignInfoRsp rsp = IM__BUDDY__IMCHANGE_SIGN_INFO_RSP__INIT;
+        rsp.user_id = c->user_id;
+        rsp.result_code = 1;
+        ms_slot_answer(c, s->ordinal, sid,
+                       IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_SIGN_INFO_RESPONSE,
+                       &rsp.base);
+    } else {
+        IM__Buddy__IMChangeAvatarRsp rsp = IM__BUDDY__IMCHANGE_AVATAR_RSP__INIT;
+        rsp.user_id = c->user_id;
+        rsp.result_code = 1;
+        ms_slot_answer(c, s->ordinal, sid,
+                       IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE,
+                       &rsp.base);
+    }
+}
+
 /* Stamps the user id and attach_data into the request and sends it upstream, with a slot
  * reserved for the answer. */
 static void forward(client_t *c, const forward_t *f, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
+    if ((f->cid == IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_SIGN_INFO_REQUEST ||
+         f->cid == IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_CHANGE_AVATAR_REQUEST) &&
+        tt_pb_field_has_nul(pdu->body, pdu->body_len, 2) == 1) { /* sign_info / avatar_url */
+        refuse_nul(c, pdu);
+        return;
+    }
     ProtobufCMessage *m = tt_pb_unpack(f->desc, pdu->body, pdu->body_len);
     if (!m) {
         log_warn_rl("command 0x%04x from %s (user %u) does not parse: ignored", pdu->command_id,

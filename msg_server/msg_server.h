@@ -85,6 +85,7 @@ typedef struct db_link_s {
     int index;        /* position in ms->db */
     tt_link_t *link;  /* the connection */
     int stopped;      /* the db_proxy said CID_OTHER_STOP_RECV_PACKET: do not use */
+    int reported;     /* the online users were reported to its db_proxy on this link */
 } db_link_t;
 
 struct msg_server_s {

@@ -25,18 +25,65 @@ static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
     return tt_link_new(ms->d.loop, &o, h, udata);
 }
 
+/* Sends IMOnlineUserInfo with the logged-in connections, at most chunk entries per frame.
+ * Returns the number reported. */
+static size_t send_online(msg_server_t *ms, tt_link_t *l, size_t chunk)
+{
+    IM__Server__IMOnlineUserInfo info = IM__SERVER__IMONLINE_USER_INFO__INIT;
+    IM__BaseDefine__ServerUserStat *stats = calloc(ms->online ? ms->online : 1, sizeof(*stats));
+    IM__BaseDefine__ServerUserStat **ptrs = calloc(ms->online ? ms->online : 1, sizeof(*ptrs));
+    size_t n = 0;
+    if (stats && ptrs) {
+        for (size_t i = 0; i < ms->clients.cap && n < ms->online; i++) {
+            client_t *c = ms->clients.slots[i].value;
+            if (!c || c->state != CLIENT_ONLINE)
+                continue;
+            im__base_define__server_user_stat__init(&stats[n]);
+            stats[n].user_id = c->user_id;
+            stats[n].status = c->online_status;
+            stats[n].client_type = c->client_type;
+            ptrs[n] = &stats[n];
+            n++;
+        }
+    }
+    size_t off = 0;
+    do { /* an empty list is sent too */
+        info.n_user_stat_list = n - off < chunk ? n - off : chunk;
+        info.user_stat_list = ptrs ? ptrs + off : NULL;
+        tt_link_send(l, SID_OTHER, IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_ONLINE_USER_INFO, 0,
+                     &info.base);
+        off += info.n_user_stat_list;
+    } while (off < n);
+    free(stats);
+    free(ptrs);
+    return n;
+}
+
 /* ---- db_proxy_server ---- */
+
+#define DB_ONLINE_CHUNK 5000 /* users per IMOnlineUserInfo to db_proxy_server */
 
 static void db_up(tt_link_t *l, void *udata)
 {
     db_link_t *db = udata;
+    msg_server_t *ms = db->ms;
     db->stopped = 0;
     log_notice("db_proxy_server link %d to %s up", db->index, tt_link_name(l));
+    /* The first link up to a db_proxy_server tells it who is logged in here, so that users
+     * disabled while it could not tell us are disconnected (db_proxy_server/status_poll.c). */
+    int group = db->index / (int)ms->db_conns;
+    for (int i = group * (int)ms->db_conns; i < ms->n_db && i / (int)ms->db_conns == group; i++)
+        if (i != db->index && ms->db[i].reported && tt_link_is_up(ms->db[i].link))
+            return;
+    db->reported = 1;
+    size_t n = send_online(ms, l, DB_ONLINE_CHUNK);
+    log_info("%zu online users reported to db_proxy_server %s", n, tt_link_name(l));
 }
 
 static void db_down(tt_link_t *l, const char *reason, void *udata)
 {
     db_link_t *db = udata;
+    db->reported = 0;
     if (tt_link_up_since(l) != 0 && !db->stopped)
         log_warn("db_proxy_server link %d to %s down: %s", db->index, tt_link_name(l), reason);
     ms_slots_fail_link(db->ms, db->index);
@@ -127,29 +174,7 @@ static void route_up(tt_link_t *l, void *udata)
 {
     msg_server_t *ms = udata;
     /* Tell it who is online here, so that it can rebuild its view after a restart. */
-    IM__Server__IMOnlineUserInfo info = IM__SERVER__IMONLINE_USER_INFO__INIT;
-    IM__BaseDefine__ServerUserStat *stats = calloc(ms->online ? ms->online : 1, sizeof(*stats));
-    IM__BaseDefine__ServerUserStat **ptrs = calloc(ms->online ? ms->online : 1, sizeof(*ptrs));
-    size_t n = 0;
-    if (stats && ptrs) {
-        for (size_t i = 0; i < ms->clients.cap && n < ms->online; i++) {
-            client_t *c = ms->clients.slots[i].value;
-            if (!c || c->state != CLIENT_ONLINE)
-                continue;
-            im__base_define__server_user_stat__init(&stats[n]);
-            stats[n].user_id = c->user_id;
-            stats[n].status = c->online_status;
-            stats[n].client_type = c->client_type;
-            ptrs[n] = &stats[n];
-            n++;
-        }
-    }
-    info.n_user_stat_list = n;
-    info.user_stat_list = ptrs;
-    tt_link_send(l, SID_OTHER, IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_ONLINE_USER_INFO, 0,
-                 &info.base);
-    free(stats);
-    free(ptrs);
+    size_t n = send_online(ms, l, SIZE_MAX);
     if (ms_route_master(ms) == l) {
         IM__Server__IMRoleSet role = IM__SERVER__IMROLE_SET__INIT;
         role.master = 1;

@@ -151,6 +151,30 @@ static void ignored(msg_server_t *ms, const tt_pdu_t *pdu)
     (void)pdu;
 }
 
+/* db_proxy_server: this user is disabled (db_proxy_server/status_poll.c). Every connection of
+ * it is kicked (IMKickUser, which makes every shipped client stop, then closed); nothing it
+ * sends afterwards is read. */
+static void user_disabled(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Server__IMServerKickUser *k = (IM__Server__IMServerKickUser *)tt_pb_unpack(
+        &im__server__imserver_kick_user__descriptor, pdu->body, pdu->body_len);
+    if (!k)
+        return;
+    uint32_t reason = k->reason == IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_MOBILE_KICK
+                          ? k->reason
+                          : IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_DUPLICATE_USER;
+    static const uint32_t classes[] = {IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_WINDOWS,
+                                       IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS};
+    if (ms_user_find(ms, k->user_id))
+        log_notice("user %u is disabled: disconnecting it", (unsigned)k->user_id);
+    for (size_t i = 0; i < 2; i++) {
+        user_t *u = ms_user_find(ms, k->user_id); /* looked up again: a kick may free it */
+        if (u)
+            ms_kick_same_class(u, classes[i], reason, NULL);
+    }
+    tt_pb_free(k);
+}
+
 static const answer_t db_answers[] = {
     {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_RSP, NULL, validated},
     {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_USER_INFO_RESPONSE,
@@ -181,6 +205,7 @@ static const answer_t db_answers[] = {
      &im__message__imget_msg_by_id_rsp__descriptor, NULL},
     /* the client was answered at once; db_proxy's confirmation is not needed */
     {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_DEVICETOKEN, NULL, ignored},
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, NULL, user_disabled},
 };
 
 /* Runs the table entry for the command: its handler, or a plain relay to the requester. */

@@ -665,6 +665,33 @@ static void phase_push(peer_t *p)
           "user whose device changed hands, the PC or the cleared one (got %zu)",
           r ? r->n_user_token_info : 0);
     tt_pb_free(r);
+
+    /* A token that spells another user's id does not touch that user's registration. */
+    check(device_token(p, 34, ios, "feedface34") == 0 && device_token(p, 35, ios, "34") == 0,
+          "user 34 registers a token, user 35 the token \"34\"");
+    /* Keys of an original deployment (planted by the script): 11 registered, 12's device went
+     * to 13, 15 registered the token "14" (which overwrote device_14), 16's original key is
+     * hidden by a cleared new one. */
+    uint32_t ids2[] = {34, 35, 11, 12, 13, 14, 15, 16};
+    r = get_tokens(p, ids2, 8);
+    const char *want[17] = {0};
+    want[11] = "legacy11";
+    want[13] = "stale12";
+    want[15] = "14";
+    int good = r != NULL, n34 = 0, n35 = 0;
+    for (size_t i = 0; r && i < r->n_user_token_info; i++) {
+        IM__BaseDefine__UserTokenInfo *t = r->user_token_info[i];
+        if (t->user_id == 34)
+            n34 += strcmp(t->token, "feedface34") == 0;
+        else if (t->user_id == 35)
+            n35 += strcmp(t->token, "34") == 0;
+        else if (t->user_id > 16 || !want[t->user_id] || strcmp(t->token, want[t->user_id]))
+            good = 0;
+    }
+    check(good && n34 == 1 && n35 == 1 && r->n_user_token_info == 5,
+          "pushes go to 34's and 35's own tokens, and to the original keys that are still "
+          "right: 11, 13 and 15 (got %zu)", r ? r->n_user_token_info : 0);
+    tt_pb_free(r);
 }
 
 /* Several requests sent at once come back in the order sent. */

@@ -86,6 +86,10 @@ it_check "legacy login" legacy "$P_DB" legacy
 tt_check "TT001's row is now pbkdf2_sha256 with 25000 iterations and no legacy salt" \
     sql_is "SELECT LEFT(password, 20), salt FROM IMUser WHERE name = 'TT001'" \
     'pbkdf2_sha256$25000$	'
+# push tokens as an original deployment left them (token pool, DB 4): see phase_push
+rds -n 4 MSET device_11 ios:legacy11 device_legacy11 11 device_12 ios:stale12 \
+    device_13 ios:stale12 device_stale12 13 device_14 15 device_15 ios:14 \
+    push_token_16 "" device_16 ios:old16 device_old16 16 >/dev/null
 it_check "logins, lockout, company, profile, push, ordering" main "$P_DB" main
 tt_check "the SQL-looking signature is stored as text" \
     sql_is "SELECT sign_info FROM IMUser WHERE id = 1" "it's \"quoted\"; DROP TABLE IMUser; -- 你好"
@@ -116,16 +120,20 @@ it_check "all 300 sent again at once: answered with their first ids" again "$P_D
 tt_check "and still stored once" test "$(msgs 1001 1002) $(msgs 1003 1004)" = "196	1	196	196 97	1	97	97"
 tt_check "the last of the pipelined sign changes is stored" \
     test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
-tt_check "Redis: device_1 = ios:def456" test "$(rds -n 4 GET device_1)" = "ios:def456"
-tt_check "Redis: device_def456 = 1" test "$(rds -n 4 GET device_def456)" = 1
+tt_check "Redis: push_token_1 = ios:def456" test "$(rds -n 4 GET push_token_1)" = "ios:def456"
+tt_check "Redis: push_owner_def456 = 1" test "$(rds -n 4 GET push_owner_def456)" = 1
 tt_check "Redis: the replaced token's reverse key is gone" \
-    test "$(rds -n 4 EXISTS device_abc123)" = 0
-tt_check "Redis: user 2's token went with the device" test "$(rds -n 4 EXISTS device_2)" = 0
-tt_check "Redis: device_3 = android:tokA, device_tokA = 3" \
-    test "$(rds -n 4 GET device_3) $(rds -n 4 GET device_tokA)" = "android:tokA 3"
-tt_check "Redis: a PC token is stored bare" test "$(rds -n 4 GET device_4)" = "pc-token"
-tt_check "Redis: a cleared token leaves no keys" \
-    test "$(rds -n 4 EXISTS device_5 device_gone)" = 0
+    test "$(rds -n 4 EXISTS push_owner_abc123)" = 0
+tt_check "Redis: user 2's token went with the device" test "$(rds -n 4 GET push_token_2)" = ""
+tt_check "Redis: push_token_3 = android:tokA, push_owner_tokA = 3" \
+    test "$(rds -n 4 GET push_token_3) $(rds -n 4 GET push_owner_tokA)" = "android:tokA 3"
+tt_check "Redis: a PC token is stored bare" test "$(rds -n 4 GET push_token_4)" = "pc-token"
+tt_check "Redis: a cleared token leaves no token and no reverse key" \
+    test "$(rds -n 4 GET push_token_5) $(rds -n 4 EXISTS push_owner_gone)" = " 0"
+tt_check "Redis: user 34's registration survives user 35's token \"34\"" \
+    test "$(rds -n 4 GET push_token_34) $(rds -n 4 GET push_owner_34)" = "ios:feedface34 35"
+tt_check "Redis: the original key space is only read" \
+    test "$(rds -n 4 GET device_11) $(rds -n 4 EXISTS device_1 device_34 device_def456)" = "ios:legacy11 0"
 
 # ---- ttadm ----
 t0=$(sql "SELECT UNIX_TIMESTAMP()")

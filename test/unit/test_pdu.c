@@ -280,6 +280,26 @@ static void test_cmd_table(void **state)
     assert_null(tt_cmd_find(table, 2, 0x0104));
 }
 
+/* A NUL inside a string field is seen on the wire, where protobuf-c would cut the string. */
+static void test_field_has_nul(void **state)
+{
+    (void)state;
+    /* field 1 varint 300, field 2 "ab\0c", field 3 fixed32, field 2 again "ok" */
+    static const uint8_t nul[] = {0x08, 0xac, 0x02, 0x12, 4,   'a', 'b', 0,  'c',
+                                  0x1d, 1,    2,    3,    4,   0x12, 2,  'o', 'k'};
+    assert_int_equal(tt_pb_field_has_nul(nul, sizeof(nul), 2), 1);
+    assert_int_equal(tt_pb_field_has_nul(nul, sizeof(nul), 5), 0);
+    static const uint8_t clean[] = {0x08, 0x01, 0x12, 3, 'a', 'b', 'c', 0x09, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(tt_pb_field_has_nul(clean, sizeof(clean), 2), 0);
+    assert_int_equal(tt_pb_field_has_nul(clean, 0, 2), 0);
+    static const uint8_t cut[] = {0x08, 0x01, 0x12, 9, 'a'}; /* length beyond the body */
+    assert_int_equal(tt_pb_field_has_nul(cut, sizeof(cut), 2), -1);
+    static const uint8_t endless[] = {0x08, 0xff, 0xff};     /* a varint that never ends */
+    assert_int_equal(tt_pb_field_has_nul(endless, sizeof(endless), 2), -1);
+    static const uint8_t group[] = {0x0b, 0x0c};             /* groups are not used */
+    assert_int_equal(tt_pb_field_has_nul(group, sizeof(group), 2), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_garbage_bodies),
         cmocka_unit_test(test_conn_drain_bad_frame_closes_only_that_conn),
         cmocka_unit_test(test_cmd_table),
+        cmocka_unit_test(test_field_has_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
