@@ -127,8 +127,9 @@ static void heartbeat_if_idle(peer_t *p)
         send_raw(p, SID_OTHER, OTHER(HEARTBEAT), 0, NULL, 0);
 }
 
-/* Next frame other than a heartbeat: its command, seq and a copy of its body.
- * 0 ok, -1 timeout or closed. */
+/* Next frame other than a heartbeat or a disabled user's kick (db_proxy_server sends those to
+ * every peer, unasked, within seconds of a `ttadm user disable`): its command, seq and a copy
+ * of its body. 0 ok, -1 timeout or closed. */
 static int recv_frame(peer_t *p, int timeout_ms, uint16_t *cid, uint16_t *seq, uint8_t **body,
                       size_t *len)
 {
@@ -137,7 +138,8 @@ static int recv_frame(peer_t *p, int timeout_ms, uint16_t *cid, uint16_t *seq, u
         tt_pdu_t pdu;
         int rc = tt_pdu_reader_next(&p->rd, &pdu);
         if (rc == TT_OK) {
-            if (pdu.command_id == OTHER(HEARTBEAT))
+            if (pdu.command_id == OTHER(HEARTBEAT) ||
+                (pdu.command_id == OTHER(SERVER_KICK_USER) && pdu.seq_num == 0))
                 continue;
             *cid = pdu.command_id;
             *seq = pdu.seq_num;
