@@ -20,6 +20,7 @@ typedef struct tt_http_limits_s {
     size_t max_body;    /* body (0: 1 MiB) */
     uint32_t idle_ms;   /* idle timeout (0: 60 s) */
     uint32_t max_conns; /* concurrent connections (0: 10000) */
+    tt_conn_pool_t *pool; /* total buffer cap shared with other connections (optional) */
 } tt_http_limits_t;
 
 struct tt_http_req_s {

@@ -91,7 +91,9 @@ static int configure(tt_daemon_t *d, void *udata)
     ms->client_opts = (tt_server_opts_t){
         .max_pdu = max_pdu,
         .max_conns = (uint32_t)max_clients,
-        .lim = {.idle_ms = ms->login_timeout_ms, .max_out = 16u << 20},
+        .lim = {.idle_ms = ms->login_timeout_ms,
+                .max_in = (size_t)max_pdu + 65536,
+                .max_out = 16u << 20},
         .echo_heartbeat = 1,
     };
     return 0;

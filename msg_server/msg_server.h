@@ -15,6 +15,10 @@
 #define MS_MAX_UPSTREAMS 16
 #define MS_MAX_DB_LINKS 256
 #define MS_WINDOW 32 /* requests a client may have in flight before its reading pauses */
+/* Buffer caps of a connection that has not logged in (a login request is well under 1 KiB,
+ * a heartbeat echo 16 bytes); the normal caps (client_opts.lim) apply once it has. */
+#define MS_PRELOGIN_MAX_IN (32u << 10)
+#define MS_PRELOGIN_MAX_OUT (32u << 10)
 
 typedef struct user_s user_t;
 typedef struct client_s client_t;

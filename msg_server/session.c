@@ -140,6 +140,8 @@ static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
     conn->app = c;
     conn->id = c->handle;
     tt_conn_set_timeouts(conn, ms->login_timeout_ms, 0);
+    /* Until it logs in it may send only a login request and heartbeats: small buffers. */
+    tt_conn_set_caps(conn, MS_PRELOGIN_MAX_IN, MS_PRELOGIN_MAX_OUT);
 }
 
 static void on_pdu(tt_server_t *s, tt_conn_t *conn, const tt_pdu_t *pdu, void *udata)
