@@ -15,10 +15,6 @@
 #define MS_MAX_UPSTREAMS 16
 #define MS_MAX_DB_LINKS 256
 #define MS_WINDOW 32 /* requests a client may have in flight before its reading pauses */
-/* Buffer caps of a connection that has not logged in (a login request is well under 1 KiB,
- * a heartbeat echo 16 bytes); the normal caps (client_opts.lim) apply once it has. */
-#define MS_PRELOGIN_MAX_IN (32u << 10)
-#define MS_PRELOGIN_MAX_OUT (32u << 10)
 
 typedef struct user_s user_t;
 typedef struct client_s client_t;
@@ -92,6 +88,7 @@ struct msg_server_s {
     uint32_t max_conn_cnt;               /* advertised capacity */
     uint32_t db_conns;                   /* ConcurrentDBConnCnt */
     uint32_t login_timeout_ms;           /* login must finish within */
+    uint32_t prelogin_buffer;            /* input and output caps before login (bytes) */
     uint32_t pc_timeout_ms;              /* idle timeout of PC clients */
     uint32_t mobile_timeout_ms;          /* idle timeout of mobile clients */
     uint32_t request_timeout_ms;         /* an upstream answer is given up after */

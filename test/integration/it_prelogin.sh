@@ -12,6 +12,20 @@ TT_MS_EXTRA="MaxConnBuffersMB=6
 MsgRateLimit=1000
 MsgRateBurst=1000"
 tt_suite_start
+# The keys are checked like the others (-t), in every daemon.
+bad_conf() { # bad_conf BINARY CONF KEY=VALUE: -t must refuse it
+    grep -v "^${3%%=*}=" "$2" > "$TT_TMP/bad.conf"; echo "$3" >> "$TT_TMP/bad.conf"
+    ! "$1" -t -c "$TT_TMP/bad.conf" -l "$TT_SRC/conf/log4crc" >/dev/null 2>&1
+}
+tt_check "msg_server -t refuses MaxConnBuffersMB=0" \
+    bad_conf "$TT_BUILD/msg_server/msg_server" "$TT_TMP/msg1.conf" MaxConnBuffersMB=0
+tt_check "msg_server -t refuses PreLoginBuffer=100" \
+    bad_conf "$TT_BUILD/msg_server/msg_server" "$TT_TMP/msg1.conf" PreLoginBuffer=100
+tt_check "route_server -t refuses MaxConnBuffersMB=lots" \
+    bad_conf "$TT_BUILD/route_server/route_server" "$TT_TMP/route.conf" MaxConnBuffersMB=lots
+tt_check "route_server -t takes MaxConnBuffersMB=64" \
+    "$TT_BUILD/route_server/route_server" -t -c <(cat "$TT_TMP/route.conf"; echo MaxConnBuffersMB=64) \
+    -l "$TT_SRC/conf/log4crc"
 "$TT_BUILD/test/it_prelogin" "$P_MS1" "$TT_PID_msg_server1" || tt_fail "it_prelogin"
 tt_check "msg_server logs the connection cut over the total cap" \
     grep -q "(user 71) closed: buffers of all connections over 6291456 bytes" "$TT_LOG_DIR"/ms1/*.log
