@@ -53,6 +53,51 @@ const tt_conn_io_t tt_conn_socket_io = {sock_recv, sock_send, sock_close};
 static void watch(tt_conn_t *c);
 static void arm_timer(tt_conn_t *c);
 
+/* Brings the pool's count up to date with this connection's buffer allocations; a growth
+ * over the limit schedules the eviction pass. */
+static void account(tt_conn_t *c)
+{
+    tt_conn_pool_t *p = c->pool;
+    if (!p)
+        return;
+    size_t now = c->in.cap + c->out.cap;
+    if (now == c->pool_bytes)
+        return;
+    p->used = p->used - c->pool_bytes + now;
+    int grew = now > c->pool_bytes;
+    c->pool_bytes = now;
+    if (grew && p->limit && p->used > p->limit)
+        tt_loop_defer(p->loop, &p->evict);
+}
+
+static void pool_join(tt_conn_t *c, tt_conn_pool_t *p)
+{
+    c->pool = p;
+    c->pool_prev = NULL;
+    c->pool_next = p->head;
+    if (p->head)
+        p->head->pool_prev = c;
+    p->head = c;
+    p->members++;
+}
+
+static void pool_leave(tt_conn_t *c)
+{
+    tt_conn_pool_t *p = c->pool;
+    if (!p)
+        return;
+    p->used -= c->pool_bytes;
+    c->pool_bytes = 0;
+    if (c->pool_prev)
+        c->pool_prev->pool_next = c->pool_next;
+    else
+        p->head = c->pool_next;
+    if (c->pool_next)
+        c->pool_next->pool_prev = c->pool_prev;
+    p->members--;
+    c->pool = NULL;
+}
+
 static void set_reason(tt_conn_t *c, const char *fmt, va_list ap)
 {
     vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
@@ -98,6 +143,7 @@ static void flush(tt_conn_t *c)
     }
     if (tt_buf_len(&c->out) == 0) {
         tt_buf_trim(&c->out, 0);
+        account(c);
         if (c->state == TT_CONN_DRAINING) {
             do_close(c);
             return;
@@ -121,6 +167,7 @@ static void process_input(tt_conn_t *c)
         tt_conn_close(c, "input limit of %zu bytes exceeded", c->lim.max_in);
     if (tt_buf_len(&c->in) == 0)
         tt_buf_trim(&c->in, 0);
+    account(c);
 }
 
 static void read_defer_cb(tt_defer_t *d)
@@ -134,6 +181,7 @@ static void free_defer_cb(tt_defer_t *d)
     tt_conn_t *c = (tt_conn_t *)((char *)d - offsetof(tt_conn_t, free_defer));
     if (c->h->on_close)
         c->h->on_close(c);
+    pool_leave(c);
     tt_buf_free(&c->in);
     tt_buf_free(&c->out);
     free(c);
@@ -168,6 +216,7 @@ static void on_readable(tt_conn_t *c)
     }
     if (c->state == TT_CONN_OPEN && tt_buf_len(&c->in) == 0)
         tt_buf_trim(&c->in, 0);
+    account(c);
 }
 
 static void on_connected(tt_conn_t *c)
@@ -304,6 +353,9 @@ static tt_conn_t *conn_alloc(tt_loop_t *loop, int fd, const tt_conn_io_t *io,
     tt_defer_init(&c->read_defer, read_defer_cb);
     tt_defer_init(&c->free_defer, free_defer_cb);
     c->last_rx = c->last_tx = tt_loop_now(loop);
+    c->lim.pool = NULL;
+    if (lim && lim->pool)
+        pool_join(c, lim->pool);
     snprintf(c->peer, sizeof(c->peer), "-");
     if (fd >= 0) {
         struct sockaddr_storage ss;
@@ -322,6 +374,7 @@ tt_conn_t *tt_conn_new(tt_loop_t *loop, int fd, const tt_conn_io_t *io,
         return NULL;
     c->state = TT_CONN_OPEN;
     if (fd >= 0 && tt_loop_watch(loop, fd, TT_READABLE, fd_cb, c) < 0) {
+        pool_leave(c);
         free(c);
         return NULL;
     }
@@ -349,6 +402,7 @@ tt_conn_t *tt_conn_connect(tt_loop_t *loop, const char *host, uint16_t port,
     if (tt_loop_watch(loop, fd, TT_WRITABLE, fd_cb, c) < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         close(fd);
+        pool_leave(c);
         free(c);
         return NULL;
     }
@@ -379,6 +433,7 @@ int tt_conn_commit(tt_conn_t *c, size_t n)
     c->last_tx = tt_loop_now(c->loop);
     if (c->state == TT_CONN_OPEN)
         tt_loop_defer(c->loop, &c->flush_defer);
+    account(c); /* after the flush was queued: the pass sees what could not be written */
     return 0;
 }
 
@@ -415,6 +470,12 @@ void tt_conn_set_timeouts(tt_conn_t *c, uint32_t idle_ms, uint32_t keepalive_ms)
         arm_timer(c);
 }
 
+void tt_conn_set_caps(tt_conn_t *c, size_t max_in, size_t max_out)
+{
+    c->lim.max_in = max_in ? max_in : DEFAULT_MAX_IN;
+    c->lim.max_out = max_out ? max_out : DEFAULT_MAX_OUT;
+}
+
 void tt_conn_pause(tt_conn_t *c)
 {
     if (c->paused || c->state != TT_CONN_OPEN)
@@ -446,6 +507,99 @@ void tt_conn_feed(tt_conn_t *c, const void *p, size_t n)
     c->bytes_in += n;
     c->last_rx = tt_loop_now(c->loop);
     process_input(c);
+}
+
+/* ---- buffer pool ---- */
+
+typedef struct victim_s {
+    size_t out;    /* output queued: a peer that does not read */
+    size_t bytes;  /* buffer bytes it holds */
+    tt_conn_t *c;
+} victim_t;
+
+static int victim_cmp(const void *a, const void *b)
+{
+    const victim_t *x = a, *y = b;
+    if (x->out != y->out)
+        return x->out < y->out ? 1 : -1;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return 0;
+}
+
+static void pool_cut(tt_conn_pool_t *p, tt_conn_t *c)
+{
+    p->cut++;
+    tt_conn_close(c, "buffers of all connections over %zu bytes: cut with %zu bytes queued "
+                     "and %zu received", p->limit, tt_buf_len(&c->out), tt_buf_len(&c->in));
+}
+
+/* Runs only when the total is over the limit: one scan of the members, then the biggest are
+ * closed (their buffers are freed in this same before-sleep pass). */
+static void pool_evict_cb(tt_defer_t *d)
+{
+    tt_conn_pool_t *p = (tt_conn_pool_t *)((char *)d - offsetof(tt_conn_pool_t, evict));
+    if (!p->limit || p->used <= p->limit) {
+        p->evict_wait = 0;
+        return;
+    }
+    if (!p->evict_wait) {
+        /* Once more at the end of this before-sleep pass: the output flushes queued before
+         * now run first, so that only what the peers do not take is counted against them. */
+        p->evict_wait = 1;
+        tt_loop_defer(p->loop, &p->evict);
+        return;
+    }
+    p->evict_wait = 0;
+    size_t used = p->used, n = 0;
+    victim_t *v = p->members ? malloc(p->members * sizeof(*v)) : NULL;
+    for (tt_conn_t *c = p->head; c; c = c->pool_next) {
+        if (c->state == TT_CONN_CLOSED) {
+            used -= c->pool_bytes; /* already going */
+            continue;
+        }
+        if (v && c->pool_bytes > 0 && n < p->members)
+            v[n++] = (victim_t){tt_buf_len(&c->out), c->pool_bytes, c};
+    }
+    if (v) {
+        qsort(v, n, sizeof(*v), victim_cmp);
+        for (size_t i = 0; i < n && used > p->limit; i++) {
+            pool_cut(p, v[i].c);
+            used -= v[i].bytes;
+        }
+        free(v);
+        return;
+    }
+    /* No memory for the list: cut the biggest one at a time. */
+    while (used > p->limit) {
+        victim_t best = {0, 0, NULL};
+        for (tt_conn_t *c = p->head; c; c = c->pool_next) {
+            victim_t cand = {tt_buf_len(&c->out), c->pool_bytes, c};
+            if (c->state != TT_CONN_CLOSED && c->pool_bytes > 0 &&
+                (!best.c || victim_cmp(&cand, &best) < 0))
+                best = cand;
+        }
+        if (!best.c)
+            break;
+        pool_cut(p, best.c);
+        used -= best.bytes;
+    }
+}
+
+void tt_conn_pool_init(tt_conn_pool_t *p, tt_loop_t *loop, size_t limit)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->limit = limit;
+    tt_defer_init(&p->evict, pool_evict_cb);
+}
+
+void tt_conn_pool_fini(tt_conn_pool_t *p)
+{
+    if (p->loop)
+        tt_loop_cancel_defer(p->loop, &p->evict);
+    while (p->head)
+        pool_leave(p->head);
 }
 
 /* ---- listener ---- */

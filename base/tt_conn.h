@@ -17,6 +17,7 @@
 #include "tt_loop.h"
 
 typedef struct tt_conn_s tt_conn_t;
+typedef struct tt_conn_pool_s tt_conn_pool_t;
 
 typedef struct tt_conn_io_s {
     /* > 0 bytes moved, 0 end of stream (recv only), -1 error (errno set), -2 would block */
@@ -46,6 +47,7 @@ typedef struct tt_conn_limits_s {
     uint32_t keepalive_ms; /* call on_keepalive when nothing was queued for this long */
     uint32_t connect_ms;   /* outgoing connect timeout (0: 10 s) */
     uint32_t linger_ms;    /* how long close-after-flush waits for the peer (0: 10 s) */
+    tt_conn_pool_t *pool;  /* shared cap on the buffers of many connections (optional) */
 } tt_conn_limits_t;
 
 struct tt_conn_s {
@@ -70,7 +72,30 @@ struct tt_conn_s {
     tt_defer_t free_defer;       /* final on_close + free */
     char peer[64];               /* "ip:port" of the peer */
     char reason[128];            /* why it closed */
+    tt_conn_pool_t *pool;        /* buffer pool it is counted in, NULL for none */
+    tt_conn_t *pool_prev, *pool_next; /* the pool's members */
+    size_t pool_bytes;           /* buffer bytes counted in the pool for this connection */
 };
+
+/* A cap on the buffer memory of a set of connections (e.g. all those a daemon accepted),
+ * like Redis's maxmemory-clients. The allocations of each member's input and output buffers
+ * are counted as they grow and shrink (O(1) per change). When the total passes the limit, one
+ * pass before the loop sleeps closes members until the total is under it again: those with the
+ * most output queued (peers that do not read) first, then those holding the most input. */
+struct tt_conn_pool_s {
+    tt_loop_t *loop;             /* loop of the members */
+    size_t limit;                /* bytes; 0: no limit */
+    size_t used;                 /* bytes of the members' buffer allocations */
+    uint32_t members;            /* connections counted */
+    uint64_t cut;                /* members closed to get under the limit, ever */
+    tt_conn_t *head;             /* members */
+    tt_defer_t evict;            /* the pending pass */
+    int evict_wait;              /* the pass was put back behind the pending flushes */
+};
+
+void tt_conn_pool_init(tt_conn_pool_t *p, tt_loop_t *loop, size_t limit);
+/* Forgets the members still counted (they are no longer accounted) and any pending pass. */
+void tt_conn_pool_fini(tt_conn_pool_t *p);
 
 extern const tt_conn_io_t tt_conn_socket_io;
 
@@ -97,6 +122,11 @@ static inline int tt_conn_is_open(const tt_conn_t *c) { return c->state == TT_CO
 
 /* Changes the idle and keepalive timeouts (e.g. once a client has logged in). */
 void tt_conn_set_timeouts(tt_conn_t *c, uint32_t idle_ms, uint32_t keepalive_ms);
+
+/* Changes the input and output caps (e.g. small before a login, normal after it); 0 gives the
+ * default. Already buffered bytes over a lowered cap close the connection on its next read or
+ * write. */
+void tt_conn_set_caps(tt_conn_t *c, size_t max_in, size_t max_out);
 
 /* Flow control: stop / restart reading from the peer. */
 void tt_conn_pause(tt_conn_t *c);

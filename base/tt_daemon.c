@@ -186,6 +186,8 @@ int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
 {
     char err[512];
     tt_server_opts_t o = *opts;
+    if (!o.lim.pool)
+        o.lim.pool = &d->pool;
     o.hosts = tt_cfg_str(d->cfg, ip_key, "0.0.0.0");
     if (tt_cfg_port(d->cfg, port_key, -1, &o.port, err, sizeof(err)) < 0)
         return config_error(d, err);
@@ -213,7 +215,10 @@ int tt_daemon_listen_http(tt_daemon_t *d, const char *ip_key, const char *port_k
         return config_error(d, err);
     if (d->nhttps >= TT_DAEMON_MAX_SERVERS)
         return config_error(d, "too many listeners");
-    tt_http_server_t *s = tt_http_server_new(d->loop, host, port, lim, fn, udata, err,
+    tt_http_limits_t l = lim ? *lim : (tt_http_limits_t){0};
+    if (!l.pool)
+        l.pool = &d->pool;
+    tt_http_server_t *s = tt_http_server_new(d->loop, host, port, &l, fn, udata, err,
                                              sizeof(err));
     if (!s)
         return config_error(d, err);
@@ -282,6 +287,7 @@ int tt_daemon_setup(tt_daemon_t *d)
     }
     tt_timer_init(&d->stop_timer, stop_timeout_cb, d);
     tt_timer_init(&d->drain_timer, drain_check_cb, d);
+    tt_conn_pool_init(&d->pool, d->loop, d->buffer_limit);
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
@@ -341,8 +347,10 @@ void tt_daemon_fini(tt_daemon_t *d)
         tt_server_free(d->servers[i]);
     for (int i = 0; i < d->nhttps; i++)
         tt_http_server_free(d->https[i]);
-    if (d->loop)
+    if (d->loop) {
         tt_loop_run_once(d->loop, 0); /* let closed connections be freed */
+        tt_conn_pool_fini(&d->pool);
+    }
     if (d->pid_path && d->loop)
         unlink(d->pid_path);
     if (d->sigfd >= 0)
@@ -355,6 +363,17 @@ void tt_daemon_fini(tt_daemon_t *d)
     d->sigfd = -1;
 }
 
+/* MaxConnBuffersMB: the total of the input and output buffers of all accepted connections
+ * (like Redis's maxmemory-clients); over it the biggest non-reading ones are cut. */
+static int read_buffer_limit(tt_daemon_t *d)
+{
+    long long mb;
+    if (tt_daemon_cfg_int(d, "MaxConnBuffersMB", 1024, 1, 1 << 20, &mb) < 0)
+        return -1;
+    d->buffer_limit = (size_t)mb << 20;
+    return 0;
+}
+
 int tt_daemon_main(tt_daemon_t *d, const char *name, const char *default_conf, int argc,
                    char **argv, const tt_daemon_ops_t *ops, void *udata)
 {
@@ -363,7 +382,7 @@ int tt_daemon_main(tt_daemon_t *d, const char *name, const char *default_conf, i
         return rc > 0 ? 0 : 1;
     d->udata = udata;
     rc = 1;
-    if (ops->configure(d, udata) < 0)
+    if (ops->configure(d, udata) < 0 || read_buffer_limit(d) < 0)
         goto out;
     if (d->check_only) {
         rc = tt_daemon_check_ok(d);

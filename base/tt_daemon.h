@@ -33,6 +33,8 @@ typedef struct tt_daemon_s {
     tt_http_server_t *https[TT_DAEMON_MAX_SERVERS];  /* HTTP listeners, drained on stop */
     int nhttps;
     tt_timer_t drain_timer;       /* polls for the end of the drain */
+    size_t buffer_limit;          /* MaxConnBuffersMB in bytes */
+    tt_conn_pool_t pool;          /* buffers of every accepted connection, capped in total */
 } tt_daemon_t;
 
 typedef struct tt_daemon_ops_s {
@@ -59,7 +61,8 @@ void tt_daemon_fini(tt_daemon_t *d);
 
 /* Opens a PDU listener on the addresses of ip_key (default 0.0.0.0, ';'-list) and the port of
  * port_key (required), with the frame cap of the MaxPduSize key, and registers it for the
- * graceful stop. Logs where it listens; -1 (logged) on error. */
+ * graceful stop. Its connections count in d->pool (unless opts->lim.pool says otherwise):
+ * the buffers of all connections a daemon accepted are capped by MaxConnBuffersMB. Logs where it listens; -1 (logged) on error. */
 int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
                      const tt_server_opts_t *opts, const tt_server_handler_t *h, void *udata,
                      tt_server_t **out);

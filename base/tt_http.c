@@ -332,6 +332,7 @@ static void http_accept(tt_listener_t *l, int fd, const struct sockaddr_storage 
     tt_conn_limits_t lim = {
         .max_in = s->lim.max_header + s->lim.max_body + 4096,
         .idle_ms = s->lim.idle_ms,
+        .pool = s->lim.pool,
     };
     tt_conn_t *c = tt_conn_new(s->loop, fd, NULL, &http_conn_handler, hc, &lim);
     if (!c) {

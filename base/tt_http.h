@@ -28,6 +28,7 @@ typedef struct tt_http_limits_s {
     uint32_t header_ms; /* request line and headers must be in within this (0: 10 s) */
     uint32_t body_ms;   /* grace for the body before min_rate applies (0: 10 s) */
     uint32_t min_rate;  /* least average body rate in bytes/s after the grace (0: 4096) */
+    tt_conn_pool_t *pool; /* total buffer cap shared with other connections (optional) */
 } tt_http_limits_t;
 
 struct tt_http_req_s {

@@ -67,6 +67,7 @@ static int listen_all(msfs_t *m)
         hosts[n++] = "0.0.0.0";
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0)
         return -1;
+    m->http.pool = &d->pool; /* MaxConnBuffersMB */
     for (int i = 0; i < n; i++) {
         if (d->nhttps >= TT_DAEMON_MAX_SERVERS)
             return tt_daemon_cfg_error(d, "too many listeners");

@@ -155,6 +155,8 @@ static void go_online(client_t *c, const IM__BaseDefine__UserInfo *info, uint32_
 
     c->state = CLIENT_ONLINE;
     ms->online++;
+    /* Logged in: the normal buffer caps instead of the small ones of a stranger. */
+    tt_conn_set_caps(c->conn, ms->client_opts.lim.max_in, ms->client_opts.lim.max_out);
     tt_conn_set_timeouts(c->conn,
                          ms_is_mobile(c->client_type) ? ms->mobile_timeout_ms : ms->pc_timeout_ms,
                          0);

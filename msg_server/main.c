@@ -65,7 +65,8 @@ static void on_stop(void *udata)
 static int configure(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    long long rate, burst, max_text, max_conn, db_conns, reconnect, fail_limit, max_clients;
+    long long rate, burst, max_text, max_conn, db_conns, reconnect, fail_limit, max_clients,
+        prelogin;
     uint32_t max_pdu;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &ms->listen_port) < 0 ||
@@ -81,8 +82,10 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "LoginFailLimit", 20, 1, 1000000, &fail_limit) < 0 ||
         tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0 ||
         tt_daemon_cfg_int(d, "MsgRateLimit", 50, 1, 1000000, &rate) < 0 ||
-        tt_daemon_cfg_int(d, "MaxTextMessage", 4096, 16, 1 << 20, &max_text) < 0)
+        tt_daemon_cfg_int(d, "MaxTextMessage", 4096, 16, 1 << 20, &max_text) < 0 ||
+        tt_daemon_cfg_int(d, "PreLoginBuffer", 32768, 4096, 1 << 20, &prelogin) < 0)
         return -1;
+    ms->prelogin_buffer = (uint32_t)prelogin;
     if (tt_daemon_cfg_int(d, "MsgRateBurst", rate * 2, 1, 10000000, &burst) < 0)
         return -1;
     ms->msg_rate = (uint32_t)rate;
@@ -112,7 +115,9 @@ static int configure(tt_daemon_t *d, void *udata)
     ms->client_opts = (tt_server_opts_t){
         .max_pdu = max_pdu,
         .max_conns = (uint32_t)max_clients,
-        .lim = {.idle_ms = ms->login_timeout_ms, .max_out = 16u << 20},
+        .lim = {.idle_ms = ms->login_timeout_ms,
+                .max_in = (size_t)max_pdu + 65536,
+                .max_out = 16u << 20},
         .echo_heartbeat = 1,
     };
     return 0;

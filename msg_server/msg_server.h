@@ -97,6 +97,7 @@ struct msg_server_s {
     uint32_t max_conn_cnt;               /* advertised capacity */
     uint32_t db_conns;                   /* ConcurrentDBConnCnt */
     uint32_t login_timeout_ms;           /* login must finish within */
+    uint32_t prelogin_buffer;            /* input and output caps before login (bytes) */
     uint32_t pc_timeout_ms;              /* idle timeout of PC clients */
     uint32_t mobile_timeout_ms;          /* idle timeout of mobile clients */
     uint32_t request_timeout_ms;         /* an upstream answer is given up after */

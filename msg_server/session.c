@@ -140,6 +140,9 @@ static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
     conn->app = c;
     conn->id = c->handle;
     tt_conn_set_timeouts(conn, ms->login_timeout_ms, 0);
+    /* Until it logs in it may send only a login request (well under 1 KiB) and heartbeats:
+     * small buffers; the normal ones once it has logged in. */
+    tt_conn_set_caps(conn, ms->prelogin_buffer, ms->prelogin_buffer);
 }
 
 static void on_pdu(tt_server_t *s, tt_conn_t *conn, const tt_pdu_t *pdu, void *udata)

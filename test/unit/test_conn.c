@@ -274,6 +274,191 @@ static void test_connect_refused(void **state)
     tt_loop_free(loop);
 }
 
+/* ---- the buffer pool (a total cap on many connections' buffers) ---- */
+
+static ssize_t mem_recv(tt_conn_t *c, void *buf, size_t len)
+{
+    (void)c;
+    (void)buf;
+    (void)len;
+    return -2;
+}
+static ssize_t stuck_send(tt_conn_t *c, const void *buf, size_t len)
+{
+    (void)c;
+    (void)buf;
+    (void)len;
+    return -2; /* a peer that never reads */
+}
+static ssize_t sink_send(tt_conn_t *c, const void *buf, size_t len)
+{
+    (void)c;
+    (void)buf;
+    return (ssize_t)len; /* a peer that reads everything at once */
+}
+static void mem_close(tt_conn_t *c) { (void)c; }
+static const tt_conn_io_t stuck_io = {mem_recv, stuck_send, mem_close};
+static const tt_conn_io_t sink_io = {mem_recv, sink_send, mem_close};
+
+static void put(tt_conn_t *c, size_t n)
+{
+    static char junk[256 * 1024];
+    assert_true(n <= sizeof(junk));
+    assert_int_equal(tt_conn_write(c, junk, n), 0);
+}
+
+static size_t held(const tt_conn_t *c) { return c->in.cap + c->out.cap; }
+
+static void test_pool_counts_buffers(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    tt_conn_pool_t pool;
+    tt_conn_pool_init(&pool, loop, 0); /* counted, not capped */
+    peer_t pa = {0}, pb = {0}, ps = {0};
+    tt_conn_limits_t lim = {.pool = &pool};
+    tt_conn_t *a = tt_conn_new(loop, -1, &stuck_io, &handler, &pa, &lim);
+    tt_conn_t *b = tt_conn_new(loop, -1, &stuck_io, &handler, &pb, &lim);
+    tt_conn_t *s = tt_conn_new(loop, -1, &sink_io, &handler, &ps, &lim);
+    tt_conn_t *outside = tt_conn_new(loop, -1, &stuck_io, &handler, &ps, NULL);
+    assert_int_equal(pool.members, 3);
+    assert_int_equal(pool.used, 0);
+    put(a, 5000);
+    put(b, 100000);
+    put(s, 100000);
+    put(outside, 100000);
+    tt_conn_feed(b, "partial", 7); /* handler consumes it: the input buffer is given back */
+    assert_int_equal(pool.used, held(a) + held(b) + held(s));
+    tt_loop_run_once(loop, 0); /* s's output is written and its buffer freed */
+    assert_int_equal(held(s), 0);
+    assert_int_equal(pool.used, held(a) + held(b));
+    assert_true(pool.used >= 105000);
+    tt_conn_close(b, "bye");
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(pb.closed, 1);
+    assert_int_equal(pool.members, 2);
+    assert_int_equal(pool.used, held(a));
+    assert_int_equal(pool.cut, 0);
+    tt_conn_pool_fini(&pool); /* the rest are forgotten, not freed */
+    assert_int_equal(pool.members, 0);
+    assert_null(a->pool);
+    tt_conn_close(a, "end");
+    tt_conn_close(s, "end");
+    tt_conn_close(outside, "end");
+    tt_loop_run_once(loop, 0);
+    tt_loop_free(loop);
+}
+
+static void test_pool_cuts_biggest_non_readers_first(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    tt_conn_pool_t pool;
+    tt_conn_pool_init(&pool, loop, 100 * 1024);
+    peer_t p[5] = {{0}};
+    tt_conn_limits_t lim = {.pool = &pool};
+    tt_conn_t *c[5];
+    for (int i = 0; i < 4; i++)
+        c[i] = tt_conn_new(loop, -1, &stuck_io, &handler, &p[i], &lim);
+    c[4] = tt_conn_new(loop, -1, &sink_io, &handler, &p[4], &lim); /* reads everything */
+    put(c[0], 30 * 1024); /* 32 KiB buffer */
+    put(c[1], 20 * 1024); /* 32 KiB */
+    put(c[2], 10 * 1024); /* 16 KiB */
+    put(c[3], 8 * 1024);  /* 8 KiB */
+    tt_loop_run_once(loop, 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(p[i].closed, 0); /* 88 KiB: under the cap */
+    /* The reader moves far more than the cap through its buffer: it is never cut. */
+    for (int i = 0; i < 8; i++) {
+        put(c[4], 200 * 1024);
+        tt_loop_run_once(loop, 0);
+    }
+    assert_int_equal(p[4].closed, 0);
+    /* One non-reader grows (64 KiB): 136 KiB; cutting the one with the most output queued
+     * brings it to 72 KiB, so the others stay. */
+    put(c[2], 30 * 1024);
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(p[2].closed, 1);
+    assert_non_null(strstr(p[2].reason, "buffers of all connections"));
+    assert_int_equal(p[0].closed + p[1].closed + p[3].closed + p[4].closed, 0);
+    assert_int_equal(pool.cut, 1);
+    assert_int_equal(pool.used, held(c[0]) + held(c[1]) + held(c[3]));
+    /* A lower cap, crossed by a growth: the biggest go first until it is met. */
+    pool.limit = 20 * 1024;
+    put(c[3], 4 * 1024); /* 16 KiB: 80 KiB in all; 30 KiB and 20 KiB queued go */
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(p[0].closed, 1);
+    assert_int_equal(p[1].closed, 1);
+    assert_int_equal(p[3].closed, 0);
+    assert_int_equal(p[4].closed, 0);
+    assert_int_equal(pool.cut, 3);
+    assert_true(pool.used <= pool.limit);
+    /* Under the cap a write never scans or cuts. */
+    put(c[4], 1000);
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(pool.cut, 3);
+    tt_conn_close(c[3], "end");
+    tt_conn_close(c[4], "end");
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(pool.members, 0);
+    assert_int_equal(pool.used, 0);
+    tt_conn_pool_fini(&pool);
+    tt_loop_free(loop);
+}
+
+static void test_pool_counts_input(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    tt_conn_pool_t pool;
+    tt_conn_pool_init(&pool, loop, 60 * 1024);
+    peer_t p[2] = {{0}};
+    static const tt_conn_handler_t hoard = {NULL, hoard_on_read, NULL, p_on_close};
+    tt_conn_limits_t lim = {.pool = &pool};
+    tt_conn_t *a = tt_conn_new(loop, -1, &stuck_io, &hoard, &p[0], &lim);
+    tt_conn_t *b = tt_conn_new(loop, -1, &stuck_io, &hoard, &p[1], &lim);
+    static char junk[40 * 1024];
+    tt_conn_feed(a, junk, 10 * 1024);
+    put(b, 100); /* b has output queued, a only input */
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(p[0].closed + p[1].closed, 0);
+    tt_conn_feed(a, junk, sizeof(junk)); /* 64 KiB of input: over the cap even without b */
+    tt_loop_run_once(loop, 0);
+    /* b is the non-reader but holds little: cutting it is not enough, so a goes too */
+    assert_int_equal(p[1].closed, 1);
+    assert_int_equal(p[0].closed, 1);
+    assert_int_equal(pool.used, 0);
+    tt_conn_pool_fini(&pool);
+    tt_loop_free(loop);
+}
+
+static void test_set_caps(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    peer_t p = {0};
+    static const tt_conn_handler_t hoard = {NULL, hoard_on_read, NULL, p_on_close};
+    tt_conn_t *c = tt_conn_new(loop, -1, &stuck_io, &hoard, &p, NULL);
+    tt_conn_set_caps(c, 1024, 2048);
+    static char junk[4096];
+    assert_int_equal(tt_conn_write(c, junk, 2000), 0);
+    tt_conn_set_caps(c, 0, 0); /* defaults: 1 MiB in, 8 MiB out */
+    assert_int_equal(tt_conn_write(c, junk, 4096), 0);
+    tt_conn_feed(c, junk, 4096);
+    assert_int_equal(p.closed, 0);
+    tt_conn_set_caps(c, 1024, 1 << 20);
+    tt_conn_feed(c, "x", 1); /* 4097 bytes held over a 1024-byte cap */
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(p.closed, 1);
+    assert_non_null(strstr(p.reason, "input limit of 1024"));
+    tt_conn_t *d = tt_conn_new(loop, -1, &stuck_io, &hoard, &p, NULL);
+    tt_conn_set_caps(d, 1024, 2048);
+    assert_int_equal(tt_conn_write(d, junk, 2049), -1);
+    tt_loop_run_once(loop, 0);
+    assert_non_null(strstr(p.reason, "output limit of 2048"));
+    tt_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +470,10 @@ int main(void)
         cmocka_unit_test(test_listen_connect_ipv4),
         cmocka_unit_test(test_listen_connect_ipv6),
         cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_pool_counts_buffers),
+        cmocka_unit_test(test_pool_cuts_biggest_non_readers_first),
+        cmocka_unit_test(test_pool_counts_input),
+        cmocka_unit_test(test_set_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
