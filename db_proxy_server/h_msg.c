@@ -1,6 +1,8 @@
 /* One-to-one chat: storing a message (answered only after its transaction committed; msg_id 0
- * = not stored, never a success for a message that is not in MariaDB), resends recognised and
- * answered with the first msg_id, read acks, unread counts, history, messages by id, the latest
+ * = not stored, never a success for a message that is not in MariaDB; a message to a user id
+ * that does not exist is not stored), the resends a client marks as such (same client msg_id,
+ * or same seq_num and client create_time) recognised and answered with the first msg_id — any
+ * other repeat is a new message —, read acks, unread counts, history, messages by id, the latest
  * msg_id, recent sessions and their removal. Group sessions and group messages are not served
  * yet: a group message is answered with msg_id 0, group lists are empty.
  *
@@ -244,8 +246,6 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
     free(of);
 }
 
-/* Stores the messages (one transaction; one by one when the batch cannot commit for a
- * reason that is not the connection, so that one bad message does not fail the others). */
 /* Logs a message to a user id that does not exist, at most DBP_MSG_NO_USER_LOGS_PER_MIN a
  * minute, then the number left out (any thread). */
 static void log_no_user(const stored_t *m)
@@ -295,6 +295,8 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     return rc;
 }
 
+/* Stores the messages (one transaction; one by one when the batch cannot commit for a
+ * reason that is not the connection, so that one bad message does not fail the others). */
 static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
 {
     static atomic_uint stored;

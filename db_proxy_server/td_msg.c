@@ -503,7 +503,8 @@ static int list_push(td_msg_list_t *l, td_msg_t *m)
     return 0;
 }
 
-/* Fetch buffers of one message row (content: varchar(4096) utf8mb4, up to 4 bytes each). */
+/* Fetch buffers of one message row (content: varchar(4096) utf8mb4, up to 4 bytes each, or
+ * VARBINARY(16384) since migration 005). */
 typedef struct msg_row_s {
     td_msg_t m;                              /* numbers land here */
     char content[TD_MSG_TEXT_MAX * 4 + 1];   /* content */

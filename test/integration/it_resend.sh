@@ -29,12 +29,13 @@ tt_check "no pair lock row for user 99999" \
     test "$(sql "SELECT COUNT(*) FROM tt_pair_lock WHERE smallId = 99999 OR bigId = 99999")" = 0
 tt_check "no unread key for user 99999 in any Redis db" \
     test -z "$(for db in $(seq 0 15); do redis-cli -p "$P_RD" -n "$db" --scan --pattern 'unread_99999*'; done)"
+# 10 lines a minute, then a count: at most 20 for 40 messages even across a minute's turn
 no_user_lines=$(cat "$TT_LOG_DIR"/*.log | grep -c 'no such user' || true)
 tt_check "messages to a user that does not exist logged at a bounded rate ($no_user_lines lines for 40)" \
-    test "$no_user_lines" -ge 1 -a "$no_user_lines" -le 10
+    test "$no_user_lines" -ge 1 -a "$no_user_lines" -le 20
 not_stored_lines=$(cat "$TT_LOG_DIR"/ms*/*.log | grep -c 'was not stored' || true)
 tt_check "msg_server logs them at a bounded rate too ($not_stored_lines lines)" \
-    test "$not_stored_lines" -ge 1 -a "$not_stored_lines" -le 10
+    test "$not_stored_lines" -ge 1 -a "$not_stored_lines" -le 20
 hex=$(for n in 0 1 2 3 4 5 6 7; do sql "SELECT HEX(content) FROM IMMessage_$n WHERE fromId = 27"; done)
 tt_check "the bytes that are not UTF-8 are in MariaDB as sent ($hex)" \
     test "$hex" = FFFE0001806F6B00C328EDA080F80AC0
