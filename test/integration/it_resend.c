@@ -3,7 +3,8 @@
  *   it_resend main MS1 MS2
  *     - the same text three times 1.3 s apart with msg_id 0, create_time 0 and new seqs (iOS,
  *       Mac), and with the client's clock (Android, Windows): three messages, three acks with
- *       their own ids, delivered to the receiver (on both msg_servers), three in history
+ *       their own ids, delivered to the receiver (on both msg_servers), three in history; the
+ *       same seq twice with create_time 0: two messages
  *     - a Windows-style resend (same PDU: same seq, same create_time) on a NEW connection after
  *       the first connection went away before its ack: acked with the first id, not delivered
  *       again, one message in history; the same on the same connection
@@ -11,6 +12,9 @@
  *       sender's next message is acked as usual
  *     - text that is not UTF-8 (0xff 0xfe 0x00 ...) is stored, delivered and read back through
  *       history byte for byte
+ *   it_resend after MS1
+ *     - after the resend keys were aged past ResendWindowSeconds: the Windows PDU sent again is
+ *       a new message
  * Prints "ok:"/"FAIL:" per check and exits 1 on any failure. The shell checks MariaDB, Redis
  * and the logs. */
 #include <stdio.h>
@@ -25,6 +29,8 @@
 
 #define T ITC_T
 #define NOBODY 99999u /* no such user id */
+#define WHEN1 1750000001u /* Windows's create_times (its clock is the server's, synced) */
+#define WHEN2 1750000002u
 
 /* Sends an IMMsgData the way a shipped client does: msg_id 0, the given seq and create_time. */
 static int send_as_client(ttc_t *c, uint32_t to, uint16_t seq, uint32_t create_time,
@@ -126,6 +132,21 @@ static void phase_repeats(uint16_t ms1, uint16_t ms2)
         three_times(ios, b, b2, 20, 21, 100, 0, "ok", "create_time 0");
     if (ios && c && c2)
         three_times(ios, c, c2, 20, 22, 200, 1, "好的", "client clock");
+    /* the same seq with create_time 0 (a client that reuses a seq): still two messages */
+    ttc_t *e = itc_login(ms1, "TT029", ITC_PC);
+    if (ios && e) {
+        const uint8_t *d = (const uint8_t *)"ok";
+        uint32_t id[2];
+        for (int i = 0; i < 2; i++) {
+            send_as_client(ios, 29, 900, 0, d, 2);
+            id[i] = ack_of_seq(ios, 900, T);
+            check(got_bytes(e, 20, id[i], d, 2), "same seq, create_time 0: copy %d delivered",
+                  i + 1);
+        }
+        check(id[0] == 1 && id[1] == 2, "same seq, create_time 0: two messages (%u, %u)",
+              id[0], id[1]);
+    }
+    ttc_close(e);
     ttc_close(ios);
     ttc_close(b);
     ttc_close(b2);
@@ -141,7 +162,7 @@ static void phase_windows_resend(uint16_t ms1, uint16_t ms2)
     if (!d || !d2 || !w)
         return;
     const uint8_t *ok = (const uint8_t *)"ok";
-    uint32_t when = (uint32_t)time(NULL);
+    uint32_t when = WHEN1;
     /* the first copy; the connection goes away before its ack can arrive */
     send_as_client(w, 23, 777, when, ok, 2);
     ttc_close(w);
@@ -162,7 +183,7 @@ static void phase_windows_resend(uint16_t ms1, uint16_t ms2)
           "and not delivered a second time");
     check(history_is(d, 24, 1, ok, 2), "one message in history");
     /* on the same connection: a new message, then its resend (the ack was lost on the way) */
-    uint32_t when2 = (uint32_t)time(NULL);
+    uint32_t when2 = WHEN2;
     send_as_client(w, 23, 778, when2, ok, 2);
     uint32_t second = ack_of_seq(w, 778, T);
     check(second == first + 1, "the same text with a new seq is a new message (%u)", second);
@@ -218,10 +239,32 @@ static void phase_bytes(uint16_t ms1, uint16_t ms2)
     ttc_close(b);
 }
 
+/* After it_resend.sh aged the resend keys past ResendWindowSeconds: the Windows PDU sent
+ * again is a new message. */
+static void phase_after(uint16_t ms1)
+{
+    ttc_t *d = itc_login(ms1, "TT023", ITC_PC);
+    ttc_t *w = itc_login(ms1, "TT024", ITC_PC);
+    if (d && w) {
+        const uint8_t *ok = (const uint8_t *)"ok";
+        send_as_client(w, 23, 778, WHEN2, ok, 2);
+        uint32_t id = ack_of_seq(w, 778, T);
+        check(id == 3, "the same PDU after the resend window is a new message (msg_id %u)", id);
+        check(got_bytes(d, 24, id, ok, 2), "and delivered");
+        check(history_is(d, 24, 3, ok, 2), "three messages in history");
+    }
+    ttc_close(d);
+    ttc_close(w);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "after") == 0) {
+        phase_after((uint16_t)atoi(argv[2]));
+        return failures + itc_failures() ? 1 : 0;
+    }
     if (argc != 4 || strcmp(argv[1], "main") != 0) {
-        fprintf(stderr, "usage: it_resend main MS1_PORT MS2_PORT\n");
+        fprintf(stderr, "usage: it_resend main MS1_PORT MS2_PORT | after MS1_PORT\n");
         return 2;
     }
     uint16_t ms1 = (uint16_t)atoi(argv[2]), ms2 = (uint16_t)atoi(argv[3]);

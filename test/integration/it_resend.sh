@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A repeated message is a new message (issue 8 §1), a message to a user id that does not exist
 # is not stored, and text that is not UTF-8 is stored byte for byte (§6): the whole suite with
-# two msg_servers, driven by it_resend; MariaDB, Redis and the logs checked here.
+# two msg_servers, driven by it_resend; MariaDB, Redis and the logs checked here; then the
+# resend keys are aged past ResendWindowSeconds and a resend is a new message again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 TT_MS_EXTRA=$'MsgRateLimit=2000'
@@ -14,8 +15,8 @@ msgs() { # msgs "WHERE ...": the message rows of all shards that match
     done
     sql "SELECT COUNT(*) FROM ($q) t"
 }
-tt_check "three copies of each repeated text stored (TT020 -> TT021, TT022)" \
-    test "$(msgs "WHERE fromId = 20 AND toId IN (21, 22)")" = 6
+tt_check "three copies of each repeated text stored (TT020 -> TT021, TT022), two to TT029" \
+    test "$(msgs "WHERE fromId = 20 AND toId IN (21, 22, 29)")" = 8
 tt_check "the Windows resend stored once: two messages TT024 -> TT023" \
     test "$(msgs "WHERE fromId = 24 AND toId = 23")" = 2
 tt_check "TT023 counts two unread from TT024" \
@@ -39,5 +40,8 @@ tt_check "msg_server logs them at a bounded rate too ($not_stored_lines lines)" 
 hex=$(for n in 0 1 2 3 4 5 6 7; do sql "SELECT HEX(content) FROM IMMessage_$n WHERE fromId = 27"; done)
 tt_check "the bytes that are not UTF-8 are in MariaDB as sent ($hex)" \
     test "$hex" = FFFE0001806F6B00C328EDA080F80AC0
+# Age the resend keys past ResendWindowSeconds (120 s): Windows's PDU is a new message again.
+sql "UPDATE tt_msg_dedupe SET created = created - 1000"
+"$TT_BUILD/test/it_resend" after "$P_MS1" || tt_fail "it_resend after"
 tt_suite_stop_all
 tt_finish
