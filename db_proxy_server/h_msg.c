@@ -268,6 +268,19 @@ static void log_no_user(const stored_t *m)
         atomic_fetch_add(&quiet, 1);
 }
 
+/* Receivers seen in IMUser, so that a busy conversation costs no lookup: a direct-mapped table
+ * of user ids (0: free), shared by the worker threads, a colliding id simply replacing the
+ * one there. Users are never deleted by this suite (ttadm disables them, and a disabled user
+ * still receives), so an id once seen stays valid; a row deleted by hand is still taken for
+ * a user until db_proxy_server restarts. */
+static atomic_uint known_users[DBP_MSG_KNOWN_USERS];
+
+static atomic_uint *known_slot(uint32_t id)
+{
+    uint32_t h = (id ^ (id >> 16)) * 0x45d9f3bu;
+    return &known_users[(h ^ (h >> 16)) & (DBP_MSG_KNOWN_USERS - 1)];
+}
+
 /* Messages whose receiver is not in IMUser are left out (answered as not stored: no relation,
  * no unread key, no ack). -1 on a database error. */
 static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
@@ -278,17 +291,21 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     size_t k = 0;
     int rc = ids && missing && of ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (st[i].x) {
+        if (st[i].x && atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) !=
+                           st[i].s.to) {
             ids[k] = st[i].s.to;
             of[k++] = i;
         }
     if (rc == 0 && k)
         rc = td_users_missing(c, ids, k, missing);
-    for (size_t j = 0; rc == 0 && j < k; j++)
+    for (size_t j = 0; rc == 0 && j < k; j++) {
         if (missing[j]) {
             log_no_user(&st[of[j]]);
             st[of[j]].x = NULL;
+        } else {
+            atomic_store_explicit(known_slot(ids[j]), ids[j], memory_order_relaxed);
         }
+    }
     free(ids);
     free(missing);
     free(of);

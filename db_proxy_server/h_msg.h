@@ -16,6 +16,7 @@
 #define DBP_MSG_DEDUPE_WINDOW_S 600   /* DedupeWindowSeconds default (same client msg_id) */
 #define DBP_MSG_RESEND_WINDOW_S 120   /* ResendWindowSeconds default (same seq and client time) */
 #define DBP_MSG_NO_USER_LOGS_PER_MIN 10 /* messages to unknown users logged, then a count */
+#define DBP_MSG_KNOWN_USERS 65536     /* receivers remembered as existing (a power of two) */
 #define DBP_MSG_PURGE_EVERY 1000      /* stored messages between two dedupe purges */
 #define DBP_MSG_BATCH_DEFAULT 256     /* MsgBatchMax default: messages per transaction */
 #define DBP_MSG_BATCHES_DEFAULT 2     /* MsgBatchParallel default: such transactions at once */

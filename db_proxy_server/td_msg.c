@@ -152,14 +152,12 @@ static const char SQL_SESS_ACTIVE[] =
 static const char SQL_SESS_OFF[] =
     "UPDATE IMRecentSession SET status = 1, updated = UNIX_TIMESTAMP() WHERE id = ?";
 
-#define USERS_Q8 "?,?,?,?,?,?,?,?"
-#define USERS_Q32 USERS_Q8 "," USERS_Q8 "," USERS_Q8 "," USERS_Q8
 static const char *const SQL_USERS[] = {
-    "SELECT id FROM IMUser WHERE id IN (" USERS_Q32 ")",
-    "SELECT id FROM IMUser WHERE id IN (" USERS_Q8 ")",
+    "SELECT id FROM IMUser WHERE id IN (" Q100 ")",
+    "SELECT id FROM IMUser WHERE id IN (" Q10 ")",
     "SELECT id FROM IMUser WHERE id IN (?)",
 };
-static const size_t USERS_SHAPES[] = {32, 8, 1};
+static const size_t USERS_SHAPES[] = {100, 10, 1};
 
 /* ---- small query helpers ---- */
 
@@ -445,7 +443,7 @@ static int on_user(void *arg)
 
 int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missing)
 {
-    td_arg_t a[32];
+    td_arg_t a[100];
     for (size_t i = 0; i < n; i++)
         missing[i] = 1;
     for (size_t i = 0; i < n;) {
