@@ -74,7 +74,10 @@ struct db_proxy_s {
     uint32_t db_timeout_ms;           /* DBTimeoutMs */
     uint32_t cache_timeout_ms;        /* CacheTimeoutMs */
     uint32_t max_pdu;                 /* MaxPduSize: answers above it are not sent */
-    uint32_t dedupe_window;           /* DedupeWindowSeconds: resends recognised this long */
+    uint32_t dedupe_window;           /* DedupeWindowSeconds: a resend with the same client
+                                       * msg_id (not 0) recognised this long */
+    uint32_t resend_window;           /* ResendWindowSeconds: one with the same seq_num and
+                                       * client create_time (not 0) recognised this long */
     size_t msg_batch_max;             /* MsgBatchMax: messages stored per transaction */
     size_t msg_batches;               /* MsgBatchParallel: such transactions at once (0: any) */
     /* backends */

@@ -1,6 +1,8 @@
 /* One-to-one chat: storing a message (answered only after its transaction committed; msg_id 0
- * = not stored, never a success for a message that is not in MariaDB), resends recognised and
- * answered with the first msg_id, read acks, unread counts, history, messages by id, the latest
+ * = not stored, never a success for a message that is not in MariaDB; a message to a user id
+ * that does not exist is not stored), the resends a client marks as such (same client msg_id,
+ * or same seq_num and client create_time) recognised and answered with the first msg_id — any
+ * other repeat is a new message —, read acks, unread counts, history, messages by id, the latest
  * msg_id, recent sessions and their removal. Group sessions and group messages are not served
  * yet: a group message is answered with msg_id 0, group lists are empty.
  *
@@ -11,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "IM.Buddy.pb-c.h"
 #include "h_msg.h"
 #include "tt_log.h"
+#include "tt_pdu.h"
 
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
 #define MSG(cmd) IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_##cmd
@@ -37,7 +41,11 @@ int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint3
     rsp.has_attach_data = req->has_attach_data;
     rsp.attach_data = req->attach_data;
     uint8_t marked[12 + 4 + DBP_MSG_DUP_MARK_LEN];
-    if (duplicate && req->has_attach_data && req->attach_data.len == 12) {
+    uint32_t seq, client_time;
+    int chat = dbp_msg_resend_id(req, &seq, &client_time);
+    if (chat && !duplicate)
+        rsp.attach_data.len = 12; /* the head msg_server decodes; the rest was for us */
+    if (duplicate && req->has_attach_data && (req->attach_data.len == 12 || chat)) {
         memcpy(marked, req->attach_data.data, 12);
         marked[12] = marked[13] = marked[14] = 0;
         marked[15] = DBP_MSG_DUP_MARK_LEN;
@@ -46,6 +54,17 @@ int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint3
         rsp.attach_data.len = sizeof(marked);
     }
     return dbp_answer(x, &rsp.base);
+}
+
+int dbp_msg_resend_id(const IM__Message__IMMsgData *req, uint32_t *seq, uint32_t *client_time)
+{
+    const uint8_t *a = req->attach_data.data;
+    if (!req->has_attach_data || !a || req->attach_data.len != DBP_MSG_ATTACH_CHAT_LEN ||
+        tt_get32(a + 12) != DBP_MSG_ATTACH_CHAT_LEN - 16 || memcmp(a + 16, DBP_MSG_RESEND_TAG, 4))
+        return 0;
+    *seq = tt_get32(a + 20);
+    *client_time = tt_get32(a + 24);
+    return 1;
 }
 
 static int known_single_type(uint32_t type)
@@ -124,10 +143,10 @@ static const char *msg_refusal(const IM__Message__IMMsgData *req)
         return "bad sender or receiver";
     if (req->msg_data.len == 0)
         return "empty";
-    if (req->msg_type == TD_MSG_TYPE_TEXT &&
-        (req->msg_data.len > TD_MSG_TEXT_MAX * 4 ||
-         !dbp_utf8_valid((const char *)req->msg_data.data, req->msg_data.len)))
-        return "text that does not fit IMMessage.content (too long or not UTF-8)";
+    /* Any bytes: content is VARBINARY since migration 005 (a database without it refuses
+     * text that is not UTF-8, and the message is answered as not stored). */
+    if (req->msg_type == TD_MSG_TYPE_TEXT && req->msg_data.len > TD_MSG_TEXT_BYTES_MAX)
+        return "text longer than IMMessage.content holds";
     if (req->msg_type == TD_MSG_TYPE_AUDIO && req->msg_data.len <= 4)
         return "voice without audio";
     if (req->msg_type == TD_MSG_TYPE_AUDIO && req->msg_data.len - 4 >= TD_MSG_AUDIO_MAX)
@@ -151,6 +170,7 @@ typedef struct stored_s {
 
 /* Redis after the commit, all messages of a batch in one pipeline:
  *   a new message:          HINCRBY unread_<to> <from> 1; SET msg_done_<from>_<key> <id> EX w
+ *                           (w: the message's resend window; no mark for one without a key)
  *   a resend of one stored: SET msg_done_... NX EX w — set now means the first copy never got
  *                           as far as its answer (db_proxy stopped in between), so this one is
  *                           answered as new (msg_server delivers it) and counted as unread; a
@@ -160,7 +180,7 @@ typedef struct stored_s {
  * most likely delivered, and never twice is the rule; msg_server delivers it anyway when the
  * first answer was lost with its db link (it keeps track of those). New messages are answered
  * as new, their unread counts lost. */
-static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
+static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
 {
     dbp_cache_cmd_t *cmds = calloc(2 * n, sizeof(*cmds));
     size_t *of = calloc(2 * n, sizeof(*of));
@@ -172,6 +192,7 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
         m->after = m->out.duplicate == 2 ? AFTER_DUPE
                    : m->out.duplicate    ? AFTER_RESEND
                                          : AFTER_NEW;
+        uint32_t window = m->s.dedupe_window; /* 0: a message no resend is known as */
         if (m->after == AFTER_RESEND && (!cmds || !of || !window))
             m->after = AFTER_DUPE; /* no way to learn whether it was answered */
         if (m->after == AFTER_DUPE || !cmds || !of)
@@ -225,6 +246,72 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
     free(of);
 }
 
+/* Logs a message to a user id that does not exist, at most DBP_MSG_NO_USER_LOGS_PER_MIN a
+ * minute, then the number left out (any thread). */
+static void log_no_user(const stored_t *m)
+{
+    static atomic_ullong minute;
+    static atomic_uint logged, quiet;
+    unsigned long long now = (unsigned long long)time(NULL) / 60;
+    unsigned long long was = atomic_load(&minute);
+    if (was != now && atomic_compare_exchange_strong(&minute, &was, now)) {
+        unsigned q = atomic_exchange(&quiet, 0);
+        atomic_store(&logged, 0);
+        if (q)
+            log_warn("%u more messages to user ids that do not exist were not stored in the "
+                     "last minute", q);
+    }
+    if (atomic_fetch_add(&logged, 1) < DBP_MSG_NO_USER_LOGS_PER_MIN)
+        log_warn("message from user %u to user %u not stored: no such user (not acked)",
+                 (unsigned)m->s.from, (unsigned)m->s.to);
+    else
+        atomic_fetch_add(&quiet, 1);
+}
+
+/* Receivers seen in IMUser, so that a busy conversation costs no lookup: a direct-mapped table
+ * of user ids (0: free), shared by the worker threads, a colliding id simply replacing the
+ * one there. Users are never deleted by this suite (ttadm disables them, and a disabled user
+ * still receives), so an id once seen stays valid; a row deleted by hand is still taken for
+ * a user until db_proxy_server restarts. */
+static atomic_uint known_users[DBP_MSG_KNOWN_USERS];
+
+static atomic_uint *known_slot(uint32_t id)
+{
+    uint32_t h = (id ^ (id >> 16)) * 0x45d9f3bu;
+    return &known_users[(h ^ (h >> 16)) & (DBP_MSG_KNOWN_USERS - 1)];
+}
+
+/* Messages whose receiver is not in IMUser are left out (answered as not stored: no relation,
+ * no unread key, no ack). -1 on a database error. */
+static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
+{
+    uint32_t *ids = calloc(n, sizeof(*ids));
+    uint8_t *missing = calloc(n, 1);
+    size_t *of = calloc(n, sizeof(*of));
+    size_t k = 0;
+    int rc = ids && missing && of ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (st[i].x && atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) !=
+                           st[i].s.to) {
+            ids[k] = st[i].s.to;
+            of[k++] = i;
+        }
+    if (rc == 0 && k)
+        rc = td_users_missing(c, ids, k, missing);
+    for (size_t j = 0; rc == 0 && j < k; j++) {
+        if (missing[j]) {
+            log_no_user(&st[of[j]]);
+            st[of[j]].x = NULL;
+        } else {
+            atomic_store_explicit(known_slot(ids[j]), ids[j], memory_order_relaxed);
+        }
+    }
+    free(ids);
+    free(missing);
+    free(of);
+    return rc;
+}
+
 /* Stores the messages (one transaction; one by one when the batch cannot commit for a
  * reason that is not the connection, so that one bad message does not fail the others). */
 static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
@@ -234,6 +321,11 @@ static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
     td_msg_sent_t *out = calloc(n, sizeof(*out));
     size_t *of = calloc(n, sizeof(*of));
     td_conn_t *c = s && out && of ? dbp_db(x, 1) : NULL;
+    if (c && drop_unknown_receivers(c, st, n) < 0) {
+        dbp_db_failed(x, c, "receiver lookup");
+        dbp_db_put(x, c, 1);
+        c = NULL;
+    }
     if (!c) {
         free(s);
         free(out);
@@ -290,7 +382,9 @@ static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
  * together, then each answered (msg_id 0 when not stored: the client sends it again). */
 static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_t n)
 {
-    uint32_t window = x[0].dbp->dedupe_window;
+    const db_proxy_t *dbp = x[0].dbp;
+    uint32_t purge = dbp->dedupe_window > dbp->resend_window ? dbp->dedupe_window
+                                                             : dbp->resend_window;
     stored_t *st = calloc(n, sizeof(*st));
     if (!st)
         return; /* error answers */
@@ -305,20 +399,34 @@ static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_
             continue;
         }
         st[i].x = &x[i];
+        /* A resend is known only by what the client keeps: its msg_id when not 0 (no shipped
+         * client sets one), else the request seq_num with its own create_time when not 0
+         * (Windows resends once, ~6 s later, on the same or a new connection). Without either
+         * every copy is a new message. */
+        uint64_t key = 0;
+        uint32_t window = 0, seq = 0, client_time = 0;
+        if (req->msg_id) {
+            key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
+                                    req->msg_data.data, req->msg_data.len);
+            window = dbp->dedupe_window;
+        } else if (dbp_msg_resend_id(req, &seq, &client_time) && client_time) {
+            key = td_msg_resend_key(req->to_session_id, req->msg_type, seq, client_time,
+                                    req->msg_data.data, req->msg_data.len);
+            window = dbp->resend_window;
+        }
         st[i].s = (td_msg_send_t){
             .from = req->from_user_id,
             .to = req->to_session_id,
             .type = req->msg_type,
             .create_time = req->create_time,
-            .client_key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
-                                            req->msg_data.data, req->msg_data.len),
+            .client_key = window ? key : 0,
             .dedupe_window = window,
             .data = req->msg_data.data,
             .len = req->msg_data.len,
         };
     }
-    store_all(&x[0], st, n, window);
-    after_commit(&x[0], st, n, window);
+    store_all(&x[0], st, n, purge);
+    after_commit(&x[0], st, n);
     for (size_t i = 0; i < n; i++) {
         stored_t *s = &st[i];
         if (s->x && !s->ok)

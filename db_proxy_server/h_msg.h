@@ -13,7 +13,10 @@
 #define DBP_MSG_LIST_MAX 200          /* messages per history answer */
 #define DBP_MSG_SESSIONS_MAX 100      /* recent sessions per answer */
 #define DBP_MSG_UNREAD_MAX 1000       /* conversations with unread messages per answer */
-#define DBP_MSG_DEDUPE_WINDOW_S 600   /* DedupeWindowSeconds default */
+#define DBP_MSG_DEDUPE_WINDOW_S 600   /* DedupeWindowSeconds default (same client msg_id) */
+#define DBP_MSG_RESEND_WINDOW_S 120   /* ResendWindowSeconds default (same seq and client time) */
+#define DBP_MSG_NO_USER_LOGS_PER_MIN 10 /* messages to unknown users logged, then a count */
+#define DBP_MSG_KNOWN_USERS 65536     /* receivers remembered as existing (a power of two) */
 #define DBP_MSG_PURGE_EVERY 1000      /* stored messages between two dedupe purges */
 #define DBP_MSG_BATCH_DEFAULT 256     /* MsgBatchMax default: messages per transaction */
 #define DBP_MSG_BATCHES_DEFAULT 2     /* MsgBatchParallel default: such transactions at once */
@@ -29,8 +32,18 @@
 #define DBP_MSG_DUP_MARK "DUPE"
 #define DBP_MSG_DUP_MARK_LEN 4
 
+/* msg_server's attach_data on a chat message (msg_server.h MS_ATTACH_CHAT_LEN): the 12-byte
+ * CDbAttachData head, BE32(12), this tag, BE32(request seq_num), BE32(the client's
+ * create_time, before msg_server stamped its own). */
+#define DBP_MSG_RESEND_TAG "RSND"
+#define DBP_MSG_ATTACH_CHAT_LEN 28
+/* The seq_num and client create_time msg_server carried in req's attach_data: 1 (and both
+ * set), 0 when it carries none (an older msg_server, another sender). */
+int dbp_msg_resend_id(const IM__Message__IMMsgData *req, uint32_t *seq, uint32_t *client_time);
+
 /* The answer to an IMMsgData: the request with msg_id (0: not stored) and create_time set,
- * attach_data echoed (with the duplicate mark when duplicate and it is 12 bytes). 0 / -1. */
+ * attach_data echoed — msg_server's chat form cut to its 12-byte head — with the duplicate
+ * mark after the 12-byte head when duplicate. 0 / -1. */
 int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint32_t msg_id,
                           uint32_t create_time, int duplicate);
 /* A MsgInfo for a stored message (msg_data points into m). 0 ok, -1 when its type is not one

@@ -17,6 +17,7 @@ static int configure(tt_daemon_t *d, void *udata)
     db_proxy_t *dbp = udata;
     uint16_t port;
     long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch, batches;
+    long long resend;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_int(d, "ThreadNum", -1, 1, 256, &threads) < 0 ||
@@ -31,6 +32,8 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "CacheTimeoutMs", 2000, 100, 600000, &cache_ms) < 0 ||
         tt_daemon_cfg_int(d, "DedupeWindowSeconds", DBP_MSG_DEDUPE_WINDOW_S, 0, 7 * 86400,
                           &window) < 0 ||
+        tt_daemon_cfg_int(d, "ResendWindowSeconds", DBP_MSG_RESEND_WINDOW_S, 0, 3600,
+                          &resend) < 0 ||
         tt_daemon_cfg_int(d, "MsgBatchMax", DBP_MSG_BATCH_DEFAULT, 1, TD_MSG_BATCH_MAX, &batch) <
             0 ||
         tt_daemon_cfg_int(d, "MsgBatchParallel", DBP_MSG_BATCHES_DEFAULT, 0, 256, &batches) < 0)
@@ -47,6 +50,7 @@ static int configure(tt_daemon_t *d, void *udata)
     dbp->db_timeout_ms = (uint32_t)db_ms;
     dbp->cache_timeout_ms = (uint32_t)cache_ms;
     dbp->dedupe_window = (uint32_t)window;
+    dbp->resend_window = (uint32_t)resend;
     dbp->msg_batch_max = (size_t)batch;
     dbp->msg_batches = (size_t)batches;
     dbp->peer_opts = (tt_server_opts_t){
@@ -92,9 +96,10 @@ static int start(tt_daemon_t *d, void *udata)
         return -1;
     log_notice("%d worker threads, at most %zu requests / %zu bytes in flight, "
                "passwords: pbkdf2_sha256 with %u iterations, up to %zu messages stored per "
-               "transaction, resends recognised for %u s",
+               "transaction, resends recognised for %u s (same msg_id) / %u s (same seq and time)",
                dbp->threads, dbp->max_pending, dbp->max_pending_bytes,
-               (unsigned)dbp->kdf_iterations, dbp->msg_batch_max, (unsigned)dbp->dedupe_window);
+               (unsigned)dbp->kdf_iterations, dbp->msg_batch_max, (unsigned)dbp->dedupe_window,
+               (unsigned)dbp->resend_window);
     dbp_backends_probe(dbp);
     if (dbp_status_start(dbp) < 0) {
         log_error("out of memory starting the disabled-user poll");

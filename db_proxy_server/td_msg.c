@@ -35,6 +35,32 @@ uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
     return k;
 }
 
+uint64_t td_msg_resend_key(uint32_t to, uint32_t type, uint32_t seq, uint32_t client_time,
+                           const uint8_t *data, size_t len)
+{
+    static const char tag[9] = "tt-resend"; /* not NUL-terminated: 9 bytes */
+    uint8_t head[9 + 20], md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    memcpy(head, tag, sizeof(tag));
+    tt_put32(head + 9, to);
+    tt_put32(head + 13, type);
+    tt_put32(head + 17, seq);
+    tt_put32(head + 21, client_time);
+    tt_put32(head + 25, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, head, sizeof(head)) &&
+             (len == 0 || EVP_DigestUpdate(ctx, data, len)) &&
+             EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 8;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return 0;
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++)
+        k = k << 8 | md[i];
+    return k;
+}
+
 unsigned td_msg_shard(uint32_t relate_id) { return relate_id % TD_MSG_SHARDS; }
 
 uint64_t td_msg_session_key(uint32_t type, uint32_t id) { return (uint64_t)type << 32 | id; }
@@ -125,6 +151,13 @@ static const char SQL_SESS_ACTIVE[] =
     "status = 0 LIMIT 16";
 static const char SQL_SESS_OFF[] =
     "UPDATE IMRecentSession SET status = 1, updated = UNIX_TIMESTAMP() WHERE id = ?";
+
+static const char *const SQL_USERS[] = {
+    "SELECT id FROM IMUser WHERE id IN (" Q100 ")",
+    "SELECT id FROM IMUser WHERE id IN (" Q10 ")",
+    "SELECT id FROM IMUser WHERE id IN (?)",
+};
+static const size_t USERS_SHAPES[] = {100, 10, 1};
 
 /* ---- small query helpers ---- */
 
@@ -392,6 +425,44 @@ int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
     return rc;
 }
 
+typedef struct users_found_s {
+    uint32_t id;              /* fetch buffer */
+    const uint32_t *ids;      /* this statement's ids */
+    uint8_t *missing;         /* their flags */
+    size_t n;
+} users_found_t;
+
+static int on_user(void *arg)
+{
+    users_found_t *u = arg;
+    for (size_t i = 0; i < u->n; i++)
+        if (u->ids[i] == u->id)
+            u->missing[i] = 0;
+    return 0;
+}
+
+int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missing)
+{
+    td_arg_t a[100];
+    for (size_t i = 0; i < n; i++)
+        missing[i] = 1;
+    for (size_t i = 0; i < n;) {
+        /* the smallest shape that holds what is left (padded), else the largest */
+        size_t left = n - i, s = sizeof(USERS_SHAPES) / sizeof(USERS_SHAPES[0]) - 1;
+        while (s > 0 && USERS_SHAPES[s] < left)
+            s--;
+        size_t shape = USERS_SHAPES[s], take = left < shape ? left : shape;
+        for (size_t r = 0; r < shape; r++)
+            a[r] = TD_U32(ids[i + (r < take ? r : take - 1)]); /* padded with the last id */
+        users_found_t u = {0, ids + i, missing + i, take};
+        td_col_t cols[] = {TD_COL_U32(&u.id)};
+        if (td_query(c, SQL_USERS[s], a, (int)shape, cols, 1, on_user, &u) < 0)
+            return -1;
+        i += take;
+    }
+    return 0;
+}
+
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted)
 {
     td_arg_t a[] = {TD_U32(window)};
@@ -430,7 +501,8 @@ static int list_push(td_msg_list_t *l, td_msg_t *m)
     return 0;
 }
 
-/* Fetch buffers of one message row (content: varchar(4096) utf8mb4, up to 4 bytes each). */
+/* Fetch buffers of one message row (content: varchar(4096) utf8mb4, up to 4 bytes each, or
+ * VARBINARY(16384) since migration 005). */
 typedef struct msg_row_s {
     td_msg_t m;                              /* numbers land here */
     char content[TD_MSG_TEXT_MAX * 4 + 1];   /* content */

@@ -28,6 +28,7 @@
 #define TD_SESSION_GROUP 2
 #define TD_MSG_IDS_MAX 100         /* ids per td_msg_by_ids */
 #define TD_MSG_TEXT_MAX 4096       /* IMMessage.content is varchar(4096) (characters) */
+#define TD_MSG_TEXT_BYTES_MAX 16384 /* ... or VARBINARY(16384) since migration 005 */
 #define TD_MSG_AUDIO_MAX (16u << 20) /* tt_audio_blob.data is a MEDIUMBLOB */
 #define TD_MSG_BATCH_MAX 256       /* messages per td_msg_store_batch */
 #define TD_MSG_AUDIO_ID_LEN 16     /* room for a voice message's content (decimal IMAudio.id) */
@@ -38,6 +39,11 @@
  * BE32(to) BE32(client msg_id) BE32(type) BE32(len) data. Stable across versions and
  * machines: it is stored in tt_msg_dedupe. */
 uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
+                           const uint8_t *data, size_t len);
+/* The resend key of a message without a client msg_id: the first 8 bytes (big-endian) of
+ * SHA-256 over "tt-resend" BE32(to) BE32(type) BE32(seq_num) BE32(client create_time)
+ * BE32(len) data. Stored in tt_msg_dedupe like td_msg_client_key's. */
+uint64_t td_msg_resend_key(uint32_t to, uint32_t type, uint32_t seq, uint32_t client_time,
                            const uint8_t *data, size_t len);
 /* IMMessage_<relate_id % 8>: the shard number. */
 unsigned td_msg_shard(uint32_t relate_id);
@@ -54,8 +60,8 @@ typedef struct td_msg_send_s {
     uint32_t to;              /* receiver */
     uint32_t type;            /* TD_MSG_TYPE_TEXT or TD_MSG_TYPE_AUDIO */
     uint32_t create_time;     /* unix time stamped by msg_server: created / updated */
-    uint64_t client_key;      /* td_msg_client_key of the request */
-    uint32_t dedupe_window;   /* seconds a resend is recognised (0: not at all) */
+    uint64_t client_key;      /* td_msg_client_key / td_msg_resend_key of the request */
+    uint32_t dedupe_window;   /* seconds a resend is recognised (0: never — no key) */
     const uint8_t *data;      /* msg_data */
     size_t len;
 } td_msg_send_t;
@@ -87,8 +93,11 @@ int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
  * a stored message within the window answered with its msgId (also when the first copy is
  * earlier in this same batch: then out[i].duplicate = 2). Retried like td_msg_store. 0 when
  * committed, -1 on error (rolled back: none of them is stored). Every s[i] must be valid
- * (checked: -1 otherwise) and carry the same dedupe_window. */
+ * (checked: -1 otherwise); each has its own dedupe_window (0: no resend key is read or
+ * written for it). */
 int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out);
+/* missing[i] = 1 for each ids[i] (n of them, repeats allowed) that has no IMUser row, else 0. */
+int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missing);
 /* Deletes at most 1000 dedupe rows older than window seconds (database clock); *deleted gets
  * their number. */
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted);

@@ -244,7 +244,8 @@ static int on_dedupe(void *arg)
     batch_t *b = arg;
     for (size_t i = 0; i < b->n; i++) {
         const td_msg_send_t *s = &b->s[i];
-        if (b->first[i] >= 0 || s->from != b->f.dd.from || s->client_key != b->f.dd.key)
+        if (b->first[i] >= 0 || !s->dedupe_window || s->from != b->f.dd.from ||
+            s->client_key != b->f.dd.key)
             continue;
         if (b->f.dd.msg_id != 0 && (uint64_t)b->f.dd.created + s->dedupe_window >= s->create_time) {
             b->out[i].msg_id = b->f.dd.msg_id;
@@ -257,11 +258,11 @@ static int on_dedupe(void *arg)
 
 static int resend_check(td_conn_t *c, batch_t *b)
 {
-    if (b->s[0].dedupe_window == 0 || b->fast)
+    if (b->fast)
         return 0;
     b->norder = 0;
     for (size_t i = 0; i < b->n; i++)
-        if (b->first[i] < 0)
+        if (b->first[i] < 0 && b->s[i].dedupe_window)
             b->order[b->norder++] = i;
     td_col_t cols[] = {TD_COL_U32(&b->f.dd.from), TD_COL_U64(&b->f.dd.key),
                        TD_COL_U32(&b->f.dd.msg_id), TD_COL_U32(&b->f.dd.created)};
@@ -491,11 +492,11 @@ static int batch_body(td_conn_t *c, void *arg)
         if (relations(c, b) < 0 || assign_ids(c, b) < 0 || sessions(c, b) < 0 ||
             insert_messages(c, b) < 0)
             return -1;
-        if (b->s[0].dedupe_window) {
-            b->norder = 0;
-            for (size_t i = 0; i < b->n; i++)
-                if (is_new(b, i))
-                    b->order[b->norder++] = i;
+        b->norder = 0; /* the resend keys of the new messages that have one */
+        for (size_t i = 0; i < b->n; i++)
+            if (is_new(b, i) && b->s[i].dedupe_window)
+                b->order[b->norder++] = i;
+        if (b->norder) {
             b->affected = 0;
             if (run_writes(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put) < 0)
                 return -1;
@@ -524,14 +525,13 @@ static int batch_prepare(batch_t *b)
     for (size_t i = 0; i < b->n; i++) {
         const td_msg_send_t *s = &b->s[i];
         if (s->from == 0 || s->to == 0 || s->from == s->to ||
-            (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO) ||
-            s->dedupe_window != b->s[0].dedupe_window)
+            (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO))
             return -1;
         b->pairs[i].lo = s->from < s->to ? s->from : s->to;
         b->pairs[i].hi = s->from < s->to ? s->to : s->from;
         b->first[i] = -1;
         for (size_t k = 0; s->dedupe_window && k < i; k++)
-            if (b->first[k] < 0 && b->s[k].from == s->from &&
+            if (b->first[k] < 0 && b->s[k].dedupe_window && b->s[k].from == s->from &&
                 b->s[k].client_key == s->client_key) {
                 b->first[i] = (long)k;
                 break;

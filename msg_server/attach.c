@@ -15,6 +15,18 @@ void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal)
     tt_put32(out + 8, ordinal);
 }
 
+void ms_attach_encode_chat(uint8_t out[MS_ATTACH_CHAT_LEN], uint32_t handle, uint32_t ordinal,
+                           uint16_t seq, uint32_t client_time)
+{
+    tt_put32(out, ATTACH_TYPE_HANDLE_AND_PDU);
+    tt_put32(out + 4, handle);
+    tt_put32(out + 8, ordinal);
+    tt_put32(out + 12, MS_ATTACH_CHAT_LEN - 16);
+    memcpy(out + 16, MS_RESEND_TAG, 4);
+    tt_put32(out + 20, seq);
+    tt_put32(out + 24, client_time);
+}
+
 int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
                              const uint8_t *payload, size_t len)
 {

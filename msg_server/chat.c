@@ -16,6 +16,7 @@
 #include "tt_log.h"
 
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
+#define MS_NOT_STORED_LOGS_PER_MIN 10 /* then one line with the number left out */
 #define CID_MSG_DATA IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA
 
 static int is_single(uint32_t type)
@@ -130,13 +131,17 @@ typedef struct ms_unanswered_s {
     uint64_t key;       /* ms_chat_key; 0: free */
 } ms_unanswered_t;
 
-uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const uint8_t *data,
-                     size_t len)
+uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, uint16_t seq,
+                     uint32_t client_time, const uint8_t *data, size_t len)
 {
-    uint8_t head[12];
+    if (client_msg_id == 0 && client_time == 0)
+        return 0; /* every copy is a new message: nothing to recognise */
+    uint8_t head[20];
     tt_put32(head, to);
     tt_put32(head + 4, client_msg_id);
     tt_put32(head + 8, type);
+    tt_put32(head + 12, client_msg_id ? 0 : seq);
+    tt_put32(head + 16, client_msg_id ? 0 : client_time);
     uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
     for (size_t i = 0; i < sizeof(head); i++)
         h = (h ^ head[i]) * 1099511628211ull;
@@ -238,10 +243,10 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
-    s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, m->msg_data.data,
-                             m->msg_data.len);
-    uint8_t attach[12];
-    ms_attach_encode(attach, c->handle, s->ordinal);
+    s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, pdu->seq_num,
+                             m->create_time, m->msg_data.data, m->msg_data.len);
+    uint8_t attach[MS_ATTACH_CHAT_LEN]; /* with seq and the client's time: resends are known */
+    ms_attach_encode_chat(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time);
     m->from_user_id = c->user_id;
     m->create_time = (uint32_t)time(NULL);
     free(m->attach_data.data); /* whatever the client put there is not trusted */
@@ -295,8 +300,24 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
     if (sender && sender->user_id == m->from_user_id)
         key = ms_slot_key(sender, ordinal);
     if (m->msg_id == 0) {
-        /* Not stored: no success ack; the client resends and dedupe keeps one copy. */
-        log_warn("message from user %u to %u was not stored", m->from_user_id, m->to_session_id);
+        /* Not stored (refused, e.g. no such receiver, or the database failed): no ack, which
+         * every client shows as failed; a resend the client marks as one is stored once. */
+        static uint64_t minute;
+        static unsigned logged, quiet;
+        uint64_t now = tt_loop_now(ms->d.loop) / 60000;
+        if (now != minute) {
+            if (quiet)
+                log_warn("%u more messages were not stored in the last minute", quiet);
+            minute = now;
+            logged = quiet = 0;
+        }
+        if (logged < MS_NOT_STORED_LOGS_PER_MIN) {
+            logged++;
+            log_warn("message from user %u to %u was not stored", m->from_user_id,
+                     m->to_session_id);
+        } else {
+            quiet++;
+        }
         if (sender && sender->user_id == m->from_user_id)
             ms_slot_answer(sender, ordinal, 0, 0, NULL);
         tt_pb_free(m);

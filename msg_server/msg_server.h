@@ -180,6 +180,14 @@ void ms_attach_encode(uint8_t out[12], uint32_t handle, uint32_t ordinal);
 /* The 16+N-byte CPduAttachData (type 3) carrying an extra payload (the original request). */
 int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
                              const uint8_t *payload, size_t len);
+/* A chat message's attach_data to db_proxy_server: the type-3 form (28 bytes) whose payload is
+ * MS_RESEND_TAG, BE32(request seq_num), BE32(the client's create_time) — what db_proxy needs to
+ * recognise a client's resend (db_proxy_server/h_msg.h DBP_MSG_RESEND_TAG), since this server
+ * stamps create_time itself. */
+#define MS_RESEND_TAG "RSND"
+#define MS_ATTACH_CHAT_LEN 28
+void ms_attach_encode_chat(uint8_t out[MS_ATTACH_CHAT_LEN], uint32_t handle, uint32_t ordinal,
+                           uint16_t seq, uint32_t client_time);
 /* The payload db_proxy_server appends to a stored-message answer for a resend that was
  * already answered and delivered (db_proxy_server/h_msg.h DBP_MSG_DUP_MARK). */
 #define MS_DUP_MARK "DUPE"
@@ -213,10 +221,12 @@ void ms_client_update_pause(client_t *c);
 void ms_throttle_free(msg_server_t *ms, client_t *c);
 void ms_chat_init(msg_server_t *ms);
 void ms_chat_free(msg_server_t *ms);
-/* What identifies a client's message across resends: a 64-bit FNV-1a hash of receiver, client
- * msg_id, type and content (never 0). */
-uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, const uint8_t *data,
-                     size_t len);
+/* What identifies a client's message across resends (a 64-bit FNV-1a hash, never 0 for a
+ * message that can be resent): receiver, type and content with the client msg_id when it is
+ * not 0, else with the request seq_num and the client's create_time when that is not 0. 0: a
+ * message no resend can be recognised as (msg_id and create_time both 0: iOS, Mac). */
+uint64_t ms_chat_key(uint32_t to, uint32_t client_msg_id, uint32_t type, uint16_t seq,
+                     uint32_t client_time, const uint8_t *data, size_t len);
 /* A message of user_id was sent to a db link that went down before answering: this server did
  * not deliver it. Remembered for a while so that its resend is delivered even if db_proxy
  * answers it as already stored. */

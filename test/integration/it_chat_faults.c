@@ -2,7 +2,9 @@
  *   it_chat_faults burst MS1 MS2 STEPS   db_proxy_server SIGKILLed (eight times, each
  *                                        restarted ~1 s later) during a burst: six senders (four
  *                                        across msg_servers) keep up to 8 messages in flight and
- *                                        resend, oldest first, whatever is not acked in time;
+ *                                        resend, oldest first, whatever is not acked in time
+ *                                        (half with a client msg_id, half as Windows: msg_id 0,
+ *                                        a resend with the same seq and create_time);
  *                                        every message ends acked with one id, ids 1..N per
  *                                        conversation, delivered once and in order, complete in
  *                                        history. Several kills, because only a kill between a
@@ -69,7 +71,8 @@ enum {
     DEADLINE_MS = 60000,
     KILLS = 8,          /* times db_proxy_server is killed during the burst */
     SEG = N / (KILLS + 1),
-    CLIENT_ID = 7000000 /* client-local msg_id of message 0 */
+    CLIENT_ID = 7000000, /* client-local msg_id of message 0 */
+    WIN_TIME = 1750000000 /* create_time of message 0 of a Windows-style sender */
 };
 
 typedef struct msg_s {
@@ -121,13 +124,27 @@ static int index_of(const IM__Message__IMMsgData *m, int pair)
     return strcmp(text, want) == 0 ? k : -1;
 }
 
+/* Pairs 0, 2, 4 send a client msg_id; pairs 1, 3, 5 send as Windows does: msg_id 0, and every
+ * copy of message k (a resend, on the same or a new connection) with the same seq (k + 1) and
+ * the same create_time. */
 static int send_copy(pair_t *pr, int i, int k, uint64_t now)
 {
     char text[64];
     uint16_t seq = 0;
     fault_text(text, sizeof(text), i, k);
-    if (itc_send_text_async(pr->snd, pr->to, CLIENT_ID + (uint32_t)k, text, &seq) != 0)
+    if (i % 2) {
+        IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
+        m.to_session_id = pr->to;
+        m.create_time = WIN_TIME + (uint32_t)k;
+        m.msg_type = ITC_TEXT;
+        m.msg_data.data = (uint8_t *)text;
+        m.msg_data.len = strlen(text);
+        seq = (uint16_t)(k + 1);
+        if (ttc_send_seq(pr->snd, ITC_SID_MSG, ITC_CID_DATA, seq, &m.base) != 0)
+            return -1;
+    } else if (itc_send_text_async(pr->snd, pr->to, CLIENT_ID + (uint32_t)k, text, &seq) != 0) {
         return -1;
+    }
     pr->by_seq[seq] = (uint16_t)(k + 1);
     pr->msg[k].sent_ms = now;
     pr->msg[k].due = 0;

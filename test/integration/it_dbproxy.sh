@@ -96,6 +96,15 @@ tt_check "the SQL-looking signature is stored as text" \
 tt_check "IMUser is still there, 100 users" test "$(sql "SELECT COUNT(*) FROM IMUser")" = 100
 
 # ---- messages stored in batches ----
+# (between users 1001 ... 1006: a message to a user id that does not exist is not stored)
+# (they are removed again for the ttadm checks, which expect the next user id to be 101)
+msg_users_add() {
+    sql "INSERT INTO IMUser (id, name, departId, created, updated) VALUES (1001, 'TT1001', 1, 1, 1),
+         (1002, 'TT1002', 1, 1, 1), (1003, 'TT1003', 1, 1, 1), (1004, 'TT1004', 1, 1, 1),
+         (1005, 'TT1005', 1, 1, 1), (1006, 'TT1006', 1, 1, 1)"
+}
+msg_users_drop() { sql "DELETE FROM IMUser WHERE id > 1000; ALTER TABLE IMUser AUTO_INCREMENT = 101"; }
+msg_users_add
 it_check "300 messages at once: stored in order, a repeat marked" batch "$P_DB" batch
 msgs() { # msgs LO HI: "count min max distinct" of the conversation's messages
     local rel
@@ -118,6 +127,7 @@ it_check "resends answered with their first ids, marked only if answered" resend
 tt_check "and nothing was stored twice" test "$(msgs 1003 1004)" = "97	1	97	97"
 it_check "all 300 sent again at once: answered with their first ids" again "$P_DB" batchagain
 tt_check "and still stored once" test "$(msgs 1001 1002) $(msgs 1003 1004)" = "196	1	196	196 97	1	97	97"
+msg_users_drop
 tt_check "the last of the pipelined sign changes is stored" \
     test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
 tt_check "Redis: push_token_1 = ios:def456" test "$(rds -n 4 GET push_token_1)" = "ios:def456"
@@ -187,6 +197,7 @@ stack_up same-ports || { tt_fail "MariaDB did not start again"; cat "$TT_TMP/sta
 it_check "MariaDB restarted: db_proxy_server works again without a restart" \
     killed_back "$P_DB" dbback
 
+msg_users_add
 # ---- Redis goes away: whether a first copy was answered cannot be known, so the batch
 # resends are only acked; then MariaDB goes too, and both come back ----
 rds SHUTDOWN NOSAVE >/dev/null 2>&1 || true

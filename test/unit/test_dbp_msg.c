@@ -45,6 +45,23 @@ static void test_client_key(void **state)
     assert_true(td_msg_client_key(11, 90000003, 1, t, 9) != k);
     assert_true(td_msg_client_key(11, 90000003, 1, (const uint8_t *)"unread onE", 10) != k);
     assert_true(td_msg_client_key(11, 90000003, 1, t, 10) == k); /* and nothing else */
+    /* the key of a message without msg_id: seq and the client's time count, and it is not
+     * the msg_id form's */
+    uint64_t r = td_msg_resend_key(11, 1, 777, 1700000000, t, 10);
+    assert_true(r != 0 && r != k && r != td_msg_client_key(11, 0, 1, t, 10));
+    assert_true(td_msg_resend_key(11, 1, 777, 1700000000, t, 10) == r);
+    assert_true(td_msg_resend_key(11, 1, 778, 1700000000, t, 10) != r);
+    assert_true(td_msg_resend_key(11, 1, 777, 1700000001, t, 10) != r);
+    assert_true(td_msg_resend_key(12, 1, 777, 1700000000, t, 10) != r);
+    assert_true(td_msg_resend_key(11, 2, 777, 1700000000, t, 10) != r);
+    assert_true(td_msg_resend_key(11, 1, 777, 1700000000, t, 9) != r);
+    /* msg_server's key: 0 (never a resend) without msg_id and client time */
+    assert_true(ms_chat_key(11, 0, 1, 777, 0, t, 10) == 0);
+    assert_true(ms_chat_key(11, 0, 1, 777, 1700000000, t, 10) != 0);
+    assert_true(ms_chat_key(11, 0, 1, 777, 1700000000, t, 10) !=
+                ms_chat_key(11, 0, 1, 778, 1700000000, t, 10));
+    assert_true(ms_chat_key(11, 5, 1, 777, 1700000000, t, 10) ==
+                ms_chat_key(11, 5, 1, 778, 0, t, 10)); /* msg_id decides alone */
 }
 
 static void test_keys(void **state)
@@ -160,6 +177,34 @@ static void test_stored_answer(void **state)
     assert_int_equal(plen, DBP_MSG_DUP_MARK_LEN);
     assert_memory_equal(payload, DBP_MSG_DUP_MARK, DBP_MSG_DUP_MARK_LEN);
     tt_pb_free(r);
+
+    /* msg_server's chat form (seq and the client's time after the head): read, and cut back to
+     * the 12-byte head in the answer, with the mark after it for a resend */
+    uint8_t chat[MS_ATTACH_CHAT_LEN];
+    ms_attach_encode_chat(chat, 0x1234, 7, 0xfe01, 1700000123);
+    assert_int_equal(sizeof(chat), DBP_MSG_ATTACH_CHAT_LEN);
+    ATTACH_SET(q, chat);
+    uint32_t seq = 0, when = 0;
+    assert_int_equal(dbp_msg_resend_id(&q, &seq, &when), 1);
+    assert_int_equal(seq, 0xfe01);
+    assert_int_equal(when, 1700000123);
+    r = stored_answer(&q, 8, 1700000000, 0);
+    assert_int_equal(r->attach_data.len, 12);
+    assert_memory_equal(r->attach_data.data, chat, 12);
+    assert_int_equal(ms_attach_decode(&r->attach_data, &handle, &ordinal, &payload, &plen), 0);
+    assert_int_equal(handle, 0x1234);
+    assert_int_equal(ordinal, 7);
+    assert_null(payload);
+    tt_pb_free(r);
+    r = stored_answer(&q, 8, 1700000000, 1);
+    assert_int_equal(r->attach_data.len, 20);
+    assert_memory_equal(r->attach_data.data, chat, 12);
+    assert_memory_equal(r->attach_data.data + 12, tail, 8);
+    tt_pb_free(r);
+    chat[16] = 'X'; /* not the tag: no resend id */
+    assert_int_equal(dbp_msg_resend_id(&q, &seq, &when), 0);
+    ATTACH_SET(q, ATTACH12);
+    assert_int_equal(dbp_msg_resend_id(&q, &seq, &when), 0);
 
     /* an attach_data that is not msg_server's 12 bytes is echoed as it is, even for a resend */
     static const uint8_t odd[5] = {9, 8, 7, 6, 5};
