@@ -82,7 +82,7 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "LoginFailLimit", 20, 1, 1000000, &fail_limit) < 0 ||
         tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0 ||
         tt_daemon_cfg_int(d, "MsgRateLimit", 50, 1, 1000000, &rate) < 0 ||
-        tt_daemon_cfg_int(d, "MaxTextMessage", 4096, 16, 1 << 20, &max_text) < 0 ||
+        tt_daemon_cfg_int(d, "MaxTextMessage", 8192, 16, 1 << 20, &max_text) < 0 ||
         tt_daemon_cfg_int(d, "PreLoginBuffer", 32768, 4096, 1 << 20, &prelogin) < 0)
         return -1;
     ms->prelogin_buffer = (uint32_t)prelogin;

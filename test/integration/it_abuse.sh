@@ -51,7 +51,7 @@ tt_check "no message row holds the over-size text" \
         UNION ALL SELECT content FROM IMMessage_2 UNION ALL SELECT content FROM IMMessage_3
         UNION ALL SELECT content FROM IMMessage_4 UNION ALL SELECT content FROM IMMessage_5
         UNION ALL SELECT content FROM IMMessage_6 UNION ALL SELECT content FROM IMMessage_7) t
-        WHERE LENGTH(content) > 4096")" = 0
+        WHERE LENGTH(content) > 8192")" = 0
 
 # junk: each daemon's log grows by less than 100 KiB
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
