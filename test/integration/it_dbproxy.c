@@ -35,6 +35,7 @@
 #include "IM.Server.pb-c.h"
 #include "td_password.h"
 #include "tt_pdu.h"
+#include "it_auth.h"
 #include "it_check.h"
 
 #define T 8000 /* ms to wait for an answer */
@@ -73,6 +74,8 @@ static int peer_open(peer_t *p, uint16_t port)
         fprintf(stderr, "connect 127.0.0.1:%u: %s\n", port, strerror(errno));
         return -1;
     }
+    if (it_daemon_auth(p->fd) < 0)
+        return -1;
     tt_pdu_reader_init(&p->rd, 64u << 20);
     p->seq = 100;
     return 0;
