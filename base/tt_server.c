@@ -88,11 +88,12 @@ static void srv_on_read(tt_conn_t *c)
         tt_pdu_conn_drain(c, TT_PDU_HEADER_LEN + TT_AUTH_MAX_FRAME, srv_frame, n->server);
         if (n->pending && !tt_conn_is_open(c) && n->server->opts.auth->failures == failures)
             tt_auth_failed(n->server->opts.auth, c->peer, c->reason);
-        if (n->resume) {
-            n->resume = 0;
-            tt_conn_resume(c);
-        }
-        return;
+        if (!n->resume)
+            return;
+        n->resume = 0; /* authenticated: what follows at once, under the daemon's frame cap */
+        tt_conn_resume(c);
+        if (!tt_conn_is_open(c))
+            return;
     }
     tt_pdu_conn_drain(c, n->server->opts.max_pdu, srv_frame, n->server);
 }
