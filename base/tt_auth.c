@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tt_log.h"
-
 static const char MAGIC[4] = {'T', 'T', 'A', '1'};
 static const char *const LABEL[2] = {"teamtalk-c daemon auth v1 connector",
                                      "teamtalk-c daemon auth v1 acceptor"};
@@ -84,9 +82,8 @@ void tt_auth_failed(tt_auth_t *a, const char *peer, const char *why)
     uint64_t window = (uint64_t)ts.tv_sec / 10;
     a->failures++;
     if (window != a->log_window) {
-        if (a->unlogged)
-            log_warn("daemon authentication: %llu more failure(s) not logged",
-                     (unsigned long long)a->unlogged);
+        if (a->unlogged && a->report)
+            a->report(a->report_arg, NULL, NULL, a->failures, a->unlogged);
         a->log_window = window;
         a->logged = 0;
         a->unlogged = 0;
@@ -96,8 +93,8 @@ void tt_auth_failed(tt_auth_t *a, const char *peer, const char *why)
         return;
     }
     a->logged++;
-    log_warn("daemon authentication failed for %s: %s (%llu failure(s) since start)", peer, why,
-             (unsigned long long)a->failures);
+    if (a->report)
+        a->report(a->report_arg, peer, why, a->failures, 0);
 }
 
 /* ---- one handshake ---- */

@@ -39,7 +39,12 @@ typedef struct tt_auth_s {
     uint64_t failures;      /* peers that failed, since start */
     uint64_t log_window;    /* monotonic second of the current log window */
     uint32_t logged;        /* lines logged in that window */
-    uint64_t unlogged;      /* failures not logged since the last line */
+    uint64_t unlogged;      /* failures not reported since the last report */
+    /* Reports failures at a bounded rate (base/ does not log; tt_daemon logs them): peer and
+     * why for one failure, or peer NULL and `others` failures that were not reported. */
+    void (*report)(void *arg, const char *peer, const char *why, uint64_t total,
+                   uint64_t others);
+    void *report_arg;
 } tt_auth_t;
 
 /* Sets the secret (len bytes; TT_AUTH_MIN_SECRET..TT_AUTH_MAX_SECRET). -1 with a reason. */
@@ -50,7 +55,7 @@ int tt_auth_set_secret(tt_auth_t *a, const void *secret, size_t len, char *err, 
 int tt_auth_from_cfg(tt_auth_t *a, const tt_cfg_t *cfg, char *err, size_t errlen);
 static inline int tt_auth_enabled(const tt_auth_t *a) { return a && a->len > 0; }
 
-/* Counts a failed peer and logs it (at most 5 lines per 10 s, then a count of the others). */
+/* Counts a failed peer and reports it (at most 5 per 10 s, then a count of the others). */
 void tt_auth_failed(tt_auth_t *a, const char *peer, const char *why);
 
 /* ---- one handshake ---- */

@@ -13,6 +13,9 @@
 
 #include "tt_log.h"
 
+static void auth_report(void *arg, const char *peer, const char *why, uint64_t total,
+                        uint64_t others);
+
 static void usage(const char *name, const char *default_conf)
 {
     printf("usage: %s [-c FILE] [-t] [-l LOG4CRC] [-p PIDFILE]\n"
@@ -85,6 +88,7 @@ int tt_daemon_init(tt_daemon_t *d, const char *name, const char *default_conf, i
         d->cfg = NULL;
         return -1;
     }
+    d->auth.report = auth_report;
     if (tt_auth_from_cfg(&d->auth, d->cfg, err, sizeof(err)) < 0) {
         if (!d->check_only)
             log_error("%s", err);
@@ -184,6 +188,18 @@ int tt_daemon_cfg_str(tt_daemon_t *d, const char *key, const char **out)
     if (tt_cfg_need_str(d->cfg, key, out, err, sizeof(err)) < 0)
         return config_error(d, err);
     return 0;
+}
+
+static void auth_report(void *arg, const char *peer, const char *why, uint64_t total,
+                        uint64_t others)
+{
+    (void)arg;
+    if (peer)
+        log_warn("daemon authentication failed for %s: %s (%llu failure(s) since start)", peer,
+                 why, (unsigned long long)total);
+    else
+        log_warn("daemon authentication: %llu more failure(s) not logged (%llu since start)",
+                 (unsigned long long)others, (unsigned long long)total);
 }
 
 tt_auth_t *tt_daemon_auth(tt_daemon_t *d) { return tt_auth_enabled(&d->auth) ? &d->auth : NULL; }

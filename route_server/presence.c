@@ -292,7 +292,8 @@ int rs_presence_replace(rs_presence_t *p, uint64_t conn,
             continue; /* skipped rather than added unannounced */
         }
         int added = -1;
-        if (!(u = get_user(p, e->user_id, 1)) || (added = add_session(p, conn, u, e->client_type))) {
+        u = get_user(p, e->user_id, 1);
+        if (!u || (added = add_session(p, conn, u, e->client_type)) != 0) {
             if (u)
                 release_user(p, u);
             if (added > 0)

@@ -1,8 +1,8 @@
 /* Only daemons talk to daemons (driven by it_daemon_auth.sh against the whole suite, whose
  * daemons share $TT_DAEMON_SECRET):
- *   login  LMS HTTP MS1 MS2: a stranger without the secret cannot register a msg_server (login_server
- *          never hands it out to clients), nor can one with a wrong secret; the right secret
- *          registers one.
+ *   login  LMS HTTP MS1 MS2: a stranger without the secret cannot register a msg_server
+ *          (login_server never hands it out to clients), nor can one with a wrong secret;
+ *          the right secret registers one, and clients are sent to it.
  *   route  ROUTE MS: a stranger cannot deliver a forged message to a logged-in user, kick
  *          them, or make an offline user look online; a wrong secret is refused; the right
  *          secret gets answers. Then a 200k-entry IMOnlineUserInfo with the right secret:
