@@ -206,7 +206,7 @@ void tt_link_free(tt_link_t *l)
 }
 
 int tt_link_is_up(const tt_link_t *l) { return l->up && l->conn && tt_conn_is_open(l->conn); }
-tt_conn_t *tt_link_conn(const tt_link_t *l) { return l->conn; }
+tt_conn_t *tt_link_conn(const tt_link_t *l) { return l->pending ? NULL : l->conn; }
 const char *tt_link_name(const tt_link_t *l) { return l->name; }
 uint32_t tt_link_next_delay(const tt_link_t *l) { return l->delay; }
 void *tt_link_udata(const tt_link_t *l) { return l->udata; }

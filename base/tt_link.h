@@ -41,7 +41,7 @@ void tt_link_start(tt_link_t *l);
 void tt_link_free(tt_link_t *l);
 
 int tt_link_is_up(const tt_link_t *l);
-tt_conn_t *tt_link_conn(const tt_link_t *l);
+tt_conn_t *tt_link_conn(const tt_link_t *l); /* NULL while down or in the handshake */
 const char *tt_link_name(const tt_link_t *l); /* "host:port" */
 uint32_t tt_link_next_delay(const tt_link_t *l); /* delay of the next reconnect attempt */
 void *tt_link_udata(const tt_link_t *l);

@@ -306,6 +306,57 @@ static void test_link_and_server(void **state)
     tt_loop_free(loop);
 }
 
+/* The peer's proof and a big frame in one write: the frame reaches the daemon at once, under
+ * the daemon's frame cap (not the handshake's 256 bytes). */
+static void test_frame_right_after_proof(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    tt_auth_t ks;
+    set_key(&ks, KEY);
+    srv_t v = {0};
+    tt_server_t *s = server(loop, &ks, &v);
+    char err[256];
+    int in_progress;
+    int fd = tt_net_connect("127.0.0.1", tt_server_port(s), &in_progress, err, sizeof(err));
+    assert_true(fd >= 0);
+    run_for(loop, 50);
+    tt_auth_hs_t hs;
+    uint8_t out[2048], in[4096];
+    size_t n;
+    uint16_t cid;
+    assert_int_equal(tt_auth_hs_start(&hs, &ks, TT_AUTH_CONNECTOR, out + TT_PDU_HEADER_LEN, &n),
+                     0);
+    tt_pdu_encode_header(out, (uint32_t)(TT_PDU_HEADER_LEN + n), TT_AUTH_SID, TT_AUTH_CID_HELLO,
+                         0);
+    assert_int_equal(write(fd, out, TT_PDU_HEADER_LEN + n), (ssize_t)(TT_PDU_HEADER_LEN + n));
+    run_for(loop, 100);
+    ssize_t got = read(fd, in, sizeof(in)); /* the server's hello and proof */
+    assert_true(got >= 2 * TT_PDU_HEADER_LEN + 36 + 32);
+    tt_pdu_t pdu;
+    assert_int_equal(tt_pdu_parse(in, (size_t)got, 1024, &pdu, err, sizeof(err)), TT_OK);
+    size_t proof_len;
+    assert_int_equal(tt_auth_hs_frame(&hs, &pdu, out + TT_PDU_HEADER_LEN, &proof_len, &cid, err,
+                                      sizeof(err)),
+                     TT_AUTH_MORE);
+    tt_pdu_encode_header(out, (uint32_t)(TT_PDU_HEADER_LEN + proof_len), TT_AUTH_SID, cid, 0);
+    size_t len = TT_PDU_HEADER_LEN + proof_len;
+    tt_pdu_encode_header(out + len, TT_PDU_HEADER_LEN + 1000, 3, 0x0301, 5);
+    memset(out + len + TT_PDU_HEADER_LEN, 'x', 1000);
+    len += TT_PDU_HEADER_LEN + 1000;
+    assert_int_equal(write(fd, out, len), (ssize_t)len);
+    run_for(loop, 100);
+    assert_int_equal(v.opens, 1);
+    assert_int_equal(v.pdus, 1);
+    assert_int_equal(v.last_cid, 0x0301);
+    assert_int_equal(ks.failures, 0);
+    assert_int_equal(tt_server_conn_count(s), 1);
+    close(fd);
+    tt_server_free(s);
+    tt_loop_run_once(loop, 0);
+    tt_loop_free(loop);
+}
+
 /* tt_auth_client_fd on a blocking socket, from another thread's point of view: here the
  * loop runs between steps, so the socket is driven by hand with a pipe of events. */
 static void test_blocking_client(void **state)
@@ -363,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_handshake_in_memory),
         cmocka_unit_test(test_secret_from_config),
         cmocka_unit_test(test_link_and_server),
+        cmocka_unit_test(test_frame_right_after_proof),
         cmocka_unit_test(test_blocking_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
