@@ -13,6 +13,9 @@
 
 #include "tt_log.h"
 
+static void auth_report(void *arg, const char *peer, const char *why, uint64_t total,
+                        uint64_t others);
+
 static void usage(const char *name, const char *default_conf)
 {
     printf("usage: %s [-c FILE] [-t] [-l LOG4CRC] [-p PIDFILE]\n"
@@ -83,6 +86,13 @@ int tt_daemon_init(tt_daemon_t *d, const char *name, const char *default_conf, i
         fprintf(stderr, "%s: %s\n", name, err);
         tt_cfg_free(d->cfg);
         d->cfg = NULL;
+        return -1;
+    }
+    d->auth.report = auth_report;
+    if (tt_auth_from_cfg(&d->auth, d->cfg, err, sizeof(err)) < 0) {
+        if (!d->check_only)
+            log_error("%s", err);
+        fprintf(stderr, "%s: %s\n", name, err);
         return -1;
     }
     return 0;
@@ -180,6 +190,49 @@ int tt_daemon_cfg_str(tt_daemon_t *d, const char *key, const char **out)
     return 0;
 }
 
+static void auth_report(void *arg, const char *peer, const char *why, uint64_t total,
+                        uint64_t others)
+{
+    (void)arg;
+    if (peer)
+        log_warn("daemon authentication failed for %s: %s (%llu failure(s) since start)", peer,
+                 why, (unsigned long long)total);
+    else
+        log_warn("daemon authentication: %llu more failure(s) not logged (%llu since start)",
+                 (unsigned long long)others, (unsigned long long)total);
+}
+
+tt_auth_t *tt_daemon_auth(tt_daemon_t *d) { return tt_auth_enabled(&d->auth) ? &d->auth : NULL; }
+
+static int is_loopback(const char *h)
+{
+    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+}
+
+/* Without a secret a daemon-only port keeps the loopback addresses of its list only. */
+static const char *loopback_hosts(tt_daemon_t *d, const char *hosts, const char *port_key)
+{
+    char buf[512];
+    const char *items[16];
+    int n = tt_cfg_split(hosts, ';', buf, sizeof(buf), items, 16);
+    size_t len = 0;
+    d->daemon_hosts[0] = '\0';
+    for (int i = 0; i < n; i++)
+        if (is_loopback(items[i]) && len + strlen(items[i]) + 2 < sizeof(d->daemon_hosts))
+            len += (size_t)snprintf(d->daemon_hosts + len, sizeof(d->daemon_hosts) - len, "%s%s",
+                                    len ? ";" : "", items[i]);
+    if (!len)
+        snprintf(d->daemon_hosts, sizeof(d->daemon_hosts), "127.0.0.1");
+    if (strcmp(d->daemon_hosts, hosts) != 0)
+        log_warn("no DaemonSecret set: %s listens on %s only, not on %s (set DaemonSecret in "
+                 "every daemon's configuration to let other hosts in)",
+                 port_key, d->daemon_hosts, hosts);
+    else
+        log_warn("no DaemonSecret set: %s is open to any local process and links to other "
+                 "daemons are not authenticated", port_key);
+    return d->daemon_hosts;
+}
+
 int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
                      const tt_server_opts_t *opts, const tt_server_handler_t *h, void *udata,
                      tt_server_t **out)
@@ -189,6 +242,11 @@ int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
     if (!o.lim.pool)
         o.lim.pool = &d->pool;
     o.hosts = tt_cfg_str(d->cfg, ip_key, "0.0.0.0");
+    if (o.daemon_only) {
+        o.auth = tt_daemon_auth(d);
+        if (!o.auth && !(o.hosts = loopback_hosts(d, o.hosts, port_key)))
+            return -1;
+    }
     if (tt_cfg_port(d->cfg, port_key, -1, &o.port, err, sizeof(err)) < 0)
         return config_error(d, err);
     if (!o.max_pdu && tt_daemon_max_pdu(d, &o.max_pdu) < 0)
@@ -199,7 +257,8 @@ int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
     if (!s)
         return config_error(d, err);
     d->servers[d->nservers++] = s;
-    log_notice("listening on %s port %u (%s)", o.hosts, (unsigned)tt_server_port(s), port_key);
+    log_notice("listening on %s port %u (%s%s)", o.hosts, (unsigned)tt_server_port(s), port_key,
+               o.auth ? ", daemons with the secret only" : "");
     *out = s;
     return 0;
 }
@@ -357,6 +416,9 @@ void tt_daemon_fini(tt_daemon_t *d)
         close(d->sigfd);
     if (d->loop)
         tt_loop_free(d->loop);
+    if (d->auth.failures)
+        log_notice("daemon authentication: %llu failure(s) since start",
+                   (unsigned long long)d->auth.failures);
     tt_cfg_free(d->cfg);
     tt_log_fini();
     memset(d, 0, sizeof(*d));

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "tt_auth.h"
 #include "tt_cfg.h"
 #include "tt_http.h"
 #include "tt_loop.h"
@@ -35,6 +36,8 @@ typedef struct tt_daemon_s {
     tt_timer_t drain_timer;       /* polls for the end of the drain */
     size_t buffer_limit;          /* MaxConnBuffersMB in bytes */
     tt_conn_pool_t pool;          /* buffers of every accepted connection, capped in total */
+    tt_auth_t auth;               /* DaemonSecret / DaemonSecretFile (len 0: none set) */
+    char daemon_hosts[512];       /* loopback-only listen list used without a secret */
 } tt_daemon_t;
 
 typedef struct tt_daemon_ops_s {
@@ -62,7 +65,10 @@ void tt_daemon_fini(tt_daemon_t *d);
 /* Opens a PDU listener on the addresses of ip_key (default 0.0.0.0, ';'-list) and the port of
  * port_key (required), with the frame cap of the MaxPduSize key, and registers it for the
  * graceful stop. Its connections count in d->pool (unless opts->lim.pool says otherwise):
- * the buffers of all connections a daemon accepted are capped by MaxConnBuffersMB. Logs where it listens; -1 (logged) on error. */
+ * the buffers of all connections a daemon accepted are capped by MaxConnBuffersMB. With
+ * opts->daemon_only, peers must pass the tt_auth handshake under the daemon secret; when no
+ * secret is set, the port listens on the loopback addresses of the list only (127.0.0.1 when
+ * it has none), with a warning. Logs where it listens; -1 (logged) on error. */
 int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
                      const tt_server_opts_t *opts, const tt_server_handler_t *h, void *udata,
                      tt_server_t **out);
@@ -70,6 +76,8 @@ int tt_daemon_listen(tt_daemon_t *d, const char *ip_key, const char *port_key,
 int tt_daemon_listen_http(tt_daemon_t *d, const char *ip_key, const char *port_key,
                           const tt_http_limits_t *lim, tt_http_handler_fn fn, void *udata,
                           tt_http_server_t **out);
+/* The daemon secret for links and daemon-only ports; NULL when none is set. */
+tt_auth_t *tt_daemon_auth(tt_daemon_t *d);
 /* Configuration getters that report errors (stderr and the log) themselves; -1 on error.
  * A def outside [min, max] makes the key required. */
 int tt_daemon_cfg_port(tt_daemon_t *d, const char *key, int def, uint16_t *out);

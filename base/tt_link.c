@@ -20,6 +20,9 @@ struct tt_link_s {
     uint64_t up_since;          /* when it came up */
     uint32_t delay;             /* next reconnect delay */
     tt_timer_t retry;           /* reconnect timer */
+    int pending;                /* 1 while the daemon handshake runs */
+    tt_auth_hs_t hs;            /* that handshake */
+    tt_timer_t deadline;        /* closes a peer that does not finish it in time */
 };
 
 static void link_on_connect(tt_conn_t *c);
@@ -64,9 +67,8 @@ static void retry_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
     attempt(udata);
 }
 
-static void link_on_connect(tt_conn_t *c)
+static void link_went_up(tt_link_t *l)
 {
-    tt_link_t *l = c->udata;
     l->up = 1;
     l->up_since = tt_loop_now(l->loop);
     l->delay = l->opts.backoff_min_ms;
@@ -74,10 +76,41 @@ static void link_on_connect(tt_conn_t *c)
         l->h->on_up(l, l->udata);
 }
 
+static void auth_deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)loop;
+    (void)t;
+    tt_link_t *l = udata;
+    if (!l->pending || !l->conn)
+        return;
+    tt_auth_failed(l->opts.auth, l->name, "handshake not done in time");
+    tt_conn_close(l->conn, "daemon authentication not done within %u ms",
+                  (unsigned)l->opts.auth->deadline_ms);
+}
+
+static void link_on_connect(tt_conn_t *c)
+{
+    tt_link_t *l = c->udata;
+    if (!tt_auth_enabled(l->opts.auth)) {
+        link_went_up(l);
+        return;
+    }
+    l->pending = 1;
+    tt_timer_start(l->loop, &l->deadline, l->opts.auth->deadline_ms, 0);
+    tt_auth_conn_start(&l->hs, l->opts.auth, TT_AUTH_CONNECTOR, c);
+}
+
 static void link_pdu(tt_conn_t *c, const tt_pdu_t *pdu, void *arg)
 {
-    (void)c;
     tt_link_t *l = arg;
+    if (l->pending) {
+        if (tt_auth_conn_frame(&l->hs, l->opts.auth, c, pdu) == TT_AUTH_DONE) {
+            l->pending = 0;
+            tt_timer_stop(l->loop, &l->deadline);
+            link_went_up(l);
+        }
+        return;
+    }
     if (pdu->command_id == HEARTBEAT_CID)
         return; /* receiving it already refreshed the idle timer */
     if (l->h->on_pdu)
@@ -92,6 +125,9 @@ static void link_on_read(tt_conn_t *c)
 
 static void link_on_keepalive(tt_conn_t *c)
 {
+    tt_link_t *l = c->udata;
+    if (!l || l->pending)
+        return;
     tt_pdu_send(c, HEARTBEAT_SID, HEARTBEAT_CID, 0, NULL);
 }
 
@@ -102,6 +138,8 @@ static void link_on_close(tt_conn_t *c)
         return; /* the link was freed while this connection was closing */
     l->conn = NULL;
     l->up = 0;
+    l->pending = 0;
+    tt_timer_stop(l->loop, &l->deadline);
     if (l->h->on_down)
         l->h->on_down(l, c->reason, l->udata);
     schedule_retry(l);
@@ -141,6 +179,9 @@ tt_link_t *tt_link_new(tt_loop_t *loop, const tt_link_opts_t *opts, const tt_lin
     l->udata = udata;
     snprintf(l->name, sizeof(l->name), "%s:%u", l->host, (unsigned)l->port);
     tt_timer_init(&l->retry, retry_cb, l);
+    tt_timer_init(&l->deadline, auth_deadline_cb, l);
+    if (l->opts.auth && !l->opts.auth->deadline_ms)
+        l->opts.auth->deadline_ms = TT_AUTH_DEFAULT_MS;
     return l;
 }
 
@@ -155,6 +196,7 @@ void tt_link_free(tt_link_t *l)
     if (!l)
         return;
     tt_timer_stop(l->loop, &l->retry);
+    tt_timer_stop(l->loop, &l->deadline);
     if (l->conn) {
         l->conn->udata = NULL;
         tt_conn_close(l->conn, "link shut down");
@@ -164,7 +206,7 @@ void tt_link_free(tt_link_t *l)
 }
 
 int tt_link_is_up(const tt_link_t *l) { return l->up && l->conn && tt_conn_is_open(l->conn); }
-tt_conn_t *tt_link_conn(const tt_link_t *l) { return l->conn; }
+tt_conn_t *tt_link_conn(const tt_link_t *l) { return l->pending ? NULL : l->conn; }
 const char *tt_link_name(const tt_link_t *l) { return l->name; }
 uint32_t tt_link_next_delay(const tt_link_t *l) { return l->delay; }
 void *tt_link_udata(const tt_link_t *l) { return l->udata; }

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "tt_auth.h"
 #include "tt_conn.h"
 #include "tt_loop.h"
 #include "tt_pdu.h"
@@ -22,6 +23,8 @@ typedef struct tt_link_opts_s {
     uint32_t timeout_ms;     /* drop the peer after this much silence from it (0: 30000) */
     uint32_t max_pdu;        /* frame cap (0: TT_PDU_DEFAULT_MAX) */
     size_t max_out;          /* output cap (0: 64 MiB) */
+    tt_auth_t *auth;         /* with a secret: the tt_auth handshake runs first, and the link
+                              * is up (on_up, sends) only once the peer proved it has it */
 } tt_link_opts_t;
 
 typedef struct tt_link_handler_s {
@@ -38,7 +41,7 @@ void tt_link_start(tt_link_t *l);
 void tt_link_free(tt_link_t *l);
 
 int tt_link_is_up(const tt_link_t *l);
-tt_conn_t *tt_link_conn(const tt_link_t *l);
+tt_conn_t *tt_link_conn(const tt_link_t *l); /* NULL while down or in the handshake */
 const char *tt_link_name(const tt_link_t *l); /* "host:port" */
 uint32_t tt_link_next_delay(const tt_link_t *l); /* delay of the next reconnect attempt */
 void *tt_link_udata(const tt_link_t *l);

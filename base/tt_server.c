@@ -17,6 +17,10 @@ struct node_s {
     node_t *prev, *next; /* list of live connections */
     tt_server_t *server; /* owner */
     tt_conn_t *conn;     /* the connection (its udata points back here) */
+    int pending;         /* 1 until the peer passed the daemon handshake */
+    int resume;          /* reading paused at the end of the handshake, to resume */
+    tt_auth_hs_t hs;     /* that handshake */
+    tt_timer_t deadline; /* closes a peer that does not finish it in time */
 };
 
 struct tt_server_s {
@@ -31,9 +35,41 @@ struct tt_server_s {
     uint16_t port;                           /* bound port */
 };
 
+/* ---- daemon handshake (tt_auth): a peer is invisible to the daemon until it passed ---- */
+
+static void auth_deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)loop;
+    (void)t;
+    node_t *n = udata;
+    if (!n->pending || !n->server)
+        return;
+    tt_auth_failed(n->server->opts.auth, n->conn->peer, "handshake not done in time");
+    tt_conn_close(n->conn, "daemon authentication not done within %u ms",
+                  (unsigned)n->server->opts.auth->deadline_ms);
+}
+
+static void auth_frame(tt_server_t *s, node_t *n, const tt_pdu_t *pdu)
+{
+    if (tt_auth_conn_frame(&n->hs, s->opts.auth, n->conn, pdu) != TT_AUTH_DONE)
+        return;
+    n->pending = 0;
+    tt_timer_stop(s->loop, &n->deadline);
+    /* What follows is read again with the daemon's frame cap, not the handshake's. */
+    tt_conn_pause(n->conn);
+    n->resume = 1;
+    if (s->h->on_open)
+        s->h->on_open(s, n->conn, s->udata);
+}
+
 static void srv_frame(tt_conn_t *c, const tt_pdu_t *pdu, void *arg)
 {
     tt_server_t *s = arg;
+    node_t *n = c->udata;
+    if (n->pending) {
+        auth_frame(s, n, pdu);
+        return;
+    }
     if (pdu->command_id == HEARTBEAT_CID) {
         if (s->opts.echo_heartbeat)
             tt_pdu_send_raw(c, pdu->service_id, pdu->command_id, pdu->seq_num, pdu->body,
@@ -46,11 +82,27 @@ static void srv_frame(tt_conn_t *c, const tt_pdu_t *pdu, void *arg)
 static void srv_on_read(tt_conn_t *c)
 {
     node_t *n = c->udata;
+    if (n->pending) {
+        /* Handshake frames are small; a bad or big frame closes the peer and is counted. */
+        uint64_t failures = n->server->opts.auth->failures;
+        tt_pdu_conn_drain(c, TT_PDU_HEADER_LEN + TT_AUTH_MAX_FRAME, srv_frame, n->server);
+        if (n->pending && !tt_conn_is_open(c) && n->server->opts.auth->failures == failures)
+            tt_auth_failed(n->server->opts.auth, c->peer, c->reason);
+        if (!n->resume)
+            return;
+        n->resume = 0; /* authenticated: what follows at once, under the daemon's frame cap */
+        tt_conn_resume(c);
+        if (!tt_conn_is_open(c))
+            return;
+    }
     tt_pdu_conn_drain(c, n->server->opts.max_pdu, srv_frame, n->server);
 }
 
 static void srv_on_keepalive(tt_conn_t *c)
 {
+    node_t *n = c->udata;
+    if (n->pending)
+        return;
     tt_pdu_send(c, HEARTBEAT_SID, HEARTBEAT_CID, 0, NULL);
 }
 
@@ -58,6 +110,7 @@ static void srv_on_close(tt_conn_t *c)
 {
     node_t *n = c->udata;
     tt_server_t *s = n->server;
+    tt_timer_stop(c->loop, &n->deadline);
     if (s) {
         if (n->prev)
             n->prev->next = n->next;
@@ -66,7 +119,7 @@ static void srv_on_close(tt_conn_t *c)
         if (n->next)
             n->next->prev = n->prev;
         s->nconns--;
-        if (s->h->on_close)
+        if (!n->pending && s->h->on_close)
             s->h->on_close(s, c, s->udata);
     }
     free(n);
@@ -95,6 +148,7 @@ static void srv_accept(tt_listener_t *l, int fd, const struct sockaddr_storage *
         return;
     }
     n->server = s;
+    tt_timer_init(&n->deadline, auth_deadline_cb, n);
     const tt_conn_handler_t *h = s->opts.send_heartbeat ? &srv_conn_handler
                                                         : &srv_conn_handler_quiet;
     n->conn = tt_conn_new(s->loop, fd, NULL, h, n, &s->opts.lim);
@@ -108,6 +162,12 @@ static void srv_accept(tt_listener_t *l, int fd, const struct sockaddr_storage *
         s->conns->prev = n;
     s->conns = n;
     s->nconns++;
+    if (tt_auth_enabled(s->opts.auth)) {
+        n->pending = 1;
+        tt_timer_start(s->loop, &n->deadline, s->opts.auth->deadline_ms, 0);
+        tt_auth_conn_start(&n->hs, s->opts.auth, TT_AUTH_ACCEPTOR, n->conn);
+        return;
+    }
     if (s->h->on_open)
         s->h->on_open(s, n->conn, s->udata);
 }
@@ -130,6 +190,8 @@ tt_server_t *tt_server_new(tt_loop_t *loop, const tt_server_opts_t *opts,
         s->opts.max_pdu = TT_PDU_DEFAULT_MAX;
     if (!s->opts.lim.max_in)
         s->opts.lim.max_in = (size_t)s->opts.max_pdu + 65536;
+    if (s->opts.auth && !s->opts.auth->deadline_ms)
+        s->opts.auth->deadline_ms = TT_AUTH_DEFAULT_MS;
     char buf[512];
     const char *hosts[MAX_LISTENERS];
     int nh = tt_cfg_split(opts->hosts ? opts->hosts : "0.0.0.0", ';', buf, sizeof(buf), hosts,
@@ -188,7 +250,7 @@ void tt_server_foreach(tt_server_t *s, void (*fn)(tt_conn_t *c, void *arg), void
     node_t *n = s->conns;
     while (n) {
         node_t *next = n->next; /* n stays valid: frees happen in the before-sleep pass */
-        if (tt_conn_is_open(n->conn))
+        if (tt_conn_is_open(n->conn) && !n->pending)
             fn(n->conn, arg);
         n = next;
     }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "tt_auth.h"
 #include "tt_conn.h"
 #include "tt_pdu.h"
 
@@ -21,6 +22,10 @@ typedef struct tt_server_opts_s {
     tt_conn_limits_t lim;   /* per-connection bounds; lim.max_in defaults to max_pdu + 64 KiB */
     int echo_heartbeat;     /* answer each heartbeat with the same frame */
     int send_heartbeat;     /* send a heartbeat after lim.keepalive_ms of silence */
+    int daemon_only;        /* only other daemons connect here (see tt_daemon_listen) */
+    tt_auth_t *auth;        /* when it has a secret: every peer must pass the tt_auth
+                             * handshake first; before that the daemon does not see it (no
+                             * on_open, on_pdu, on_close, foreach) and nothing else is sent */
 } tt_server_opts_t;
 
 typedef struct tt_server_handler_s {

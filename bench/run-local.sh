@@ -199,6 +199,10 @@ LoginFailLimit=1000000
 LoginTimeout=60
 CONF
 
+# the daemons authenticate each other, as with make run
+SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+for f in db route login msg; do printf 'DaemonSecret=%s\n' "$SECRET" >> "$TMP/$f.conf"; done
+
 start db_proxy_server "$BUILD/db_proxy_server/db_proxy_server" "$TMP/db.conf" "$P_DB"
 start route_server "$BUILD/route_server/route_server" "$TMP/route.conf" "$P_ROUTE"
 start login_server "$BUILD/login_server/login_server" "$TMP/login.conf" "$P_LHTTP"

@@ -57,6 +57,7 @@ static int configure(tt_daemon_t *d, void *udata)
         .max_pdu = dbp->max_pdu,
         .lim = {.idle_ms = 30000, .keepalive_ms = 5000, .max_out = MAX_OUT_BYTES},
         .send_heartbeat = 1,
+        .daemon_only = 1,
     };
     return 0;
 }

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Turns the shipped conf/*.conf (127.0.0.1 everywhere) into the container variant, where each
 # daemon and MariaDB/Redis are reached by their docker-compose service name. Used at image build.
+# Daemons reach each other over the compose network, so their daemon-only ports must not be on
+# loopback: every conf reads the shared secret from /etc/teamtalk/secret/daemon_secret, which
+# the daemon_secret service of docker-compose.yml makes once (see there).
 set -e
 src=${1:?usage: container-conf.sh SRC_CONF_DIR DEST_DIR}
 dst=${2:?usage: container-conf.sh SRC_CONF_DIR DEST_DIR}
@@ -18,4 +21,5 @@ for f in "$src"/*.conf; do
         -e 's#^MsfsSite=http://127.0.0.1:8700/#MsfsSite=http://msfs:8700/#' \
         -e 's#^BaseDir=.*#BaseDir=/var/lib/teamtalk/msfs#' \
         "$f" > "$dst/$(basename "$f")"
+    printf '\nDaemonSecretFile=/etc/teamtalk/secret/daemon_secret\n' >> "$dst/$(basename "$f")"
 done

@@ -44,7 +44,7 @@ static int configure(tt_daemon_t *d, void *udata)
     fs->client = (tt_server_opts_t){.max_pdu = max_pdu, .lim = {.idle_ms = 120000},
                                     .echo_heartbeat = 1};
     fs->peer = (tt_server_opts_t){.max_pdu = max_pdu, .lim = {.idle_ms = 30000},
-                                  .echo_heartbeat = 1};
+                                  .echo_heartbeat = 1, .daemon_only = 1};
     return 0;
 }
 

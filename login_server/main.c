@@ -24,7 +24,7 @@ static int configure(tt_daemon_t *d, void *udata)
         return -1;
     ls->peer_opts = (tt_server_opts_t){.max_pdu = max_pdu,
                                        .lim = {.idle_ms = 30000, .keepalive_ms = 5000},
-                                       .send_heartbeat = 1};
+                                       .send_heartbeat = 1, .daemon_only = 1};
     ls->client_opts = (tt_server_opts_t){.max_pdu = 65536, .lim = {.idle_ms = 120000},
                                          .echo_heartbeat = 1};
     ls->http_lim = (tt_http_limits_t){.max_header = (size_t)max_req,

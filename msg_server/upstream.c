@@ -21,6 +21,7 @@ static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
         .backoff_min_ms = ms->reconnect_ms,
         .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
         .max_pdu = ms->client_opts.max_pdu,
+        .auth = tt_daemon_auth(&ms->d),
     };
     return tt_link_new(ms->d.loop, &o, h, udata);
 }
@@ -220,6 +221,9 @@ void ms_route_send_all(msg_server_t *ms, uint16_t sid, uint16_t cid, const Proto
 
 int ms_upstreams_start(msg_server_t *ms)
 {
+    if (!tt_daemon_auth(&ms->d))
+        log_warn("no DaemonSecret set: the links to db_proxy, login and route servers are not "
+                 "authenticated (they must listen on loopback only)");
     for (int a = 0; a < ms->n_db_addr; a++) {
         for (uint32_t k = 0; k < ms->db_conns && ms->n_db < MS_MAX_DB_LINKS; k++) {
             db_link_t *db = &ms->db[ms->n_db];

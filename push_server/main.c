@@ -36,7 +36,7 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_max_pdu(d, &max_pdu) < 0)
         return -1;
     ps->peer = (tt_server_opts_t){.max_pdu = max_pdu, .lim = {.idle_ms = 30000},
-                                  .echo_heartbeat = 1};
+                                  .echo_heartbeat = 1, .daemon_only = 1};
     return 0;
 }
 

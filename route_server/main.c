@@ -13,6 +13,7 @@ static int configure(tt_daemon_t *d, void *udata)
     rs->peer_opts = (tt_server_opts_t){
         .lim = {.idle_ms = 30000, .keepalive_ms = 5000},
         .send_heartbeat = 1,
+        .daemon_only = 1,
     };
     long long max_p2p, p2p_rate, p2p_queued;
     if (tt_daemon_cfg_port(d, "ListenMsgPort", -1, &port) < 0 ||

@@ -73,8 +73,14 @@ static void online_user_info(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
         log_warn_rl("IMOnlineUserInfo from %s does not parse: ignored", c->peer);
         return;
     }
-    if (rs_presence_replace(&rs->presence, p->id, m->user_stat_list, m->n_user_stat_list) < 0)
+    int refused = rs_presence_replace(&rs->presence, p->id, m->user_stat_list,
+                                      m->n_user_stat_list);
+    if (refused < 0)
         log_error("out of memory: the online users of %s are incomplete", c->peer);
+    else if (refused > 0)
+        log_warn("IMOnlineUserInfo from %s: %d of %zu entries refused (at most %d per frame, "
+                 "%d kinds of login per user)", c->peer, refused, m->n_user_stat_list,
+                 RS_MAX_ONLINE_ENTRIES, RS_MAX_USER_SESSIONS);
     log_notice("msg_server %s reports %zu online client(s); %zu user(s) online in all",
                c->peer, rs_presence_conn_sessions(&rs->presence, p->id),
                rs_presence_users(&rs->presence));
@@ -101,7 +107,10 @@ static void user_status_update(void *ctx, tt_conn_t *c, const tt_pdu_t *pdu)
         log_info_rl("IMUserStatusUpdate from %s ignored: user %u, type 0x%02x, status %u %s",
                  c->peer, (unsigned)m->user_id, (unsigned)m->client_type,
                  (unsigned)m->user_status,
-                 m->user_status == RS_STATUS_OFFLINE ? "not logged in there" : "unknown");
+                 m->user_status == RS_STATUS_OFFLINE ? "not logged in there"
+                 : m->user_status == RS_STATUS_ONLINE || m->user_status == RS_STATUS_LEAVE
+                     ? "(too many kinds of login for the user)"
+                     : "unknown");
     tt_pb_free(m);
 }
 

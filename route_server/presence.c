@@ -90,6 +90,8 @@ static int holds_conn(const rs_user_t *u, uint64_t conn)
     return 0;
 }
 
+/* 0 added (or counted), 1 refused (the user has RS_MAX_USER_SESSIONS kinds already), -1 no
+ * memory. Every scan here is over at most RS_MAX_USER_SESSIONS sessions. */
 static int add_session(rs_presence_t *p, uint64_t conn, rs_user_t *u, uint32_t client_type)
 {
     for (size_t i = 0; i < u->n; i++) {
@@ -101,6 +103,8 @@ static int add_session(rs_presence_t *p, uint64_t conn, rs_user_t *u, uint32_t c
             goto counted;
         }
     }
+    if (u->n >= RS_MAX_USER_SESSIONS)
+        return 1;
     tt_map_t *set = tt_map_get(&p->conns, conn);
     if (!set) {
         if (!(set = calloc(1, sizeof(*set))))
@@ -207,9 +211,10 @@ int rs_presence_update(rs_presence_t *p, uint64_t conn, uint32_t user_id, uint32
     rs_user_t *u = get_user(p, user_id, 1);
     if (!u)
         return -1;
-    if (add_session(p, conn, u, client_type) < 0) {
+    int added = add_session(p, conn, u, client_type);
+    if (added != 0) {
         release_user(p, u);
-        return -1;
+        return added;
     }
     if (u->pc > 0 && p->sink.pc_login)
         p->sink.pc_login(p->sink.arg, user_id, 1);
@@ -253,6 +258,11 @@ int rs_presence_replace(rs_presence_t *p, uint64_t conn,
                         IM__BaseDefine__ServerUserStat *const *list, size_t n)
 {
     int rc = 0;
+    size_t refused = 0;
+    if (n > RS_MAX_ONLINE_ENTRIES) {
+        refused = n - RS_MAX_ONLINE_ENTRIES;
+        n = RS_MAX_ONLINE_ENTRIES;
+    }
     touched_t t;
     memset(&t, 0, sizeof(t));
     tt_map_init(&t.seen);
@@ -281,10 +291,15 @@ int rs_presence_replace(rs_presence_t *p, uint64_t conn,
             rc = -1;
             continue; /* skipped rather than added unannounced */
         }
-        if (!(u = get_user(p, e->user_id, 1)) || add_session(p, conn, u, e->client_type) < 0) {
+        int added = -1;
+        u = get_user(p, e->user_id, 1);
+        if (!u || (added = add_session(p, conn, u, e->client_type)) != 0) {
             if (u)
                 release_user(p, u);
-            rc = -1;
+            if (added > 0)
+                refused++;
+            else
+                rc = -1;
         }
     }
     /* Tell the others about every change of PC presence. */
@@ -296,7 +311,7 @@ int rs_presence_replace(rs_presence_t *p, uint64_t conn,
     free(t.ids);
     free(t.had);
     tt_map_free(&t.seen);
-    return rc;
+    return rc < 0 ? -1 : (int)(refused > INT32_MAX ? INT32_MAX : refused);
 }
 
 size_t rs_presence_drop(rs_presence_t *p, uint64_t conn)

@@ -16,6 +16,12 @@
 #define RS_STATUS_OFFLINE IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_OFFLINE
 #define RS_STATUS_LEAVE IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_LEAVE
 
+/* Bounds that keep every entry O(1): kinds of login (connection, client type) per user (real
+ * users have a few: four client types over their msg_servers), and entries taken from one
+ * IMOnlineUserInfo (more than a msg_server holds; the rest of a bigger frame is refused). */
+#define RS_MAX_USER_SESSIONS 64
+#define RS_MAX_ONLINE_ENTRIES 200000
+
 /* Windows and Mac are PC class (high nibble 0); iOS and Android are mobile (0x1_). */
 static inline int rs_is_pc(uint32_t client_type) { return (client_type & 0x10) == 0; }
 
@@ -42,13 +48,16 @@ void rs_presence_free(rs_presence_t *p);
  * there, OFFLINE removes one. Notifies: PC-login 1 after an ONLINE when the user has a PC
  * client; PC-login 0 after a PC OFFLINE that left no PC client; for PC types the user status
  * (ONLINE, or OFFLINE once no PC client remains). Returns 0 when applied, 1 when ignored (an
- * OFFLINE for a session not held there, or an unknown status), -1 when memory is short. */
+ * OFFLINE for a session not held there, an unknown status, or a new kind of login for a user
+ * who has RS_MAX_USER_SESSIONS already), -1 when memory is short. */
 int rs_presence_update(rs_presence_t *p, uint64_t conn, uint32_t user_id, uint32_t status,
                        uint32_t client_type);
 /* IMOnlineUserInfo from conn: its sessions become exactly the listed ones (entries with
- * status OFFLINE are skipped). Users who lose their last PC client are notified OFFLINE
- * (PC-login 0, then user status), users who gain their first one ONLINE. -1 when memory is
- * short (the state is then consistent but may lack some of the entries). */
+ * status OFFLINE are skipped), in O(n). Users who lose their last PC client are notified
+ * OFFLINE (PC-login 0, then user status), users who gain their first one ONLINE. Returns how
+ * many entries were refused (past RS_MAX_ONLINE_ENTRIES, or past RS_MAX_USER_SESSIONS for
+ * their user), or -1 when memory is short (the state is then consistent but may lack some of
+ * the entries). */
 int rs_presence_replace(rs_presence_t *p, uint64_t conn,
                         IM__BaseDefine__ServerUserStat *const *list, size_t n);
 /* The connection is gone: its sessions go, and users left without a PC client are notified

@@ -4,6 +4,9 @@
 #   scripts/run.sh stop                stop exactly what start started (by pid)
 #   scripts/run.sh status
 # Runtime files live under var/ (TT_VAR_DIR): var/log/*.log, var/run/*.pid, var/run/<daemon>/.
+# The daemons authenticate each other with a random secret made at the first start
+# (var/daemon_secret, mode 600): each daemon runs with a copy of its conf/*.conf in var/conf/
+# that adds DaemonSecretFile=var/daemon_secret, unless that conf sets a secret of its own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +34,25 @@ listening() { ss -Htln "sport = :$1" | grep -q .; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pid_of() { [ -s "$RUN/$1.pid" ] && cat "$RUN/$1.pid" || true; }
 
+# The secret shared by the daemons, made once.
+make_secret() {
+    local f=$VAR/daemon_secret
+    [ -s "$f" ] && return 0
+    ( umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" && mv "$f.tmp" "$f" )
+    say "generated the daemons' shared secret in $f"
+}
+
+# The config a daemon runs with: conf/NAME plus the secret file (an operator's own wins).
+daemon_conf() {
+    local src=$ROOT/conf/$1 dst=$VAR/conf/$1
+    if grep -Eq '^[[:space:]]*DaemonSecret(File)?[[:space:]]*=[[:space:]]*[^[:space:]#]' "$src"; then
+        cp "$src" "$dst"
+    else
+        { cat "$src"; printf '\n# added by scripts/run.sh\nDaemonSecretFile=%s\n' "$VAR/daemon_secret"; } >"$dst"
+    fi
+    printf '%s\n' "$dst"
+}
+
 wait_port() {
     local port=$1 pid=$2 deadline=$(( SECONDS + 20 ))
     while (( SECONDS < deadline )); do
@@ -43,10 +65,11 @@ wait_port() {
 
 start() {
     [ -x "$BUILD/msg_server/msg_server" ] || die "no build in $BUILD (run: make build)"
-    mkdir -p "$RUN" "$LOG"
+    mkdir -p "$RUN" "$LOG" "$VAR/conf"
+    make_secret
     "$ROOT/scripts/stack.sh" start-db --dir "$VAR"
     export TT_LOG_DIR=$LOG
-    local entry name conf ports port pid
+    local entry name conf ports port pid cfile
     for entry in "${DAEMONS[@]}"; do
         IFS=: read -r name conf ports <<<"$entry"
         pid=$(pid_of "$name")
@@ -55,7 +78,8 @@ start() {
             listening "$port" && die "port $port (for $name) is taken by another process; stop it first"
         done
         mkdir -p "$RUN/$name"
-        ( cd "$RUN/$name" && exec "$BUILD/$name/$name" -c "$ROOT/conf/$conf" \
+        cfile=$(daemon_conf "$conf")
+        ( cd "$RUN/$name" && exec "$BUILD/$name/$name" -c "$cfile" \
               -l "$ROOT/conf/log4crc" >>"$LOG/$name.out" 2>&1 ) &
         pid=$!
         echo "$pid" >"$RUN/$name.pid"
@@ -75,7 +99,8 @@ TeamTalk is running on this machine.
 Demo users TT001 ... TT100, password ${TT_DEMO_PASSWORD:-test123}.
 Point a TeamTalk client's login server at http://<this host>:8080/msg_server
 (set IpAddr1 in conf/msgserver.conf and the msfs URL in conf/loginserver.conf to an address
-the client can reach). Logs: $LOG   Stop everything: make stop
+the client can reach). The daemons share the secret in $VAR/daemon_secret (they run with
+$VAR/conf/, copies of conf/ plus DaemonSecretFile). Logs: $LOG   Stop everything: make stop
 MSG
 }
 

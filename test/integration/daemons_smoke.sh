@@ -48,6 +48,9 @@ sed -e "s/^ClientListenIP=.*/ClientListenIP=127.0.0.1/" -e "s/^ClientListenPort=
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_MSFS/" \
     -e "s#^BaseDir=.*#BaseDir=$TT_TMP/msfs_data#" "$TT_SRC/conf/msfs.conf" > "$TT_TMP/msfs.conf"
 sed -e "s/^ListenPort=.*/ListenPort=$P_PUSH/" "$TT_SRC/conf/pushserver.conf" > "$TT_TMP/push.conf"
+for f in route login msg db httpmsg file msfs push; do
+    echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/$f.conf"
+done
 
 tt_start route_server "$B/route_server/route_server" "$TT_TMP/route.conf"
 tt_start login_server "$B/login_server/login_server" "$TT_TMP/login.conf"

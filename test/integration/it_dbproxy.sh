@@ -74,6 +74,7 @@ sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_D
     -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
     -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
     "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
+echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
 # the second one: one worker and a small queue
 sed -e "s/^ListenPort=.*/ListenPort=$P_DB2/" -e "s/^ThreadNum=.*/ThreadNum=1/" \
     "$TT_TMP/db.conf" > "$TT_TMP/db2.conf"

@@ -27,6 +27,7 @@
 #include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "tt_net.h"
+#include "it_auth.h"
 #include "it_check.h"
 #include "tt_pdu.h"
 
@@ -99,6 +100,8 @@ static int fake_connect(fake_t *f, const char *name, uint16_t port)
     fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
     struct timeval tv = {T / 1000, 0};
     setsockopt(f->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (strcmp(name, "tcp-client") != 0 && it_daemon_auth(f->fd) < 0) /* clients: no secret */
+        return check(0, "%s: daemon handshake on %u failed", name, port), -1;
     return 0;
 }
 

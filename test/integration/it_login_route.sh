@@ -9,7 +9,8 @@ B=$TT_BUILD
 P_ROUTE=$(tt_free_port); P_HTTP=$(tt_free_port); P_LMS=$(tt_free_port); P_CLIENT=$(tt_free_port)
 MSFS=http://127.0.0.1:8700/
 DISCOVERY=http://127.0.0.1/api/discovery
-printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\n' "$P_ROUTE" > "$TT_TMP/route.conf"
+printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\nDaemonSecret=%s\n' "$P_ROUTE" "$TT_DAEMON_SECRET" \
+    > "$TT_TMP/route.conf"
 cat > "$TT_TMP/login.conf" <<CONF
 ClientListenIP=127.0.0.1
 ClientPort=$P_CLIENT
@@ -19,6 +20,7 @@ MsgServerListenIP=127.0.0.1
 MsgServerPort=$P_LMS
 msfs=$MSFS
 discovery=$DISCOVERY
+DaemonSecret=$TT_DAEMON_SECRET
 CONF
 
 tt_start route_server "$B/route_server/route_server" "$TT_TMP/route.conf"

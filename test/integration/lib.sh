@@ -10,6 +10,9 @@ export TT_LOG_DIR=$TT_TMP/log
 mkdir -p "$TT_LOG_DIR"
 TT_PIDS=()
 TT_FAILED=0
+# The daemons of a test authenticate each other with this secret (DaemonSecret=); test
+# programs that speak to daemon-only ports read it from the environment.
+export TT_DAEMON_SECRET=${TT_DAEMON_SECRET:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
 
 tt_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 tt_fail() { tt_log "FAIL: $*"; TT_FAILED=1; }

@@ -37,9 +37,11 @@ tt_suite_start() {
         -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
         -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
         "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
-    printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\n' "$P_ROUTE" > "$TT_TMP/route.conf"
-    printf 'HttpListenIP=127.0.0.1\nHttpPort=%s\nMsgServerListenIP=127.0.0.1\nMsgServerPort=%s\nmsfs=http://127.0.0.1:8700/\ndiscovery=http://127.0.0.1/api/discovery\n' \
-        "$P_LHTTP" "$P_LMS" > "$TT_TMP/login.conf"
+    echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
+    printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\nDaemonSecret=%s\n' "$P_ROUTE" "$TT_DAEMON_SECRET" \
+        > "$TT_TMP/route.conf"
+    printf 'HttpListenIP=127.0.0.1\nHttpPort=%s\nMsgServerListenIP=127.0.0.1\nMsgServerPort=%s\nmsfs=http://127.0.0.1:8700/\ndiscovery=http://127.0.0.1/api/discovery\nDaemonSecret=%s\n' \
+        "$P_LHTTP" "$P_LMS" "$TT_DAEMON_SECRET" > "$TT_TMP/login.conf"
     local i port_var
     for i in 1 2; do
         port_var=P_MS$i
@@ -57,6 +59,7 @@ LoginServerPort1=$P_LMS
 RouteServerIP1=127.0.0.1
 RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
+DaemonSecret=$TT_DAEMON_SECRET
 ${TT_MS_EXTRA:-}
 CONF
     done

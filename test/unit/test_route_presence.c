@@ -274,6 +274,56 @@ static void test_online_user_info_replaces(void **state)
     assert_int_equal(rs_presence_users(&f->p), 0);
 }
 
+/* A 100k-entry IMOnlineUserInfo of one user with 100k client types (today a linear scan per
+ * entry over the user's sessions: seconds of a frozen route_server): the user's sessions are
+ * capped, so each entry costs O(1); entries over the per-frame cap are refused. */
+#ifndef RS_MAX_USER_SESSIONS
+#define RS_MAX_USER_SESSIONS 64 /* what the fixed code caps at (presence.h) */
+#endif
+static void test_huge_online_user_info(void **state)
+{
+    (void)state;
+    rs_presence_t p;
+    rs_presence_init(&p, NULL);
+    const size_t n = 100000;
+    IM__BaseDefine__ServerUserStat *s = calloc(n, sizeof(*s));
+    IM__BaseDefine__ServerUserStat **list = calloc(n, sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        s[i] = stat_of(42, ON, (uint32_t)(i + 1));
+        list[i] = &s[i];
+    }
+    assert_true(rs_presence_replace(&p, 1, list, n) >= 0);
+    assert_int_equal(rs_presence_status(&p, 42), ON);
+    assert_true(rs_presence_conn_sessions(&p, 1) <= RS_MAX_USER_SESSIONS);
+    /* one at a time through IMUserStatusUpdate: refused past the cap as well */
+    for (uint32_t i = 0; i < 1000; i++)
+        rs_presence_update(&p, 2, 42, ON, 0x1000 + i);
+    assert_true(rs_presence_conn_sessions(&p, 2) + rs_presence_conn_sessions(&p, 1) <=
+                RS_MAX_USER_SESSIONS);
+    rs_presence_drop(&p, 2);
+    /* the same user and client type 100k times is one session counted 100k times */
+    for (size_t i = 0; i < n; i++)
+        s[i] = stat_of(43, ON, WIN);
+    assert_true(rs_presence_replace(&p, 3, list, n) >= 0);
+    assert_int_equal(rs_presence_conn_sessions(&p, 3), n);
+    /* distinct users: taken up to the per-frame cap, the rest refused */
+    const size_t big = RS_MAX_ONLINE_ENTRIES + 1000;
+    IM__BaseDefine__ServerUserStat *b = calloc(big, sizeof(*b));
+    IM__BaseDefine__ServerUserStat **bl = calloc(big, sizeof(*bl));
+    for (size_t i = 0; i < big; i++) {
+        b[i] = stat_of((uint32_t)(1000 + i), ON, WIN);
+        bl[i] = &b[i];
+    }
+    assert_int_equal(rs_presence_replace(&p, 4, bl, big), 1000);
+    assert_int_equal(rs_presence_conn_sessions(&p, 4), RS_MAX_ONLINE_ENTRIES);
+    assert_int_equal(rs_presence_status(&p, (uint32_t)(1000 + big - 1)), OFF);
+    rs_presence_free(&p);
+    free(s);
+    free(list);
+    free(b);
+    free(bl);
+}
+
 /* Random run against a reference: after every step the statuses match the reference, and an
  * observer that applies the notifications agrees with the state. */
 static void test_random_model(void **state)
@@ -359,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_online_user_info_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+        cmocka_unit_test(test_huge_online_user_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
