@@ -195,7 +195,6 @@ RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
 MsgRateLimit=$RATE_LIMIT
 MsgRateBurst=$(( RATE_LIMIT * 2 ))
-LoginFailLimit=1000000
 LoginTimeout=60
 CONF
 

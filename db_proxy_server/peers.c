@@ -32,6 +32,8 @@ typedef struct req_s {
     dbp_job_t job;          /* executor link (first member) */
     db_proxy_t *dbp;        /* the daemon */
     dbp_peer_t *peer;       /* who asked (referenced) */
+    dbp_workers_t *pool;    /* where it runs: dbp->workers, or dbp->login_workers */
+    dbp_lane_t own;         /* a login's lane of its own (no order with other requests) */
     const dbp_cmd_t *cmd;   /* its command */
     uint16_t seq;           /* its seq_num */
     int answered;           /* an answer went to the outbox, which settles the budget */
@@ -45,6 +47,7 @@ typedef struct req_s {
 struct dbp_out_s {
     dbp_out_t *next;    /* outbox link */
     dbp_peer_t *peer;   /* to whom (referenced) */
+    dbp_workers_t *pool; /* whose budget */
     size_t cost;        /* budget to settle once written */
     uint8_t *frame;     /* header + body */
     size_t len;         /* frame length */
@@ -93,6 +96,7 @@ static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint
     r->job.release = req_release;
     r->dbp = dbp;
     r->peer = p;
+    r->pool = dbp->workers;
     r->cmd = cmd;
     r->seq = seq;
     r->body_len = len;
@@ -138,6 +142,44 @@ static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t
     tt_conn_close(c, "request queue overflow");
 }
 
+/* A login goes to the login threads, on a lane of its own: logins never queue behind other
+ * requests nor other requests behind logins. When the login queue is full it is refused at
+ * once as busy (its answer finds the client through attach_data, so it may overtake). */
+static void login_submit(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t *cmd,
+                         const tt_pdu_t *pdu)
+{
+    req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
+    if (r) {
+        r->pool = dbp->login_workers;
+        dbp_lane_init(&r->own);
+        atomic_fetch_add(&p->refs, 1);
+        if (dbp_workers_submit(dbp->login_workers, &r->own, &r->job, 0) == 0)
+            return;
+        atomic_fetch_sub(&p->refs, 1);
+        free(r);
+    }
+    dbp->login_busy++;
+    uint64_t now = tt_loop_now(dbp->d.loop);
+    if (dbp->last_busy_log == 0 || now - dbp->last_busy_log >= REJECT_LOG_MS) {
+        dbp->last_busy_log = now;
+        log_warn("login queue full (%zu waiting or running, LoginQueueMax %zu): logins refused "
+                 "as busy (%llu so far)",
+                 dbp_workers_pending(dbp->login_workers), dbp->login_queue,
+                 (unsigned long long)dbp->login_busy);
+    }
+    ProtobufCMessage *m = tt_pb_unpack(cmd->req, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn("%s from %s does not parse: dropped", cmd->name, c->peer);
+        return;
+    }
+    dbp_ctx_t x = {dbp, cmd, pdu->seq_num, c->peer, NULL, 0};
+    dbp_login_busy(&x, m);
+    tt_pb_free(m);
+    if (x.frame)
+        tt_conn_write(c, x.frame, x.frame_len);
+    free(x.frame);
+}
+
 static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
 {
     (void)s;
@@ -150,6 +192,10 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     }
     if (dbp->stopping || !p) {
         reject(dbp, c, p, cmd, pdu);
+        return;
+    }
+    if (dbp_cmd_is_login(cmd) && dbp->login_workers) {
+        login_submit(dbp, c, p, cmd, pdu);
         return;
     }
     req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
@@ -186,7 +232,7 @@ static void outbox_flush(void *arg)
         dbp_peer_t *p = o->peer;
         if (p->conn && tt_conn_is_open(p->conn))
             tt_conn_write(p->conn, o->frame, o->len);
-        dbp_workers_settle(dbp->workers, o->cost);
+        dbp_workers_settle(o->pool, o->cost);
         peer_unref(p);
         free(o->frame);
         free(o);
@@ -248,7 +294,8 @@ static void stop_poll(tt_loop_t *loop, tt_timer_t *t, void *udata)
 {
     db_proxy_t *dbp = udata;
     outbox_flush(dbp); /* in case a flush could not be posted */
-    size_t pending = dbp_workers_pending(dbp->workers);
+    size_t pending = dbp_workers_pending(dbp->workers) +
+                     (dbp->login_workers ? dbp_workers_pending(dbp->login_workers) : 0);
     if (pending > 0 && tt_loop_now(loop) < dbp->stop_deadline)
         return;
     tt_timer_stop(loop, t);
@@ -364,12 +411,13 @@ static void req_answer(req_t *r, dbp_ctx_t *x, int prebuilt)
         return; /* req_release settles the job */
     }
     o->peer = r->peer;
+    o->pool = r->pool;
     o->frame = x->frame;
     o->len = x->frame_len;
     o->cost = r->job.cost; /* a pre-built answer is part of the job's cost already */
     if (!prebuilt) {       /* a new one weighs on the budget until it is written */
         o->cost += x->frame_len;
-        dbp_workers_charge(dbp->workers, x->frame_len);
+        dbp_workers_charge(r->pool, x->frame_len);
     }
     atomic_fetch_add(&r->peer->refs, 1);
     r->answered = 1;
@@ -439,7 +487,7 @@ static void req_release(dbp_job_t *j, int ran)
     (void)ran;
     req_t *r = (req_t *)j;
     if (!r->answered)
-        dbp_workers_settle(r->dbp->workers, r->job.cost);
+        dbp_workers_settle(r->pool, r->job.cost);
     peer_unref(r->peer);
     free(r->answer); /* cancelled before it ran */
     free(r);

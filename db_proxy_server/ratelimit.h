@@ -1,4 +1,4 @@
-/* ratelimit: failed logins per user name. After max_failures failures within window seconds a
+/* ratelimit: failed logins per key (a user id, a client address). After max_failures failures within window seconds a
  * name is locked (db_proxy answers result 6 without checking the password) until the oldest of
  * those failures leaves the window; a successful login clears the name. The table is bounded:
  * at most max_entries names, the one that failed least recently is forgotten first. Names are
@@ -23,6 +23,13 @@ void dbp_rl_free(dbp_rl_t *rl);
 int dbp_rl_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
 /* Records a failure at time now. */
 void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Counts an attempt when it arrives: 0 when the key is not locked at now, and then a failure
+ * at now is recorded at once (given back with dbp_rl_refund if the attempt succeeds), so that
+ * attempts running in parallel each see the ones before them; -1 (nothing recorded) when
+ * locked. */
+int dbp_rl_take(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Takes back one failure recorded at time when (by dbp_rl_take), if still kept. */
+void dbp_rl_refund(dbp_rl_t *rl, const char *name, size_t len, uint64_t when);
 /* Forgets the name (after a successful login). */
 void dbp_rl_clear(dbp_rl_t *rl, const char *name, size_t len);
 /* Names tracked. */

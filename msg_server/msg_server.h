@@ -92,8 +92,6 @@ struct msg_server_s {
     uint32_t mobile_timeout_ms;          /* idle timeout of mobile clients */
     uint32_t request_timeout_ms;         /* an upstream answer is given up after */
     uint32_t reconnect_ms;               /* first upstream reconnect delay */
-    uint32_t login_fail_limit;           /* failed logins per address per window */
-    uint32_t login_fail_window_ms;
     uint32_t msg_rate;                   /* messages per second per connection */
     uint32_t msg_burst;                  /* bucket size */
     uint32_t max_text;                   /* largest text message (bytes of msg_data) */
@@ -113,7 +111,6 @@ struct msg_server_s {
     tt_timer_t tick;                     /* 1 s housekeeping */
     tt_timer_t unthrottle;               /* resumes rate-limited clients */
     client_t *throttled;                 /* clients paused by the rate limit */
-    struct login_guard_s *guard;         /* failed logins per address */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
 };
 
@@ -210,7 +207,5 @@ void ms_chat_unanswered(msg_server_t *ms, uint32_t user_id, uint64_t key);
 /* ---- login (login.c) ---- */
 void ms_login_request(client_t *c, const tt_pdu_t *pdu);
 void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu);
-int ms_guard_init(msg_server_t *ms);
-void ms_guard_free(msg_server_t *ms);
 
 #endif
