@@ -82,7 +82,11 @@ struct db_proxy_s {
     uint32_t dedupe_window;           /* DedupeWindowSeconds: resends recognised this long */
     size_t msg_batch_max;             /* MsgBatchMax: messages stored per transaction */
     size_t msg_batches;               /* MsgBatchParallel: such transactions at once (0: any) */
-    int login_threads;                /* LoginThreads: password checks at once */
+    int login_threads;                /* LoginThreads: logins at once */
+    int kdf_parallel;                 /* LoginKdfParallel: password hashes at once */
+    pthread_mutex_t kdf_mu;           /* guards kdf_running */
+    pthread_cond_t kdf_cv;            /* a hash finished */
+    int kdf_running;                  /* password hashes running */
     size_t login_queue;               /* LoginQueueMax: logins admitted, at most */
     uint32_t addr_fail_limit, addr_fail_window; /* LoginFailLimit, LoginFailWindow */
     uint32_t user_fail_limit, user_fail_window; /* LoginUserFailLimit, LoginUserFailWindow */
@@ -160,6 +164,10 @@ extern const size_t dbp_login_ncmds;
 /* A command of dbp_login_cmds: runs on the login threads, in no order with the other
  * requests of its connection (the answer finds its client through attach_data). */
 int dbp_cmd_is_login(const dbp_cmd_t *cmd);
+/* n logins at once (x[i] answers req[i]): one lookup for all the names; done(i, arg) is
+ * called as soon as x[i] has its answer frame (or none: then the error answer is due). */
+void dbp_login_batch(dbp_ctx_t *x, const ProtobufCMessage *const *req, size_t n,
+                     void (*done)(size_t i, void *arg), void *arg);
 /* The answer to a login refused because the login queue is full. */
 void dbp_login_busy(dbp_ctx_t *x, const ProtobufCMessage *req);
 extern const dbp_cmd_t dbp_buddy_cmds[];   /* h_buddy.c: users, departments, avatar, sign */

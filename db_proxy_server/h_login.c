@@ -26,6 +26,7 @@
  * hashed with fewer iterations) rewrites it in the current format, only if it did not change
  * meanwhile. */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,83 +209,132 @@ static int upgrade(dbp_ctx_t *x, const td_user_t *u, const char *stored, const c
     return done;
 }
 
-static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+/* At most LoginKdfParallel password hashes at once (default: the number of CPUs), whatever
+ * LoginThreads is: the other login threads go on with logins that need no hash (lookups,
+ * cached credentials), and chat keeps CPU for itself. */
+static void kdf_enter(db_proxy_t *dbp)
 {
-    const IM__Server__IMValidateReq *req = (const IM__Server__IMValidateReq *)m;
-    db_proxy_t *dbp = x->dbp;
-    const char *name = req->user_name, *pw = req->password;
-    size_t nlen = strlen(name), plen = strlen(pw);
-    char shown[300], akey[ADDR_KEY_MAX];
-    dbp_printable(name, shown, sizeof(shown));
-    size_t alen = addr_key(req->client_ip, akey);
-    if (!alen)
-        snprintf(akey, sizeof(akey), "-");
-    uint64_t now = dbp_now_s();
+    pthread_mutex_lock(&dbp->kdf_mu);
+    while (dbp->kdf_running >= dbp->kdf_parallel)
+        pthread_cond_wait(&dbp->kdf_cv, &dbp->kdf_mu);
+    dbp->kdf_running++;
+    pthread_mutex_unlock(&dbp->kdf_mu);
+}
 
-    /* the address: counted now, given back on success */
-    if (alen && dbp_rl_take(dbp->login_addr_failures, akey, alen, now) < 0) {
-        log_info("login of %s from %s refused: too many failed attempts from this address",
-                 shown, akey);
-        answer(x, req, VALIDATE_LOCKED, NULL);
-        return 0;
-    }
-    if (!name_acceptable(name, nlen)) {
+static void kdf_leave(db_proxy_t *dbp)
+{
+    pthread_mutex_lock(&dbp->kdf_mu);
+    dbp->kdf_running--;
+    pthread_cond_signal(&dbp->kdf_cv);
+    pthread_mutex_unlock(&dbp->kdf_mu);
+}
+
+/* One login on its way: v_start (the name), the lookup, v_check (address and account counts,
+ * the credential cache), v_finish (the hash if needed, the outcome, the counts settled). */
+typedef struct vstate_s {
+    const IM__Server__IMValidateReq *req;
+    size_t nlen, plen, alen;
+    uint64_t now;
+    int lookup;        /* the name is looked up in IMUser */
+    int cached;        /* the credential matched the cache */
+    int addr_fresh;    /* ... and Redis knows the address already */
+    int user_locked;   /* the account was locked (an address known to it let it pass) */
+    uint8_t ukey[4];   /* the account's key: its id */
+    td_user_t *u;      /* its row */
+    char shown[300], akey[ADDR_KEY_MAX];
+} vstate_t;
+
+/* 1: answered already (x->frame); 0: go on (v->lookup: look the name up). */
+static int v_start(dbp_ctx_t *x, vstate_t *v, const IM__Server__IMValidateReq *req)
+{
+    memset(v, 0, offsetof(vstate_t, shown));
+    v->req = req;
+    v->nlen = strlen(req->user_name);
+    v->plen = strlen(req->password);
+    dbp_printable(req->user_name, v->shown, sizeof(v->shown));
+    v->alen = addr_key(req->client_ip, v->akey);
+    if (!v->alen)
+        snprintf(v->akey, sizeof(v->akey), "-");
+    v->now = dbp_now_s();
+    if (!name_acceptable(req->user_name, v->nlen)) {
         log_info("login of %s from %s refused: control characters or spaces around the name",
-                 shown, akey);
+                 v->shown, v->akey);
         answer(x, req, VALIDATE_WRONG, NULL);
-        return 0;
+        return 1;
     }
-    td_user_t *u = NULL;
-    if (nlen > 0 && nlen <= NAME_MAX_BYTES && dbp_utf8_valid(name, nlen)) {
-        td_conn_t *c = dbp_db(x, 0);
-        int rc = -1;
-        if (c) {
-            rc = td_user_by_name(c, name, nlen, &u);
-            if (rc < 0)
-                dbp_db_failed(x, c, "user lookup");
-            dbp_db_put(x, c, 0);
-        }
-        if (rc < 0) { /* not a guess: given back */
-            if (alen)
-                dbp_rl_refund(dbp->login_addr_failures, akey, alen, now);
-            return -1;
-        }
+    v->lookup = v->nlen > 0 && v->nlen <= NAME_MAX_BYTES && dbp_utf8_valid(req->user_name, v->nlen);
+    return 0;
+}
+
+/* The lookup failed: not a guess (nothing counted yet); the error answer. */
+static void v_lookup_failed(dbp_ctx_t *x, vstate_t *v)
+{
+    validate_fail(x, &v->req->base);
+}
+
+/* After the lookup (v->u). 1: answered (v->u freed); 0: go on to v_finish. */
+static int v_check(dbp_ctx_t *x, vstate_t *v)
+{
+    db_proxy_t *dbp = x->dbp;
+    const IM__Server__IMValidateReq *req = v->req;
+    /* the address: counted now, given back on success */
+    if (v->alen && dbp_rl_take(dbp->login_addr_failures, v->akey, v->alen, v->now) < 0) {
+        log_info("login of %s from %s refused: too many failed attempts from this address",
+                 v->shown, v->akey);
+        answer(x, req, VALIDATE_LOCKED, NULL);
+        free(v->u);
+        v->u = NULL;
+        return 1;
     }
     /* the account, across addresses: counted now, cleared on success. A name of nobody is
      * counted the same way (by its bytes, in a table of its own that cannot push accounts
      * out), so that being locked does not tell which names exist. */
-    uint8_t ukey[4] = {0};
-    if (!u && nlen > 0 &&
-        dbp_rl_take(dbp->login_name_failures, name, nlen, now) < 0) {
-        log_info("login of %s from %s refused: too many failed attempts for this name", shown,
-                 akey);
+    if (!v->u && v->nlen > 0 &&
+        dbp_rl_take(dbp->login_name_failures, req->user_name, v->nlen, v->now) < 0) {
+        log_info("login of %s from %s refused: too many failed attempts for this name",
+                 v->shown, v->akey);
         answer(x, req, VALIDATE_LOCKED, NULL);
+        return 1; /* keeps the address attempt: a guess */
+    }
+    td_user_t *u = v->u;
+    if (!u)
         return 0;
+    tt_put32(v->ukey, u->id);
+    v->user_locked = dbp_rl_take(dbp->login_failures, (const char *)v->ukey, 4, v->now) < 0;
+    if (v->user_locked && !(v->alen && addr_known(x, u->id, v->akey))) {
+        log_info("login of %s (id %u) from %s refused: too many failed attempts for this "
+                 "account",
+                 v->shown, (unsigned)u->id, v->akey);
+        answer(x, req, VALIDATE_LOCKED, NULL);
+        free(u);
+        v->u = NULL;
+        return 1;
     }
-    int user_locked = 0;
-    if (u) {
-        tt_put32(ukey, u->id);
-        user_locked = dbp_rl_take(dbp->login_failures, (const char *)ukey, 4, now) < 0;
-        if (user_locked && !(alen && addr_known(x, u->id, akey))) {
-            log_info("login of %s (id %u) from %s refused: too many failed attempts for this "
-                     "account",
-                     shown, (unsigned)u->id, akey);
-            answer(x, req, VALIDATE_LOCKED, NULL);
-            free(u);
-            return 0;
-        }
-    }
-    uint64_t ahash = alen ? addr_hash(akey, alen) : 0;
-    int addr_fresh = 0, cached = 0;
+    uint64_t ahash = v->alen ? addr_hash(v->akey, v->alen) : 0;
+    v->cached = u->status == 0 &&
+                dbp_cred_match(dbp->creds, u->id, u->password, u->salt, req->password,
+                               v->plen, ahash, v->now, DBP_LOGIN_KNOWN_REFRESH_S,
+                               &v->addr_fresh);
+    return 0;
+}
+
+/* The password check (unless cached) and the answer; frees v->u. */
+static void v_finish(dbp_ctx_t *x, vstate_t *v)
+{
+    db_proxy_t *dbp = x->dbp;
+    const IM__Server__IMValidateReq *req = v->req;
+    const char *pw = req->password, *shown = v->shown, *akey = v->akey;
+    size_t plen = v->plen;
+    td_user_t *u = v->u;
+    int cached = v->cached;
     td_pw_check_t chk = {0};
     td_pw_result_t pr = TD_PW_MISMATCH;
-    if (u && u->status == 0 &&
-        dbp_cred_match(dbp->creds, u->id, u->password, u->salt, pw, plen, ahash, now,
-                       DBP_LOGIN_KNOWN_REFRESH_S, &addr_fresh)) {
+    if (cached) {
         pr = TD_PW_MATCH;
-        cached = 1;
     } else if (u) {
+        kdf_enter(dbp);
         pr = td_pw_verify(u->password, u->salt, pw, plen, dbp->kdf_iterations, &chk);
+        kdf_leave(dbp);
         if (pr == TD_PW_MALFORMED)
             log_warn("user %s (id %u): the stored password is in no known format", shown,
                      (unsigned)u->id);
@@ -292,10 +342,15 @@ static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     int ok = u && pr == TD_PW_MATCH && u->status == 0;
     char stored[TD_PW_STORED_MAX];
     int have_new = 0;
-    if (ok && chk.needs_upgrade)
+    if (ok && chk.needs_upgrade) {
+        kdf_enter(dbp);
         have_new = td_pw_hash(pw, plen, dbp->kdf_iterations, stored, sizeof(stored)) == 0;
-    else if (!cached && !chk.kdf_done)
+        kdf_leave(dbp);
+    } else if (!cached && !chk.kdf_done) {
+        kdf_enter(dbp);
         td_pw_dummy(dbp->kdf_iterations); /* same cost as a real check */
+        kdf_leave(dbp);
+    }
 
     if (!ok) {
         if (u && pr == TD_PW_MATCH)
@@ -306,14 +361,15 @@ static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
                                      : "wrong password");
         answer(x, req, VALIDATE_WRONG, NULL);
         free(u);
-        return 0;
+        v->u = NULL;
+        return;
     }
-    if (alen)
-        dbp_rl_refund(dbp->login_addr_failures, akey, alen, now);
+    if (v->alen)
+        dbp_rl_refund(dbp->login_addr_failures, akey, v->alen, v->now);
     /* A success clears the account's count — unless it was locked and this address is one
      * the user logged in from before: the stranger's lock stays for everybody else. */
-    if (!user_locked)
-        dbp_rl_clear(dbp->login_failures, (const char *)ukey, 4);
+    if (!v->user_locked)
+        dbp_rl_clear(dbp->login_failures, (const char *)v->ukey, 4);
     const char *now_stored = u->password, *now_salt = u->salt;
     if (have_new && upgrade(x, u, stored, shown)) {
         now_stored = stored;
@@ -324,15 +380,153 @@ static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     /* the address is known from now on (Redis is told again after a day, or when another
      * address was seen in between) */
     uint64_t recorded = 0;
-    if (alen && !addr_fresh && addr_remember(x, u->id, akey) == 0)
-        recorded = ahash;
-    if (now_stored && !(cached && addr_fresh))
-        dbp_cred_put(dbp->creds, u->id, now_stored, now_salt, pw, plen, recorded, now);
+    if (v->alen && !v->addr_fresh && addr_remember(x, u->id, akey) == 0)
+        recorded = addr_hash(akey, v->alen);
+    if (now_stored && !(cached && v->addr_fresh))
+        dbp_cred_put(dbp->creds, u->id, now_stored, now_salt, pw, plen, recorded, v->now);
     log_info("login of %s (id %u) from %s accepted (%s)", shown, (unsigned)u->id, akey,
              cached ? "cached credential" : "password checked");
     answer(x, req, VALIDATE_OK, u);
     free(u);
+    v->u = NULL;
+}
+
+static int validate_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    vstate_t v;
+    if (v_start(x, &v, (const IM__Server__IMValidateReq *)m))
+        return 0;
+    if (v.lookup) {
+        td_conn_t *c = dbp_db(x, 0);
+        int rc = -1;
+        if (c) {
+            rc = td_user_by_name(c, v.req->user_name, v.nlen, &v.u);
+            if (rc < 0)
+                dbp_db_failed(x, c, "user lookup");
+            dbp_db_put(x, c, 0);
+        }
+        if (rc < 0) {
+            v_lookup_failed(x, &v);
+            return 0;
+        }
+    }
+    if (!v_check(x, &v))
+        v_finish(x, &v);
     return 0;
+}
+
+/* The credential matches the cache and neither the address nor the account is locked
+ * (nothing counted yet). */
+static int likely_cached(dbp_ctx_t *x, const vstate_t *v)
+{
+    db_proxy_t *dbp = x->dbp;
+    const td_user_t *u = v->u;
+    uint8_t k[4];
+    if (!u || u->status != 0)
+        return 0;
+    tt_put32(k, u->id);
+    return !(v->alen && dbp_rl_locked(dbp->login_addr_failures, v->akey, v->alen, v->now)) &&
+           !dbp_rl_locked(dbp->login_failures, (const char *)k, 4, v->now) &&
+           dbp_cred_match(dbp->creds, u->id, u->password, u->salt, v->req->password, v->plen,
+                          0, v->now, 0, NULL);
+}
+
+/* The row for the name of v among rows (the same choice as td_user_by_name: an active row
+ * first, then the lowest id); taken out of rows. */
+static td_user_t *pick_row(td_user_list_t *rows, const vstate_t *v)
+{
+    size_t best = rows->n;
+    for (size_t i = 0; i < rows->n; i++) {
+        td_user_t *r = rows->v[i];
+        if (!r || strlen(r->name) != v->nlen || memcmp(r->name, v->req->user_name, v->nlen))
+            continue;
+        if (best == rows->n) {
+            best = i;
+            continue;
+        }
+        td_user_t *b = rows->v[best];
+        int ra = r->status == 0, ba = b->status == 0;
+        if (ra > ba || (ra == ba && r->id < b->id))
+            best = i;
+    }
+    if (best == rows->n)
+        return NULL;
+    /* a copy: several requests may name the same user */
+    td_user_t *r = rows->v[best], *u = td_user_dup(r);
+    return u;
+}
+
+void dbp_login_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_t n,
+                     void (*done)(size_t i, void *arg), void *arg)
+{
+    vstate_t *v = calloc(n, sizeof(*v));
+    unsigned char *left = calloc(n, 1);
+    if (!v || !left) { /* out of memory: one at a time */
+        free(v);
+        free(left);
+        for (size_t i = 0; i < n; i++) {
+            if (validate_run(&x[i], m[i]) < 0)
+                validate_fail(&x[i], m[i]);
+            done(i, arg);
+        }
+        return;
+    }
+    const char *names[TD_NAMES_PER_QUERY];
+    size_t lens[TD_NAMES_PER_QUERY], nq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v_start(&x[i], &v[i], (const IM__Server__IMValidateReq *)m[i])) {
+            done(i, arg);
+            continue;
+        }
+        left[i] = 1;
+        if (v[i].lookup && nq < TD_NAMES_PER_QUERY) {
+            names[nq] = v[i].req->user_name;
+            lens[nq++] = v[i].nlen;
+        }
+    }
+    /* every name in one statement (a batch is at most TD_NAMES_PER_QUERY logins) */
+    td_user_list_t rows = {0};
+    int rc = 0;
+    if (nq) {
+        td_conn_t *c = dbp_db(&x[0], 0);
+        rc = -1;
+        if (c) {
+            rc = td_users_by_names(c, names, lens, nq, &rows);
+            if (rc < 0)
+                dbp_db_failed(&x[0], c, "user lookup");
+            dbp_db_put(&x[0], c, 0);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!left[i])
+            continue;
+        if (v[i].lookup && rc < 0) {
+            v_lookup_failed(&x[i], &v[i]);
+            left[i] = 0;
+            done(i, arg);
+            continue;
+        }
+        if (v[i].lookup)
+            v[i].u = pick_row(&rows, &v[i]);
+        /* a cached credential of an account that is not locked: answered now; the others
+         * (a hash, or a refusal) one by one afterwards, each counted and settled before the
+         * next is counted */
+        if (likely_cached(&x[i], &v[i])) {
+            if (!v_check(&x[i], &v[i]))
+                v_finish(&x[i], &v[i]);
+            left[i] = 0;
+            done(i, arg);
+        }
+    }
+    td_user_list_free(&rows);
+    for (size_t i = 0; i < n; i++)
+        if (left[i]) {
+            if (!v_check(&x[i], &v[i]))
+                v_finish(&x[i], &v[i]);
+            done(i, arg);
+        }
+    free(v);
+    free(left);
 }
 
 int dbp_cmd_is_login(const dbp_cmd_t *cmd)

@@ -18,7 +18,7 @@ static int configure(tt_daemon_t *d, void *udata)
     db_proxy_t *dbp = udata;
     uint16_t port;
     long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch, batches;
-    long long lthreads, lqueue, afail, awin, ufail, uwin, lcache;
+    long long lthreads, lkdf, lqueue, afail, awin, ufail, uwin, lcache;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
@@ -37,8 +37,9 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "MsgBatchMax", DBP_MSG_BATCH_DEFAULT, 1, TD_MSG_BATCH_MAX, &batch) <
             0 ||
         tt_daemon_cfg_int(d, "MsgBatchParallel", DBP_MSG_BATCHES_DEFAULT, 0, 256, &batches) < 0 ||
-        tt_daemon_cfg_int(d, "LoginThreads", ncpu > 2 ? (ncpu < 16 ? ncpu : 16) : 2, 1, 256,
-                          &lthreads) < 0 ||
+        tt_daemon_cfg_int(d, "LoginThreads", 8, 1, 256, &lthreads) < 0 ||
+        tt_daemon_cfg_int(d, "LoginKdfParallel", ncpu > 1 ? (ncpu < 64 ? ncpu : 64) : 1, 1, 256,
+                          &lkdf) < 0 ||
         tt_daemon_cfg_int(d, "LoginQueueMax", 1024, 1, 1000000, &lqueue) < 0 ||
         tt_daemon_cfg_int(d, "LoginFailLimit", DBP_LOGIN_ADDR_FAILURES, 1,
                           DBP_RL_MAX_FAILURES_CAP, &afail) < 0 ||
@@ -64,6 +65,7 @@ static int configure(tt_daemon_t *d, void *udata)
     dbp->msg_batch_max = (size_t)batch;
     dbp->msg_batches = (size_t)batches;
     dbp->login_threads = (int)lthreads;
+    dbp->kdf_parallel = (int)lkdf;
     dbp->login_queue = (size_t)lqueue;
     dbp->addr_fail_limit = (uint32_t)afail;
     dbp->addr_fail_window = (uint32_t)awin;
@@ -84,6 +86,8 @@ static int start(tt_daemon_t *d, void *udata)
 {
     db_proxy_t *dbp = udata;
     dbp_peers_init(dbp);
+    pthread_mutex_init(&dbp->kdf_mu, NULL);
+    pthread_cond_init(&dbp->kdf_cv, NULL);
     dbp->login_failures =
         dbp_rl_new(DBP_LOGIN_TABLE_MAX, dbp->user_fail_limit, dbp->user_fail_window);
     dbp->login_addr_failures =
@@ -120,6 +124,7 @@ static int start(tt_daemon_t *d, void *udata)
         .thread_start = dbp_thread_start,
         .thread_stop = dbp_thread_stop,
         .arg = dbp,
+        .max_batch = 2 * TD_NAMES_PER_QUERY, /* logins waiting together: up to 32 at once */
     };
     dbp->login_workers = dbp_workers_new(&lo);
     if (!dbp->login_workers) {
@@ -135,10 +140,11 @@ static int start(tt_daemon_t *d, void *udata)
                "transaction, resends recognised for %u s",
                dbp->threads, dbp->max_pending, dbp->max_pending_bytes,
                (unsigned)dbp->kdf_iterations, dbp->msg_batch_max, (unsigned)dbp->dedupe_window);
-    log_notice("logins: %d threads, at most %zu queued; %u failures per address in %u s, %u "
+    log_notice("logins: %d threads (%d hashing at once), at most %zu queued; %u failures per address in %u s, %u "
                "per account in %u s (not from an address the user logged in from); %zu "
                "verified credentials kept",
-               dbp->login_threads, dbp->login_queue, (unsigned)dbp->addr_fail_limit,
+               dbp->login_threads, dbp->kdf_parallel, dbp->login_queue,
+               (unsigned)dbp->addr_fail_limit,
                (unsigned)dbp->addr_fail_window, (unsigned)dbp->user_fail_limit,
                (unsigned)dbp->user_fail_window, dbp->login_cache_max);
     dbp_backends_probe(dbp);

@@ -81,6 +81,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
 
 static void req_run(dbp_job_t *j, void *thread);
 static void req_run_many(dbp_job_t *j, size_t n, void *thread);
+static void login_run_many(dbp_job_t *j, size_t n, void *thread);
 static void req_release(dbp_job_t *j, int ran);
 
 static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint16_t seq,
@@ -151,6 +152,7 @@ static void login_submit(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp
     req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
     if (r) {
         r->pool = dbp->login_workers;
+        r->job.run_many = pdu->body_len ? login_run_many : NULL; /* logins waiting together */
         dbp_lane_init(&r->own);
         atomic_fetch_add(&p->refs, 1);
         if (dbp_workers_submit(dbp->login_workers, &r->own, &r->job, 0) == 0)
@@ -480,6 +482,56 @@ static void req_run_many(dbp_job_t *j, size_t n, void *thread)
     free(r);
     free(x);
     free(m);
+}
+
+/* Logins that waited together (each on a lane of its own, merged by the workers): their names
+ * are looked up in one statement, and each answer is handed over as soon as it is known (a
+ * cached credential does not wait for the password hashes of the others). */
+typedef struct login_batch_s {
+    req_t **r;
+    dbp_ctx_t *x;
+    const ProtobufCMessage **m;
+} login_batch_t;
+
+static void login_done(size_t i, void *arg)
+{
+    login_batch_t *b = arg;
+    if (!b->x[i].frame)
+        b->r[i]->cmd->fail(&b->x[i], b->m[i]);
+    size_check(b->r[i], &b->x[i], b->m[i]);
+    req_answer(b->r[i], &b->x[i], 0);
+}
+
+static void login_run_many(dbp_job_t *j, size_t n, void *thread)
+{
+    login_batch_t b = {calloc(n, sizeof(*b.r)), calloc(n, sizeof(*b.x)), calloc(n, sizeof(*b.m))};
+    if (!b.r || !b.x || !b.m) { /* out of memory: one at a time */
+        free(b.r);
+        free(b.x);
+        free(b.m);
+        for (; j; j = j->next)
+            req_run(j, thread);
+        return;
+    }
+    size_t k = 0; /* requests that parse */
+    for (; j; j = j->next) {
+        req_t *q = (req_t *)j;
+        b.m[k] = tt_pb_unpack(q->cmd->req, q->body, q->body_len);
+        if (!b.m[k]) {
+            log_warn("%s from %s does not parse: dropped", q->cmd->name, q->peer->name);
+            continue;
+        }
+        b.r[k] = q;
+        b.x[k] = (dbp_ctx_t){q->dbp, q->cmd, q->seq, q->peer->name, NULL, 0};
+        k++;
+    }
+    if (k > 0)
+        dbp_login_batch(b.x, b.m, k, login_done, &b);
+    for (size_t i = 0; i < k; i++)
+        tt_pb_free((ProtobufCMessage *)b.m[i]);
+    free(b.r);
+    free(b.x);
+    free(b.m);
 }
 
 static void req_release(dbp_job_t *j, int ran)
