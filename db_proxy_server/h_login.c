@@ -438,7 +438,10 @@ static td_user_t *pick_row(td_user_list_t *rows, const vstate_t *v)
     size_t best = rows->n;
     for (size_t i = 0; i < rows->n; i++) {
         td_user_t *r = rows->v[i];
-        if (!r || strlen(r->name) != v->nlen || memcmp(r->name, v->req->user_name, v->nlen))
+        size_t rl = r ? strlen(r->name) : 0;
+        while (rl > 0 && r->name[rl - 1] == ' ') /* as the collation compares (PAD SPACE) */
+            rl--;
+        if (!r || rl != v->nlen || memcmp(r->name, v->req->user_name, v->nlen))
             continue;
         if (best == rows->n) {
             best = i;
@@ -471,32 +474,40 @@ void dbp_login_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_t n,
         }
         return;
     }
-    const char *names[TD_NAMES_PER_QUERY];
-    size_t lens[TD_NAMES_PER_QUERY], nq = 0;
+    const char **names = calloc(n, sizeof(*names));
+    size_t *lens = calloc(n, sizeof(*lens)), nq = 0;
     for (size_t i = 0; i < n; i++) {
         if (v_start(&x[i], &v[i], (const IM__Server__IMValidateReq *)m[i])) {
             done(i, arg);
             continue;
         }
         left[i] = 1;
-        if (v[i].lookup && nq < TD_NAMES_PER_QUERY) {
+        if (v[i].lookup && names && lens) {
             names[nq] = v[i].req->user_name;
             lens[nq++] = v[i].nlen;
         }
     }
-    /* every name in one statement (a batch is at most TD_NAMES_PER_QUERY logins) */
+    /* the names in as few statements as possible (TD_NAMES_PER_QUERY each; a batch of the
+     * workers is at most that many logins) */
     td_user_list_t rows = {0};
-    int rc = 0;
+    int rc = names && lens ? 0 : -1;
     if (nq) {
         td_conn_t *c = dbp_db(&x[0], 0);
         rc = -1;
         if (c) {
-            rc = td_users_by_names(c, names, lens, nq, &rows);
+            rc = 0;
+            for (size_t off = 0; off < nq && rc == 0; off += TD_NAMES_PER_QUERY)
+                rc = td_users_by_names(c, names + off, lens + off,
+                                       nq - off < TD_NAMES_PER_QUERY ? nq - off
+                                                                     : TD_NAMES_PER_QUERY,
+                                       &rows);
             if (rc < 0)
                 dbp_db_failed(&x[0], c, "user lookup");
             dbp_db_put(&x[0], c, 0);
         }
     }
+    free(names);
+    free(lens);
     for (size_t i = 0; i < n; i++) {
         if (!left[i])
             continue;
