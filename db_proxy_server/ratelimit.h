@@ -1,9 +1,10 @@
-/* ratelimit: failed logins per key (a user id, a client address). After max_failures failures within window seconds a
- * name is locked (db_proxy answers result 6 without checking the password) until the oldest of
- * those failures leaves the window; a successful login clears the name. The table is bounded:
- * at most max_entries names, the one that failed least recently is forgotten first. Names are
- * hashed with a per-process random key (no collision flooding). Thread-safe, no I/O: the
- * caller passes the time (monotonic seconds). */
+/* ratelimit: failed logins per key (a user id, a client address, a name of nobody). After
+ * max_failures failures within window seconds a key is locked (db_proxy answers result 6
+ * without checking the password) until the oldest of those failures leaves the window. Each
+ * key has its own entry in a chain (never shared with, nor reset by, another key); the table
+ * is bounded: at most max_entries keys, the one that failed least recently is forgotten first.
+ * Keys are hashed with a per-process random key (no collision flooding). Thread-safe, no I/O:
+ * the caller passes the time (monotonic seconds). */
 #ifndef DBP_RATELIMIT_H
 #define DBP_RATELIMIT_H
 
