@@ -88,6 +88,7 @@ struct db_proxy_s {
     pthread_cond_t kdf_cv;            /* a hash finished */
     int kdf_running;                  /* password hashes running */
     size_t login_queue;               /* LoginQueueMax: logins admitted, at most */
+    uint32_t login_max_wait_ms;       /* LoginMaxWaitMs: older queued logins answered busy */
     uint32_t addr_fail_limit, addr_fail_window; /* LoginFailLimit, LoginFailWindow */
     uint32_t user_fail_limit, user_fail_window; /* LoginUserFailLimit, LoginUserFailWindow */
     size_t login_cache_max;           /* LoginCacheMax */

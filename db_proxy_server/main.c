@@ -18,7 +18,7 @@ static int configure(tt_daemon_t *d, void *udata)
     db_proxy_t *dbp = udata;
     uint16_t port;
     long long threads, iter, pending, pending_bytes, db_ms, cache_ms, window, batch, batches;
-    long long lthreads, lkdf, lqueue, afail, awin, ufail, uwin, lcache;
+    long long lthreads, lkdf, lqueue, lwait, afail, awin, ufail, uwin, lcache;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
@@ -41,6 +41,7 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "LoginKdfParallel", ncpu > 1 ? (ncpu < 64 ? ncpu : 64) : 1, 1, 256,
                           &lkdf) < 0 ||
         tt_daemon_cfg_int(d, "LoginQueueMax", 1024, 1, 1000000, &lqueue) < 0 ||
+        tt_daemon_cfg_int(d, "LoginMaxWaitMs", 8000, 100, 600000, &lwait) < 0 ||
         tt_daemon_cfg_int(d, "LoginFailLimit", DBP_LOGIN_ADDR_FAILURES, 1,
                           DBP_RL_MAX_FAILURES_CAP, &afail) < 0 ||
         tt_daemon_cfg_int(d, "LoginFailWindow", DBP_LOGIN_ADDR_WINDOW_S, 1, 86400, &awin) < 0 ||
@@ -67,6 +68,7 @@ static int configure(tt_daemon_t *d, void *udata)
     dbp->login_threads = (int)lthreads;
     dbp->kdf_parallel = (int)lkdf;
     dbp->login_queue = (size_t)lqueue;
+    dbp->login_max_wait_ms = (uint32_t)lwait;
     dbp->addr_fail_limit = (uint32_t)afail;
     dbp->addr_fail_window = (uint32_t)awin;
     dbp->user_fail_limit = (uint32_t)ufail;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "IM.Server.pb-c.h"
 #include "db_proxy.h"
@@ -34,6 +35,7 @@ typedef struct req_s {
     dbp_peer_t *peer;       /* who asked (referenced) */
     dbp_workers_t *pool;    /* where it runs: dbp->workers, or dbp->login_workers */
     dbp_lane_t own;         /* a login's lane of its own (no order with other requests) */
+    uint64_t queued_ms;     /* a login: when it was queued (monotonic ms) */
     const dbp_cmd_t *cmd;   /* its command */
     uint16_t seq;           /* its seq_num */
     int answered;           /* an answer went to the outbox, which settles the budget */
@@ -143,6 +145,13 @@ static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t
     tt_conn_close(c, "request queue overflow");
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* A login goes to the login threads, on a lane of its own: logins never queue behind other
  * requests nor other requests behind logins. When the login queue is full it is refused at
  * once as busy (its answer finds the client through attach_data, so it may overtake). */
@@ -152,6 +161,7 @@ static void login_submit(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp
     req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
     if (r) {
         r->pool = dbp->login_workers;
+        r->queued_ms = mono_ms();
         r->job.run_many = pdu->body_len ? login_run_many : NULL; /* logins waiting together */
         dbp_lane_init(&r->own);
         atomic_fetch_add(&p->refs, 1);
@@ -502,6 +512,9 @@ static void login_done(size_t i, void *arg)
     req_answer(b->r[i], &b->x[i], 0);
 }
 
+static atomic_ullong stale_logins;   /* logins answered busy: waited too long */
+static atomic_ullong last_stale_log; /* when that was last logged (ms) */
+
 static void login_run_many(dbp_job_t *j, size_t n, void *thread)
 {
     login_batch_t b = {calloc(n, sizeof(*b.r)), calloc(n, sizeof(*b.x)), calloc(n, sizeof(*b.m))};
@@ -514,6 +527,9 @@ static void login_run_many(dbp_job_t *j, size_t n, void *thread)
         return;
     }
     size_t k = 0; /* requests that parse */
+    uint64_t now = mono_ms();
+    db_proxy_t *dbp = NULL;
+    int had_stale = 0;
     for (; j; j = j->next) {
         req_t *q = (req_t *)j;
         b.m[k] = tt_pb_unpack(q->cmd->req, q->body, q->body_len);
@@ -523,8 +539,24 @@ static void login_run_many(dbp_job_t *j, size_t n, void *thread)
         }
         b.r[k] = q;
         b.x[k] = (dbp_ctx_t){q->dbp, q->cmd, q->seq, q->peer->name, NULL, 0};
+        dbp = q->dbp;
+        if (now - q->queued_ms > dbp->login_max_wait_ms) {
+            /* waited too long: its client or msg_server is about to give up; busy (retried)
+             * costs nothing, a password hash for nobody would delay the next ones */
+            atomic_fetch_add(&stale_logins, 1);
+            had_stale = 1;
+            dbp_login_busy(&b.x[k], b.m[k]);
+            login_done(k, &b);
+            tt_pb_free((ProtobufCMessage *)b.m[k]);
+            continue;
+        }
         k++;
     }
+    unsigned long long stale = atomic_load(&stale_logins), last = atomic_load(&last_stale_log);
+    if (had_stale && now - last >= REJECT_LOG_MS &&
+        atomic_compare_exchange_strong(&last_stale_log, &last, now))
+        log_warn("%llu login(s) so far waited more than LoginMaxWaitMs (%u ms): answered busy",
+                 stale, (unsigned)dbp->login_max_wait_ms);
     if (k > 0)
         dbp_login_batch(b.x, b.m, k, login_done, &b);
     for (size_t i = 0; i < k; i++)
