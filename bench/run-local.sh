@@ -17,11 +17,15 @@
 #                         DBServer entries of 2)
 #     --no-prelogin       measure first logins (password upgrade included); by default every
 #                         account logs in once, unmeasured, before the run
+#     --again N           run tt-bench N more times on the same stack (e.g. a login storm:
+#                         with --no-prelogin the first run is cold, the next ones warm)
 #     --keep              keep the temp dir (configs, logs) and print where it is
 #
 # Examples:
 #   bench/run-local.sh -- --count 200 --senders 100 --rate 10 --duration 60
 #   bench/run-local.sh -- idle --count 5000 --duration 30
+#   bench/run-local.sh --users 5000 --no-prelogin --again 1 -- idle --count 5000 --duration 1
+#       (login storm: 5000 first logins after an import, then the same 5000 again)
 # Exit status: tt-bench's (0 ok, 1 failed logins / nothing acknowledged, 2 bad usage), or 3
 # when the stack did not come up.
 set -euo pipefail
@@ -36,6 +40,7 @@ DB_CONF=()
 DB_LINKS=4
 PRELOGIN=1
 KEEP=
+AGAIN=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift 2 ;;
@@ -46,9 +51,10 @@ while [ $# -gt 0 ]; do
         --db-conf) DB_CONF+=("$2"); shift 2 ;;
         --db-links) DB_LINKS=$2; shift 2 ;;
         --no-prelogin) PRELOGIN=; shift ;;
+        --again) AGAIN=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
@@ -195,7 +201,6 @@ RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
 MsgRateLimit=$RATE_LIMIT
 MsgRateBurst=$(( RATE_LIMIT * 2 ))
-LoginFailLimit=1000000
 LoginTimeout=60
 CONF
 
@@ -237,6 +242,11 @@ fi
 say "tt-bench $*"
 rc=0
 "$BENCH" --login-url "$URL" "${WATCH[@]}" "$@" || rc=$?
+for ((i = 1; i <= AGAIN; i++)); do
+    sleep 1
+    say "tt-bench $* (again: $i of $AGAIN)"
+    "$BENCH" --login-url "$URL" "${WATCH[@]}" "$@" || rc=$?
+done
 
 if grep -h ' ERROR ' "$TT_LOG_DIR"/*.log 2>/dev/null | head -5 | grep -q .; then
     say "daemon logs have ERROR lines:"; grep -h ' ERROR ' "$TT_LOG_DIR"/*.log | head -5 >&2

@@ -20,12 +20,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: tt-bench [send|idle] (--login-url URL | --msg-server HOST:PORT) [options]\n"
+"usage: tt-bench [send|idle|login] (--login-url URL | --msg-server HOST:PORT) [options]\n"
 "       tt-bench --self-test\n"
 "\n"
 "Load generator speaking only the TeamTalk protocol. Accounts are PATTERN(first) ..\n"
 "PATTERN(first+count-1); sender i (i < senders) sends to client (i + senders) mod count\n"
-"(when every client sends: (i + count/2) mod count).\n"
+"(when every client sends: (i + count/2) mod count). Mode login: a login storm (every client\n"
+"logs in at once, the logins/s and login latency are reported, then all disconnect).\n"
 "\n"
 "Target:\n"
 "  --login-url URL        ask login_server like a client (GET, JSON priorIP + port)\n"
@@ -200,11 +201,14 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+static int login_storm; /* mode "login": idle, disconnecting right after the logins */
+
 static int set_mode(tb_config_t *cfg, const char *m)
 {
+    login_storm = strcmp(m, "login") == 0;
     if (strcmp(m, "send") == 0)
         cfg->mode = TB_MODE_SEND;
-    else if (strcmp(m, "idle") == 0)
+    else if (strcmp(m, "idle") == 0 || login_storm)
         cfg->mode = TB_MODE_IDLE;
     else
         return -1;
@@ -354,7 +358,7 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
             return tb_self_test() == 0 ? 1 : 3;
         case OPT_MODE:
             if (set_mode(cfg, optarg) < 0)
-                return die_usage("mode is send or idle, not '%s'", optarg);
+                return die_usage("mode is send, idle or login, not '%s'", optarg);
             break;
         case OPT_VERSION:
             printf("%s\n", TB_VERSION);
@@ -393,6 +397,8 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         cfg->threads = cfg->count;
     cfg->ack_timeout_ms = (uint32_t)(ack_timeout * 1000);
     cfg->login_timeout_ms = (uint32_t)(login_timeout * 1000);
+    if (login_storm)
+        cfg->duration = 0.1;
     return 0;
 }
 

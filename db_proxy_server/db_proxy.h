@@ -12,6 +12,7 @@
 
 #include "IM.BaseDefine.pb-c.h"
 #include "cache.h"
+#include "credcache.h"
 #include "ratelimit.h"
 #include "td_mysql.h"
 #include "td_store.h"
@@ -22,9 +23,14 @@
 #define DBP_MAX_CACHES 8                /* CacheInstances entries */
 #define DBP_MAX_USER_IDS 1000           /* ids answered per IMUsersInfoReq */
 #define DBP_MAX_TOKEN_USERS 10000       /* ids answered per IMGetDeviceTokenReq */
-#define DBP_LOGIN_MAX_FAILURES 10       /* failed logins that lock a name ... */
-#define DBP_LOGIN_WINDOW_S (30 * 60)    /* ... within this many seconds */
-#define DBP_LOGIN_TABLE_MAX 100000      /* names tracked by the failure table */
+#define DBP_LOGIN_MAX_FAILURES 10       /* failed logins that lock an account ... */
+#define DBP_LOGIN_WINDOW_S (30 * 60)    /* ... within this many seconds (defaults) */
+#define DBP_LOGIN_ADDR_FAILURES 20      /* failed logins that lock an address ... */
+#define DBP_LOGIN_ADDR_WINDOW_S 300     /* ... within this many seconds (defaults) */
+#define DBP_LOGIN_TABLE_MAX 100000      /* accounts / addresses tracked by each table */
+#define DBP_LOGIN_KNOWN_ADDR_S (30 * 86400) /* an address a user logged in from is known */
+#define DBP_LOGIN_KNOWN_REFRESH_S 86400 /* Redis is told again at most this often */
+#define DBP_LOGIN_CACHE_DEFAULT 200000  /* LoginCacheMax: verified credentials kept */
 
 #define DBP_SID_LOGIN IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN
 #define DBP_SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
@@ -80,6 +86,16 @@ struct db_proxy_s {
                                        * client create_time (not 0) recognised this long */
     size_t msg_batch_max;             /* MsgBatchMax: messages stored per transaction */
     size_t msg_batches;               /* MsgBatchParallel: such transactions at once (0: any) */
+    int login_threads;                /* LoginThreads: logins at once */
+    int kdf_parallel;                 /* LoginKdfParallel: password hashes at once */
+    pthread_mutex_t kdf_mu;           /* guards kdf_running */
+    pthread_cond_t kdf_cv;            /* a hash finished */
+    int kdf_running;                  /* password hashes running */
+    size_t login_queue;               /* LoginQueueMax: logins admitted, at most */
+    uint32_t login_max_wait_ms;       /* LoginMaxWaitMs: older queued logins answered busy */
+    uint32_t addr_fail_limit, addr_fail_window; /* LoginFailLimit, LoginFailWindow */
+    uint32_t user_fail_limit, user_fail_window; /* LoginUserFailLimit, LoginUserFailWindow */
+    size_t login_cache_max;           /* LoginCacheMax */
     /* backends */
     td_db_t *master;                  /* teamtalk_master: writes */
     td_db_t *slave;                   /* teamtalk_slave: reads */
@@ -87,9 +103,15 @@ struct db_proxy_s {
     int ncaches;
     dbp_cache_t *token;               /* the "token" cache (device tokens) */
     dbp_cache_t *unread;              /* the "unread" cache (unread counters) */
-    dbp_rl_t *login_failures;         /* failed logins per user name */
+    dbp_rl_t *login_failures;         /* failed logins per user id (4 bytes, big endian) */
+    dbp_rl_t *login_addr_failures;    /* failed logins per client address */
+    dbp_rl_t *login_name_failures;    /* failed logins per name of nobody */
+    dbp_cred_t *creds;                /* credentials verified recently */
     /* runtime */
     dbp_workers_t *workers;           /* request threads */
+    dbp_workers_t *login_workers;     /* login threads (one lane per request) */
+    uint64_t login_busy;              /* logins refused: login queue full */
+    uint64_t last_busy_log;           /* loop time of the last "login queue full" warning */
     dbp_lane_t probe_lane;            /* the start-up backend probe */
     int mysql_ready;                  /* td_mysql_init done */
     pthread_mutex_t outbox_mu;        /* guards the three fields below */
@@ -151,6 +173,15 @@ uint64_t dbp_now_s(void); /* monotonic seconds */
 /* ---- command groups ---- */
 extern const dbp_cmd_t dbp_login_cmds[];   /* h_login.c: validate */
 extern const size_t dbp_login_ncmds;
+/* A command of dbp_login_cmds: runs on the login threads, in no order with the other
+ * requests of its connection (the answer finds its client through attach_data). */
+int dbp_cmd_is_login(const dbp_cmd_t *cmd);
+/* n logins at once (x[i] answers req[i]): one lookup for all the names; done(i, arg) is
+ * called as soon as x[i] has its answer frame (or none: then the error answer is due). */
+void dbp_login_batch(dbp_ctx_t *x, const ProtobufCMessage *const *req, size_t n,
+                     void (*done)(size_t i, void *arg), void *arg);
+/* The answer to a login refused because the login queue is full. */
+void dbp_login_busy(dbp_ctx_t *x, const ProtobufCMessage *req);
 extern const dbp_cmd_t dbp_buddy_cmds[];   /* h_buddy.c: users, departments, avatar, sign */
 extern const size_t dbp_buddy_ncmds;
 extern const dbp_cmd_t dbp_push_cmds[];    /* h_push.c: push shield, device tokens */

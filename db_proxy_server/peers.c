@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "IM.Server.pb-c.h"
 #include "db_proxy.h"
@@ -32,6 +33,9 @@ typedef struct req_s {
     dbp_job_t job;          /* executor link (first member) */
     db_proxy_t *dbp;        /* the daemon */
     dbp_peer_t *peer;       /* who asked (referenced) */
+    dbp_workers_t *pool;    /* where it runs: dbp->workers, or dbp->login_workers */
+    dbp_lane_t own;         /* a login's lane of its own (no order with other requests) */
+    uint64_t queued_ms;     /* a login: when it was queued (monotonic ms) */
     const dbp_cmd_t *cmd;   /* its command */
     uint16_t seq;           /* its seq_num */
     int answered;           /* an answer went to the outbox, which settles the budget */
@@ -45,6 +49,7 @@ typedef struct req_s {
 struct dbp_out_s {
     dbp_out_t *next;    /* outbox link */
     dbp_peer_t *peer;   /* to whom (referenced) */
+    dbp_workers_t *pool; /* whose budget */
     size_t cost;        /* budget to settle once written */
     uint8_t *frame;     /* header + body */
     size_t len;         /* frame length */
@@ -79,6 +84,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
 
 static void req_run(dbp_job_t *j, void *thread);
 static void req_run_many(dbp_job_t *j, size_t n, void *thread);
+static void login_run_many(dbp_job_t *j, size_t n, void *thread);
 static void req_release(dbp_job_t *j, int ran);
 
 static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint16_t seq,
@@ -94,6 +100,7 @@ static req_t *req_new(db_proxy_t *dbp, dbp_peer_t *p, const dbp_cmd_t *cmd, uint
     r->job.release = req_release;
     r->dbp = dbp;
     r->peer = p;
+    r->pool = dbp->workers;
     r->cmd = cmd;
     r->seq = seq;
     r->body_len = len;
@@ -139,6 +146,53 @@ static void reject(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t
     tt_conn_close(c, "request queue overflow");
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A login goes to the login threads, on a lane of its own: logins never queue behind other
+ * requests nor other requests behind logins. When the login queue is full it is refused at
+ * once as busy (its answer finds the client through attach_data, so it may overtake). */
+static void login_submit(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp_cmd_t *cmd,
+                         const tt_pdu_t *pdu)
+{
+    req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
+    if (r) {
+        r->pool = dbp->login_workers;
+        r->queued_ms = mono_ms();
+        r->job.run_many = pdu->body_len ? login_run_many : NULL; /* logins waiting together */
+        dbp_lane_init(&r->own);
+        atomic_fetch_add(&p->refs, 1);
+        if (dbp_workers_submit(dbp->login_workers, &r->own, &r->job, 0) == 0)
+            return;
+        atomic_fetch_sub(&p->refs, 1);
+        free(r);
+    }
+    dbp->login_busy++;
+    uint64_t now = tt_loop_now(dbp->d.loop);
+    if (dbp->last_busy_log == 0 || now - dbp->last_busy_log >= REJECT_LOG_MS) {
+        dbp->last_busy_log = now;
+        log_warn("login queue full (%zu waiting or running, LoginQueueMax %zu): logins refused "
+                 "as busy (%llu so far)",
+                 dbp_workers_pending(dbp->login_workers), dbp->login_queue,
+                 (unsigned long long)dbp->login_busy);
+    }
+    ProtobufCMessage *m = tt_pb_unpack(cmd->req, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn("%s from %s does not parse: dropped", cmd->name, c->peer);
+        return;
+    }
+    dbp_ctx_t x = {dbp, cmd, pdu->seq_num, c->peer, NULL, 0};
+    dbp_login_busy(&x, m);
+    tt_pb_free(m);
+    if (x.frame)
+        tt_conn_write(c, x.frame, x.frame_len);
+    free(x.frame);
+}
+
 static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
 {
     (void)s;
@@ -151,6 +205,10 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
     }
     if (dbp->stopping || !p) {
         reject(dbp, c, p, cmd, pdu);
+        return;
+    }
+    if (dbp_cmd_is_login(cmd) && dbp->login_workers) {
+        login_submit(dbp, c, p, cmd, pdu);
         return;
     }
     req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
@@ -187,7 +245,7 @@ static void outbox_flush(void *arg)
         dbp_peer_t *p = o->peer;
         if (p->conn && tt_conn_is_open(p->conn))
             tt_conn_write(p->conn, o->frame, o->len);
-        dbp_workers_settle(dbp->workers, o->cost);
+        dbp_workers_settle(o->pool, o->cost);
         peer_unref(p);
         free(o->frame);
         free(o);
@@ -256,7 +314,8 @@ static void stop_poll(tt_loop_t *loop, tt_timer_t *t, void *udata)
 {
     db_proxy_t *dbp = udata;
     outbox_flush(dbp); /* in case a flush could not be posted */
-    size_t pending = dbp_workers_pending(dbp->workers);
+    size_t pending = dbp_workers_pending(dbp->workers) +
+                     (dbp->login_workers ? dbp_workers_pending(dbp->login_workers) : 0);
     if (pending > 0 && tt_loop_now(loop) < dbp->stop_deadline)
         return;
     tt_timer_stop(loop, t);
@@ -372,12 +431,13 @@ static void req_answer(req_t *r, dbp_ctx_t *x, int prebuilt)
         return; /* req_release settles the job */
     }
     o->peer = r->peer;
+    o->pool = r->pool;
     o->frame = x->frame;
     o->len = x->frame_len;
     o->cost = r->job.cost; /* a pre-built answer is part of the job's cost already */
     if (!prebuilt) {       /* a new one weighs on the budget until it is written */
         o->cost += x->frame_len;
-        dbp_workers_charge(dbp->workers, x->frame_len);
+        dbp_workers_charge(r->pool, x->frame_len);
     }
     atomic_fetch_add(&r->peer->refs, 1);
     r->answered = 1;
@@ -442,12 +502,84 @@ static void req_run_many(dbp_job_t *j, size_t n, void *thread)
     free(m);
 }
 
+/* Logins that waited together (each on a lane of its own, merged by the workers): their names
+ * are looked up in one statement, and each answer is handed over as soon as it is known (a
+ * cached credential does not wait for the password hashes of the others). */
+typedef struct login_batch_s {
+    req_t **r;
+    dbp_ctx_t *x;
+    const ProtobufCMessage **m;
+} login_batch_t;
+
+static void login_done(size_t i, void *arg)
+{
+    login_batch_t *b = arg;
+    if (!b->x[i].frame)
+        b->r[i]->cmd->fail(&b->x[i], b->m[i]);
+    size_check(b->r[i], &b->x[i], b->m[i]);
+    req_answer(b->r[i], &b->x[i], 0);
+}
+
+static atomic_ullong stale_logins;   /* logins answered busy: waited too long */
+static atomic_ullong last_stale_log; /* when that was last logged (ms) */
+
+static void login_run_many(dbp_job_t *j, size_t n, void *thread)
+{
+    login_batch_t b = {calloc(n, sizeof(*b.r)), calloc(n, sizeof(*b.x)), calloc(n, sizeof(*b.m))};
+    if (!b.r || !b.x || !b.m) { /* out of memory: one at a time */
+        free(b.r);
+        free(b.x);
+        free(b.m);
+        for (; j; j = j->next)
+            req_run(j, thread);
+        return;
+    }
+    size_t k = 0; /* requests that parse */
+    uint64_t now = mono_ms();
+    db_proxy_t *dbp = NULL;
+    int had_stale = 0;
+    for (; j; j = j->next) {
+        req_t *q = (req_t *)j;
+        b.m[k] = tt_pb_unpack(q->cmd->req, q->body, q->body_len);
+        if (!b.m[k]) {
+            log_warn("%s from %s does not parse: dropped", q->cmd->name, q->peer->name);
+            continue;
+        }
+        b.r[k] = q;
+        b.x[k] = (dbp_ctx_t){q->dbp, q->cmd, q->seq, q->peer->name, NULL, 0};
+        dbp = q->dbp;
+        if (now - q->queued_ms > dbp->login_max_wait_ms) {
+            /* waited too long: its client or msg_server is about to give up; busy (retried)
+             * costs nothing, a password hash for nobody would delay the next ones */
+            atomic_fetch_add(&stale_logins, 1);
+            had_stale = 1;
+            dbp_login_busy(&b.x[k], b.m[k]);
+            login_done(k, &b);
+            tt_pb_free((ProtobufCMessage *)b.m[k]);
+            continue;
+        }
+        k++;
+    }
+    unsigned long long stale = atomic_load(&stale_logins), last = atomic_load(&last_stale_log);
+    if (had_stale && now - last >= REJECT_LOG_MS &&
+        atomic_compare_exchange_strong(&last_stale_log, &last, now))
+        log_warn("%llu login(s) so far waited more than LoginMaxWaitMs (%u ms): answered busy",
+                 stale, (unsigned)dbp->login_max_wait_ms);
+    if (k > 0)
+        dbp_login_batch(b.x, b.m, k, login_done, &b);
+    for (size_t i = 0; i < k; i++)
+        tt_pb_free((ProtobufCMessage *)b.m[i]);
+    free(b.r);
+    free(b.x);
+    free(b.m);
+}
+
 static void req_release(dbp_job_t *j, int ran)
 {
     (void)ran;
     req_t *r = (req_t *)j;
     if (!r->answered)
-        dbp_workers_settle(r->dbp->workers, r->job.cost);
+        dbp_workers_settle(r->pool, r->job.cost);
     peer_unref(r->peer);
     free(r->answer); /* cancelled before it ran */
     free(r);

@@ -10,9 +10,8 @@ struct entry_s {
     entry_t *hnext;                         /* bucket chain */
     entry_t *lprev, *lnext;                 /* least recently failed first */
     uint64_t hash;                          /* keyed hash of the name */
-    uint64_t times[DBP_RL_MAX_FAILURES_CAP]; /* ring of the last failures (seconds) */
-    uint32_t nfail;                         /* failures in the ring (<= max_failures) */
-    uint32_t next;                          /* ring position of the next failure */
+    uint64_t times[DBP_RL_MAX_FAILURES_CAP]; /* the last failures (seconds), oldest first */
+    uint32_t nfail;                         /* failures kept (<= max_failures) */
     size_t len;                             /* name length */
     char name[];                            /* the name (not NUL-terminated) */
 };
@@ -144,10 +143,9 @@ static void evict_oldest(dbp_rl_t *rl)
 
 static size_t clip(size_t len) { return len > DBP_RL_MAX_NAME ? DBP_RL_MAX_NAME : len; }
 
-/* The oldest failure still kept (the ring is full when this matters). */
-static uint64_t oldest(const dbp_rl_t *rl, const entry_t *e)
+static int entry_locked(const dbp_rl_t *rl, const entry_t *e, uint64_t now)
 {
-    return e->times[e->nfail < rl->max_failures ? 0 : e->next];
+    return e && e->nfail >= rl->max_failures && now < e->times[0] + rl->window;
 }
 
 int dbp_rl_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
@@ -155,22 +153,14 @@ int dbp_rl_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
     len = clip(len);
     uint64_t h = hash_name(rl, name, len);
     pthread_mutex_lock(&rl->mu);
-    entry_t **pp = find_slot(rl, name, len, h);
-    entry_t *e = *pp;
-    int locked = 0;
-    if (e && e->nfail >= rl->max_failures) {
-        uint64_t t = oldest(rl, e);
-        locked = now < t + rl->window;
-    }
+    int locked = entry_locked(rl, *find_slot(rl, name, len, h), now);
     pthread_mutex_unlock(&rl->mu);
     return locked;
 }
 
-void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
+/* Records a failure at now; called with the lock held. */
+static void fail_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t h, uint64_t now)
 {
-    len = clip(len);
-    uint64_t h = hash_name(rl, name, len);
-    pthread_mutex_lock(&rl->mu);
     entry_t **pp = find_slot(rl, name, len, h);
     entry_t *e = *pp;
     if (!e) {
@@ -179,10 +169,8 @@ void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
             pp = find_slot(rl, name, len, h); /* the chain may have changed */
         }
         e = calloc(1, sizeof(*e) + len);
-        if (!e) {
-            pthread_mutex_unlock(&rl->mu);
+        if (!e)
             return; /* out of memory: this failure is not counted */
-        }
         e->hash = h;
         e->len = len;
         memcpy(e->name, name, len);
@@ -191,11 +179,47 @@ void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
     } else {
         lru_unlink(rl, e);
     }
-    e->times[e->next] = now;
-    e->next = (e->next + 1) % rl->max_failures;
-    if (e->nfail < rl->max_failures)
-        e->nfail++;
+    if (e->nfail == rl->max_failures) {
+        memmove(e->times, e->times + 1, (e->nfail - 1) * sizeof(e->times[0]));
+        e->nfail--;
+    }
+    e->times[e->nfail++] = now;
     lru_append(rl, e);
+}
+
+void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
+{
+    len = clip(len);
+    uint64_t h = hash_name(rl, name, len);
+    pthread_mutex_lock(&rl->mu);
+    fail_locked(rl, name, len, h, now);
+    pthread_mutex_unlock(&rl->mu);
+}
+
+int dbp_rl_take(dbp_rl_t *rl, const char *name, size_t len, uint64_t now)
+{
+    len = clip(len);
+    uint64_t h = hash_name(rl, name, len);
+    pthread_mutex_lock(&rl->mu);
+    int locked = entry_locked(rl, *find_slot(rl, name, len, h), now);
+    if (!locked)
+        fail_locked(rl, name, len, h, now);
+    pthread_mutex_unlock(&rl->mu);
+    return locked ? -1 : 0;
+}
+
+void dbp_rl_refund(dbp_rl_t *rl, const char *name, size_t len, uint64_t when)
+{
+    len = clip(len);
+    uint64_t h = hash_name(rl, name, len);
+    pthread_mutex_lock(&rl->mu);
+    entry_t *e = *find_slot(rl, name, len, h);
+    for (uint32_t i = e ? e->nfail : 0; i-- > 0;)
+        if (e->times[i] == when) {
+            memmove(e->times + i, e->times + i + 1, (e->nfail - i - 1) * sizeof(e->times[0]));
+            e->nfail--;
+            break;
+        }
     pthread_mutex_unlock(&rl->mu);
 }
 

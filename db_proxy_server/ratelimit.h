@@ -1,9 +1,10 @@
-/* ratelimit: failed logins per user name. After max_failures failures within window seconds a
- * name is locked (db_proxy answers result 6 without checking the password) until the oldest of
- * those failures leaves the window; a successful login clears the name. The table is bounded:
- * at most max_entries names, the one that failed least recently is forgotten first. Names are
- * hashed with a per-process random key (no collision flooding). Thread-safe, no I/O: the
- * caller passes the time (monotonic seconds). */
+/* ratelimit: failed logins per key (a user id, a client address, a name of nobody). After
+ * max_failures failures within window seconds a key is locked (db_proxy answers result 6
+ * without checking the password) until the oldest of those failures leaves the window. Each
+ * key has its own entry in a chain (never shared with, nor reset by, another key); the table
+ * is bounded: at most max_entries keys, the one that failed least recently is forgotten first.
+ * Keys are hashed with a per-process random key (no collision flooding). Thread-safe, no I/O:
+ * the caller passes the time (monotonic seconds). */
 #ifndef DBP_RATELIMIT_H
 #define DBP_RATELIMIT_H
 
@@ -23,6 +24,13 @@ void dbp_rl_free(dbp_rl_t *rl);
 int dbp_rl_locked(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
 /* Records a failure at time now. */
 void dbp_rl_fail(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Counts an attempt when it arrives: 0 when the key is not locked at now, and then a failure
+ * at now is recorded at once (given back with dbp_rl_refund if the attempt succeeds), so that
+ * attempts running in parallel each see the ones before them; -1 (nothing recorded) when
+ * locked. */
+int dbp_rl_take(dbp_rl_t *rl, const char *name, size_t len, uint64_t now);
+/* Takes back one failure recorded at time when (by dbp_rl_take), if still kept. */
+void dbp_rl_refund(dbp_rl_t *rl, const char *name, size_t len, uint64_t when);
 /* Forgets the name (after a successful login). */
 void dbp_rl_clear(dbp_rl_t *rl, const char *name, size_t len);
 /* Names tracked. */

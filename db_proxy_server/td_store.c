@@ -1,5 +1,6 @@
 #include "td_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,50 @@ int td_user_by_name(td_conn_t *c, const char *name, size_t len, td_user_t **out)
     rows.v[0] = NULL;
     td_user_list_free(&rows);
     return 1;
+}
+
+#define Q32 Q10 "," Q10 "," Q10 ",?,?"
+static const char SQL_USERS_BY_NAMES[] = "SELECT " USER_COLS " FROM IMUser WHERE name IN (" Q32 ")";
+
+int td_users_by_names(td_conn_t *c, const char *const *names, const size_t *lens, size_t n,
+                      td_user_list_t *out)
+{
+    if (n == 0)
+        return 0;
+    if (n > TD_NAMES_PER_QUERY)
+        return -1;
+    td_arg_t a[TD_NAMES_PER_QUERY];
+    for (size_t k = 0; k < TD_NAMES_PER_QUERY; k++) /* unused places repeat a name */
+        a[k] = TD_STRN(names[k < n ? k : 0], lens[k < n ? k : 0]);
+    return user_query(c, SQL_USERS_BY_NAMES, a, TD_NAMES_PER_QUERY, out);
+}
+
+td_user_t *td_user_dup(const td_user_t *u)
+{
+    user_row_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->u = *u;
+    struct {
+        char *dst;
+        size_t cap;
+        const char *src;
+    } f[9] = {
+        {r->name, sizeof(r->name), u->name},
+        {r->domain, sizeof(r->domain), u->domain},
+        {r->nick, sizeof(r->nick), u->nick},
+        {r->password, sizeof(r->password), u->password},
+        {r->salt, sizeof(r->salt), u->salt},
+        {r->phone, sizeof(r->phone), u->phone},
+        {r->email, sizeof(r->email), u->email},
+        {r->avatar, sizeof(r->avatar), u->avatar},
+        {r->sign, sizeof(r->sign), u->sign_info},
+    };
+    for (int i = 0; i < 9; i++)
+        snprintf(f[i].dst, f[i].cap, "%s", f[i].src ? f[i].src : "");
+    td_user_t *out = user_copy(r);
+    free(r);
+    return out;
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -63,6 +63,13 @@ void td_dept_list_free(td_dept_list_t *l);
 /* The account to log in as: the row of that name, an active (status 0) one first if there
  * are several. 1 found (*out to free()), 0 none, -1 error. */
 int td_user_by_name(td_conn_t *c, const char *name, size_t len, td_user_t **out);
+#define TD_NAMES_PER_QUERY 32
+/* Every row with one of the given names (n <= TD_NAMES_PER_QUERY, any status): the lookups of
+ * several logins in one statement. 0 ok, -1 error. */
+int td_users_by_names(td_conn_t *c, const char *const *names, const size_t *lens, size_t n,
+                      td_user_list_t *out);
+/* A copy of a row in one allocation (free()); NULL when out of memory. */
+td_user_t *td_user_dup(const td_user_t *u);
 /* Users with the given ids (any status; duplicates and missing ids are simply not there). */
 int td_users_by_ids(td_conn_t *c, const uint32_t *ids, size_t n, td_user_list_t *out);
 /* since == 0: every user who has not left; else every user with updated >= since, those who

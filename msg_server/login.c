@@ -1,6 +1,8 @@
 /* Login: the request from the client, the validation through db_proxy_server, the duplicate
  * login rules (one PC-class and one mobile-class connection per user across the cluster, the
- * newer wins), presence updates, and a guard that slows down password guessing per address. */
+ * newer wins), presence updates. Password guessing is slowed by db_proxy_server, which gets the
+ * client's address in IMValidateReq.client_ip; names with a NUL, control characters or spaces
+ * at either end are refused here. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,57 +13,86 @@
 #include "msg_server.h"
 #include "tt_log.h"
 
-#define GUARD_SLOTS 16384
+#define DBP_VALIDATE_BUSY 3 /* IMValidateRsp.result_code: db_proxy_server's login queue full */
 
-/* Failed logins per client address, in a fixed table (bounded memory; a collision just
- * shares a counter, which errs on the strict side). */
-typedef struct guard_entry_s {
-    uint64_t key;          /* hash of the address text, 0 = free */
-    uint32_t fails;        /* failures in the current window */
-    uint64_t window_start; /* loop time the window started */
-} guard_entry_t;
-
-struct login_guard_s {
-    guard_entry_t e[GUARD_SLOTS];
-};
-
-int ms_guard_init(msg_server_t *ms)
+/* The length of the last field `field` (length-delimited) at the top level of a protobuf
+ * message, -1 when absent or the message does not parse: protobuf-c cuts strings at a NUL,
+ * so this is how a name with a NUL is told from its first part. */
+static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 {
-    ms->guard = calloc(1, sizeof(*ms->guard));
-    return ms->guard ? 0 : -1;
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*i >= n)
+            return -1;
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
 }
 
-void ms_guard_free(msg_server_t *ms)
+static long raw_field_len(const uint8_t *p, size_t n, uint32_t field)
 {
-    free(ms->guard);
-    ms->guard = NULL;
+    long found = -1;
+    size_t i = 0;
+    uint64_t tag, v;
+    while (i < n && read_varint(p, n, &i, &tag) == 0) {
+        switch (tag & 7) {
+        case 0:
+            if (read_varint(p, n, &i, &v) < 0)
+                return found;
+            break;
+        case 1:
+        case 5:
+            v = (tag & 7) == 1 ? 8 : 4;
+            if (v > n - i)
+                return found;
+            i += (size_t)v;
+            break;
+        case 2:
+            if (read_varint(p, n, &i, &v) < 0 || v > n - i)
+                return found;
+            if ((tag >> 3) == field)
+                found = (long)v;
+            i += (size_t)v;
+            break;
+        default:
+            return found;
+        }
+    }
+    return found;
 }
 
-static uint64_t addr_key(const char *peer)
+/* A login name as msg_server forwards it: no NUL (see raw_field_len), no control characters,
+ * no space at either end (the collation would ignore a trailing one). */
+static int name_acceptable(const char *name, long raw_len)
 {
-    /* FNV-1a over the address without the port */
-    uint64_t h = 1469598103934665603ULL;
+    size_t n = strlen(name);
+    if (raw_len >= 0 && (size_t)raw_len != n)
+        return 0;
+    if (n > 0 && (name[0] == ' ' || name[n - 1] == ' '))
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return 0;
+    return 1;
+}
+
+/* The client's address without the port ("a.b.c.d" or an IPv6 literal, brackets removed). */
+static void client_ip(const char *peer, char *out, size_t len)
+{
     const char *end = strrchr(peer, ':');
-    for (const char *p = peer; *p && p != end; p++) {
-        h ^= (unsigned char)*p;
-        h *= 1099511628211ULL;
+    size_t n = end ? (size_t)(end - peer) : strlen(peer);
+    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
+        peer++;
+        n -= 2;
     }
-    return h ? h : 1;
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, peer, n);
+    out[n] = '\0';
 }
-
-static guard_entry_t *guard_entry(msg_server_t *ms, const char *peer)
-{
-    uint64_t k = addr_key(peer);
-    guard_entry_t *e = &ms->guard->e[k % GUARD_SLOTS];
-    uint64_t now = tt_loop_now(ms->d.loop);
-    if (e->key != k || now - e->window_start >= ms->login_fail_window_ms) {
-        e->key = k;
-        e->fails = 0;
-        e->window_start = now;
-    }
-    return e;
-}
-
 
 static void refuse(client_t *c, uint16_t seq, uint32_t result, const char *text,
                    const char *why)
@@ -97,11 +128,11 @@ void ms_login_request(client_t *c, const tt_pdu_t *pdu)
     else if (!ms_route_master(ms))
         refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_NO_ROUTE_SERVER,
                "服务端异常", "no route_server");
-    else if (guard_entry(ms, c->conn->peer)->fails >= ms->login_fail_limit) {
-        log_warn_rl("login of '%s' from %s refused: too many failed logins from this address",
-                 req->user_name, c->conn->peer);
+    else if (!name_acceptable(req->user_name, raw_field_len(pdu->body, pdu->body_len, 1))) {
+        log_info_rl("login from %s refused: a NUL, control characters or spaces around the name",
+                    c->conn->peer);
         refuse(c, pdu->seq_num, IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED,
-               "用户名/密码错误次数太多", "too many failures from this address");
+               "用户名/密码错误", "malformed user name");
     } else {
         c->client_type = req->client_type;
         c->online_status = req->online_status >= 1 && req->online_status <= 3
@@ -115,8 +146,11 @@ void ms_login_request(client_t *c, const tt_pdu_t *pdu)
             uint8_t attach[12];
             ms_attach_encode(attach, c->handle, s->ordinal);
             IM__Server__IMValidateReq v = IM__SERVER__IMVALIDATE_REQ__INIT;
+            char ip[64];
+            client_ip(c->conn->peer, ip, sizeof(ip));
             v.user_name = req->user_name;
             v.password = req->password;
+            v.client_ip = ip; /* db_proxy_server counts failures per address */
             v.has_attach_data = 1;
             v.attach_data.data = attach;
             v.attach_data.len = sizeof(attach);
@@ -206,12 +240,15 @@ void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu)
         go_online(c, rsp->user_info, ordinal, rsp->result_string);
     } else {
         const char *text = rsp->result_string ? rsp->result_string : "用户名/密码错误";
-        guard_entry(ms, c->conn->peer)->fails++;
         log_info_rl("login of '%s' from %s refused by db_proxy_server: %u %s", rsp->user_name,
                  c->conn->peer, rsp->result_code, text);
         IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
         res.server_time = (uint32_t)time(NULL);
-        res.result_code = IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED;
+        /* db_proxy_server busy (3): a code the clients retry (6 means "wrong password, do not
+         * retry" to Android) */
+        res.result_code = rsp->result_code == DBP_VALIDATE_BUSY
+                              ? IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_MSG_SERVER_FULL
+                              : IM__BASE_DEFINE__RESULT_TYPE__REFUSE_REASON_DB_VALIDATE_FAILED;
         res.result_string = (char *)text;
         ms_slot_answer(c, ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
                        IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN, &res.base);

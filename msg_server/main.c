@@ -65,8 +65,7 @@ static void on_stop(void *udata)
 static int configure(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
-    long long rate, burst, max_text, max_conn, db_conns, reconnect, fail_limit, max_clients,
-        prelogin;
+    long long rate, burst, max_text, max_conn, db_conns, reconnect, max_clients, prelogin;
     uint32_t max_pdu;
     const char *aes;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &ms->listen_port) < 0 ||
@@ -78,8 +77,6 @@ static int configure(tt_daemon_t *d, void *udata)
         seconds(d, "ClientTimeoutPc", 120, 86400, &ms->pc_timeout_ms) < 0 ||
         seconds(d, "ClientTimeoutMobile", 300, 86400, &ms->mobile_timeout_ms) < 0 ||
         seconds(d, "RequestTimeout", 10, 3600, &ms->request_timeout_ms) < 0 ||
-        seconds(d, "LoginFailWindow", 300, 86400, &ms->login_fail_window_ms) < 0 ||
-        tt_daemon_cfg_int(d, "LoginFailLimit", 20, 1, 1000000, &fail_limit) < 0 ||
         tt_daemon_cfg_int(d, "UpstreamReconnectMs", 4000, 10, 600000, &reconnect) < 0 ||
         tt_daemon_cfg_int(d, "MsgRateLimit", 50, 1, 1000000, &rate) < 0 ||
         tt_daemon_cfg_int(d, "MaxTextMessage", 8192, 16, 1 << 20, &max_text) < 0 ||
@@ -101,7 +98,6 @@ static int configure(tt_daemon_t *d, void *udata)
     ms->max_conn_cnt = (uint32_t)max_conn;
     ms->db_conns = (uint32_t)db_conns;
     ms->reconnect_ms = (uint32_t)reconnect;
-    ms->login_fail_limit = (uint32_t)fail_limit;
     ms->ip2 = tt_cfg_str(d->cfg, "IpAddr2", "");
     if (!*ms->ip2)
         ms->ip2 = ms->ip1;
@@ -151,8 +147,7 @@ static int start(tt_daemon_t *d, void *udata)
     tt_map_init(&ms->users);
     ms_chat_init(ms);
     tt_timer_init(&ms->tick, tick, ms);
-    if (ms_guard_init(ms) < 0 ||
-        tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
+    if (tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
                          &ms->clients_srv) < 0 ||
         ms_upstreams_start(ms) < 0)
         return -1;
@@ -179,7 +174,6 @@ static void finish(tt_daemon_t *d, void *udata)
     ms_upstreams_stop(ms);
     if (d->loop)
         tt_loop_run_once(d->loop, 0);
-    ms_guard_free(ms);
     ms_chat_free(ms);
     for (size_t i = 0; i < ms->users.cap; i++)
         free(ms->users.slots[i].value);

@@ -102,8 +102,6 @@ struct msg_server_s {
     uint32_t mobile_timeout_ms;          /* idle timeout of mobile clients */
     uint32_t request_timeout_ms;         /* an upstream answer is given up after */
     uint32_t reconnect_ms;               /* first upstream reconnect delay */
-    uint32_t login_fail_limit;           /* failed logins per address per window */
-    uint32_t login_fail_window_ms;
     uint32_t msg_rate;                   /* messages per second per connection */
     uint32_t msg_burst;                  /* bucket size */
     uint32_t max_text;                   /* largest text message (bytes of msg_data) */
@@ -127,7 +125,6 @@ struct msg_server_s {
     tt_timer_t tick;                     /* 1 s housekeeping */
     tt_timer_t unthrottle;               /* resumes rate-limited clients */
     client_t *throttled;                 /* clients paused by the rate limit */
-    struct login_guard_s *guard;         /* failed logins per address */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
     uint64_t p2p_dropped;                /* P2P commands over a limit (limits.c) */
 };
@@ -251,7 +248,5 @@ int ms_voice_ready(client_t *c, uint64_t now);
 /* ---- login (login.c) ---- */
 void ms_login_request(client_t *c, const tt_pdu_t *pdu);
 void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu);
-int ms_guard_init(msg_server_t *ms);
-void ms_guard_free(msg_server_t *ms);
 
 #endif

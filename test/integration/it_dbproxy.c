@@ -1025,35 +1025,38 @@ static void phase_flood(peer_t *p)
     q.password = md5hex("test123");
     for (int i = 0; i < N; i++)
         send_msg(p, SID_OTHER, OTHER(VALIDATE_REQ), ++p->seq, &q.base);
-    int in_order = 1, ok = 0, busy = 0;
+    /* logins run on their own threads, in no order: each answer finds its request by seq */
+    int once = 1, ok = 0, busy = 0;
+    unsigned char seen[N] = {0};
     for (int i = 0; i < N; i++) {
         uint16_t cid, seq;
         uint8_t *body;
         size_t len;
         if (recv_frame(p, 20000, &cid, &seq, &body, &len) < 0) {
-            in_order = 0;
+            once = 0;
             break;
         }
         IM__Server__IMValidateRsp *r = (IM__Server__IMValidateRsp *)protobuf_c_message_unpack(
             &im__server__imvalidate_rsp__descriptor, NULL, len, body);
         free(body);
-        if (!r || cid != OTHER(VALIDATE_RSP) || seq != (uint16_t)(first + i))
-            in_order = 0;
+        uint16_t k = (uint16_t)(seq - first);
+        if (!r || cid != OTHER(VALIDATE_RSP) || k >= N || seen[k]++)
+            once = 0;
         if (r && r->result_code == 0)
             ok++;
-        else if (r && r->result_code == 2)
+        else if (r && r->result_code == 3)
             busy++;
         tt_pb_free(r);
     }
-    check(in_order && ok >= 16 && busy > 0 && ok + busy == N,
-          "%d validations at once with MaxPendingRequests 16: %d answered, %d refused as busy "
-          "(2), all in request order",
+    check(once && ok >= 16 && busy > 0 && ok + busy == N,
+          "%d validations at once with LoginQueueMax 16: %d answered, %d refused as busy "
+          "(3), each request answered once",
           N, ok, busy);
     check(login_code(p, "TT030", "test123") == 0, "and the next one is served again");
 }
 
 /* Requests in flight when db_proxy_server is told to stop are answered (result 0, or 2 when
- * they arrived after the stop began), in order, and the peer is told IMStopReceivePacket. */
+ * they arrived after the stop began), and the peer is told IMStopReceivePacket. */
 static void phase_stopwait(peer_t *p)
 {
     enum { N = 20 };
@@ -1090,8 +1093,8 @@ static void phase_stopwait(peer_t *p)
         } else if (cid == OTHER(VALIDATE_RSP)) {
             IM__Server__IMValidateRsp *r = (IM__Server__IMValidateRsp *)protobuf_c_message_unpack(
                 &im__server__imvalidate_rsp__descriptor, NULL, len, body);
-            if (!r || seq != (uint16_t)(first + answers) ||
-                (r->result_code != 0 && r->result_code != 2))
+            uint16_t k = (uint16_t)(seq - first); /* logins: in no particular order */
+            if (!r || k >= N || (r->result_code != 0 && r->result_code != 2))
                 in_order = 0;
             answers++;
             tt_pb_free(r);
@@ -1099,8 +1102,8 @@ static void phase_stopwait(peer_t *p)
         free(body);
     }
     check(stop, "db_proxy_server says IMStopReceivePacket (result 0, seq 0) when it stops");
-    check(answers == N && in_order, "the %d requests in flight were all answered, in order (%d)",
-          N, answers);
+    check(answers == N && in_order, "the %d requests in flight were all answered (%d)", N,
+          answers);
 }
 
 int main(int argc, char **argv)

@@ -78,7 +78,7 @@ echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
 # the second one: one worker and a small queue
 sed -e "s/^ListenPort=.*/ListenPort=$P_DB2/" -e "s/^ThreadNum=.*/ThreadNum=1/" \
     "$TT_TMP/db.conf" > "$TT_TMP/db2.conf"
-echo "MaxPendingRequests=16" >> "$TT_TMP/db2.conf"
+printf "MaxPendingRequests=16\nLoginQueueMax=16\n" >> "$TT_TMP/db2.conf"
 tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
 tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
 
@@ -219,8 +219,8 @@ tt_check "it warned that MariaDB is unreachable" \
 stack_up same-ports || { tt_fail "stack did not start again"; cat "$TT_TMP/stack.out"; }
 it_check "the running db_proxy_server works again" back "$P_DB" dbback
 it_check "so does the one started while they were down" back2 "$P_DB2" dbback
-it_check "a full queue answers errors, in order" flood "$P_DB2" flood
-tt_check "and says so in its log" grep -q 'request queue full' "$TT_LOG_DIR/db2/db_proxy_server.log"
+it_check "a full login queue answers busy at once" flood "$P_DB2" flood
+tt_check "and says so in its log" grep -q 'login queue full' "$TT_LOG_DIR/db2/db_proxy_server.log"
 
 # ---- stop ----
 "$IT" "$P_DB" stopwait >"$TT_TMP/it_stop.out" 2>"$TT_TMP/it_stop.err" &

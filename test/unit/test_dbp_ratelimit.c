@@ -118,6 +118,27 @@ static void test_long_and_binary_names(void **state)
     dbp_rl_free(rl);
 }
 
+/* take counts an attempt as it arrives: the 11th of 10 running at once is refused; a refund
+ * gives one back; another key is never touched */
+static void test_take_and_refund(void **state)
+{
+    (void)state;
+    dbp_rl_t *rl = dbp_rl_new(100, 10, W);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(dbp_rl_take(rl, "1.2.3.4", 7, 100), 0);
+    assert_int_equal(dbp_rl_take(rl, "1.2.3.4", 7, 100), -1);
+    assert_int_equal(dbp_rl_take(rl, "1.2.3.5", 7, 100), 0);
+    dbp_rl_refund(rl, "1.2.3.4", 7, 100); /* one of them succeeded */
+    assert_false(locked(rl, "1.2.3.4", 100));
+    assert_int_equal(dbp_rl_take(rl, "1.2.3.4", 7, 101), 0);
+    assert_int_equal(dbp_rl_take(rl, "1.2.3.4", 7, 101), -1);
+    dbp_rl_refund(rl, "1.2.3.4", 7, 5000); /* no such attempt: nothing given back */
+    assert_true(locked(rl, "1.2.3.4", 101));
+    assert_false(locked(rl, "1.2.3.4", 100 + W));
+    dbp_rl_refund(rl, "nobody", 6, 100); /* harmless */
+    dbp_rl_free(rl);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -161,7 +182,7 @@ int main(void)
         cmocka_unit_test(test_lock_after_ten),        cmocka_unit_test(test_window_slides),
         cmocka_unit_test(test_success_clears),        cmocka_unit_test(test_bounded_lru),
         cmocka_unit_test(test_long_and_binary_names), cmocka_unit_test(test_bad_args),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads),               cmocka_unit_test(test_take_and_refund),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
