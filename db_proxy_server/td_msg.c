@@ -12,44 +12,15 @@
 
 /* ---- pure parts ---- */
 
-uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
-                           const uint8_t *data, size_t len)
+/* The first 8 bytes of SHA-256(head, data) as a number; 0 when OpenSSL is out of memory (a
+ * key that never matches a real one's pattern). */
+static uint64_t sha256_key(const uint8_t *head, size_t hlen, const uint8_t *data, size_t len)
 {
-    uint8_t head[16], md[EVP_MAX_MD_SIZE];
+    uint8_t md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    tt_put32(head, to);
-    tt_put32(head + 4, client_msg_id);
-    tt_put32(head + 8, type);
-    tt_put32(head + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, head, sizeof(head)) &&
-             (len == 0 || EVP_DigestUpdate(ctx, data, len)) &&
-             EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 8;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) /* out of memory in OpenSSL: a key that never matches a real one's pattern */
-        return 0;
-    uint64_t k = 0;
-    for (int i = 0; i < 8; i++)
-        k = k << 8 | md[i];
-    return k;
-}
-
-uint64_t td_msg_resend_key(uint32_t to, uint32_t type, uint32_t seq, uint32_t client_time,
-                           const uint8_t *data, size_t len)
-{
-    static const char tag[9] = "tt-resend"; /* not NUL-terminated: 9 bytes */
-    uint8_t head[9 + 20], md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    memcpy(head, tag, sizeof(tag));
-    tt_put32(head + 9, to);
-    tt_put32(head + 13, type);
-    tt_put32(head + 17, seq);
-    tt_put32(head + 21, client_time);
-    tt_put32(head + 25, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, head, sizeof(head)) &&
+             EVP_DigestUpdate(ctx, head, hlen) &&
              (len == 0 || EVP_DigestUpdate(ctx, data, len)) &&
              EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 8;
     EVP_MD_CTX_free(ctx);
@@ -59,6 +30,31 @@ uint64_t td_msg_resend_key(uint32_t to, uint32_t type, uint32_t seq, uint32_t cl
     for (int i = 0; i < 8; i++)
         k = k << 8 | md[i];
     return k;
+}
+
+uint64_t td_msg_client_key(uint32_t to, uint32_t client_msg_id, uint32_t type,
+                           const uint8_t *data, size_t len)
+{
+    uint8_t head[16];
+    tt_put32(head, to);
+    tt_put32(head + 4, client_msg_id);
+    tt_put32(head + 8, type);
+    tt_put32(head + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    return sha256_key(head, sizeof(head), data, len);
+}
+
+uint64_t td_msg_resend_key(uint32_t to, uint32_t type, uint32_t seq, uint32_t client_time,
+                           const uint8_t *data, size_t len)
+{
+    static const char tag[9] = "tt-resend"; /* not NUL-terminated: 9 bytes */
+    uint8_t head[9 + 20];
+    memcpy(head, tag, sizeof(tag));
+    tt_put32(head + 9, to);
+    tt_put32(head + 13, type);
+    tt_put32(head + 17, seq);
+    tt_put32(head + 21, client_time);
+    tt_put32(head + 25, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    return sha256_key(head, sizeof(head), data, len);
 }
 
 unsigned td_msg_shard(uint32_t relate_id) { return relate_id % TD_MSG_SHARDS; }

@@ -214,26 +214,22 @@ static int place(const char *tmp, const char *path)
     return 0;
 }
 
-int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_name_t *name,
-                   char *rel, size_t rellen, char *err, size_t errlen)
+/* Takes the next file number (FileCnt is persisted first: a crash never reuses it). */
+static int next_number(msfs_store_t *st, uint64_t *cnt, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->lock);
-    uint64_t cnt = st->file_cnt;
-    int rc = persist(st, cnt + 1, err, errlen); /* a crash after this never reuses cnt */
+    *cnt = st->file_cnt;
+    int rc = persist(st, *cnt + 1, err, errlen);
     if (rc == 0)
-        st->file_cnt = cnt + 1;
+        st->file_cnt = *cnt + 1;
     pthread_mutex_unlock(&st->lock);
-    if (rc < 0)
-        return -1;
+    return rc;
+}
 
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s/%llu.part", st->tmp_dir, (unsigned long long)cnt);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+/* Syncs and closes the temp file fd; on failure it is gone (unlinked) and err says why. */
+static int sync_close(int fd, const char *tmp, char *err, size_t errlen)
+{
+    if (fsync(fd) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -244,6 +240,32 @@ int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_na
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+int msfs_store_put(msfs_store_t *st, const void *data, size_t len, const msfs_name_t *name,
+                   char *rel, size_t rellen, char *err, size_t errlen)
+{
+    uint64_t cnt;
+    int rc = next_number(st, &cnt, err, errlen);
+    if (rc < 0)
+        return -1;
+
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s/%llu.part", st->tmp_dir, (unsigned long long)cnt);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (write_all(fd, data, len) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (sync_close(fd, tmp, err, errlen) < 0)
+        return -1;
     return place_numbered(st, tmp, cnt, name, rel, rellen, err, errlen);
 }
 
@@ -289,23 +311,10 @@ int msfs_store_tmp_create(msfs_store_t *st, char *path, size_t pathlen, char *er
 int msfs_store_put_tmp(msfs_store_t *st, int fd, const char *tmp, const msfs_name_t *name,
                        char *rel, size_t rellen, char *err, size_t errlen)
 {
-    if (fsync(fd) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
+    if (sync_close(fd, tmp, err, errlen) < 0)
         return -1;
-    }
-    if (close(fd) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    pthread_mutex_lock(&st->lock);
-    uint64_t cnt = st->file_cnt;
-    int rc = persist(st, cnt + 1, err, errlen); /* a crash after this never reuses cnt */
-    if (rc == 0)
-        st->file_cnt = cnt + 1;
-    pthread_mutex_unlock(&st->lock);
+    uint64_t cnt;
+    int rc = next_number(st, &cnt, err, errlen);
     if (rc < 0) {
         unlink(tmp);
         return -1;

@@ -25,6 +25,7 @@
 #include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "it_chat_util.h"
+#include "it_check.h"
 #include "tt_auth.h"
 #include "tt_net.h"
 #include "tt_pdu.h"
@@ -35,22 +36,6 @@
 #define BUDDY(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
 #define RS_ONLINE_STATUS IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_ONLINE
 #define RS_OFFLINE_STATUS IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_OFFLINE
-
-static int failures;
-
-static int check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf(ok ? "ok: " : "FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (!ok)
-        failures++;
-    return ok;
-}
 
 /* ---- a peer on a blocking socket ---- */
 
