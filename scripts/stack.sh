@@ -211,11 +211,13 @@ start_mariadb() {
     fi
     init_mariadb
     rm -f "$RUN/mariadb.pid" "$MY_PIDFILE"
+    # Its own temp dir, not the shared /tmp: nothing else on the machine may clean it under it.
+    mkdir -p "$MYDIR/tmp"
     say "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
     # setsid: the daemon gets its own session, so signals aimed at the caller's process group
     # (Ctrl-C, a test runner's group kill) don't reach it; fd 9 (our lock) is not inherited.
     setsid mariadbd --no-defaults --user=root \
-        --datadir="$DATA" --socket="$SOCK" --pid-file="$MY_PIDFILE" \
+        --datadir="$DATA" --tmpdir="$MYDIR/tmp" --socket="$SOCK" --pid-file="$MY_PIDFILE" \
         --port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --log-error="$LOG/mariadb.err" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
