@@ -1,4 +1,5 @@
 #include "credcache.h"
+#include "tt_pdu.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -62,14 +63,6 @@ void dbp_cred_free(dbp_cred_t *c)
     free(c);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* The tag of a credential; -1 when it is not cacheable. Fields are length-prefixed, so no two
  * different credentials give the same input. */
 static int tag_of(const dbp_cred_t *c, uint32_t uid, const char *stored, const char *salt,
@@ -79,14 +72,14 @@ static int tag_of(const dbp_cred_t *c, uint32_t uid, const char *stored, const c
     if (uid == 0 || sl > FIELD_MAX || tl > FIELD_MAX || clen > FIELD_MAX)
         return -1;
     uint8_t buf[16 + 3 * FIELD_MAX], *p = buf;
-    put32(p, uid);
-    put32(p + 4, (uint32_t)sl);
+    tt_put32(p, uid);
+    tt_put32(p + 4, (uint32_t)sl);
     memcpy(p + 8, stored, sl);
     p += 8 + sl;
-    put32(p, (uint32_t)tl);
+    tt_put32(p, (uint32_t)tl);
     memcpy(p + 4, salt, tl);
     p += 4 + tl;
-    put32(p, (uint32_t)clen);
+    tt_put32(p, (uint32_t)clen);
     memcpy(p + 4, client, clen);
     p += 4 + clen;
     unsigned int len = TAG_LEN;
