@@ -2,14 +2,16 @@
  * answers from db_proxy_server or route_server (which may arrive in any order, from several
  * links) wait in their slot until every earlier request of that client has been answered. A
  * full ring pauses reading the client (backpressure); a slot whose upstream never answers is
- * given up after request_timeout_ms or when its link goes down. */
+ * given up after request_timeout_ms or when its link goes down. Layer 2 (ms_answers.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Login.pb-c.h"
-#include "msg_server.h"
+#include "ms_answers.h"
+#include "ms_attach.h"
+#include "ms_session.h"
 #include "tt_log.h"
 
 slot_t *ms_slot_open(client_t *c, uint16_t seq, int link)
@@ -151,8 +153,8 @@ void ms_slots_fail_link(msg_server_t *ms, int link)
                 changed = 0;
                 break;
             }
-            if (s->msg_key && c->user_id)
-                ms_chat_unanswered(ms, c->user_id, s->msg_key);
+            if (s->msg_key && c->user_id && ms->on_msg_unanswered)
+                ms->on_msg_unanswered(ms, c->user_id, s->msg_key);
             s->done = 1;
             changed = 1;
         }
@@ -170,4 +172,48 @@ void ms_slots_free(client_t *c)
     free(c->slots);
     c->slots = NULL;
     c->count = 0;
+}
+
+ProtobufCMessage *ms_relay_answer(msg_server_t *ms, const ProtobufCMessageDescriptor *desc,
+                                  const tt_pdu_t *pdu, client_t **client,
+                                  ProtobufCBinaryData *request)
+{
+    *client = NULL;
+    ProtobufCMessage *m = tt_pb_unpack(desc, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn_rl("answer 0x%04x does not parse: dropped", pdu->command_id);
+        return NULL;
+    }
+    protobuf_c_boolean *has;
+    ProtobufCBinaryData *attach = ms_pb_attach(m, &has);
+    uint32_t handle, ordinal;
+    const uint8_t *payload;
+    size_t plen;
+    if (!attach || !*has || ms_attach_decode(attach, &handle, &ordinal, &payload, &plen) < 0) {
+        log_warn_rl("answer 0x%04x without a valid attach_data: dropped", pdu->command_id);
+        tt_pb_free(m);
+        return NULL;
+    }
+    client_t *c = ms_client_find(ms, handle);
+    uint32_t uid;
+    if (!c || c->state != CLIENT_ONLINE ||
+        (ms_pb_get_u32(m, "user_id", &uid) == 0 && uid != c->user_id)) {
+        tt_pb_free(m); /* the requester left (or the handle was reused) */
+        return NULL;
+    }
+    if (request && payload) {
+        request->data = malloc(plen ? plen : 1);
+        if (request->data) {
+            memcpy(request->data, payload, plen);
+            request->len = plen;
+        }
+    }
+    /* Clients never see attach_data. */
+    free(attach->data);
+    attach->data = NULL;
+    attach->len = 0;
+    *has = 0;
+    ms_slot_answer(c, ordinal, pdu->service_id, pdu->command_id, m);
+    *client = c;
+    return m;
 }

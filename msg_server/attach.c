@@ -1,9 +1,10 @@
-/* attach_data: the opaque blob msg_server puts in requests to db_proxy_server and
- * route_server, which echo it, so that an answer finds its client connection again. */
+/* attach_data (layer 1, ms_attach.h): the opaque blob msg_server puts in requests to
+ * db_proxy_server and route_server, which echo it, so that an answer finds its client
+ * connection again. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg_server.h"
+#include "ms_attach.h"
 
 #define ATTACH_TYPE_HANDLE 1
 #define ATTACH_TYPE_HANDLE_AND_PDU 3

@@ -2,17 +2,23 @@
  * stored (db_proxy answers with its msg_id) is the sender acknowledged and the message
  * delivered — here to the receiver's connections and the sender's other connections, and
  * through route_server to the other msg_servers. Read acks, read notifies (multi-device
- * sync), typing/shake commands and session removal notifies travel the same ways. A sender
- * over the rate limit is read later, never dropped. */
+ * sync) and typing/shake commands travel the same ways; history, unread counts and message
+ * look-ups are forwarded to db_proxy_server. A sender over the rate limit is read later, never
+ * dropped (limits.c). A feature: layer 5 (ms_chat.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "IM.BaseDefine.pb-c.h"
-#include "IM.Buddy.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "IM.SwitchService.pb-c.h"
-#include "msg_server.h"
+#include "ms_answers.h"
+#include "ms_attach.h"
+#include "ms_chat.h"
+#include "ms_dispatch.h"
+#include "ms_limits.h"
+#include "ms_session.h"
+#include "ms_upstream.h"
 #include "tt_log.h"
 
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
@@ -23,93 +29,6 @@ static int is_single(uint32_t type)
 {
     return type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT ||
            type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
-}
-
-/* ---- rate limit: a token bucket per connection ---- */
-
-void ms_client_update_pause(client_t *c)
-{
-    if (c->state == CLIENT_GONE || !tt_conn_is_open(c->conn))
-        return;
-    if (c->throttled || ms_slots_full(c))
-        tt_conn_pause(c->conn);
-    else
-        tt_conn_resume(c->conn);
-}
-
-static void refill(client_t *c, uint64_t now)
-{
-    msg_server_t *ms = c->ms;
-    if (c->refilled_at == 0) {
-        c->tokens = ms->msg_burst;
-        c->refilled_at = now;
-        return;
-    }
-    uint64_t add = (now - c->refilled_at) * ms->msg_rate / 1000;
-    if (add == 0)
-        return;
-    c->tokens = (uint32_t)(c->tokens + add > ms->msg_burst ? ms->msg_burst : c->tokens + add);
-    c->refilled_at = now;
-}
-
-static void unthrottle_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
-{
-    msg_server_t *ms = udata;
-    uint64_t now = tt_loop_now(loop);
-    client_t **pp = &ms->throttled;
-    while (*pp) {
-        client_t *c = *pp;
-        refill(c, now);
-        if (c->tokens > 0 && ms_voice_ready(c, now)) {
-            *pp = c->next_throttled;
-            c->next_throttled = NULL;
-            c->throttled = 0;
-            ms_client_update_pause(c);
-        } else {
-            pp = &c->next_throttled;
-        }
-    }
-    if (!ms->throttled)
-        tt_timer_stop(loop, t);
-}
-
-/* Takes one token; when none is left, stops reading this client for a while. */
-static void spend_token(client_t *c)
-{
-    msg_server_t *ms = c->ms;
-    refill(c, tt_loop_now(ms->d.loop));
-    if (c->tokens > 0)
-        c->tokens--;
-    if (c->tokens == 0)
-        ms_client_throttle(c);
-}
-
-void ms_client_throttle(client_t *c)
-{
-    msg_server_t *ms = c->ms;
-    if (c->throttled)
-        return;
-    c->throttled = 1;
-    c->next_throttled = ms->throttled;
-    ms->throttled = c;
-    ms_client_update_pause(c);
-    if (!tt_timer_active(&ms->unthrottle))
-        tt_timer_start(ms->d.loop, &ms->unthrottle, 20, 20);
-}
-
-void ms_chat_init(msg_server_t *ms) { tt_timer_init(&ms->unthrottle, unthrottle_cb, ms); }
-
-void ms_throttle_free(msg_server_t *ms, client_t *c)
-{
-    if (!c->throttled)
-        return;
-    for (client_t **pp = &ms->throttled; *pp; pp = &(*pp)->next_throttled) {
-        if (*pp == c) {
-            *pp = c->next_throttled;
-            break;
-        }
-    }
-    c->throttled = 0;
 }
 
 /* ---- messages whose answer was lost with a db link ----
@@ -193,7 +112,7 @@ static int unanswered_take(msg_server_t *ms, uint32_t user_id, uint64_t key)
     return 0;
 }
 
-void ms_chat_free(msg_server_t *ms)
+static void chat_finish(msg_server_t *ms)
 {
     free(ms->unanswered);
     ms->unanswered = NULL;
@@ -201,10 +120,10 @@ void ms_chat_free(msg_server_t *ms)
 
 /* ---- sending ---- */
 
-void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
+static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
-    spend_token(c);
+    ms_msg_spend(c);
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
     if (!m) {
@@ -258,18 +177,6 @@ void ms_chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     tt_pb_free(m);
 }
 
-/* Sends the same frame to every connection of a user here, except one. */
-static void deliver(msg_server_t *ms, uint32_t user_id, const client_t *except,
-                    const uint8_t *frame, size_t len)
-{
-    user_t *u = ms_user_find(ms, user_id);
-    if (!u)
-        return;
-    for (client_t *c = u->clients; c; c = c->next)
-        if (c != except && c->state == CLIENT_ONLINE)
-            tt_conn_write(c->conn, frame, len);
-}
-
 static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, size_t *len)
 {
     size_t body = protobuf_c_message_get_packed_size(m);
@@ -282,7 +189,7 @@ static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, 
     return f;
 }
 
-void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
+static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
@@ -357,8 +264,8 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
     size_t len;
     uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
     if (frame) {
-        deliver(ms, m->to_session_id, NULL, frame, len);
-        deliver(ms, m->from_user_id, sender, frame, len);
+        ms_user_write(ms, m->to_session_id, NULL, frame, len);
+        ms_user_write(ms, m->from_user_id, sender, frame, len);
         tt_link_t *route = ms_route_master(ms);
         if (route)
             tt_link_send_raw(route, SID_MSG, CID_MSG_DATA, 0, frame + TT_PDU_HEADER_LEN,
@@ -368,7 +275,7 @@ void ms_chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
     tt_pb_free(m);
 }
 
-void ms_chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
+static void chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
@@ -379,8 +286,8 @@ void ms_chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
         size_t len;
         uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
         if (frame) {
-            deliver(ms, m->to_session_id, NULL, frame, len);
-            deliver(ms, m->from_user_id, NULL, frame, len);
+            ms_user_write(ms, m->to_session_id, NULL, frame, len);
+            ms_user_write(ms, m->from_user_id, NULL, frame, len);
             free(frame);
         }
     }
@@ -389,7 +296,7 @@ void ms_chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
 
 /* ---- read acks and read notifies ---- */
 
-void ms_chat_read_ack(client_t *c, const tt_pdu_t *pdu)
+static void chat_read_ack(client_t *c, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
     IM__Message__IMMsgDataReadAck *a = (IM__Message__IMMsgDataReadAck *)tt_pb_unpack(
@@ -414,7 +321,7 @@ void ms_chat_read_ack(client_t *c, const tt_pdu_t *pdu)
     tt_pb_free(a);
 }
 
-void ms_chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu)
+static void chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     IM__Message__IMMsgDataReadNotify *n = (IM__Message__IMMsgDataReadNotify *)tt_pb_unpack(
         &im__message__immsg_data_read_notify__descriptor, pdu->body, pdu->body_len);
@@ -429,7 +336,7 @@ void ms_chat_read_notify(msg_server_t *ms, const tt_pdu_t *pdu)
 
 /* ---- typing / shake ("P2P commands"), opaque to the server ---- */
 
-void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
+static void chat_p2p(client_t *c, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
     if (!ms_p2p_allowed(c, pdu))
@@ -442,8 +349,8 @@ void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
     size_t len;
     uint8_t *frame = frame_of(pdu->service_id, pdu->command_id, &p->base, &len);
     if (frame) {
-        deliver(ms, p->to_user_id, NULL, frame, len);
-        deliver(ms, c->user_id, c, frame, len);
+        ms_user_write(ms, p->to_user_id, NULL, frame, len);
+        ms_user_write(ms, c->user_id, c, frame, len);
         tt_link_t *route = ms_route_master(ms);
         if (route)
             tt_link_send_raw(route, pdu->service_id, pdu->command_id, 0,
@@ -453,7 +360,7 @@ void ms_chat_p2p(client_t *c, const tt_pdu_t *pdu)
     tt_pb_free(p);
 }
 
-void ms_chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu)
+static void chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     if (!ms_p2p_routed_allowed(ms, pdu))
         return;
@@ -464,25 +371,72 @@ void ms_chat_p2p_routed(msg_server_t *ms, const tt_pdu_t *pdu)
     size_t len;
     uint8_t *frame = frame_of(pdu->service_id, pdu->command_id, &p->base, &len);
     if (frame) {
-        deliver(ms, p->to_user_id, NULL, frame, len);
-        deliver(ms, p->from_user_id, NULL, frame, len);
+        ms_user_write(ms, p->to_user_id, NULL, frame, len);
+        ms_user_write(ms, p->from_user_id, NULL, frame, len);
         free(frame);
     }
     tt_pb_free(p);
 }
 
-/* ---- session removal: the user's other devices follow ---- */
-
-void ms_chat_remove_notify(msg_server_t *ms, const tt_pdu_t *pdu)
+static void client_time(client_t *c, const tt_pdu_t *pdu)
 {
-    IM__Buddy__IMRemoveSessionNotify *n = (IM__Buddy__IMRemoveSessionNotify *)tt_pb_unpack(
-        &im__buddy__imremove_session_notify__descriptor, pdu->body, pdu->body_len);
-    if (!n)
-        return;
-    user_t *u = ms_user_find(ms, n->user_id);
-    if (u)
-        ms_user_send(u, MS_ALL, NULL, IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST,
-                     IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY,
-                     &n->base);
-    tt_pb_free(n);
+    IM__Message__IMClientTimeRsp rsp = IM__MESSAGE__IMCLIENT_TIME_RSP__INIT;
+    rsp.server_time = (uint32_t)time(NULL);
+    slot_t *s = ms_slot_open(c, pdu->seq_num, -1);
+    if (s)
+        ms_slot_answer(c, s->ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_MSG,
+                       IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_TIME_RESPONSE, &rsp.base);
 }
+
+static void data_ack(client_t *c, const tt_pdu_t *pdu)
+{
+    /* A receiving client confirms a delivery. Nothing is resent on a missing confirmation:
+     * clients catch up through unread counts and history, so this only closes the loop. */
+    (void)c;
+    (void)pdu;
+}
+
+static const ms_client_cmd_t client_cmds[] = {
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_TIME_REQUEST, client_time, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, chat_client_msg, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK, data_ack, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_ACK, chat_read_ack, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, chat_p2p, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_REQUEST, NULL,
+     &im__message__imunread_msg_cnt_req__descriptor, MS_TO_DB, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_REQUEST, NULL,
+     &im__message__imget_msg_list_req__descriptor, MS_TO_DB, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_REQ, NULL,
+     &im__message__imget_latest_msg_id_req__descriptor, MS_TO_DB, 0, 0},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_REQ, NULL,
+     &im__message__imget_msg_by_id_req__descriptor, MS_TO_DB, 0, 0},
+};
+
+static const ms_answer_t db_answers[] = {
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, NULL, chat_stored},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_RESPONSE,
+     &im__message__imunread_msg_cnt_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_LIST_RESPONSE,
+     &im__message__imget_msg_list_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_LATEST_MSG_ID_RSP,
+     &im__message__imget_latest_msg_id_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_GET_BY_MSG_ID_RES,
+     &im__message__imget_msg_by_id_rsp__descriptor, NULL},
+};
+
+static const ms_answer_t route_answers[] = {
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, NULL, chat_routed},
+    {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, NULL, chat_read_notify},
+    {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, NULL, chat_p2p_routed},
+};
+
+const ms_feature_t ms_chat_feature = {
+    .name = "chat",
+    .client_cmds = client_cmds,
+    .n_client_cmds = sizeof(client_cmds) / sizeof(client_cmds[0]),
+    .db_answers = db_answers,
+    .n_db_answers = sizeof(db_answers) / sizeof(db_answers[0]),
+    .route_answers = route_answers,
+    .n_route_answers = sizeof(route_answers) / sizeof(route_answers[0]),
+    .finish = chat_finish,
+};

@@ -1,4 +1,7 @@
-/* Abuse limits a person never notices (docs/ARCHITECTURE.md, "Abuse limits").
+/* Limits (layer 2, ms_limits.h). The message rate per connection (MsgRateLimit,
+ * MsgRateBurst): a sender over it is read later, never dropped.
+ *
+ * Abuse limits a person never notices (docs/ARCHITECTURE.md, "Abuse limits").
  *
  * P2P commands (typing, shake: a JSON of some 60 bytes each) are capped in size
  * (MaxP2pCommand) and in rate per connection (P2pRateLimit per second, P2pRateBurst at once).
@@ -10,7 +13,8 @@
  * 60 s of Speex narrowband) and in rate per user here (VoiceRateLimit per minute,
  * VoiceRateBurst at once). Over the rate the connection is read later, as with MsgRateLimit:
  * nothing is lost or refused, the sender only waits until the bucket has a token again. */
-#include "msg_server.h"
+#include "ms_limits.h"
+#include "ms_session.h"
 #include "tt_log.h"
 
 /* A token bucket in thousandths of a token, refilled at per_min tokens a minute. */
@@ -100,4 +104,86 @@ int ms_voice_ready(client_t *c, uint64_t now)
         return 0;
     c->voice_wait = 0;
     return 1;
+}
+
+/* ---- rate limit: a token bucket per connection ---- */
+
+static void refill(client_t *c, uint64_t now)
+{
+    msg_server_t *ms = c->ms;
+    if (c->refilled_at == 0) {
+        c->tokens = ms->msg_burst;
+        c->refilled_at = now;
+        return;
+    }
+    uint64_t add = (now - c->refilled_at) * ms->msg_rate / 1000;
+    if (add == 0)
+        return;
+    c->tokens = (uint32_t)(c->tokens + add > ms->msg_burst ? ms->msg_burst : c->tokens + add);
+    c->refilled_at = now;
+}
+
+static void unthrottle_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    msg_server_t *ms = udata;
+    uint64_t now = tt_loop_now(loop);
+    client_t **pp = &ms->throttled;
+    while (*pp) {
+        client_t *c = *pp;
+        refill(c, now);
+        if (c->tokens > 0 && ms_voice_ready(c, now)) {
+            *pp = c->next_throttled;
+            c->next_throttled = NULL;
+            c->throttled = 0;
+            ms_client_update_pause(c);
+        } else {
+            pp = &c->next_throttled;
+        }
+    }
+    if (!ms->throttled)
+        tt_timer_stop(loop, t);
+}
+
+void ms_msg_spend(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    refill(c, tt_loop_now(ms->d.loop));
+    if (c->tokens > 0)
+        c->tokens--;
+    if (c->tokens == 0)
+        ms_client_throttle(c);
+}
+
+void ms_client_throttle(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (c->throttled)
+        return;
+    c->throttled = 1;
+    c->next_throttled = ms->throttled;
+    ms->throttled = c;
+    ms_client_update_pause(c);
+    if (!tt_timer_active(&ms->unthrottle))
+        tt_timer_start(ms->d.loop, &ms->unthrottle, 20, 20);
+}
+
+void ms_limits_init(msg_server_t *ms) { tt_timer_init(&ms->unthrottle, unthrottle_cb, ms); }
+
+void ms_limits_stop(msg_server_t *ms)
+{
+    if (ms->unthrottle.cb)
+        tt_timer_stop(ms->d.loop, &ms->unthrottle);
+}
+
+void ms_throttle_free(msg_server_t *ms, client_t *c)
+{
+    if (!c->throttled)
+        return;
+    for (client_t **pp = &ms->throttled; *pp; pp = &(*pp)->next_throttled) {
+        if (*pp == c) {
+            *pp = c->next_throttled;
+            break;
+        }
+    }
+    c->throttled = 0;
 }

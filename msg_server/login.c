@@ -2,17 +2,25 @@
  * login rules (one PC-class and one mobile-class connection per user across the cluster, the
  * newer wins), presence updates. Password guessing is slowed by db_proxy_server, which gets the
  * client's address in IMValidateReq.client_ip; names with a NUL, control characters or spaces
- * at either end are refused here. */
+ * at either end are refused here. Also logout, push tokens, a phone kicking the PC session,
+ * push shield, kicks of disabled users and PC login notices. A feature: layer 5 (ms_login.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "IM.BaseDefine.pb-c.h"
+#include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Server.pb-c.h"
-#include "msg_server.h"
+#include "ms_answers.h"
+#include "ms_attach.h"
+#include "ms_dispatch.h"
+#include "ms_login.h"
+#include "ms_session.h"
+#include "ms_upstream.h"
 #include "tt_log.h"
 
+#define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
 #define DBP_VALIDATE_BUSY 3 /* IMValidateRsp.result_code: db_proxy_server's login queue full */
 
 /* The length of the last field `field` (length-delimited) at the top level of a protobuf
@@ -107,7 +115,7 @@ static void refuse(client_t *c, uint16_t seq, uint32_t result, const char *text,
     tt_conn_close_after_flush(c->conn, "login refused: %s", why);
 }
 
-void ms_login_request(client_t *c, const tt_pdu_t *pdu)
+static void login_request(client_t *c, const tt_pdu_t *pdu)
 {
     msg_server_t *ms = c->ms;
     if (c->state != CLIENT_NEW)
@@ -218,7 +226,7 @@ static void go_online(client_t *c, const IM__BaseDefine__UserInfo *info, uint32_
     log_info("user %u logged in from %s (client type 0x%x)", uid, c->conn->peer, c->client_type);
 }
 
-void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu)
+static void validated(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     IM__Server__IMValidateRsp *rsp = (IM__Server__IMValidateRsp *)tt_pb_unpack(
         &im__server__imvalidate_rsp__descriptor, pdu->body, pdu->body_len);
@@ -259,7 +267,7 @@ void ms_login_validated(msg_server_t *ms, const tt_pdu_t *pdu)
 }
 
 /* Presence and counters when a logged-in connection goes away (any reason). */
-void ms_client_closed(client_t *c)
+static void client_closed(client_t *c)
 {
     msg_server_t *ms = c->ms;
     if (ms->online > 0)
@@ -276,3 +284,180 @@ void ms_client_closed(client_t *c)
     ms_route_send_all(ms, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
                       IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_USER_STATUS_UPDATE, &st.base);
 }
+
+/* ---- logout, push tokens, kicks ---- */
+
+static void logout(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    /* Forget the push token of this device: it logged out. */
+    if (ms_is_mobile(c->client_type)) {
+        int link = ms_db_pick(ms, c);
+        IM__Login__IMDeviceTokenReq t = IM__LOGIN__IMDEVICE_TOKEN_REQ__INIT;
+        t.user_id = c->user_id;
+        t.device_token = "";
+        t.has_client_type = 1;
+        t.client_type = c->client_type;
+        if (link >= 0)
+            tt_link_send(ms->db[link].link, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                         IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_DEVICETOKEN, 0, &t.base);
+    }
+    IM__Login__IMLogoutRsp rsp = IM__LOGIN__IMLOGOUT_RSP__INIT;
+    rsp.result_code = 0;
+    slot_t *s = ms_slot_open(c, pdu->seq_num, -1);
+    if (s)
+        ms_slot_answer(c, s->ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                       IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_LOGINOUT, &rsp.base);
+    c->state = CLIENT_GONE;
+    tt_conn_close_after_flush(c->conn, "logged out");
+}
+
+static void device_token(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    if (!ms_is_mobile(c->client_type))
+        return; /* only mobile clients have push tokens */
+    IM__Login__IMDeviceTokenReq *req = (IM__Login__IMDeviceTokenReq *)tt_pb_unpack(
+        &im__login__imdevice_token_req__descriptor, pdu->body, pdu->body_len);
+    if (!req)
+        return;
+    IM__Login__IMDeviceTokenRsp rsp = IM__LOGIN__IMDEVICE_TOKEN_RSP__INIT;
+    rsp.user_id = c->user_id;
+    slot_t *s = ms_slot_open(c, pdu->seq_num, -1);
+    if (s)
+        ms_slot_answer(c, s->ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                       IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_DEVICETOKEN, &rsp.base);
+    req->user_id = c->user_id;
+    req->has_client_type = 1;
+    req->client_type = c->client_type;
+    req->has_attach_data = 0;
+    int link = ms_db_pick(ms, c);
+    if (link >= 0)
+        tt_link_send(ms->db[link].link, pdu->service_id, pdu->command_id, 0, &req->base);
+    tt_pb_free(req);
+}
+
+static void kick_pc(client_t *c, const tt_pdu_t *pdu)
+{
+    msg_server_t *ms = c->ms;
+    if (!ms_is_mobile(c->client_type))
+        return; /* only a phone may kick the PC session */
+    ms_kick_same_class(c->user, IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_MAC,
+                       IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_MOBILE_KICK, c);
+    IM__Server__IMServerKickUser kick = IM__SERVER__IMSERVER_KICK_USER__INIT;
+    kick.user_id = c->user_id;
+    kick.client_type = IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_MAC;
+    kick.reason = IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_MOBILE_KICK;
+    tt_link_t *master = ms_route_master(ms);
+    if (master)
+        tt_link_send(master, IM__BASE_DEFINE__SERVICE_ID__SID_OTHER,
+                     IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, 0, &kick.base);
+    IM__Login__IMKickPCClientRsp rsp = IM__LOGIN__IMKICK_PCCLIENT_RSP__INIT;
+    rsp.user_id = c->user_id;
+    rsp.result_code = 0;
+    slot_t *s = ms_slot_open(c, pdu->seq_num, -1);
+    if (s)
+        ms_slot_answer(c, s->ordinal, IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN,
+                       IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_KICKPCCLIENT, &rsp.base);
+}
+
+/* the client was answered at once; db_proxy's confirmation is not needed */
+static void ignored(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    (void)ms;
+    (void)pdu;
+}
+
+/* db_proxy_server: this user is disabled (db_proxy_server/status_poll.c). Every connection of
+ * it is kicked (IMKickUser, which makes every shipped client stop, then closed); nothing it
+ * sends afterwards is read. */
+static void user_disabled(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Server__IMServerKickUser *k = (IM__Server__IMServerKickUser *)tt_pb_unpack(
+        &im__server__imserver_kick_user__descriptor, pdu->body, pdu->body_len);
+    if (!k)
+        return;
+    uint32_t reason = k->reason == IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_MOBILE_KICK
+                          ? k->reason
+                          : IM__BASE_DEFINE__KICK_REASON_TYPE__KICK_REASON_DUPLICATE_USER;
+    static const uint32_t classes[] = {IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_WINDOWS,
+                                       IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS};
+    if (ms_user_find(ms, k->user_id))
+        log_notice("user %u is disabled: disconnecting it", (unsigned)k->user_id);
+    for (size_t i = 0; i < 2; i++) {
+        user_t *u = ms_user_find(ms, k->user_id); /* looked up again: a kick may free it */
+        if (u)
+            ms_kick_same_class(u, classes[i], reason, NULL);
+    }
+    tt_pb_free(k);
+}
+
+static void pc_login_notify(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Server__IMServerPCLoginStatusNotify *n =
+        (IM__Server__IMServerPCLoginStatusNotify *)tt_pb_unpack(
+            &im__server__imserver_pclogin_status_notify__descriptor, pdu->body, pdu->body_len);
+    if (!n)
+        return;
+    user_t *u = ms_user_find(ms, n->user_id);
+    if (u) {
+        u->pc_online = n->login_status == 1;
+        IM__Buddy__IMPCLoginStatusNotify out = IM__BUDDY__IMPCLOGIN_STATUS_NOTIFY__INIT;
+        out.user_id = n->user_id;
+        out.login_stat = u->pc_online ? IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_ONLINE
+                                      : IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_OFFLINE;
+        ms_user_send(u, MS_MOBILE_ONLY, NULL, SID_BUDDY,
+                     IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY,
+                     &out.base);
+    }
+    tt_pb_free(n);
+}
+
+static void server_kick(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Server__IMServerKickUser *k = (IM__Server__IMServerKickUser *)tt_pb_unpack(
+        &im__server__imserver_kick_user__descriptor, pdu->body, pdu->body_len);
+    if (!k)
+        return;
+    user_t *u = ms_user_find(ms, k->user_id);
+    if (u)
+        ms_kick_same_class(u, k->client_type, k->reason, NULL);
+    tt_pb_free(k);
+}
+
+static const ms_client_cmd_t client_cmds[] = {
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_USERLOGIN, login_request, NULL, 0, 0, 1},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_LOGINOUT, logout, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_DEVICETOKEN, device_token, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_KICKPCCLIENT, kick_pc, NULL, 0, 0, 0},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_PUSH_SHIELD, NULL,
+     &im__login__impush_shield_req__descriptor, MS_TO_DB, 0, 0},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_QUERY_PUSH_SHIELD, NULL,
+     &im__login__imquery_push_shield_req__descriptor, MS_TO_DB, 0, 0},
+};
+
+static const ms_answer_t db_answers[] = {
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_VALIDATE_RSP, NULL, validated},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_PUSH_SHIELD,
+     &im__login__impush_shield_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_QUERY_PUSH_SHIELD,
+     &im__login__imquery_push_shield_rsp__descriptor, NULL},
+    {IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_DEVICETOKEN, NULL, ignored},
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, NULL, user_disabled},
+};
+
+static const ms_answer_t route_answers[] = {
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_LOGIN_STATUS_NOTIFY, NULL, pc_login_notify},
+    {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_SERVER_KICK_USER, NULL, server_kick},
+};
+
+const ms_feature_t ms_login_feature = {
+    .name = "login",
+    .client_cmds = client_cmds,
+    .n_client_cmds = sizeof(client_cmds) / sizeof(client_cmds[0]),
+    .db_answers = db_answers,
+    .n_db_answers = sizeof(db_answers) / sizeof(db_answers[0]),
+    .route_answers = route_answers,
+    .n_route_answers = sizeof(route_answers) / sizeof(route_answers[0]),
+    .client_closed = client_closed,
+};

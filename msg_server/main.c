@@ -1,10 +1,19 @@
 /* msg_server: holds client connections, the heart of chat. Clients connect on
  * ListenIP:ListenPort; the server keeps links to db_proxy_server, login_server and
- * route_server. This file reads the configuration and wires the parts together. */
+ * route_server. This file reads the configuration and wires the parts together: the features
+ * register their tables with dispatch, and the hooks through which the lower layers reach up
+ * are set here (docs/ARCHITECTURE.md, "msg_server: layers"). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg_server.h"
+#include "ms_answers.h"
+#include "ms_buddy.h"
+#include "ms_chat.h"
+#include "ms_dispatch.h"
+#include "ms_limits.h"
+#include "ms_login.h"
+#include "ms_session.h"
+#include "ms_upstream.h"
 #include "tt_log.h"
 
 static int read_upstreams(tt_daemon_t *d, const char *ip, const char *port, upstream_addr_t *a,
@@ -140,14 +149,24 @@ static void tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
     }
 }
 
+/* The features, in the order their tables are searched. A new feature is a row here. */
+static const ms_feature_t *const features[] = {&ms_login_feature, &ms_buddy_feature,
+                                               &ms_chat_feature};
+
 static int start(tt_daemon_t *d, void *udata)
 {
     msg_server_t *ms = udata;
     tt_map_init(&ms->clients);
     tt_map_init(&ms->users);
-    ms_chat_init(ms);
+    ms_limits_init(ms);
     tt_timer_init(&ms->tick, tick, ms);
-    if (tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+        if (ms_dispatch_register(ms, features[i]) < 0)
+            return -1;
+    ms->on_db_pdu = ms_dispatch_db;
+    ms->on_route_pdu = ms_dispatch_route;
+    ms->on_msg_unanswered = ms_chat_unanswered;
+    if (ms_features_init(ms) < 0 ||tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
                          &ms->clients_srv) < 0 ||
         ms_upstreams_start(ms) < 0)
         return -1;
@@ -160,7 +179,7 @@ static void finish(tt_daemon_t *d, void *udata)
     msg_server_t *ms = udata;
     if (d->loop && ms->tick.cb) { /* start() ran */
         tt_timer_stop(d->loop, &ms->tick);
-        tt_timer_stop(d->loop, &ms->unthrottle);
+        ms_limits_stop(ms);
     }
     /* Close the clients first (their close handlers use the links), then the links. */
     if (d->loop) {
@@ -174,9 +193,8 @@ static void finish(tt_daemon_t *d, void *udata)
     ms_upstreams_stop(ms);
     if (d->loop)
         tt_loop_run_once(d->loop, 0);
-    ms_chat_free(ms);
-    for (size_t i = 0; i < ms->users.cap; i++)
-        free(ms->users.slots[i].value);
+    ms_features_finish(ms);
+    ms_users_free(ms);
     tt_map_free(&ms->users);
     tt_map_free(&ms->clients);
 }

@@ -1,12 +1,12 @@
-/* Client connections and logged-in users: accept, look-up by handle and by user id, the
- * per-user connection lists, notifications to a user's or everybody's connections, kicks,
- * and the housekeeping tick (login deadline, given-up answers). */
+/* Client connections and logged-in users (layer 1, ms_session.h): a client per connection,
+ * look-up by handle and by user id, the per-user connection lists, notifications to a user's
+ * or everybody's connections, kicks, and the pause of a connection's reading. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Login.pb-c.h"
-#include "msg_server.h"
+#include "ms_session.h"
 #include "tt_log.h"
 
 int ms_is_mobile(uint32_t client_type) { return (client_type & 0x10) != 0; }
@@ -114,16 +114,33 @@ void ms_kick_same_class(user_t *u, uint32_t client_type, uint32_t reason, const 
     }
 }
 
-/* ---- the listener's callbacks ---- */
-
-static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
+void ms_user_write(msg_server_t *ms, uint32_t user_id, const client_t *except,
+                   const uint8_t *frame, size_t len)
 {
-    (void)s;
-    msg_server_t *ms = udata;
+    user_t *u = ms_user_find(ms, user_id);
+    if (!u)
+        return;
+    for (client_t *c = u->clients; c; c = c->next)
+        if (c != except && c->state == CLIENT_ONLINE)
+            tt_conn_write(c->conn, frame, len);
+}
+
+void ms_client_update_pause(client_t *c)
+{
+    if (c->state == CLIENT_GONE || !tt_conn_is_open(c->conn))
+        return;
+    if (c->throttled || (c->slots && c->count == MS_WINDOW)) /* rate limit or window full */
+        tt_conn_pause(c->conn);
+    else
+        tt_conn_resume(c->conn);
+}
+
+client_t *ms_client_new(msg_server_t *ms, tt_conn_t *conn)
+{
     client_t *c = calloc(1, sizeof(*c));
     if (!c) {
         tt_conn_close(conn, "out of memory");
-        return;
+        return NULL;
     }
     do {
         ms->next_handle++;
@@ -135,7 +152,7 @@ static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
     if (tt_map_put(&ms->clients, c->handle, c) < 0) {
         free(c);
         tt_conn_close(conn, "out of memory");
-        return;
+        return NULL;
     }
     conn->app = c;
     conn->id = c->handle;
@@ -143,44 +160,19 @@ static void on_open(tt_server_t *s, tt_conn_t *conn, void *udata)
     /* Until it logs in it may send only a login request (well under 1 KiB) and heartbeats:
      * small buffers; the normal ones once it has logged in. */
     tt_conn_set_caps(conn, ms->prelogin_buffer, ms->prelogin_buffer);
+    return c;
 }
 
-static void on_pdu(tt_server_t *s, tt_conn_t *conn, const tt_pdu_t *pdu, void *udata)
+void ms_client_free(client_t *c)
 {
-    (void)s;
-    (void)udata;
-    client_t *c = conn->app;
-    if (c)
-        ms_client_pdu(c, pdu);
-}
-
-static void on_close(tt_server_t *s, tt_conn_t *conn, void *udata)
-{
-    (void)s;
-    msg_server_t *ms = udata;
-    client_t *c = conn->app;
-    if (!c)
-        return;
-    if (c->user) {
-        ms_client_closed(c); /* presence and counters */
-        detach_user(c);
-    }
-    if (c->user_id)
-        log_info("client %s (user %u) closed: %s", conn->peer, c->user_id, conn->reason);
-    else /* never logged in: anyone can make these, as fast as they connect */
-        log_info_rl("client %s (not logged in) closed: %s", conn->peer, conn->reason);
-    tt_map_del(&ms->clients, c->handle);
-    ms_throttle_free(ms, c);
-    ms_slots_free(c);
-    conn->app = NULL;
+    detach_user(c);
+    tt_map_del(&c->ms->clients, c->handle);
+    c->conn->app = NULL;
     free(c);
 }
 
-static void on_refused(tt_server_t *s, const char *peer, void *udata)
+void ms_users_free(msg_server_t *ms)
 {
-    (void)s;
-    (void)udata;
-    log_warn_rl("connection from %s refused: too many clients", peer);
+    for (size_t i = 0; i < ms->users.cap; i++)
+        free(ms->users.slots[i].value);
 }
-
-const tt_server_handler_t ms_client_handler = {on_open, on_pdu, on_close, on_refused};

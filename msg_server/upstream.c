@@ -1,13 +1,15 @@
 /* Links to the other daemons, kept up by tt_link: ConcurrentDBConnCnt connections to every
  * db_proxy_server, one to every login_server (registration and user counts) and one to every
- * route_server (presence and relays; the oldest one is the master for relays). */
+ * route_server (presence and relays; the oldest one is the master for relays). Layer 3
+ * (ms_upstream.h): what the links bring goes up through ms->on_db_pdu and ms->on_route_pdu. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Server.pb-c.h"
-#include "msg_server.h"
+#include "ms_answers.h"
+#include "ms_upstream.h"
 #include "tt_log.h"
 
 #define SID_OTHER IM__BASE_DEFINE__SERVICE_ID__SID_OTHER
@@ -101,7 +103,8 @@ static void db_pdu(tt_link_t *l, const tt_pdu_t *pdu, void *udata)
         ms_slots_fail_link(db->ms, db->index);
         return;
     }
-    ms_db_pdu(db->ms, db->index, pdu);
+    if (db->ms->on_db_pdu)
+        db->ms->on_db_pdu(db->ms, db->index, pdu);
 }
 
 static const tt_link_handler_t db_handler = {db_up, db_down, db_pdu};
@@ -195,7 +198,9 @@ static void route_down(tt_link_t *l, const char *reason, void *udata)
 static void route_pdu(tt_link_t *l, const tt_pdu_t *pdu, void *udata)
 {
     (void)l;
-    ms_route_pdu(udata, pdu);
+    msg_server_t *ms = udata;
+    if (ms->on_route_pdu)
+        ms->on_route_pdu(ms, pdu);
 }
 
 static const tt_link_handler_t route_handler = {route_up, route_down, route_pdu};
