@@ -18,26 +18,51 @@
 
 /* ---- registration ---- */
 
-static int client_cmd_taken(const msg_server_t *ms, uint16_t cid)
+/* How many rows of the registered features claim this command (client: 0, db: 1, route: 2). */
+static int claims(const msg_server_t *ms, int table, uint16_t cid)
 {
-    for (int k = 0; k < ms->n_features; k++)
-        for (size_t i = 0; i < ms->features[k]->n_client_cmds; i++)
-            if (ms->features[k]->client_cmds[i].cid == cid)
-                return 1;
-    return 0;
-}
-
-static int answer_taken(const msg_server_t *ms, int route, uint16_t cid)
-{
+    int n = 0;
     for (int k = 0; k < ms->n_features; k++) {
         const ms_feature_t *f = ms->features[k];
-        const ms_answer_t *t = route ? f->route_answers : f->db_answers;
-        size_t n = route ? f->n_route_answers : f->n_db_answers;
-        for (size_t i = 0; i < n; i++)
-            if (t[i].cid == cid)
-                return 1;
+        if (table == 0) {
+            for (size_t i = 0; i < f->n_client_cmds; i++)
+                n += f->client_cmds[i].cid == cid;
+            continue;
+        }
+        const ms_answer_t *t = table == 2 ? f->route_answers : f->db_answers;
+        size_t rows = table == 2 ? f->n_route_answers : f->n_db_answers;
+        for (size_t i = 0; i < rows; i++)
+            n += t[i].cid == cid;
     }
-    return 0;
+    return n;
+}
+
+/* A row that cannot run (nothing to do, or a forward before login), or a command claimed
+ * twice: NULL when none. */
+static const char *bad_rows(const msg_server_t *ms, const ms_feature_t *f, uint16_t *cid)
+{
+    for (size_t i = 0; i < f->n_client_cmds; i++) {
+        const ms_client_cmd_t *r = &f->client_cmds[i];
+        *cid = r->cid;
+        if (!r->fn && (!r->desc || r->before_login))
+            return "client command row without a handler";
+        if (claims(ms, 0, r->cid) > 1)
+            return "client command claimed twice";
+    }
+    for (int table = 1; table <= 2; table++) {
+        const ms_answer_t *t = table == 2 ? f->route_answers : f->db_answers;
+        size_t rows = table == 2 ? f->n_route_answers : f->n_db_answers;
+        for (size_t i = 0; i < rows; i++) {
+            *cid = t[i].cid;
+            if (!t[i].fn && !t[i].desc)
+                return table == 2 ? "route_server row without a handler"
+                                  : "db_proxy_server row without a handler";
+            if (claims(ms, table, t[i].cid) > 1)
+                return table == 2 ? "route_server command claimed twice"
+                                  : "db_proxy_server command claimed twice";
+        }
+    }
+    return NULL;
 }
 
 int ms_dispatch_register(msg_server_t *ms, const ms_feature_t *f)
@@ -46,25 +71,14 @@ int ms_dispatch_register(msg_server_t *ms, const ms_feature_t *f)
         log_error("feature %s: more than %d features", f->name, MS_MAX_FEATURES);
         return -1;
     }
-    for (size_t i = 0; i < f->n_client_cmds; i++)
-        if (client_cmd_taken(ms, f->client_cmds[i].cid)) {
-            log_error("feature %s: client command 0x%04x is already handled", f->name,
-                      f->client_cmds[i].cid);
-            return -1;
-        }
-    for (size_t i = 0; i < f->n_db_answers; i++)
-        if (answer_taken(ms, 0, f->db_answers[i].cid)) {
-            log_error("feature %s: db_proxy_server command 0x%04x is already handled", f->name,
-                      f->db_answers[i].cid);
-            return -1;
-        }
-    for (size_t i = 0; i < f->n_route_answers; i++)
-        if (answer_taken(ms, 1, f->route_answers[i].cid)) {
-            log_error("feature %s: route_server command 0x%04x is already handled", f->name,
-                      f->route_answers[i].cid);
-            return -1;
-        }
     ms->features[ms->n_features++] = f;
+    uint16_t cid = 0;
+    const char *why = bad_rows(ms, f, &cid);
+    if (why) {
+        log_error("feature %s: command 0x%04x: %s", f->name, cid, why);
+        ms->features[--ms->n_features] = NULL;
+        return -1;
+    }
     return 0;
 }
 

@@ -43,8 +43,9 @@ struct ms_feature_s {
     void (*client_closed)(client_t *c);  /* a logged-in connection went away, may be NULL */
 };
 
-/* Adds a feature's tables. -1 (logged) when the tables are full or a command is already
- * someone else's. */
+/* Adds a feature's tables. -1 (logged, nothing added) when the features are too many, a row
+ * has nothing to run (no handler and no body to forward or relay, or a forward before login),
+ * or a command of a table is claimed twice. */
 int ms_dispatch_register(msg_server_t *ms, const ms_feature_t *f);
 /* Runs every registered feature's init (-1 when one fails) / finish. */
 int ms_features_init(msg_server_t *ms);
