@@ -32,7 +32,7 @@
 #define DBP_MSG_DUP_MARK "DUPE"
 #define DBP_MSG_DUP_MARK_LEN 4
 
-/* msg_server's attach_data on a chat message (msg_server.h MS_ATTACH_CHAT_LEN): the 12-byte
+/* msg_server's attach_data on a chat message (msg_server/ms_attach.h MS_ATTACH_CHAT_LEN): the 12-byte
  * CDbAttachData head, BE32(12), this tag, BE32(request seq_num), BE32(the client's
  * create_time, before msg_server stamped its own). */
 #define DBP_MSG_RESEND_TAG "RSND"
