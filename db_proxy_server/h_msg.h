@@ -32,8 +32,8 @@
 #define DBP_MSG_DUP_MARK "DUPE"
 #define DBP_MSG_DUP_MARK_LEN 4
 
-/* msg_server's attach_data on a chat message (msg_server/ms_attach.h MS_ATTACH_CHAT_LEN): the 12-byte
- * CDbAttachData head, BE32(12), this tag, BE32(request seq_num), BE32(the client's
+/* msg_server's attach_data on a chat message (msg_server/ms_attach.h MS_ATTACH_CHAT_LEN): the
+ * 12-byte CDbAttachData head, BE32(12), this tag, BE32(request seq_num), BE32(the client's
  * create_time, before msg_server stamped its own). */
 #define DBP_MSG_RESEND_TAG "RSND"
 #define DBP_MSG_ATTACH_CHAT_LEN 28
