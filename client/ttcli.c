@@ -630,6 +630,7 @@ typedef struct peer_s {
 } peer_t;
 
 static ttc_cipher_t cipher;
+static int on_tty; /* chat: stdin and stdout are a terminal */
 static IM__Buddy__IMAllUserRsp *users; /* everybody, for names (may be NULL) */
 
 static int load_users(cli_t *cli)
@@ -940,6 +941,8 @@ static void chat_line(cli_t *cli, const peer_t *p, char *line)
         fprintf(stderr, "ttcli: not sent: %s\n", err);
         return;
     }
+    if (on_tty) /* the terminal echoed the typed line: this one replaces it */
+        printf("\033[A\r\033[2K");
     put_clock(0);
     printf("#%u you: ", id);
     put_clean(line);
@@ -953,6 +956,7 @@ static int cmd_chat(cli_t *cli, char **args)
     char err[512];
     if (load_users(cli) || resolve_peer(cli, args[0], &p))
         return 1;
+    on_tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     printf("chat with %s (%s %u) as ", p.name, p.type == GROUPS ? "group" : "user", p.id);
     put_clean(cli->login->user_info->user_real_name);
     printf("; type a line to send it, Ctrl-D to leave\n");
