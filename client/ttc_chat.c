@@ -140,8 +140,8 @@ IM__Group__IMGroupInfoListRsp *ttc_group_info(ttc_t *c, const uint32_t *ids,
             snprintf(err, errlen, "more than %d groups in one request", GROUP_INFO_MAX);
         return NULL;
     }
-    IM__BaseDefine__GroupVersionInfo v[GROUP_INFO_MAX ? GROUP_INFO_MAX : 1];
-    IM__BaseDefine__GroupVersionInfo *pv[GROUP_INFO_MAX ? GROUP_INFO_MAX : 1];
+    IM__BaseDefine__GroupVersionInfo v[GROUP_INFO_MAX];
+    IM__BaseDefine__GroupVersionInfo *pv[GROUP_INFO_MAX];
     for (size_t i = 0; i < n; i++) {
         im__base_define__group_version_info__init(&v[i]);
         v[i].group_id = ids[i];
