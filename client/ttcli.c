@@ -1018,7 +1018,9 @@ static int cmd_chat(cli_t *cli, char **args)
             continue;
         if (r <= 0) { /* Ctrl-D or the end of the pipe: send what is left, then leave */
             line[used] = 0;
-            if (used && !too_long)
+            if (too_long)
+                fprintf(stderr, "ttcli: line longer than %d bytes, not sent\n", LINE_MAX_BYTES);
+            else if (used)
                 chat_line(cli, &p, line);
             in_open = 0;
             continue;

@@ -712,6 +712,7 @@ static void test_send(void **state)
     run_against(&r, 0, 0, "test123", (const char *[]){"send", "TT001", "hello", NULL});
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "sent: msg_id 7 to TT001 (user 1)\n");
+    assert_string_equal(r.err, "");
     /* sent as Android does: msg_id 0, the clock, the clients' cipher */
     assert_int_equal(last_fake.msgs, 1);
     assert_int_equal(last_fake.msg_to, 1);
@@ -741,14 +742,18 @@ static void test_chat(void **state)
 {
     (void)state;
     run_t r;
-    stdin_text = "\nhello\n";
+    static char text[9000 + 16];
+    memset(text, 'x', 9000); /* longer than a line may be: refused, the next one goes */
+    snprintf(text + 9000, sizeof(text) - 9000, "\n\nhello\n");
+    stdin_text = text;
     run_against(&r, 0, 3, "test123", (const char *[]){"chat", "TT001", NULL});
     stdin_text = NULL;
     assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "ttcli: line longer than 8192 bytes, not sent\n");
     has(r.out, "chat with TT001 (user 1) as TT042;");
     has(r.out, " #7 you: hello\n");
     has(r.out, " #8 TT001: hello\n");
-    assert_int_equal(last_fake.msgs, 1); /* the empty line is not sent */
+    assert_int_equal(last_fake.msgs, 1); /* neither the long line nor the empty one */
     assert_string_equal(last_fake.msg_data, HELLO_CT);
     /* the delivery acknowledged as iOS and Windows do, and marked read */
     assert_int_equal(last_fake.acks, 1);
@@ -771,6 +776,7 @@ static void test_groups(void **state)
     has(r.out, "200\tnormal\t全体\tversion 4\t-\tTT042,TT001,TT002\n");
     has(r.out, "300\ttemp\tlunch\tversion 1\tmuted\tTT042,TT001\n");
     has(r.out, "groups: 2\n");
+    assert_string_equal(r.err, "");
     run_against(&r, 0, 0, "test123",
                 (const char *[]){"group", "create", "lunch", "TT001", "2", "TT001", NULL});
     assert_int_equal(r.status, 0);
@@ -787,6 +793,7 @@ static void test_groups(void **state)
     run_against(&r, 0, 0, "test123", (const char *[]){"group", "leave", "300", NULL});
     assert_int_equal(r.status, 0);
     has(r.out, "group: 300 left\n");
+    assert_string_equal(r.err, "");
     assert_int_equal(last_fake.change_type, GM_DEL);
     assert_int_equal(last_fake.change_n, 1);
     assert_int_equal(last_fake.change_first, 42);
