@@ -61,8 +61,8 @@ static void usage(FILE *f)
             "  users        all users: id, login name, nick, department, status, sign\n"
             "  departments  all departments: id, name, parent, priority, status\n"
             "  online       users online now: id, login name, nick, status\n"
-            "  watch        stay connected, print presence, signature, avatar and kick\n"
-            "               notifications one per line with a time stamp, until Ctrl-C\n"
+            "  watch        stay connected, print presence, signature, avatar, kick and\n"
+            "               message notifications one per line with a time stamp, until Ctrl-C\n"
             "               (exit 0) or a kick or closed connection (exit 1)\n"
             "  sign TEXT    set your signature\n"
             "  send PEER TEXT     send one message; PEER is a login name (TT002), a user id\n"
@@ -469,6 +469,8 @@ static int cmd_sign(cli_t *cli, const char *text)
     return rc;
 }
 
+static void put_content(uint32_t msg_type, const uint8_t *data, size_t len);
+
 /* watch: prints "<time> <what> ..." per notification. */
 static void stamp(void)
 {
@@ -554,8 +556,10 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
             break;
         printf("message ");
         put_user(all, n->from_user_id);
-        printf(" to %u msg_id %u type %u (%zu bytes)\n", n->to_session_id, n->msg_id,
+        printf(" to %u msg_id %u type %u (%zu bytes): ", n->to_session_id, n->msg_id,
                (unsigned)n->msg_type, n->msg_data.len);
+        put_content((uint32_t)n->msg_type, n->msg_data.data, n->msg_data.len);
+        putchar('\n');
         break;
     }
     default:

@@ -38,7 +38,8 @@ typedef struct fake_s {
     uint16_t port;        /* its port */
     pthread_t thread;     /* serves one connection */
     int refuse;           /* answer the login with result 6 */
-    int watch;            /* after the user list: push notifications (1: then kick) */
+    int watch;            /* after the user list: push notifications (1: then kick; 2: no
+                           * kick; 3: none, chat: the peer answers each message) */
     int hb_seen;          /* heartbeats received */
     char sign[256];       /* last signature set */
     /* chat and groups */
@@ -108,6 +109,14 @@ static void push_notifications(int fd, int kick)
     av.changed_user_id = 1;
     av.avatar_url = "http://a/2.png";
     put(fd, 2, BUDDY_CMD(AVATAR_CHANGED_NOTIFY), 0, &av.base);
+    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
+    m.from_user_id = 1;
+    m.to_session_id = 42;
+    m.msg_id = 5;
+    m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+    m.msg_data.data = (uint8_t *)HELLO_CT;
+    m.msg_data.len = strlen(HELLO_CT);
+    put(fd, 3, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, 0, &m.base);
     put(fd, 3, 0x0304, 0, NULL); /* something watch has no words for */
     if (!kick)
         return;
@@ -153,7 +162,7 @@ static void answer(fake_t *f, int fd, const tt_pdu_t *p)
         r.n_user_list = 3;
         r.user_list = rev;
         put(fd, 2, BUDDY_CMD(ALL_USER_RESPONSE), p->seq_num, &r.base);
-        if (f->watch)
+        if (f->watch == 1 || f->watch == 2) /* 3 is chat */
             push_notifications(fd, f->watch == 1);
         break;
     }
@@ -652,6 +661,7 @@ static void test_watch(void **state)
     has(r.out, " status 1 TT001 online\n");
     has(r.out, " sign 2 TT002 new sign\n");
     has(r.out, " avatar 1 TT001 http://a/2.png\n");
+    has(r.out, " message 1 TT001 to 42 msg_id 5 type 1 (24 bytes): hello\n");
     has(r.out, " pdu 0x0304 seq 0 (0 bytes)\n");
     has(r.out, " kicked duplicate login (reason 1)\n");
     has(r.err, "ttcli: kicked by the server");
