@@ -896,6 +896,18 @@ static int chat_pdu(cli_t *cli, const peer_t *p, const ttc_pdu_t *pdu)
         printf("*** kicked by the server\n");
         return 1;
     }
+    if (pdu->command_id == IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_STATUS_NOTIFY &&
+        p->type == SINGLE) {
+        IM__Buddy__IMUserStatNotify *n = (IM__Buddy__IMUserStatNotify *)tt_pb_unpack(
+            &im__buddy__imuser_stat_notify__descriptor, pdu->body, pdu->body_len);
+        if (n && n->user_stat->user_id == p->id) {
+            put_clock(0);
+            printf("*** %s is %s\n", p->name, presence_name((int)n->user_stat->status));
+            fflush(stdout);
+        }
+        tt_pb_free(n);
+        return 0;
+    }
     if (pdu->command_id != IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA)
         return 0;
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
@@ -964,6 +976,13 @@ static int cmd_chat(cli_t *cli, char **args)
     printf("chat with %s (%s %u) as ", p.name, p.type == GROUPS ? "group" : "user", p.id);
     put_clean(cli->login->user_info->user_real_name);
     printf("; type a line to send it, Ctrl-D to leave\n");
+    if (p.type == SINGLE) {
+        IM__Buddy__IMUsersStatRsp *st = ttc_users_status(cli->c, &p.id, 1, cli->timeout_ms,
+                                                         err, sizeof(err));
+        if (st && st->n_user_stat_list == 1)
+            printf("*** %s is %s\n", p.name, presence_name((int)st->user_stat_list[0]->status));
+        tt_pb_free(st);
+    }
     /* what came while we were away */
     IM__Message__IMUnreadMsgCntRsp *u = ttc_unread(cli->c, cli->timeout_ms, err, sizeof(err));
     for (size_t i = 0; u && i < u->n_unreadinfo_list; i++) {

@@ -35,6 +35,8 @@ PID_B=$!
 exec 3>"$TT_TMP/a.in" 4>"$TT_TMP/b.in"
 tt_check "chat A is on" wait_for "$TT_TMP/a.out" '^chat with TT022 \(user 22\) as TT021'
 tt_check "chat B is on" wait_for "$TT_TMP/b.out" '^chat with TT021 \(user 21\) as TT022'
+tt_check "chat B sees TT021 online, on the other msg_server" \
+    wait_for "$TT_TMP/b.out" '\*\*\* TT021 is online$'
 echo "hello from 21" >&3
 tt_check "A's line is sent and shown as A's" wait_for "$TT_TMP/a.out" ' #1 you: hello from 21$'
 tt_check "B prints it as it arrives" wait_for "$TT_TMP/b.out" ' #1 TT021: hello from 21$'
@@ -47,6 +49,7 @@ exec 3>&-
 rc=0; wait "$PID_A" || rc=$?
 tt_check "Ctrl-D (the end of the pipe) ends chat A with 0" test "$rc" = 0
 tt_check "a line without a newline is sent on Ctrl-D" wait_for "$TT_TMP/b.out" ' #4 TT021: last words without a newline$'
+tt_check "chat B is told that TT021 left" wait_for "$TT_TMP/b.out" ' \*\*\* TT021 is offline$'
 exec 4>&-
 rc=0; wait "$PID_B" || rc=$?
 tt_check "chat B ends with 0" test "$rc" = 0

@@ -761,6 +761,7 @@ static void test_chat(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.err, "ttcli: line longer than 8192 bytes, not sent\n");
     has(r.out, "chat with TT001 (user 1) as TT042;");
+    has(r.out, "\n*** TT001 is online\n");
     has(r.out, " #7 you: hello\n");
     has(r.out, " #8 TT001: hello\n");
     assert_int_equal(last_fake.msgs, 1); /* neither the long line nor the empty one */
