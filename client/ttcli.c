@@ -1072,6 +1072,12 @@ static int cmd_chat(cli_t *cli, char **args)
 
 /* ---- groups ---- */
 
+/* A group request that got no answer: say why that may be. */
+static const char *group_hint(const char *err)
+{
+    return strncmp(err, "no answer", 9) == 0 ? " (does this msg_server serve groups yet?)" : "";
+}
+
 static void put_group(const IM__BaseDefine__GroupInfo *g)
 {
     char buf[16];
@@ -1094,7 +1100,7 @@ static int cmd_groups(cli_t *cli)
     IM__Group__IMNormalGroupListRsp *l = ttc_normal_groups(cli->c, cli->timeout_ms, err,
                                                            sizeof(err));
     if (!l)
-        return die("groups: %s", err);
+        return die("groups: %s%s", err, group_hint(err));
     /* normal groups from the list, temporary ones from the recent sessions (as clients do) */
     size_t n = 0, cap = l->n_group_version_list + 100;
     uint32_t *ids = calloc(cap, sizeof(*ids));
@@ -1124,7 +1130,7 @@ static int cmd_groups(cli_t *cli)
         IM__Group__IMGroupInfoListRsp *g = ttc_group_info(cli->c, ids + off, NULL, k,
                                                           cli->timeout_ms, err, sizeof(err));
         if (!g) {
-            rc = die("group info: %s", err);
+            rc = die("group info: %s%s", err, group_hint(err));
             break;
         }
         for (size_t i = 0; i < g->n_group_info_list; i++)
@@ -1187,7 +1193,7 @@ static int cmd_group(cli_t *cli, char **args)
         IM__Group__IMGroupCreateRsp *r = ttc_group_create(cli->c, args[1], ids, n,
                                                           cli->timeout_ms, err, sizeof(err));
         if (!r)
-            return die("group create: %s", err);
+            return die("group create: %s%s", err, group_hint(err));
         int rc = 0;
         if (r->result_code != 0 || !r->has_group_id) {
             rc = die("group create refused (result %u)", r->result_code);
@@ -1216,7 +1222,7 @@ static int cmd_group(cli_t *cli, char **args)
     IM__Group__IMGroupChangeMemberRsp *r = ttc_group_change(cli->c, gid, type, ids, n,
                                                             cli->timeout_ms, err, sizeof(err));
     if (!r)
-        return die("group %s: %s", sub, err);
+        return die("group %s: %s%s", sub, err, group_hint(err));
     int rc = 0;
     if (r->result_code != 0) {
         rc = die("group %s refused (result %u)", sub, r->result_code);

@@ -375,6 +375,10 @@ static void answer(fake_t *f, int fd, const tt_pdu_t *p)
         f->change_group = q->group_id;
         f->change_n = (uint32_t)q->n_member_id_list;
         f->change_first = q->n_member_id_list ? q->member_id_list[0] : 0;
+        if (q->group_id == 667) { /* 667: no answer, as a msg_server without groups */
+            tt_pb_free(q);
+            break;
+        }
         uint32_t cur[2] = {42, 1};
         IM__Group__IMGroupChangeMemberRsp r = IM__GROUP__IMGROUP_CHANGE_MEMBER_RSP__INIT;
         r.user_id = 42;
@@ -811,6 +815,11 @@ static void test_groups(void **state)
     run_against(&r, 0, 0, "test123", (const char *[]){"group", "add", "666", "TT002", NULL});
     assert_int_equal(r.status, 1);
     has(r.err, "ttcli: group add refused (result 1)");
+    run_against(&r, 0, 0, "test123",
+                (const char *[]){"-w", "1", "group", "add", "667", "TT002", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "ttcli: group add: no answer 0x0408 to 0x0407");
+    has(r.err, " within 1000 ms (does this msg_server serve groups yet?)\n");
     /* argument checks, before any connection */
     ttcli(&r, "x", (const char *[]){"-u", "TT001", "group", "leave", NULL});
     assert_int_equal(r.status, 1);
