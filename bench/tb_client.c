@@ -487,7 +487,7 @@ static int send_one(tb_client_t *cl, uint64_t now)
     slot->state = SLOT_FREE;
     tb_payload_t p = {run->run_id, cl->index, ++s->counter, now};
     tb_payload_write(w->plain, &p);
-    long tl = tb_tt_encrypt(&w->cipher, w->plain, cfg->size, w->text, w->text_cap);
+    long tl = ttc_tt_encrypt(&w->cipher, w->plain, cfg->size, w->text, w->text_cap);
     if (tl < 0) {
         fail(cl, TB_C_CONN_ERRORS, "encryption failed");
         return -1;
@@ -601,7 +601,7 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
         inc(w, TB_C_OTHER_MSG);
     } else {
         tb_payload_t p;
-        long L = tb_tt_decrypt(&w->cipher, (const char *)m->msg_data.data, m->msg_data.len,
+        long L = ttc_tt_decrypt(&w->cipher, (const char *)m->msg_data.data, m->msg_data.len,
                                w->rx_plain, w->rx_cap);
         if (L < 0 || tb_payload_parse(w->rx_plain, (size_t)L, &p) < 0)
             inc(w, TB_C_BAD_DELIVERY);
@@ -815,14 +815,14 @@ int tb_worker_init(tb_worker_t *w, tb_run_t *run, int id)
     tb_hist_init(&w->login_hist);
     tt_defer_init(&w->start_defer, start_more);
     w->loop = tt_loop_new();
-    if (!w->loop || tb_cipher_init(&w->cipher, TB_TT_KEY) < 0)
+    if (!w->loop || ttc_cipher_init(&w->cipher, TTC_TT_KEY) < 0)
         return -1;
     tt_timer_init(&w->tick, worker_tick, w);
     w->login_window = (cfg->login_window + cfg->threads - 1) / cfg->threads;
     if (!w->login_window)
         w->login_window = 1;
     w->plain = malloc(cfg->size + 1);
-    w->text_cap = tb_tt_cipher_text_len(cfg->size) + 1;
+    w->text_cap = ttc_tt_cipher_text_len(cfg->size) + 1;
     w->text = malloc(w->text_cap);
     w->rx_cap = cfg->size + (64u << 10);
     w->rx_plain = malloc(w->rx_cap);
@@ -906,7 +906,7 @@ void tb_worker_free(tb_worker_t *w)
     free(w->plain);
     free(w->text);
     free(w->rx_plain);
-    tb_cipher_free(&w->cipher);
+    ttc_cipher_free(&w->cipher);
     if (w->loop)
         tt_loop_free(w->loop);
 }

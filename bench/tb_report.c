@@ -88,7 +88,7 @@ void tb_report_text(const tb_result_t *r)
         if (cfg->max_conn_rate > 0)
             printf(", at most %g msg/s per connection", cfg->max_conn_rate);
         printf(", %u-byte plaintext (%zu bytes encrypted)\n", cfg->size,
-               tb_tt_cipher_text_len(cfg->size));
+               ttc_tt_cipher_text_len(cfg->size));
         printf("  time          warm-up %g s, measured %.2f s, grace up to %g s; %u thread%s\n",
                cfg->warmup, r->measured_seconds, cfg->grace, cfg->threads,
                cfg->threads > 1 ? "s" : "");

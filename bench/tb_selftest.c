@@ -30,26 +30,26 @@ static void test_cipher(void)
         {"\xe4\xbd\xa0\xe5\xa5\xbd", "UKheN9KmjZEOcj7ZdGedvw=="},          /* 你好 */
         {"[\xe8\xaf\xad\xe9\x9f\xb3]", "QhGXlpFjvMFUNrtl1aaPzA=="},         /* [语音] */
     };
-    tb_cipher_t c;
-    check(tb_cipher_init(&c, TB_TT_KEY) == 0, "cipher init");
-    check(tb_cipher_init(&(tb_cipher_t){0}, "short") < 0, "a key that is not 32 bytes is refused");
+    ttc_cipher_t c;
+    check(ttc_cipher_init(&c, TTC_TT_KEY) == 0, "cipher init");
+    check(ttc_cipher_init(&(ttc_cipher_t){0}, "short") < 0, "a key that is not 32 bytes is refused");
     char out[256], what[512];
     uint8_t plain[256];
     for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
         size_t L = strlen(vec[i].plain);
-        long n = tb_tt_encrypt(&c, vec[i].plain, L, out, sizeof(out));
+        long n = ttc_tt_encrypt(&c, vec[i].plain, L, out, sizeof(out));
         snprintf(what, sizeof(what), "§6.2 vector %zu encrypts to %s (got %s)", i, vec[i].b64,
                  n > 0 ? out : "error");
         check(n > 0 && strcmp(out, vec[i].b64) == 0, what);
-        check(n == (long)tb_tt_cipher_text_len(L), "cipher text length formula");
-        long m = tb_tt_decrypt(&c, vec[i].b64, strlen(vec[i].b64), plain, sizeof(plain));
+        check(n == (long)ttc_tt_cipher_text_len(L), "cipher text length formula");
+        long m = ttc_tt_decrypt(&c, vec[i].b64, strlen(vec[i].b64), plain, sizeof(plain));
         snprintf(what, sizeof(what), "§6.2 vector %zu decrypts", i);
         check(m == (long)L && memcmp(plain, vec[i].plain, L) == 0, what);
     }
     /* padding boundaries: r = 0, 1..12, 13..15 */
-    check(tb_tt_padded_len(1) == 16 && tb_tt_padded_len(12) == 16 && tb_tt_padded_len(13) == 32 &&
-              tb_tt_padded_len(16) == 32 && tb_tt_padded_len(17) == 32 &&
-              tb_tt_padded_len(28) == 32 && tb_tt_padded_len(29) == 48,
+    check(ttc_tt_padded_len(1) == 16 && ttc_tt_padded_len(12) == 16 && ttc_tt_padded_len(13) == 32 &&
+              ttc_tt_padded_len(16) == 32 && ttc_tt_padded_len(17) == 32 &&
+              ttc_tt_padded_len(28) == 32 && ttc_tt_padded_len(29) == 48,
           "padded lengths follow §6.2 step 1");
     /* round trips of every length up to 200 */
     uint8_t src[200];
@@ -58,28 +58,28 @@ static void test_cipher(void)
     for (size_t i = 0; i < sizeof(src); i++)
         src[i] = (uint8_t)(i * 37 + 11);
     for (size_t L = 1; L <= sizeof(src); L++) {
-        long n = tb_tt_encrypt(&c, src, L, big, sizeof(big));
-        long m = n > 0 ? tb_tt_decrypt(&c, big, (size_t)n, plain, sizeof(plain)) : -1;
+        long n = ttc_tt_encrypt(&c, src, L, big, sizeof(big));
+        long m = n > 0 ? ttc_tt_decrypt(&c, big, (size_t)n, plain, sizeof(plain)) : -1;
         if (m != (long)L || memcmp(plain, src, L) != 0)
             rt_ok = 0;
     }
     check(rt_ok, "encrypt/decrypt round trip for lengths 1..200");
-    check(tb_tt_encrypt(&c, "", 0, out, sizeof(out)) < 0, "empty plaintext is refused (§6.2)");
-    check(tb_tt_encrypt(&c, "hello", 5, out, 10) < 0, "output buffer too small is refused");
-    check(tb_tt_decrypt(&c, "", 0, plain, sizeof(plain)) < 0, "empty ciphertext is refused");
-    check(tb_tt_decrypt(&c, "aGVsbG8=", 8, plain, sizeof(plain)) < 0,
+    check(ttc_tt_encrypt(&c, "", 0, out, sizeof(out)) < 0, "empty plaintext is refused (§6.2)");
+    check(ttc_tt_encrypt(&c, "hello", 5, out, 10) < 0, "output buffer too small is refused");
+    check(ttc_tt_decrypt(&c, "", 0, plain, sizeof(plain)) < 0, "empty ciphertext is refused");
+    check(ttc_tt_decrypt(&c, "aGVsbG8=", 8, plain, sizeof(plain)) < 0,
           "ciphertext not a multiple of 16 is refused");
-    check(tb_tt_decrypt(&c, "nnZSBwfP!z60q69ddmfIJA==", 24, plain, sizeof(plain)) < 0,
+    check(ttc_tt_decrypt(&c, "nnZSBwfP!z60q69ddmfIJA==", 24, plain, sizeof(plain)) < 0,
           "ciphertext outside the Base64 alphabet is refused");
-    check(tb_tt_decrypt(&c, "nnZSBwfPCz60q69ddmfIJA==", 24, plain, 4) < 0,
+    check(ttc_tt_decrypt(&c, "nnZSBwfPCz60q69ddmfIJA==", 24, plain, 4) < 0,
           "plaintext larger than the buffer is refused");
     /* a block whose length trailer says more than the block holds */
     char bogus[64];
     uint8_t zero[16] = {0};
-    tb_b64_encode(zero, 16, bogus);
-    long z = tb_tt_decrypt(&c, bogus, strlen(bogus), plain, sizeof(plain));
+    ttc_b64_encode(zero, 16, bogus);
+    long z = ttc_tt_decrypt(&c, bogus, strlen(bogus), plain, sizeof(plain));
     check(z < 0 || z <= 16, "a garbage trailer never yields more than the ciphertext");
-    tb_cipher_free(&c);
+    ttc_cipher_free(&c);
 }
 
 static void test_base64(void)
@@ -91,29 +91,29 @@ static void test_base64(void)
     uint8_t dec[32];
     size_t n;
     for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
-        tb_b64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), out);
+        ttc_b64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), out);
         check(strcmp(out, vec[i][1]) == 0, "RFC 4648 Base64 encoding");
-        check(tb_b64_decode(vec[i][1], strlen(vec[i][1]), dec, sizeof(dec), &n) == 0 &&
+        check(ttc_b64_decode(vec[i][1], strlen(vec[i][1]), dec, sizeof(dec), &n) == 0 &&
                   n == strlen(vec[i][0]) && memcmp(dec, vec[i][0], n) == 0,
               "RFC 4648 Base64 decoding");
     }
-    check(tb_b64_decode("Zm9v\r\nYmFy", 10, dec, sizeof(dec), &n) == 0 && n == 6 &&
+    check(ttc_b64_decode("Zm9v\r\nYmFy", 10, dec, sizeof(dec), &n) == 0 && n == 6 &&
               memcmp(dec, "foobar", 6) == 0,
           "Base64 decoding skips line breaks");
-    check(tb_b64_decode("Zm9vYmFy", 8, dec, 5, &n) < 0, "Base64 decoding respects its buffer");
+    check(ttc_b64_decode("Zm9vYmFy", 8, dec, 5, &n) < 0, "Base64 decoding respects its buffer");
 }
 
 static void test_md5(void)
 {
     char hex[33];
-    check(tb_md5_hex("123456", 6, hex) == 0 && strcmp(hex, "e10adc3949ba59abbe56e057f20f883e") == 0,
+    check(ttc_md5_hex_buf("123456", 6, hex) == 0 && strcmp(hex, "e10adc3949ba59abbe56e057f20f883e") == 0,
           "§6.4 md5(\"123456\")");
     char salted[64];
     snprintf(salted, sizeof(salted), "%s1234", hex);
-    check(tb_md5_hex(salted, strlen(salted), hex) == 0 &&
+    check(ttc_md5_hex_buf(salted, strlen(salted), hex) == 0 &&
               strcmp(hex, "b605e86d02eef8bfd0646f6a704c17c9") == 0,
           "§6.4 stored form md5(md5(p) . salt)");
-    check(tb_md5_hex("test123", 7, hex) == 0 &&
+    check(ttc_md5_hex_buf("test123", 7, hex) == 0 &&
               strcmp(hex, "cc03e747a6afbbcbf8be7668acfebee5") == 0,
           "md5 of the demo password test123");
 }

@@ -381,7 +381,7 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         return die_usage("%s", "account names longer than 100 characters");
     if ((uint64_t)cfg->first + cfg->count > 0xffffffffu)
         return die_usage("%s", "--first + --count out of range");
-    if (tb_md5_hex(password, strlen(password), cfg->password_md5) < 0)
+    if (ttc_md5_hex_buf(password, strlen(password), cfg->password_md5) < 0)
         return die_usage("%s", "md5 is not available");
     if (cfg->mode == TB_MODE_SEND) {
         if (!senders_given)

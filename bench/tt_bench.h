@@ -18,7 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "tb_crypto.h"
+#include "ttc_crypto.h"
 #include "tb_discover.h"
 #include "tb_hist.h"
 #include "tb_payload.h"
@@ -154,7 +154,7 @@ struct tb_worker_s {
     int phase_seen;                  /* last phase acted on */
     unsigned ticks;                  /* tick counter */
     int stopping;                    /* closing everything: closes are not counted */
-    tb_cipher_t cipher;              /* message cipher */
+    ttc_cipher_t cipher;              /* message cipher */
     uint8_t *plain;                  /* plaintext template (size bytes) and scratch */
     char *text;                      /* Base64 scratch */
     size_t text_cap;

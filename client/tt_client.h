@@ -16,6 +16,7 @@
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
+#include "IM.Group.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "tt_pdu.h"
@@ -171,5 +172,47 @@ IM__Login__IMDeviceTokenRsp *ttc_device_token(ttc_t *c, const char *token, int t
 /* Asks for the server's clock — 0x0305 / 0x0306. */
 IM__Message__IMClientTimeRsp *ttc_client_time(ttc_t *c, int timeout_ms, char *err,
                                               size_t errlen);
+
+/* ---- chat (one-to-one and group), as the shipped clients send it ---- */
+
+/* Sends one IMMsgData to to_session_id (a user id for SESSION_TYPE_SINGLE, a group id for
+ * SESSION_TYPE_GROUP) with msg_id 0 and create_time the clock, as Android does, and waits up to
+ * timeout_ms for its IMMsgDataAck (matched by seq). 0 with *msg_id the server's id; -1 closed or
+ * a bad ack; -2 no ack in time (the server sends none for a refused message: unknown receiver,
+ * not a member, over a limit). msg_data is sent as given (encrypt text first). */
+int ttc_send_msg(ttc_t *c, uint32_t to_session_id, uint32_t session_type, uint32_t msg_type,
+                 const void *msg_data, size_t len, int timeout_ms, uint32_t *msg_id);
+/* Acknowledges the delivery of msg_id in session (the sender for SINGLE, the group for GROUP),
+ * as iOS and Windows do: IMMsgDataAck{user_id self, session_id, msg_id}. 0 ok, -1 error. */
+int ttc_msg_delivered(ttc_t *c, uint32_t session_id, uint32_t session_type, uint32_t msg_id);
+/* Marks the session read up to msg_id (IMMsgDataReadAck, no answer). 0 ok, -1 error. */
+int ttc_msg_read(ttc_t *c, uint32_t session_id, uint32_t session_type, uint32_t msg_id);
+/* History of a session: n messages from msg_id begin down (0: the newest), newest first. */
+IM__Message__IMGetMsgListRsp *ttc_history(ttc_t *c, uint32_t session_id, uint32_t session_type,
+                                          uint32_t begin, uint32_t n, int timeout_ms,
+                                          char *err, size_t errlen);
+/* Unread counts of every session. */
+IM__Message__IMUnreadMsgCntRsp *ttc_unread(ttc_t *c, int timeout_ms, char *err, size_t errlen);
+/* Recent sessions updated after latest_update_time (0: all), newest first. */
+IM__Buddy__IMRecentContactSessionRsp *ttc_recent_sessions(ttc_t *c, uint32_t latest_update_time,
+                                                          int timeout_ms, char *err,
+                                                          size_t errlen);
+/* The normal (type 1) groups the user is in, with versions — 0x0401 / 0x0402. */
+IM__Group__IMNormalGroupListRsp *ttc_normal_groups(ttc_t *c, int timeout_ms, char *err,
+                                                   size_t errlen);
+/* Info of groups ids[i] the caller holds at versions[i] (NULL: all 0, i.e. "send it") —
+ * 0x0403 / 0x0404; only groups newer than the given version come back. */
+IM__Group__IMGroupInfoListRsp *ttc_group_info(ttc_t *c, const uint32_t *ids,
+                                              const uint32_t *versions, size_t n, int timeout_ms,
+                                              char *err, size_t errlen);
+/* Creates a temporary group (type 2) of members (include yourself) — 0x0405 / 0x0406. */
+IM__Group__IMGroupCreateRsp *ttc_group_create(ttc_t *c, const char *name, const uint32_t *members,
+                                              size_t n, int timeout_ms, char *err,
+                                              size_t errlen);
+/* Adds (GROUP_MODIFY_TYPE_ADD) or removes (_DEL) members — 0x0407 / 0x0408. */
+IM__Group__IMGroupChangeMemberRsp *ttc_group_change(ttc_t *c, uint32_t group_id,
+                                                    uint32_t change_type, const uint32_t *members,
+                                                    size_t n, int timeout_ms, char *err,
+                                                    size_t errlen);
 
 #endif

@@ -1,5 +1,8 @@
 /* ttcli: a command-line TeamTalk client. Asks login_server for a msg_server (or takes one with
- * -m), logs in and runs one command: login, whoami, users, departments, online, watch, sign.
+ * -m), logs in and runs one command: login, whoami, users, departments, online, watch, sign,
+ * send, chat, history, unread, sessions, groups, group create|add|remove|leave. Texts are
+ * encrypted and decrypted with the shipped clients' cipher and key (PROTOCOL §6.2); the
+ * conversation commands are in ttcli_chat.c.
  * Output is plain, line-oriented and stable (tests grep it); errors go to stderr as
  * "ttcli: ..." and the exit status is 0 on success, 1 on any error. */
 #include <errno.h>
@@ -16,40 +19,24 @@
 
 #include "tt_client.h"
 #include "ttc_http.h"
+#include "ttcli.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080/msg_server"
 #define STATUS_CHUNK 200           /* user ids per users-status request */
-#define HEARTBEAT_MS 30000         /* watch: heartbeat period */
-#define WATCH_SLICE_MS 500         /* watch: how often the stop flag is looked at */
 
-/* Command line and session. */
-typedef struct cli_s {
-    const char *url;         /* login_server discovery URL (-s) */
-    const char *direct;      /* HOST:PORT of a msg_server (-m), or NULL */
-    const char *user;        /* login name (-u) */
-    char password[256];      /* plain password (-p, TT_PASSWORD or prompt) */
-    uint32_t client_type;    /* -t */
-    const char *type_name;   /* -t as given ("pc", ...) */
-    int timeout_ms;          /* per request (-w) */
-    char host[256];          /* msg_server used */
-    uint16_t port;           /* its port */
-    ttc_t *c;                /* the connection */
-    IM__Login__IMLoginRes *login; /* the login answer */
-} cli_t;
-
-static volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t cli_stop;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_flag = 1;
+    cli_stop = 1;
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ttcli [-s URL | -m HOST:PORT] -u USER [-p PASSWORD] [-t TYPE] [-w SECONDS]\n"
-            "             COMMAND [ARG]\n"
+            "             COMMAND [ARG...]\n"
             "\n"
             "commands:\n"
             "  login        log in; print your profile and the server time\n"
@@ -57,10 +44,22 @@ static void usage(FILE *f)
             "  users        all users: id, login name, nick, department, status, sign\n"
             "  departments  all departments: id, name, parent, priority, status\n"
             "  online       users online now: id, login name, nick, status\n"
-            "  watch        stay connected, print presence, signature, avatar and kick\n"
-            "               notifications one per line with a time stamp, until Ctrl-C\n"
+            "  watch        stay connected, print presence, signature, avatar, kick and\n"
+            "               message notifications one per line with a time stamp, until Ctrl-C\n"
             "               (exit 0) or a kick or closed connection (exit 1)\n"
             "  sign TEXT    set your signature\n"
+            "  send PEER TEXT     send one message; PEER is a login name (TT002), a user id\n"
+            "                     or group:GID\n"
+            "  chat PEER          talk: messages are printed as they arrive, each line you\n"
+            "                     type is sent, Ctrl-D (or the end of a pipe) leaves\n"
+            "  history PEER [N]   the last N messages (default 20), oldest first\n"
+            "  unread             unread counts per conversation\n"
+            "  sessions           recent conversations, newest first\n"
+            "  groups             your groups: id, type, name, version, mute, members\n"
+            "  group create NAME USER...   make a temporary group (you are in it)\n"
+            "  group add GID USER...       add members\n"
+            "  group remove GID USER...    remove members\n"
+            "  group leave GID             leave a group\n"
             "\n"
             "options:\n"
             "  -s URL        login_server discovery URL (default " DEFAULT_URL ")\n"
@@ -74,8 +73,7 @@ static void usage(FILE *f)
             "exit status: 0 ok, 1 error (the reason is printed on stderr)\n");
 }
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int die(const char *fmt, ...)
+int cli_die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -101,13 +99,13 @@ static const struct {
 };
 
 /* Prints s with tabs, newlines and other control characters turned into spaces. */
-static void put_clean(const char *s)
+void cli_put_clean(const char *s)
 {
     for (; s && *s; s++)
         putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-static const char *presence_name(int status)
+const char *cli_presence_name(int status)
 {
     switch (status) {
     case IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_ONLINE: return "online";
@@ -136,7 +134,7 @@ static const char *kick_reason(uint32_t r)
     }
 }
 
-static void format_time(time_t t, char *out, size_t len)
+void cli_format_time(time_t t, char *out, size_t len)
 {
     struct tm tm;
     localtime_r(&t, &tm);
@@ -168,7 +166,7 @@ static int prompt_password(const char *user, char *out, size_t len)
     for (;;) {
         char ch;
         ssize_t r = read(fd, &ch, 1);
-        if (r < 0 && errno == EINTR && !stop_flag)
+        if (r < 0 && errno == EINTR && !cli_stop)
             continue;
         if (r <= 0)
             break;
@@ -230,10 +228,10 @@ static int open_session(cli_t *cli)
     const char *second = NULL;
     if (cli->direct) {
         if (parse_hostport(cli->direct, cli->host, sizeof(cli->host), &cli->port) < 0)
-            return die("bad -m %s (want HOST:PORT)", cli->direct);
+            return cli_die("bad -m %s (want HOST:PORT)", cli->direct);
     } else {
         if (ttc_discover_timeout(cli->url, cli->timeout_ms, &srv, err, sizeof(err)) < 0)
-            return die("%s", err);
+            return cli_die("%s", err);
         snprintf(cli->host, sizeof(cli->host), "%s", srv.prior_ip);
         cli->port = srv.port;
         if (strcmp(srv.backup_ip, srv.prior_ip) != 0)
@@ -247,60 +245,62 @@ static int open_session(cli_t *cli)
             snprintf(cli->host, sizeof(cli->host), "%s", second);
     }
     if (!cli->c)
-        return die("msg_server: %s", err);
+        return cli_die("msg_server: %s", err);
     int rc = ttc_login(cli->c, cli->user, cli->password, cli->client_type, cli->timeout_ms,
                        &cli->login);
     if (rc != 0)
-        return die("login failed: %s", ttc_error(cli->c));
+        return cli_die("login failed: %s", ttc_error(cli->c));
     if (cli->login->result_code != 0)
-        return die("login refused: %s (result %d)",
+        return cli_die("login refused: %s (result %d)",
                    cli->login->result_string && cli->login->result_string[0]
                        ? cli->login->result_string
                        : "no reason given",
                    (int)cli->login->result_code);
     if (!cli->login->user_info)
-        return die("login answer has no user profile");
+        return cli_die("login answer has no user profile");
     return 0;
 }
 
 /* ---- commands ---- */
 
-static int cmd_login(cli_t *cli)
+static int cmd_login(cli_t *cli, char **args)
 {
+    (void)args;
     const IM__Login__IMLoginRes *r = cli->login;
     const IM__BaseDefine__UserInfo *u = r->user_info;
     char when[64], buf[16];
-    format_time((time_t)r->server_time, when, sizeof(when));
+    cli_format_time((time_t)r->server_time, when, sizeof(when));
     printf("result: %s\n", r->result_string ? r->result_string : "");
     printf("user_id: %u\n", u->user_id);
     printf("name: ");
-    put_clean(u->user_real_name);
+    cli_put_clean(u->user_real_name);
     printf("\nnick: ");
-    put_clean(u->user_nick_name);
+    cli_put_clean(u->user_nick_name);
     printf("\ngender: %u\ndepartment_id: %u\nemail: ", u->user_gender, u->department_id);
-    put_clean(u->email);
+    cli_put_clean(u->email);
     printf("\nphone: ");
-    put_clean(u->user_tel);
+    cli_put_clean(u->user_tel);
     printf("\ndomain: ");
-    put_clean(u->user_domain);
+    cli_put_clean(u->user_domain);
     printf("\navatar: ");
-    put_clean(u->avatar_url);
+    cli_put_clean(u->avatar_url);
     printf("\nstatus: %s\nsign: ", employment_name(u->status, buf, sizeof(buf)));
-    put_clean(u->sign_info);
+    cli_put_clean(u->sign_info);
     printf("\nonline_status: %s\n",
-           presence_name(r->has_online_status ? (int)r->online_status : 1));
+           cli_presence_name(r->has_online_status ? (int)r->online_status : 1));
     printf("server_time: %u (%s)\n", r->server_time, when);
     printf("msg_server: %s:%u\n", cli->host, (unsigned)cli->port);
     return 0;
 }
 
-static int cmd_whoami(cli_t *cli)
+static int cmd_whoami(cli_t *cli, char **args)
 {
+    (void)args;
     const IM__BaseDefine__UserInfo *u = cli->login->user_info;
     printf("name: ");
-    put_clean(u->user_real_name);
+    cli_put_clean(u->user_real_name);
     printf("\nuser_id: %u\nnick: ", u->user_id);
-    put_clean(u->user_nick_name);
+    cli_put_clean(u->user_nick_name);
     printf("\nclient: %s\nmsg_server: %s:%u\n", cli->type_name, cli->host, (unsigned)cli->port);
     return 0;
 }
@@ -328,7 +328,8 @@ static const IM__BaseDefine__DepartInfo *find_dept(const IM__Buddy__IMDepartment
     return NULL;
 }
 
-static const IM__BaseDefine__UserInfo *find_user(const IM__Buddy__IMAllUserRsp *all, uint32_t id)
+const IM__BaseDefine__UserInfo *cli_find_user(const IM__Buddy__IMAllUserRsp *all,
+                                              uint32_t id)
 {
     for (size_t i = 0; all && i < all->n_user_list; i++)
         if (all->user_list[i]->user_id == id)
@@ -336,12 +337,13 @@ static const IM__BaseDefine__UserInfo *find_user(const IM__Buddy__IMAllUserRsp *
     return NULL;
 }
 
-static int cmd_users(cli_t *cli)
+static int cmd_users(cli_t *cli, char **args)
 {
+    (void)args;
     char err[512], buf[16];
     IM__Buddy__IMAllUserRsp *all = ttc_all_users(cli->c, 0, cli->timeout_ms, err, sizeof(err));
     if (!all)
-        return die("users: %s", err);
+        return cli_die("users: %s", err);
     IM__Buddy__IMDepartmentRsp *dep = ttc_departments(cli->c, 0, cli->timeout_ms, err,
                                                       sizeof(err));
     if (!dep)
@@ -352,16 +354,16 @@ static int cmd_users(cli_t *cli)
         const IM__BaseDefine__UserInfo *u = all->user_list[i];
         const IM__BaseDefine__DepartInfo *d = find_dept(dep, u->department_id);
         printf("%u\t", u->user_id);
-        put_clean(u->user_real_name);
+        cli_put_clean(u->user_real_name);
         putchar('\t');
-        put_clean(u->user_nick_name);
+        cli_put_clean(u->user_nick_name);
         putchar('\t');
         if (d)
-            put_clean(d->dept_name);
+            cli_put_clean(d->dept_name);
         else
             printf("%u", u->department_id);
         printf("\t%s\t", employment_name(u->status, buf, sizeof(buf)));
-        put_clean(u->sign_info);
+        cli_put_clean(u->sign_info);
         putchar('\n');
     }
     printf("total: %zu\n", all->n_user_list);
@@ -370,19 +372,20 @@ static int cmd_users(cli_t *cli)
     return 0;
 }
 
-static int cmd_departments(cli_t *cli)
+static int cmd_departments(cli_t *cli, char **args)
 {
+    (void)args;
     char err[512];
     IM__Buddy__IMDepartmentRsp *dep = ttc_departments(cli->c, 0, cli->timeout_ms, err,
                                                       sizeof(err));
     if (!dep)
-        return die("departments: %s", err);
+        return cli_die("departments: %s", err);
     qsort(dep->dept_list, dep->n_dept_list, sizeof(dep->dept_list[0]), by_dept_id);
     printf("id\tname\tparent\tpriority\tstatus\n");
     for (size_t i = 0; i < dep->n_dept_list; i++) {
         const IM__BaseDefine__DepartInfo *d = dep->dept_list[i];
         printf("%u\t", d->dept_id);
-        put_clean(d->dept_name);
+        cli_put_clean(d->dept_name);
         printf("\t%u\t%u\t%s\n", d->parent_dept_id, d->priority,
                d->dept_status == IM__BASE_DEFINE__DEPARTMENT_STATUS_TYPE__DEPT_STATUS_OK
                    ? "ok"
@@ -393,12 +396,13 @@ static int cmd_departments(cli_t *cli)
     return 0;
 }
 
-static int cmd_online(cli_t *cli)
+static int cmd_online(cli_t *cli, char **args)
 {
+    (void)args;
     char err[512];
     IM__Buddy__IMAllUserRsp *all = ttc_all_users(cli->c, 0, cli->timeout_ms, err, sizeof(err));
     if (!all)
-        return die("users: %s", err);
+        return cli_die("users: %s", err);
     qsort(all->user_list, all->n_user_list, sizeof(all->user_list[0]), by_user_id);
     size_t n = all->n_user_list, online = 0;
     uint32_t ids[STATUS_CHUNK];
@@ -411,19 +415,19 @@ static int cmd_online(cli_t *cli)
         IM__Buddy__IMUsersStatRsp *st = ttc_users_status(cli->c, ids, k, cli->timeout_ms, err,
                                                          sizeof(err));
         if (!st) {
-            rc = die("users status: %s", err);
+            rc = cli_die("users status: %s", err);
             break;
         }
         for (size_t i = 0; i < st->n_user_stat_list; i++) {
             const IM__BaseDefine__UserStat *s = st->user_stat_list[i];
             if (s->status == IM__BASE_DEFINE__USER_STAT_TYPE__USER_STATUS_OFFLINE)
                 continue;
-            const IM__BaseDefine__UserInfo *u = find_user(all, s->user_id);
+            const IM__BaseDefine__UserInfo *u = cli_find_user(all, s->user_id);
             printf("%u\t", s->user_id);
-            put_clean(u ? u->user_real_name : "?");
+            cli_put_clean(u ? u->user_real_name : "?");
             putchar('\t');
-            put_clean(u ? u->user_nick_name : "?");
-            printf("\t%s\n", presence_name((int)s->status));
+            cli_put_clean(u ? u->user_nick_name : "?");
+            printf("\t%s\n", cli_presence_name((int)s->status));
             online++;
         }
         tt_pb_free(st);
@@ -434,19 +438,20 @@ static int cmd_online(cli_t *cli)
     return rc;
 }
 
-static int cmd_sign(cli_t *cli, const char *text)
+static int cmd_sign(cli_t *cli, char **args)
 {
+    const char *text = args[0];
     char err[512];
     IM__Buddy__IMChangeSignInfoRsp *r = ttc_change_sign(cli->c, text, cli->timeout_ms, err,
                                                         sizeof(err));
     if (!r)
-        return die("sign: %s", err);
+        return cli_die("sign: %s", err);
     int rc = 0;
     if (r->result_code != 0) {
-        rc = die("sign refused (result %u)", r->result_code);
+        rc = cli_die("sign refused (result %u)", r->result_code);
     } else {
         printf("sign: ");
-        put_clean(text);
+        cli_put_clean(text);
         putchar('\n');
     }
     tt_pb_free(r);
@@ -457,15 +462,15 @@ static int cmd_sign(cli_t *cli, const char *text)
 static void stamp(void)
 {
     char when[64];
-    format_time(time(NULL), when, sizeof(when));
+    cli_format_time(time(NULL), when, sizeof(when));
     printf("%s ", when);
 }
 
 static void put_user(const IM__Buddy__IMAllUserRsp *all, uint32_t id)
 {
-    const IM__BaseDefine__UserInfo *u = find_user(all, id);
+    const IM__BaseDefine__UserInfo *u = cli_find_user(all, id);
     printf("%u ", id);
-    put_clean(u ? u->user_real_name : "?");
+    cli_put_clean(u ? u->user_real_name : "?");
 }
 
 /* Prints one notification; returns 1 when the session is over (kicked). */
@@ -482,7 +487,7 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
             break;
         printf("status ");
         put_user(all, n->user_stat->user_id);
-        printf(" %s\n", presence_name((int)n->user_stat->status));
+        printf(" %s\n", cli_presence_name((int)n->user_stat->status));
         break;
     }
     case IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY: {
@@ -494,7 +499,7 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
         printf("sign ");
         put_user(all, n->changed_user_id);
         putchar(' ');
-        put_clean(n->sign_info);
+        cli_put_clean(n->sign_info);
         putchar('\n');
         break;
     }
@@ -507,7 +512,7 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
         printf("avatar ");
         put_user(all, n->changed_user_id);
         putchar(' ');
-        put_clean(n->avatar_url);
+        cli_put_clean(n->avatar_url);
         putchar('\n');
         break;
     }
@@ -519,7 +524,7 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
             break;
         printf("pc-login ");
         put_user(all, n->user_id);
-        printf(" %s\n", presence_name((int)n->login_stat));
+        printf(" %s\n", cli_presence_name((int)n->login_stat));
         break;
     }
     case IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_KICK_USER: {
@@ -538,8 +543,10 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
             break;
         printf("message ");
         put_user(all, n->from_user_id);
-        printf(" to %u msg_id %u type %u (%zu bytes)\n", n->to_session_id, n->msg_id,
+        printf(" to %u msg_id %u type %u (%zu bytes): ", n->to_session_id, n->msg_id,
                (unsigned)n->msg_type, n->msg_data.len);
+        cli_put_content((uint32_t)n->msg_type, n->msg_data.data, n->msg_data.len);
+        putchar('\n');
         break;
     }
     default:
@@ -552,20 +559,21 @@ static int show_pdu(const IM__Buddy__IMAllUserRsp *all, const ttc_pdu_t *p)
     return over;
 }
 
-static int cmd_watch(cli_t *cli)
+static int cmd_watch(cli_t *cli, char **args)
 {
+    (void)args;
     char err[512];
     IM__Buddy__IMAllUserRsp *all = ttc_all_users(cli->c, 0, cli->timeout_ms, err, sizeof(err));
     if (!all)
         fprintf(stderr, "ttcli: users: %s (names will be missing)\n", err);
     printf("watching: ");
-    put_clean(cli->login->user_info->user_real_name);
+    cli_put_clean(cli->login->user_info->user_real_name);
     printf(" (user %u) on %s:%u\n", cli->login->user_info->user_id, cli->host,
            (unsigned)cli->port);
     fflush(stdout);
     uint64_t next_hb = ttc_now_ms() + HEARTBEAT_MS;
     int rc = 0;
-    while (!stop_flag) {
+    while (!cli_stop) {
         uint64_t now = ttc_now_ms();
         if (now >= next_hb) {
             if (ttc_heartbeat(cli->c) < 0)
@@ -580,17 +588,17 @@ static int cmd_watch(cli_t *cli)
             ttc_pdu_free(p);
             fflush(stdout);
             if (over) {
-                rc = die("kicked by the server");
+                rc = cli_die("kicked by the server");
                 break;
             }
         } else if (w == TTC_ERR) {
             break;
         }
     }
-    if (!stop_flag && rc == 0) {
+    if (!cli_stop && rc == 0) {
         stamp();
         printf("closed: %s\n", ttc_error(cli->c));
-        rc = die("connection closed: %s", ttc_error(cli->c));
+        rc = cli_die("connection closed: %s", ttc_error(cli->c));
     }
     tt_pb_free(all);
     return rc;
@@ -618,7 +626,7 @@ int main(int argc, char **argv)
             for (i = 0; i < n && strcasecmp(optarg, client_types[i].name) != 0; i++)
                 ;
             if (i == n)
-                return die("unknown client type %s (pc, mac, ios, android)", optarg);
+                return cli_die("unknown client type %s (pc, mac, ios, android)", optarg);
             cli.client_type = client_types[i].type;
             cli.type_name = client_types[i].name;
             break;
@@ -627,7 +635,7 @@ int main(int argc, char **argv)
             char *end;
             double s = strtod(optarg, &end);
             if (end == optarg || *end || s <= 0 || s > 3600)
-                return die("bad -w %s (seconds, up to 3600)", optarg);
+                return cli_die("bad -w %s (seconds, up to 3600)", optarg);
             cli.timeout_ms = (int)(s * 1000);
             if (cli.timeout_ms < 1)
                 cli.timeout_ms = 1;
@@ -639,23 +647,56 @@ int main(int argc, char **argv)
     }
     if (optind >= argc) {
         usage(stderr);
-        return die("no command given");
+        return cli_die("no command given");
     }
     const char *cmd = argv[optind];
-    const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-    static const char *known[] = {"login", "whoami", "users", "departments", "online", "watch",
-                                  "sign"};
+    char **args = argv + optind + 1;
+    int nargs = argc - optind - 1;
+    const char *arg = nargs > 0 ? args[0] : NULL;
+    static const struct {
+        const char *name;
+        int min, max; /* arguments; max -1: any number */
+        const char *want;
+        int (*run)(cli_t *cli, char **args);
+    } known[] = {
+        {"login", 0, 0, "", cmd_login},
+        {"whoami", 0, 0, "", cmd_whoami},
+        {"users", 0, 0, "", cmd_users},
+        {"departments", 0, 0, "", cmd_departments},
+        {"online", 0, 0, "", cmd_online},
+        {"watch", 0, 0, "", cmd_watch},
+        {"sign", 1, 1, "the TEXT to set", cmd_sign},
+        {"send", 2, 2, "USER|group:GID and the TEXT", cli_cmd_send},
+        {"chat", 1, 1, "USER|group:GID", cli_cmd_chat},
+        {"history", 1, 2, "USER|group:GID [N]", cli_cmd_history},
+        {"unread", 0, 0, "", cli_cmd_unread},
+        {"sessions", 0, 0, "", cli_cmd_sessions},
+        {"groups", 0, 0, "", cli_cmd_groups},
+        {"group", 2, -1, "create NAME USER..., add|remove GID USER... or leave GID",
+         cli_cmd_group},
+    };
     size_t k;
-    for (k = 0; k < sizeof(known) / sizeof(known[0]) && strcmp(cmd, known[k]) != 0; k++)
+    for (k = 0; k < sizeof(known) / sizeof(known[0]) && strcmp(cmd, known[k].name) != 0; k++)
         ;
     if (k == sizeof(known) / sizeof(known[0]))
-        return die("unknown command %s (see ttcli -h)", cmd);
-    if (strcmp(cmd, "sign") == 0 && !arg)
-        return die("sign needs the TEXT to set");
-    if (optind + (strcmp(cmd, "sign") == 0 ? 2 : 1) < argc)
-        return die("too many arguments for %s", cmd);
+        return cli_die("unknown command %s (see ttcli -h)", cmd);
+    if (nargs < known[k].min)
+        return cli_die("%s needs %s", cmd, known[k].want);
+    if (known[k].max >= 0 && nargs > known[k].max)
+        return cli_die("too many arguments for %s", cmd);
+    if (strcmp(cmd, "group") == 0) {
+        int leave = strcmp(arg, "leave") == 0;
+        if (!leave && strcmp(arg, "create") != 0 && strcmp(arg, "add") != 0 &&
+            strcmp(arg, "remove") != 0)
+            return cli_die("unknown group command %s (create, add, remove, leave)", arg);
+        if (leave ? nargs != 2 : nargs < 3)
+            return cli_die("group %s needs %s", arg,
+                       leave ? "GID and nothing else"
+                             : strcmp(arg, "create") == 0 ? "NAME and at least one USER"
+                                                          : "GID and at least one USER");
+    }
     if (!cli.user || !cli.user[0])
-        return die("no user given (-u USER)");
+        return cli_die("no user given (-u USER)");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -669,37 +710,26 @@ int main(int argc, char **argv)
         password = getenv("TT_PASSWORD");
     if (password) {
         if (strlen(password) >= sizeof(cli.password))
-            return die("password too long");
+            return cli_die("password too long");
         snprintf(cli.password, sizeof(cli.password), "%s", password);
     } else if (prompt_password(cli.user, cli.password, sizeof(cli.password)) < 0) {
-        if (stop_flag)
-            return die("interrupted");
-        return die("no password: use -p, set TT_PASSWORD or run on a terminal");
+        if (cli_stop)
+            return cli_die("interrupted");
+        return cli_die("no password: use -p, set TT_PASSWORD or run on a terminal");
     }
-    if (strcmp(cmd, "watch") != 0) { /* only watch stops gracefully; the rest just end */
+    if (strcmp(cmd, "watch") != 0 && strcmp(cmd, "chat") != 0) { /* these stop gracefully */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
     }
 
+    if (cli_chat_start() < 0)
+        return cli_die("the message cipher does not start (OpenSSL without AES-256-ECB?)");
     int rc = open_session(&cli);
-    if (rc == 0) {
-        if (strcmp(cmd, "login") == 0)
-            rc = cmd_login(&cli);
-        else if (strcmp(cmd, "whoami") == 0)
-            rc = cmd_whoami(&cli);
-        else if (strcmp(cmd, "users") == 0)
-            rc = cmd_users(&cli);
-        else if (strcmp(cmd, "departments") == 0)
-            rc = cmd_departments(&cli);
-        else if (strcmp(cmd, "online") == 0)
-            rc = cmd_online(&cli);
-        else if (strcmp(cmd, "watch") == 0)
-            rc = cmd_watch(&cli);
-        else
-            rc = cmd_sign(&cli, arg);
-    }
+    if (rc == 0)
+        rc = known[k].run(&cli, args);
     memset(cli.password, 0, sizeof(cli.password));
     tt_pb_free(cli.login);
+    cli_chat_end();
     ttc_close(cli.c);
     return rc;
 }

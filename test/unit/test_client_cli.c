@@ -1,5 +1,6 @@
 /* ttcli end to end against a small fake msg_server thread (one connection per run): the output
- * of login, whoami, users, departments, online, sign and watch (what tests grep), refusals
+ * of login, whoami, users, departments, online, sign, watch, send, chat and the group commands
+ * (what tests grep; the groups only here, msg_server does not serve them yet), refusals
  * with a clear message and exit 1, and the option checks. */
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
+#include "IM.Group.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "tt_net.h"
 #include "tt_pdu.h"
@@ -26,6 +28,8 @@
 
 #define LOGIN_CMD(x) IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_##x
 #define BUDDY_CMD(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
+#define GM_ADD IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_ADD
+#define GM_DEL IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL
 
 /* ---- a fake msg_server that answers by command ---- */
 
@@ -34,10 +38,22 @@ typedef struct fake_s {
     uint16_t port;        /* its port */
     pthread_t thread;     /* serves one connection */
     int refuse;           /* answer the login with result 6 */
-    int watch;            /* after the user list: push notifications (1: then kick) */
+    int watch;            /* after the user list: push notifications (1: then kick; 2: no
+                           * kick; 3: none, chat: the peer answers each message) */
     int hb_seen;          /* heartbeats received */
     char sign[256];       /* last signature set */
+    /* chat and groups */
+    int msgs;             /* IMMsgData received */
+    uint32_t msg_to, msg_type, msg_id, msg_time; /* the last one's fields */
+    char msg_data[256];   /* its msg_data (the cipher text) */
+    int acks, reads;      /* IMMsgDataAck / IMMsgDataReadAck received */
+    uint32_t ack_user, ack_session, ack_msg, ack_type;   /* the last delivery ack */
+    uint32_t read_session, read_msg, read_type;          /* the last read ack */
+    uint32_t change_type, change_group, change_n, change_first; /* the last member change */
+    uint32_t create_n;    /* members in the last create */
 } fake_t;
+
+#define HELLO_CT "nnZSBwfPCz60q69ddmfIJA==" /* "hello" in the clients' cipher (PROTOCOL §6.2) */
 
 static const struct {
     uint32_t id;
@@ -93,6 +109,14 @@ static void push_notifications(int fd, int kick)
     av.changed_user_id = 1;
     av.avatar_url = "http://a/2.png";
     put(fd, 2, BUDDY_CMD(AVATAR_CHANGED_NOTIFY), 0, &av.base);
+    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
+    m.from_user_id = 1;
+    m.to_session_id = 42;
+    m.msg_id = 5;
+    m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+    m.msg_data.data = (uint8_t *)HELLO_CT;
+    m.msg_data.len = strlen(HELLO_CT);
+    put(fd, 3, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, 0, &m.base);
     put(fd, 3, 0x0304, 0, NULL); /* something watch has no words for */
     if (!kick)
         return;
@@ -138,7 +162,7 @@ static void answer(fake_t *f, int fd, const tt_pdu_t *p)
         r.n_user_list = 3;
         r.user_list = rev;
         put(fd, 2, BUDDY_CMD(ALL_USER_RESPONSE), p->seq_num, &r.base);
-        if (f->watch)
+        if (f->watch == 1 || f->watch == 2) /* 3 is chat */
             push_notifications(fd, f->watch == 1);
         break;
     }
@@ -194,6 +218,180 @@ static void answer(fake_t *f, int fd, const tt_pdu_t *p)
         r.user_id = 42;
         r.result_code = strlen(q->sign_info) > 128;
         put(fd, 2, BUDDY_CMD(CHANGE_SIGN_INFO_RESPONSE), p->seq_num, &r.base);
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA: {
+        IM__Message__IMMsgData *q = (IM__Message__IMMsgData *)tt_pb_unpack(
+            &im__message__immsg_data__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        f->msgs++;
+        f->msg_to = q->to_session_id;
+        f->msg_type = (uint32_t)q->msg_type;
+        f->msg_id = q->msg_id;
+        f->msg_time = q->create_time;
+        snprintf(f->msg_data, sizeof(f->msg_data), "%.*s", (int)q->msg_data.len,
+                 (const char *)q->msg_data.data);
+        if (q->to_session_id != 99) { /* 99: a receiver the server refuses, no ack */
+            IM__Message__IMMsgDataAck a = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
+            a.user_id = 42;
+            a.session_id = q->to_session_id;
+            a.msg_id = 7;
+            a.session_type = q->msg_type >= IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT
+                                 ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+                                 : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
+            put(fd, 3, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK, p->seq_num, &a.base);
+            /* and the peer answers "hello" */
+            IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
+            m.from_user_id = 1;
+            m.to_session_id = 42;
+            m.msg_id = 8;
+            m.create_time = 1700000000;
+            m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+            m.msg_data.data = (uint8_t *)HELLO_CT;
+            m.msg_data.len = strlen(HELLO_CT);
+            put(fd, 3, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, 0, &m.base);
+        }
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK: {
+        IM__Message__IMMsgDataAck *q = (IM__Message__IMMsgDataAck *)tt_pb_unpack(
+            &im__message__immsg_data_ack__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        f->acks++;
+        f->ack_user = q->user_id;
+        f->ack_session = q->session_id;
+        f->ack_msg = q->msg_id;
+        f->ack_type = (uint32_t)q->session_type;
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_ACK: {
+        IM__Message__IMMsgDataReadAck *q = (IM__Message__IMMsgDataReadAck *)tt_pb_unpack(
+            &im__message__immsg_data_read_ack__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        f->reads++;
+        f->read_session = q->session_id;
+        f->read_msg = q->msg_id;
+        f->read_type = (uint32_t)q->session_type;
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_REQUEST: {
+        IM__Message__IMUnreadMsgCntRsp r = IM__MESSAGE__IMUNREAD_MSG_CNT_RSP__INIT;
+        r.user_id = 42;
+        put(fd, 3, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_UNREAD_CNT_RESPONSE, p->seq_num,
+            &r.base);
+        break;
+    }
+    case IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST: {
+        IM__BaseDefine__ContactSessionInfo s1 = IM__BASE_DEFINE__CONTACT_SESSION_INFO__INIT;
+        s1.session_id = 300; /* a temporary group found through the sessions */
+        s1.session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP;
+        s1.latest_msg_id = 3;
+        s1.latest_msg_data.data = (uint8_t *)HELLO_CT;
+        s1.latest_msg_data.len = strlen(HELLO_CT);
+        s1.latest_msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT;
+        IM__BaseDefine__ContactSessionInfo *sl[1] = {&s1};
+        IM__Buddy__IMRecentContactSessionRsp r = IM__BUDDY__IMRECENT_CONTACT_SESSION_RSP__INIT;
+        r.user_id = 42;
+        r.n_contact_session_list = 1;
+        r.contact_session_list = sl;
+        put(fd, 2, p->command_id + 1, p->seq_num, &r.base);
+        break;
+    }
+    case IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_NORMAL_LIST_REQUEST: {
+        IM__BaseDefine__GroupVersionInfo v = IM__BASE_DEFINE__GROUP_VERSION_INFO__INIT;
+        v.group_id = 200;
+        v.version = 4;
+        IM__BaseDefine__GroupVersionInfo *vl[1] = {&v};
+        IM__Group__IMNormalGroupListRsp r = IM__GROUP__IMNORMAL_GROUP_LIST_RSP__INIT;
+        r.user_id = 42;
+        r.n_group_version_list = 1;
+        r.group_version_list = vl;
+        put(fd, 4, p->command_id + 1, p->seq_num, &r.base);
+        break;
+    }
+    case IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_INFO_REQUEST: {
+        IM__Group__IMGroupInfoListReq *q = (IM__Group__IMGroupInfoListReq *)tt_pb_unpack(
+            &im__group__imgroup_info_list_req__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        IM__BaseDefine__GroupInfo g[4], *gl[4];
+        uint32_t members[3] = {42, 1, 2};
+        size_t n = 0;
+        for (size_t i = 0; i < q->n_group_version_list && n < 4; i++) {
+            uint32_t id = q->group_version_list[i]->group_id;
+            im__base_define__group_info__init(&g[n]);
+            g[n].group_id = id;
+            g[n].version = id == 200 ? 4 : 1;
+            g[n].group_name = id == 200 ? "全体" : "lunch";
+            g[n].group_avatar = "";
+            g[n].group_creator_id = id == 200 ? 0 : 42;
+            g[n].group_type = id == 200 ? IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_NORMAL
+                                        : IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP;
+            g[n].shield_status = id == 300;
+            g[n].n_group_member_list = id == 200 ? 3 : 2;
+            g[n].group_member_list = members;
+            gl[n] = &g[n];
+            n++;
+        }
+        IM__Group__IMGroupInfoListRsp r = IM__GROUP__IMGROUP_INFO_LIST_RSP__INIT;
+        r.user_id = 42;
+        r.n_group_info_list = n;
+        r.group_info_list = gl;
+        put(fd, 4, p->command_id + 1, p->seq_num, &r.base);
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CREATE_REQUEST: {
+        IM__Group__IMGroupCreateReq *q = (IM__Group__IMGroupCreateReq *)tt_pb_unpack(
+            &im__group__imgroup_create_req__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        f->create_n = (uint32_t)q->n_member_id_list;
+        IM__Group__IMGroupCreateRsp r = IM__GROUP__IMGROUP_CREATE_RSP__INIT;
+        r.user_id = 42;
+        r.result_code = q->group_type != IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP;
+        r.has_group_id = 1;
+        r.group_id = 301;
+        r.group_name = q->group_name;
+        r.n_user_id_list = q->n_member_id_list;
+        r.user_id_list = q->member_id_list;
+        put(fd, 4, p->command_id + 1, p->seq_num, &r.base);
+        tt_pb_free(q);
+        break;
+    }
+    case IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CHANGE_MEMBER_REQUEST: {
+        IM__Group__IMGroupChangeMemberReq *q = (IM__Group__IMGroupChangeMemberReq *)tt_pb_unpack(
+            &im__group__imgroup_change_member_req__descriptor, p->body, p->body_len);
+        if (!q)
+            break;
+        f->change_type = (uint32_t)q->change_type;
+        f->change_group = q->group_id;
+        f->change_n = (uint32_t)q->n_member_id_list;
+        f->change_first = q->n_member_id_list ? q->member_id_list[0] : 0;
+        if (q->group_id == 667) { /* 667: no answer, as a msg_server without groups */
+            tt_pb_free(q);
+            break;
+        }
+        uint32_t cur[2] = {42, 1};
+        IM__Group__IMGroupChangeMemberRsp r = IM__GROUP__IMGROUP_CHANGE_MEMBER_RSP__INIT;
+        r.user_id = 42;
+        r.change_type = q->change_type;
+        r.result_code = q->group_id == 666; /* 666: refused */
+        r.group_id = q->group_id;
+        if (!r.result_code) {
+            r.n_cur_user_id_list = 2;
+            r.cur_user_id_list = cur;
+            r.n_chg_user_id_list = q->n_member_id_list;
+            r.chg_user_id_list = q->member_id_list;
+        }
+        put(fd, 4, p->command_id + 1, p->seq_num, &r.base);
         tt_pb_free(q);
         break;
     }
@@ -273,6 +471,9 @@ static void slurp(int fd, char *buf, size_t len)
     close(fd);
 }
 
+/* When set, ttcli's stdin is a pipe that gets this text and stays open until ttcli ends. */
+static const char *stdin_text;
+
 /* Runs ttcli with args (NULL-terminated), TT_PASSWORD from env_pw when not NULL; when
  * interrupt_at is given, sends SIGINT once stdout shows it (or after 20 s). */
 static void ttcli_run(run_t *r, const char *env_pw, const char *interrupt_at,
@@ -302,16 +503,26 @@ static void ttcli_run(run_t *r, const char *env_pw, const char *interrupt_at,
         envp[e++] = pwvar;
     }
     envp[e] = NULL;
+    int in[2] = {-1, -1};
+    if (stdin_text)
+        assert_int_equal(pipe(in), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
+        int nul = stdin_text ? in[0] : open("/dev/null", O_RDONLY);
+        if (stdin_text)
+            close(in[1]);
         dup2(nul, 0);
         dup2(ofd, 1);
         dup2(efd, 2);
         setsid(); /* no controlling terminal: a password prompt must fail, not hang */
         execve(TTCLI_PATH, (char *const *)argv, (char *const *)envp);
         _exit(127);
+    }
+    if (stdin_text) {
+        close(in[0]);
+        assert_int_equal(write(in[1], stdin_text, strlen(stdin_text)),
+                         (ssize_t)strlen(stdin_text));
     }
     if (interrupt_at) {
         for (int i = 0; i < 2000; i++) {
@@ -326,6 +537,8 @@ static void ttcli_run(run_t *r, const char *env_pw, const char *interrupt_at,
     }
     int st = 0;
     waitpid(pid, &st, 0);
+    if (stdin_text)
+        close(in[1]);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     slurp(ofd, r->out, sizeof(r->out));
     slurp(efd, r->err, sizeof(r->err));
@@ -342,10 +555,12 @@ static void has(const char *text, const char *needle)
         fail_msg("\"%s\" not found in:\n%s", needle, text);
 }
 
+static fake_t last_fake; /* the fake of the last run_against, for its records */
+
 static void run_against(run_t *r, int refuse, int watch, const char *env_pw,
                         const char *const *cmd)
 {
-    const char *interrupt_at = watch == 2 ? "pdu 0x0304" : NULL;
+    const char *interrupt_at = watch == 2 ? "pdu 0x0304" : watch == 3 ? "#8 TT001: hello" : NULL;
     fake_t f;
     fake_start(&f, refuse, watch);
     char where[32];
@@ -357,6 +572,7 @@ static void run_against(run_t *r, int refuse, int watch, const char *env_pw,
     args[n] = NULL;
     ttcli_run(r, env_pw, interrupt_at, args);
     fake_stop(&f);
+    last_fake = f;
 }
 
 /* ---- tests ---- */
@@ -449,6 +665,7 @@ static void test_watch(void **state)
     has(r.out, " status 1 TT001 online\n");
     has(r.out, " sign 2 TT002 new sign\n");
     has(r.out, " avatar 1 TT001 http://a/2.png\n");
+    has(r.out, " message 1 TT001 to 42 msg_id 5 type 1 (24 bytes): hello\n");
     has(r.out, " pdu 0x0304 seq 0 (0 bytes)\n");
     has(r.out, " kicked duplicate login (reason 1)\n");
     has(r.err, "ttcli: kicked by the server");
@@ -502,6 +719,125 @@ static void test_options(void **state)
     has(r.err, "cannot connect");
 }
 
+static void test_send(void **state)
+{
+    (void)state;
+    run_t r;
+    run_against(&r, 0, 0, "test123", (const char *[]){"send", "TT001", "hello", NULL});
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "sent: msg_id 7 to TT001 (user 1)\n");
+    assert_string_equal(r.err, "");
+    /* sent as Android does: msg_id 0, the clock, the clients' cipher */
+    assert_int_equal(last_fake.msgs, 1);
+    assert_int_equal(last_fake.msg_to, 1);
+    assert_int_equal(last_fake.msg_id, 0);
+    assert_true(last_fake.msg_time > 1700000000);
+    assert_int_equal(last_fake.msg_type, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT);
+    assert_string_equal(last_fake.msg_data, HELLO_CT);
+    run_against(&r, 0, 0, "test123", (const char *[]){"send", "group:300", "hello", NULL});
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "sent: msg_id 7 to group:300 (group 300)\n");
+    assert_int_equal(last_fake.msg_type, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT);
+    /* no ack: a clear error in the time given */
+    run_against(&r, 0, 0, "test123", (const char *[]){"-w", "1", "send", "99", "hi", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "ttcli: send to 99: no ack from the server within 1000 ms: the message was "
+               "refused");
+    run_against(&r, 0, 0, "test123", (const char *[]){"send", "TT777", "hi", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "ttcli: no user TT777");
+    assert_int_equal(last_fake.msgs, 0);
+    run_against(&r, 0, 0, "test123", (const char *[]){"send", "group:x", "hi", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "bad group group:x");
+}
+
+static void test_chat(void **state)
+{
+    (void)state;
+    run_t r;
+    static char text[9000 + 16];
+    memset(text, 'x', 9000); /* longer than a line may be: refused, the next one goes */
+    snprintf(text + 9000, sizeof(text) - 9000, "\n\nhello\n");
+    stdin_text = text;
+    run_against(&r, 0, 3, "test123", (const char *[]){"chat", "TT001", NULL});
+    stdin_text = NULL;
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "ttcli: line longer than 8192 bytes, not sent\n");
+    has(r.out, "chat with TT001 (user 1) as TT042;");
+    has(r.out, "\n*** TT001 is online\n");
+    has(r.out, " #7 you: hello\n");
+    has(r.out, " #8 TT001: hello\n");
+    assert_int_equal(last_fake.msgs, 1); /* neither the long line nor the empty one */
+    assert_string_equal(last_fake.msg_data, HELLO_CT);
+    /* the delivery acknowledged as iOS and Windows do, and marked read */
+    assert_int_equal(last_fake.acks, 1);
+    assert_int_equal(last_fake.ack_user, 42);
+    assert_int_equal(last_fake.ack_session, 1);
+    assert_int_equal(last_fake.ack_msg, 8);
+    assert_int_equal(last_fake.ack_type, IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE);
+    assert_int_equal(last_fake.reads, 1);
+    assert_int_equal(last_fake.read_session, 1);
+    assert_int_equal(last_fake.read_msg, 8);
+    assert_int_equal(last_fake.read_type, IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE);
+}
+
+static void test_groups(void **state)
+{
+    (void)state;
+    run_t r;
+    run_against(&r, 0, 0, "test123", (const char *[]){"groups", NULL});
+    assert_int_equal(r.status, 0);
+    has(r.out, "200\tnormal\t全体\tversion 4\t-\tTT042,TT001,TT002\n");
+    has(r.out, "300\ttemp\tlunch\tversion 1\tmuted\tTT042,TT001\n");
+    has(r.out, "groups: 2\n");
+    assert_string_equal(r.err, "");
+    run_against(&r, 0, 0, "test123",
+                (const char *[]){"group", "create", "lunch", "TT001", "2", "TT001", NULL});
+    assert_int_equal(r.status, 0);
+    has(r.out, "group: 301 created: lunch\nmembers: TT001 TT002 TT042\n");
+    assert_int_equal(last_fake.create_n, 3); /* duplicates out, the creator in */
+    run_against(&r, 0, 0, "test123", (const char *[]){"group", "add", "300", "TT002", NULL});
+    assert_int_equal(r.status, 0);
+    has(r.out, "group: 300 changed\nadded: TT002\nmembers: TT042 TT001\n");
+    assert_int_equal(last_fake.change_type, GM_ADD);
+    run_against(&r, 0, 0, "test123", (const char *[]){"group", "remove", "300", "1", NULL});
+    assert_int_equal(r.status, 0);
+    assert_int_equal(last_fake.change_type, GM_DEL);
+    assert_int_equal(last_fake.change_first, 1);
+    run_against(&r, 0, 0, "test123", (const char *[]){"group", "leave", "300", NULL});
+    assert_int_equal(r.status, 0);
+    has(r.out, "group: 300 left\n");
+    assert_string_equal(r.err, "");
+    assert_int_equal(last_fake.change_type, GM_DEL);
+    assert_int_equal(last_fake.change_n, 1);
+    assert_int_equal(last_fake.change_first, 42);
+    run_against(&r, 0, 0, "test123", (const char *[]){"group", "add", "666", "TT002", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "ttcli: group add refused (result 1)");
+    run_against(&r, 0, 0, "test123",
+                (const char *[]){"-w", "1", "group", "add", "667", "TT002", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "ttcli: group add: no answer 0x0408 to 0x0407");
+    has(r.err, " within 1000 ms (does this msg_server serve groups yet?)\n");
+    /* argument checks, before any connection */
+    ttcli(&r, "x", (const char *[]){"-u", "TT001", "group", "leave", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "group needs create NAME USER...");
+    ttcli(&r, "x", (const char *[]){"-u", "TT001", "group", "add", "5", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "group add needs GID and at least one USER");
+    ttcli(&r, "x", (const char *[]){"-u", "TT001", "group", "join", "5", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "unknown group command join");
+    ttcli(&r, "x", (const char *[]){"-u", "TT001", "send", "TT002", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "send needs USER|group:GID and the TEXT");
+    ttcli(&r, "x", (const char *[]){"-u", "TT001", "history", "TT002", "5", "6", NULL});
+    assert_int_equal(r.status, 1);
+    has(r.err, "too many arguments for history");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +848,9 @@ int main(void)
         cmocka_unit_test(test_sign),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_send),
+        cmocka_unit_test(test_chat),
+        cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,10 @@
-#include "tb_crypto.h"
+#include "ttc_crypto.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-int tb_md5_hex(const void *p, size_t n, char out[33])
+int ttc_md5_hex_buf(const void *p, size_t n, char out[33])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -22,7 +22,7 @@ int tb_md5_hex(const void *p, size_t n, char out[33])
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t tb_b64_encode(const uint8_t *in, size_t n, char *out)
+size_t ttc_b64_encode(const uint8_t *in, size_t n, char *out)
 {
     size_t o = 0, i = 0;
     for (; i + 2 < n; i += 3) {
@@ -60,7 +60,7 @@ static int b64_value(unsigned char ch)
     return -1;
 }
 
-int tb_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
+int ttc_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
 {
     uint32_t acc = 0;
     int bits = 0;
@@ -88,7 +88,7 @@ int tb_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *ou
     return 0;
 }
 
-int tb_cipher_init(tb_cipher_t *c, const char *key)
+int ttc_cipher_init(ttc_cipher_t *c, const char *key)
 {
     memset(c, 0, sizeof(*c));
     if (strlen(key) != 32)
@@ -99,7 +99,7 @@ int tb_cipher_init(tb_cipher_t *c, const char *key)
     if (!enc || !dec ||
         EVP_EncryptInit_ex(enc, EVP_aes_256_ecb(), NULL, (const unsigned char *)key, NULL) != 1 ||
         EVP_DecryptInit_ex(dec, EVP_aes_256_ecb(), NULL, (const unsigned char *)key, NULL) != 1) {
-        tb_cipher_free(c);
+        ttc_cipher_free(c);
         return -1;
     }
     EVP_CIPHER_CTX_set_padding(enc, 0);
@@ -107,7 +107,7 @@ int tb_cipher_init(tb_cipher_t *c, const char *key)
     return 0;
 }
 
-void tb_cipher_free(tb_cipher_t *c)
+void ttc_cipher_free(ttc_cipher_t *c)
 {
     EVP_CIPHER_CTX_free(c->enc);
     EVP_CIPHER_CTX_free(c->dec);
@@ -115,7 +115,7 @@ void tb_cipher_free(tb_cipher_t *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int scratch(tb_cipher_t *c, size_t n)
+static int scratch(ttc_cipher_t *c, size_t n)
 {
     if (n <= c->cap)
         return 0;
@@ -130,7 +130,7 @@ static int scratch(tb_cipher_t *c, size_t n)
     return 0;
 }
 
-size_t tb_tt_padded_len(size_t L)
+size_t ttc_tt_padded_len(size_t L)
 {
     size_t r = L % 16, n = (L + 15) / 16;
     if (r == 0 || r > 12)
@@ -150,12 +150,12 @@ static int ecb(void *ctx, int encrypt, uint8_t *buf, size_t len)
     return ok == 1 && (size_t)outl == len ? 0 : -1;
 }
 
-long tb_tt_encrypt(tb_cipher_t *c, const void *plain, size_t L, char *out, size_t cap)
+long ttc_tt_encrypt(ttc_cipher_t *c, const void *plain, size_t L, char *out, size_t cap)
 {
     if (L == 0 || L > 0xffffffffu)
         return -1;
-    size_t padded = tb_tt_padded_len(L);
-    if (tb_b64_len(padded) + 1 > cap || scratch(c, padded) < 0)
+    size_t padded = ttc_tt_padded_len(L);
+    if (ttc_b64_len(padded) + 1 > cap || scratch(c, padded) < 0)
         return -1;
     memcpy(c->buf, plain, L);
     memset(c->buf + L, 0, padded - L);
@@ -165,13 +165,13 @@ long tb_tt_encrypt(tb_cipher_t *c, const void *plain, size_t L, char *out, size_
     c->buf[padded - 1] = (uint8_t)L;
     if (ecb(c->enc, 1, c->buf, padded) < 0)
         return -1;
-    return (long)tb_b64_encode(c->buf, padded, out);
+    return (long)ttc_b64_encode(c->buf, padded, out);
 }
 
-long tb_tt_decrypt(tb_cipher_t *c, const char *text, size_t n, uint8_t *out, size_t cap)
+long ttc_tt_decrypt(ttc_cipher_t *c, const char *text, size_t n, uint8_t *out, size_t cap)
 {
     size_t N = 0;
-    if (scratch(c, n / 4 * 3 + 3) < 0 || tb_b64_decode(text, n, c->buf, c->cap, &N) < 0)
+    if (scratch(c, n / 4 * 3 + 3) < 0 || ttc_b64_decode(text, n, c->buf, c->cap, &N) < 0)
         return -1;
     if (N == 0 || N % 16 != 0 || ecb(c->dec, 0, c->buf, N) < 0)
         return -1;
