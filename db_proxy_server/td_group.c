@@ -39,6 +39,18 @@ static const char SQL_MEMBER_ON[] =
 static const char SQL_MEMBER_OFF[] =
     "UPDATE IMGroupMember SET status = 1, updated = UNIX_TIMESTAMP() "
     "WHERE groupId = ? AND userId = ? AND status = 0";
+static const char SQL_USER_GROUPS[] =
+    "SELECT g.id, g.version FROM IMGroup g JOIN IMGroupMember m ON m.groupId = g.id "
+    "WHERE m.userId = ? AND m.status = 0 AND (? = 0 OR g.type = ?) "
+    "GROUP BY g.id, g.version, g.updated ORDER BY g.updated DESC, g.id DESC LIMIT 10000";
+static const char SQL_MEMBER_GET[] =
+    "SELECT shield, joinMsgId, readMsgId FROM IMGroupMember WHERE groupId = ? AND userId = ? "
+    "AND status = 0 ORDER BY id LIMIT 1";
+static const char SQL_SHIELD_SET[] =
+    "UPDATE IMGroupMember SET shield = ? WHERE groupId = ? AND userId = ? AND status = 0";
+static const char SQL_SHIELDS[] =
+    "SELECT userId, MAX(shield) FROM IMGroupMember WHERE groupId = ? AND status = 0 "
+    "GROUP BY userId LIMIT 10000";
 static const char SQL_CTR_GET[] = "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = ?";
 static const char SQL_CTR_INIT[] =
     "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, 0) "
@@ -187,6 +199,60 @@ static int first_u32(td_conn_t *c, const char *sql, const td_arg_t *a, int na, u
     int found = 0;
     int rc = td_query(c, sql, a, na, cols, ncols, on_first, &found);
     return rc < 0 ? -1 : found;
+}
+
+typedef struct pair_rows_s {
+    uint32_t a, b;
+    int (*on_row)(void *arg, uint32_t a, uint32_t b);
+    void *arg;
+} pair_rows_t;
+
+static int on_pair(void *arg)
+{
+    pair_rows_t *r = arg;
+    return r->on_row(r->arg, r->a, r->b);
+}
+
+static int pairs(td_conn_t *c, const char *sql, const td_arg_t *a, int na,
+                 int (*on_row)(void *arg, uint32_t a, uint32_t b), void *arg)
+{
+    pair_rows_t r = {0, 0, on_row, arg};
+    td_col_t cols[2] = {TD_COL_U32(&r.a), TD_COL_U32(&r.b)};
+    return td_query(c, sql, a, na, cols, 2, on_pair, &r) < 0 ? -1 : 0;
+}
+
+int td_groups_of_user(td_conn_t *c, uint32_t uid, uint32_t type,
+                      int (*on_row)(void *arg, uint32_t gid, uint32_t version), void *arg)
+{
+    td_arg_t a[] = {TD_U32(uid), TD_U32(type), TD_U32(type)};
+    return pairs(c, SQL_USER_GROUPS, a, 3, on_row, arg);
+}
+
+int td_group_shields(td_conn_t *c, uint32_t gid,
+                     int (*on_row)(void *arg, uint32_t uid, uint32_t shield), void *arg)
+{
+    td_arg_t a[] = {TD_U32(gid)};
+    return pairs(c, SQL_SHIELDS, a, 1, on_row, arg);
+}
+
+int td_group_member(td_conn_t *c, uint32_t gid, uint32_t uid, td_member_t *m)
+{
+    uint32_t v[3];
+    td_arg_t a[] = {TD_U32(gid), TD_U32(uid)};
+    int rc = first_u32(c, SQL_MEMBER_GET, a, 2, v, 3);
+    if (rc == 1) {
+        m->shield = v[0];
+        m->join_id = v[1];
+        m->read_id = v[2];
+    }
+    return rc;
+}
+
+int td_group_set_shield(td_conn_t *c, uint32_t gid, uint32_t uid, uint32_t shield,
+                        uint64_t *matched)
+{
+    td_arg_t a[] = {TD_U32(shield), TD_U32(gid), TD_U32(uid)};
+    return td_exec(c, SQL_SHIELD_SET, a, 3, matched, NULL);
 }
 
 int td_group_last_msg_id(td_conn_t *c, uint32_t gid, uint32_t *last)

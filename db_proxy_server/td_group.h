@@ -69,6 +69,24 @@ void td_group_change_free(td_group_change_t *r);
 int td_group_change(td_conn_t *c, uint32_t gid, uint32_t requester, int op, const uint32_t *ids,
                     size_t n, td_group_change_t *r);
 
+/* The groups of a type (0: any) that uid is a member of, most recently changed first, at most
+ * TD_GROUP_LIST_MAX: on_row(arg, gid, version) (non-zero stops). 0 ok, -1 error. */
+int td_groups_of_user(td_conn_t *c, uint32_t uid, uint32_t type,
+                      int (*on_row)(void *arg, uint32_t gid, uint32_t version), void *arg);
+/* uid's member row of gid: 1 a member (*m filled), 0 not a member, -1 error. */
+typedef struct td_member_s {
+    uint32_t shield;   /* push shield for this group */
+    uint32_t join_id;  /* joinMsgId */
+    uint32_t read_id;  /* readMsgId */
+} td_member_t;
+int td_group_member(td_conn_t *c, uint32_t gid, uint32_t uid, td_member_t *m);
+/* Sets a member's shield (0/1). *matched = 0 when uid is not a member. */
+int td_group_set_shield(td_conn_t *c, uint32_t gid, uint32_t uid, uint32_t shield,
+                        uint64_t *matched);
+/* The shield of every current member: on_row(arg, uid, shield). */
+int td_group_shields(td_conn_t *c, uint32_t gid,
+                     int (*on_row)(void *arg, uint32_t uid, uint32_t shield), void *arg);
+
 /* The group's last message id (tt_msg_counter, or MAX(msgId) of its messages for a group an
  * imported database has without a counter row). */
 int td_group_last_msg_id(td_conn_t *c, uint32_t gid, uint32_t *last);

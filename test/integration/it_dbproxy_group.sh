@@ -104,7 +104,28 @@ tt_check "... version 8, the left member back" out_has 'group 50: 1 added, versi
 tt_check "a rejoining member's join position is the last stored message (no counter row yet)" \
     sql_is "SELECT joinMsgId, readMsgId FROM IMGroupMember WHERE groupId = 50 AND userId = 7" "12	12"
 
-if [ -x "$IT" ]; then
-    source "$(dirname "$0")/it_dbproxy_group_wire.sh"
-fi
+# ---- db_proxy_server on the wire (it_dbproxy_group, as msg_server speaks to it) ----
+it() { local name=$1; shift; "$IT" "$@" >"$TT_TMP/it_$name.out" 2>"$TT_TMP/it_$name.err"; }
+it_check() { # it_check "what" NAME ARGS...
+    local what=$1; shift
+    if it "$@"; then
+        tt_log "ok: $what"
+    else
+        tt_fail "$what"
+        grep -v '^ok' "$TT_TMP/it_$1.out" | head -30
+        head -5 "$TT_TMP/it_$1.err"
+    fi
+}
+tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
+tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
+it_check "groups: list, info, versions, temporary groups, permissions, shield" \
+    groups "$P_DB" groups
+tt_check "the temporary group's rows: type 2, creator 10, version 4" \
+    sql_is "SELECT type, creator, version, userCnt FROM IMGroup WHERE name = 'tmp chat'" "2	10	4	2"
+tt_check "shield stored in the member row" \
+    sql_is "SELECT shield FROM IMGroupMember WHERE groupId = 1 AND userId = 3 AND status = 0" 1
+
+rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
+tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
+tt_check_logs
 tt_finish
