@@ -9,6 +9,8 @@
 #include "IM.Group.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "db_proxy.h"
+#include "h_group.h"
+#include "h_msg.h"
 #include "td_group.h"
 #include "tt_log.h"
 
@@ -464,3 +466,379 @@ const dbp_cmd_t dbp_group_cmds[] = {
      DBP_SID_OTHER, OTHER(GET_SHIELD_RSP), shields_run, shields_fail, NULL},
 };
 const size_t dbp_group_ncmds = sizeof(dbp_group_cmds) / sizeof(dbp_group_cmds[0]);
+
+/* ---- group messages (called by h_msg.c) ---- */
+
+int dbp_group_msg_type(uint32_t type)
+{
+    return type == TD_MSG_TYPE_GROUP_TEXT || type == TD_MSG_TYPE_GROUP_AUDIO;
+}
+
+int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
+{
+    const db_proxy_t *dbp = x->dbp;
+    const char *why = NULL;
+    if (req->from_user_id == 0 || req->to_session_id == 0)
+        why = "bad sender or group";
+    else if (req->msg_data.len == 0)
+        why = "empty";
+    else if (req->msg_type == TD_MSG_TYPE_GROUP_TEXT && req->msg_data.len > TD_MSG_TEXT_BYTES_MAX)
+        why = "text longer than IMGroupMessage.content holds";
+    else if (req->msg_type == TD_MSG_TYPE_GROUP_AUDIO &&
+             (req->msg_data.len <= 4 || req->msg_data.len - 4 >= TD_MSG_AUDIO_MAX))
+        why = "voice without audio or above 16 MiB";
+    if (why) {
+        log_info("group message from user %u to group %u not stored: %s",
+                 (unsigned)req->from_user_id, (unsigned)req->to_session_id, why);
+        return dbp_msg_stored_answer(x, req, 0, req->create_time, 0) < 0 ? -1 : 0;
+    }
+    /* resends are known as for one-to-one messages (h_msg.c) */
+    uint64_t key = 0;
+    uint32_t window = 0, seq = 0, client_time = 0;
+    if (req->msg_id) {
+        key = td_msg_client_key(req->to_session_id, req->msg_id, req->msg_type,
+                                req->msg_data.data, req->msg_data.len);
+        window = dbp->dedupe_window;
+    } else if (dbp_msg_resend_id(req, &seq, &client_time) && client_time) {
+        key = td_msg_resend_key(req->to_session_id, req->msg_type, seq, client_time,
+                                req->msg_data.data, req->msg_data.len);
+        window = dbp->resend_window;
+    }
+    td_msg_send_t s = {
+        .from = req->from_user_id,
+        .to = req->to_session_id,
+        .type = req->msg_type,
+        .create_time = req->create_time,
+        .client_key = window ? key : 0,
+        .dedupe_window = window,
+        .data = req->msg_data.data,
+        .len = req->msg_data.len,
+    };
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    td_msg_sent_t out;
+    int refused = 0;
+    int rc = td_group_store(c, &s, &out, &refused);
+    if (rc < 0)
+        dbp_db_failed(x, c, "group message store");
+    dbp_db_put(x, c, 1);
+    if (rc < 0)
+        return -1;
+    if (refused)
+        log_info("group message from user %u to group %u not stored: not a member",
+                 (unsigned)req->from_user_id, (unsigned)req->to_session_id);
+    else if (out.duplicate)
+        log_info("group message from user %u to group %u is a resend of msg_id %u: not stored "
+                 "again", (unsigned)req->from_user_id, (unsigned)req->to_session_id,
+                 (unsigned)out.msg_id);
+    return dbp_msg_stored_answer(x, req, refused ? 0 : out.msg_id,
+                                 refused ? req->create_time : out.created,
+                                 !refused && out.duplicate) < 0
+               ? -1
+               : 0;
+}
+
+int dbp_group_read_ack(dbp_ctx_t *x, const IM__Message__IMMsgDataReadAck *req)
+{
+    if (req->user_id == 0 || req->session_id == 0)
+        return 0;
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    uint64_t matched = 0;
+    int rc = td_group_read_all(c, req->session_id, req->user_id, &matched);
+    if (rc < 0)
+        dbp_db_failed(x, c, "group read ack");
+    dbp_db_put(x, c, 1);
+    return rc < 0 ? -1 : 0;
+}
+
+/* MsgInfo of group rows (data points into the rows). */
+static IM__BaseDefine__MsgInfo **group_infos(const td_msg_list_t *l, IM__BaseDefine__MsgInfo **items,
+                                            size_t *n)
+{
+    *items = calloc(l->n ? l->n : 1, sizeof(**items));
+    IM__BaseDefine__MsgInfo **ptrs = calloc(l->n ? l->n : 1, sizeof(*ptrs));
+    if (!*items || !ptrs) {
+        free(*items);
+        free(ptrs);
+        *items = NULL;
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const td_msg_t *m = l->v[i];
+        if (!dbp_group_msg_type(m->type))
+            continue; /* a type clients would not know in a group */
+        IM__BaseDefine__MsgInfo *mi = &(*items)[k];
+        im__base_define__msg_info__init(mi);
+        mi->msg_id = m->msg_id;
+        mi->from_session_id = m->from_id;
+        mi->create_time = m->created;
+        mi->msg_type = (IM__BaseDefine__MsgType)m->type;
+        mi->msg_data.data = m->data;
+        mi->msg_data.len = m->len;
+        ptrs[k++] = mi;
+    }
+    *n = k;
+    return ptrs;
+}
+
+/* The asker's member row: 1 member, 0 not (answered empty), -1 error. */
+static int member_of(dbp_ctx_t *x, td_conn_t *c, uint32_t gid, uint32_t uid, td_member_t *me)
+{
+    int rc = uid && gid ? td_group_member(c, gid, uid, me) : 0;
+    if (rc < 0)
+        dbp_db_failed(x, c, "group membership");
+    return rc;
+}
+
+int dbp_group_list(dbp_ctx_t *x, const IM__Message__IMGetMsgListReq *req, size_t budget)
+{
+    td_msg_list_t l = {0};
+    int rc = 0;
+    if (req->msg_cnt) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        td_member_t me;
+        uint32_t cnt = req->msg_cnt > DBP_MSG_LIST_MAX ? DBP_MSG_LIST_MAX : req->msg_cnt;
+        rc = member_of(x, c, req->session_id, req->user_id, &me);
+        if (rc > 0 && (rc = td_group_msgs(c, req->session_id, me.join_id, req->msg_id_begin, cnt,
+                                          budget, &l)) < 0)
+            dbp_db_failed(x, c, "group message list");
+        dbp_db_put(x, c, 0);
+    }
+    IM__BaseDefine__MsgInfo *items = NULL;
+    size_t n = 0;
+    IM__BaseDefine__MsgInfo **ptrs = rc >= 0 ? group_infos(&l, &items, &n) : NULL;
+    if (ptrs) {
+        IM__Message__IMGetMsgListRsp rsp = IM__MESSAGE__IMGET_MSG_LIST_RSP__INIT;
+        rsp.user_id = req->user_id;
+        rsp.session_type = req->session_type;
+        rsp.session_id = req->session_id;
+        rsp.msg_id_begin = req->msg_id_begin;
+        rsp.n_msg_list = n;
+        rsp.msg_list = ptrs;
+        rsp.has_attach_data = req->has_attach_data;
+        rsp.attach_data = req->attach_data;
+        rc = dbp_answer(x, &rsp.base);
+    } else {
+        rc = -1;
+    }
+    free(items);
+    free(ptrs);
+    td_msg_list_free(&l);
+    return rc < 0 ? -1 : 0;
+}
+
+int dbp_group_by_ids(dbp_ctx_t *x, const IM__Message__IMGetMsgByIdReq *req, size_t budget)
+{
+    td_msg_list_t l = {0};
+    int rc = 0;
+    if (req->n_msg_id_list) {
+        td_conn_t *c = dbp_db(x, 0);
+        if (!c)
+            return -1;
+        td_member_t me;
+        rc = member_of(x, c, req->session_id, req->user_id, &me);
+        if (rc > 0 && (rc = td_group_msgs_by_ids(c, req->session_id, me.join_id,
+                                                 req->msg_id_list, req->n_msg_id_list, budget,
+                                                 &l)) < 0)
+            dbp_db_failed(x, c, "group messages by id");
+        dbp_db_put(x, c, 0);
+    }
+    IM__BaseDefine__MsgInfo *items = NULL;
+    size_t n = 0;
+    IM__BaseDefine__MsgInfo **ptrs = rc >= 0 ? group_infos(&l, &items, &n) : NULL;
+    if (ptrs) {
+        IM__Message__IMGetMsgByIdRsp rsp = IM__MESSAGE__IMGET_MSG_BY_ID_RSP__INIT;
+        rsp.user_id = req->user_id;
+        rsp.session_type = req->session_type;
+        rsp.session_id = req->session_id;
+        rsp.n_msg_list = n;
+        rsp.msg_list = ptrs;
+        rsp.has_attach_data = req->has_attach_data;
+        rsp.attach_data = req->attach_data;
+        rc = dbp_answer(x, &rsp.base);
+    } else {
+        rc = -1;
+    }
+    free(items);
+    free(ptrs);
+    td_msg_list_free(&l);
+    return rc < 0 ? -1 : 0;
+}
+
+int dbp_group_latest(dbp_ctx_t *x, const IM__Message__IMGetLatestMsgIdReq *req)
+{
+    td_conn_t *c = dbp_db(x, 0);
+    if (!c)
+        return -1;
+    td_member_t me;
+    uint32_t last = 0;
+    int rc = member_of(x, c, req->session_id, req->user_id, &me);
+    if (rc > 0 && td_group_last_msg_id(c, req->session_id, &last) < 0) {
+        dbp_db_failed(x, c, "group latest id");
+        rc = -1;
+    }
+    dbp_db_put(x, c, 0);
+    if (rc < 0)
+        return -1;
+    IM__Message__IMGetLatestMsgIdRsp rsp = IM__MESSAGE__IMGET_LATEST_MSG_ID_RSP__INIT;
+    rsp.user_id = req->user_id;
+    rsp.session_type = req->session_type;
+    rsp.session_id = req->session_id;
+    rsp.latest_msg_id = rc > 0 && last > me.join_id ? last : 0;
+    rsp.has_attach_data = req->has_attach_data;
+    rsp.attach_data = req->attach_data;
+    return dbp_answer(x, &rsp.base) < 0 ? -1 : 0;
+}
+
+/* ---- group entries of unread counts and recent sessions ---- */
+
+typedef struct mg_list_s {
+    td_member_group_t *v;
+    size_t n, cap;
+    uint32_t since;
+    int sessions;
+} mg_list_t;
+
+static int on_member_group(void *arg, const td_member_group_t *g)
+{
+    mg_list_t *l = arg;
+    uint32_t seen = g->read_id > g->join_id ? g->read_id : g->join_id;
+    if (l->sessions ? (g->last_id <= g->join_id || g->last_chated <= l->since)
+                    : g->last_id <= seen)
+        return 0;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        td_member_group_t *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = *g;
+    return 0;
+}
+
+static int cmp_chatted(const void *a, const void *b)
+{
+    const td_member_group_t *x = a, *y = b;
+    return x->last_chated < y->last_chated ? 1 : x->last_chated > y->last_chated ? -1 : 0;
+}
+
+static ProtobufCBinaryData summary(const td_msg_t *m)
+{
+    ProtobufCBinaryData d;
+    if (m->type == TD_MSG_TYPE_GROUP_AUDIO) {
+        d.data = (uint8_t *)DBP_MSG_AUDIO_SUMMARY;
+        d.len = sizeof(DBP_MSG_AUDIO_SUMMARY) - 1;
+    } else {
+        d.data = m->data;
+        d.len = m->len;
+    }
+    return d;
+}
+
+static int group_entries(dbp_ctx_t *x, td_conn_t *c, uint32_t uid, uint32_t since, size_t max,
+                         int sessions, dbp_group_entries_t *e)
+{
+    memset(e, 0, sizeof(*e));
+    mg_list_t l = {NULL, 0, 0, since, sessions};
+    if (td_member_groups(c, uid, on_member_group, &l) < 0) {
+        free(l.v);
+        dbp_db_failed(x, c, "groups of a member");
+        return -1;
+    }
+    if (sessions)
+        qsort(l.v, l.n, sizeof(*l.v), cmp_chatted);
+    if (l.n > max)
+        l.n = max;
+    size_t cap = l.n ? l.n : 1;
+    e->latest = calloc(cap, sizeof(*e->latest));
+    if (sessions)
+        e->sess = calloc(cap, sizeof(*e->sess));
+    else
+        e->unread = calloc(cap, sizeof(*e->unread));
+    int rc = e->latest && (e->sess || e->unread) ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const td_member_group_t *g = &l.v[i];
+        td_msg_list_t one = {0};
+        rc = td_group_msgs(c, g->gid, g->join_id, 0, 1, 0, &one);
+        if (rc < 0) {
+            dbp_db_failed(x, c, "latest group message");
+            td_msg_list_free(&one);
+            break;
+        }
+        if (one.n == 0 || !dbp_group_msg_type(one.v[0]->type)) {
+            td_msg_list_free(&one);
+            continue;
+        }
+        td_msg_t *lm = one.v[0];
+        free(one.v);
+        e->latest[e->n] = lm;
+        uint32_t seen = g->read_id > g->join_id ? g->read_id : g->join_id;
+        if (sessions) {
+            IM__BaseDefine__ContactSessionInfo *s = &e->sess[e->n];
+            im__base_define__contact_session_info__init(s);
+            s->session_id = g->gid;
+            s->session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP;
+            s->session_status = IM__BASE_DEFINE__SESSION_STATUS_TYPE__SESSION_STATUS_OK;
+            s->updated_time = g->last_chated;
+            s->latest_msg_id = lm->msg_id;
+            s->latest_msg_data = summary(lm);
+            s->latest_msg_type = (IM__BaseDefine__MsgType)lm->type;
+            s->latest_msg_from_user_id = lm->from_id;
+        } else {
+            IM__BaseDefine__UnreadInfo *u = &e->unread[e->n];
+            im__base_define__unread_info__init(u);
+            u->session_id = g->gid;
+            u->session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP;
+            if (td_group_count_after(c, g->gid, seen, &u->unread_cnt) < 0) {
+                dbp_db_failed(x, c, "group unread count");
+                rc = -1;
+                e->n++; /* its latest is freed with the others */
+                break;
+            }
+            if (u->unread_cnt == 0) {
+                td_msg_free(lm);
+                e->latest[e->n] = NULL;
+                continue;
+            }
+            u->latest_msg_id = lm->msg_id;
+            u->latest_msg_data = summary(lm);
+            u->latest_msg_type = (IM__BaseDefine__MsgType)lm->type;
+            u->latest_msg_from_user_id = lm->from_id;
+            e->total += u->unread_cnt;
+        }
+        e->n++;
+    }
+    free(l.v);
+    if (rc < 0)
+        dbp_group_entries_free(e);
+    return rc;
+}
+
+int dbp_group_unread(dbp_ctx_t *x, td_conn_t *c, uint32_t uid, dbp_group_entries_t *e)
+{
+    return group_entries(x, c, uid, 0, DBP_MSG_UNREAD_MAX, 0, e);
+}
+
+int dbp_group_sessions(dbp_ctx_t *x, td_conn_t *c, uint32_t uid, uint32_t since, size_t max,
+                       dbp_group_entries_t *e)
+{
+    return group_entries(x, c, uid, since, max, 1, e);
+}
+
+void dbp_group_entries_free(dbp_group_entries_t *e)
+{
+    for (size_t i = 0; e->latest && i < e->n; i++)
+        td_msg_free(e->latest[i]);
+    free(e->latest);
+    free(e->unread);
+    free(e->sess);
+    memset(e, 0, sizeof(*e));
+}

@@ -55,6 +55,48 @@ static const char SQL_CTR_GET[] = "SELECT lastMsgId FROM tt_msg_counter WHERE se
 static const char SQL_CTR_INIT[] =
     "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, 0) "
     "ON DUPLICATE KEY UPDATE lastMsgId = lastMsgId";
+static const char SQL_CTR_LOCK[] =
+    "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = ? FOR UPDATE";
+static const char SQL_CTR_ADD[] = "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, ?)";
+static const char SQL_CTR_SET[] = "UPDATE tt_msg_counter SET lastMsgId = ? WHERE sessionKey = ?";
+static const char SQL_DEDUPE_GET[] =
+    "SELECT msgId, created FROM tt_msg_dedupe WHERE fromId = ? AND clientKey = ? AND "
+    "created >= UNIX_TIMESTAMP() - ?";
+static const char SQL_DEDUPE_PUT[] =
+    "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) "
+    "VALUES (?, ?, ?, UNIX_TIMESTAMP()) "
+    "ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = VALUES(created)";
+static const char SQL_MEMBER_IS[] =
+    "SELECT id FROM IMGroupMember WHERE groupId = ? AND userId = ? AND status = 0 LIMIT 1";
+static const char SQL_MEMBER_READ[] =
+    "UPDATE IMGroupMember SET readMsgId = GREATEST(readMsgId, ?) "
+    "WHERE groupId = ? AND userId = ? AND status = 0";
+static const char SQL_CHATTED[] = "UPDATE IMGroup SET lastChated = ? WHERE id = ?";
+static const char SQL_MEMBER_GROUPS[] =
+    "SELECT m.groupId, IFNULL(c.lastMsgId, 0), MAX(m.joinMsgId), MAX(m.readMsgId), "
+    "MAX(g.lastChated) FROM IMGroupMember m JOIN IMGroup g ON g.id = m.groupId "
+    "LEFT JOIN tt_msg_counter c ON c.sessionKey = (2 << 32) | m.groupId "
+    "WHERE m.userId = ? AND m.status = 0 GROUP BY m.groupId, c.lastMsgId LIMIT 10000";
+#define GADD(n) "INSERT INTO IMGroupMessage_" #n " (groupId, userId, msgId, content, type, " \
+    "status, updated, created) VALUES (?, ?, ?, ?, ?, 0, ?, ?)"
+static const char *const SQL_GMSG_ADD[8] = {GADD(0), GADD(1), GADD(2), GADD(3),
+                                            GADD(4), GADD(5), GADD(6), GADD(7)};
+#define GLIST(n) "SELECT msgId, userId, groupId, created, type, content FROM IMGroupMessage_" \
+    #n " WHERE groupId = ? AND status = 0 AND msgId > ? AND msgId <= ? " \
+    "ORDER BY msgId DESC, id DESC LIMIT ?"
+static const char *const SQL_GMSG_LIST[8] = {GLIST(0), GLIST(1), GLIST(2), GLIST(3),
+                                             GLIST(4), GLIST(5), GLIST(6), GLIST(7)};
+#define Q10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+#define Q100 Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10
+#define GIDS(n) "SELECT msgId, userId, groupId, created, type, content FROM IMGroupMessage_" \
+    #n " WHERE groupId = ? AND status = 0 AND msgId > ? AND msgId IN (" Q100 ") " \
+    "ORDER BY msgId DESC, id DESC LIMIT 100"
+static const char *const SQL_GMSG_IDS[8] = {GIDS(0), GIDS(1), GIDS(2), GIDS(3),
+                                            GIDS(4), GIDS(5), GIDS(6), GIDS(7)};
+#define GCNT(n) "SELECT COUNT(*) FROM (SELECT 1 FROM IMGroupMessage_" #n " WHERE groupId = ? " \
+    "AND status = 0 AND msgId > ? LIMIT 10000) t"
+static const char *const SQL_GMSG_COUNT[8] = {GCNT(0), GCNT(1), GCNT(2), GCNT(3),
+                                              GCNT(4), GCNT(5), GCNT(6), GCNT(7)};
 #define MAXQ(n) "SELECT IFNULL(MAX(msgId), 0) FROM IMGroupMessage_" #n " WHERE groupId = ?"
 static const char *const SQL_MSG_MAX[8] = {MAXQ(0), MAXQ(1), MAXQ(2), MAXQ(3),
                                            MAXQ(4), MAXQ(5), MAXQ(6), MAXQ(7)};
@@ -400,4 +442,166 @@ fail:
     free(g);
     td_group_change_free(r);
     return fail_rollback(c);
+}
+
+/* ---- group messages ---- */
+
+typedef struct gstore_s {
+    const td_msg_send_t *s;
+    td_msg_sent_t *out;
+    int refused;
+} gstore_t;
+
+static int gstore_body(td_conn_t *c, void *arg)
+{
+    gstore_t *g = arg;
+    const td_msg_send_t *s = g->s;
+    uint32_t gid = s->to;
+    g->refused = 0;
+    g->out->duplicate = 0;
+    uint64_t key = td_msg_session_key(TD_SESSION_GROUP, gid);
+    td_arg_t k[] = {TD_U64(key)};
+    uint32_t last = 0;
+    int rc = first_u32(c, SQL_CTR_LOCK, k, 1, &last, 1);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) { /* a group an imported database has: its counter starts after its rows */
+        td_arg_t a[] = {TD_U32(gid)};
+        if (first_u32(c, SQL_MSG_MAX[td_group_shard(gid)], a, 1, &last, 1) < 0)
+            return -1;
+        td_arg_t ins[] = {TD_U64(key), TD_U32(last)};
+        if (td_exec(c, SQL_CTR_ADD, ins, 2, NULL, NULL) < 0)
+            return -1;
+    }
+    if (s->dedupe_window) {
+        uint32_t v[2];
+        td_arg_t a[] = {TD_U32(s->from), TD_U64(s->client_key), TD_U32(s->dedupe_window)};
+        rc = first_u32(c, SQL_DEDUPE_GET, a, 3, v, 2);
+        if (rc < 0)
+            return -1;
+        if (rc) {
+            g->out->msg_id = v[0];
+            g->out->created = s->create_time;
+            g->out->duplicate = 1;
+            return 1; /* nothing to write */
+        }
+    }
+    uint32_t row;
+    td_arg_t m[] = {TD_U32(gid), TD_U32(s->from)};
+    rc = first_u32(c, SQL_MEMBER_IS, m, 2, &row, 1);
+    if (rc <= 0) {
+        g->refused = rc == 0;
+        return rc < 0 ? -1 : 1;
+    }
+    uint32_t id = last + 1;
+    if (id == 0)
+        return -1; /* 2^32 messages: no id left */
+    td_arg_t set[] = {TD_U32(id), TD_U64(key)};
+    if (td_exec(c, SQL_CTR_SET, set, 2, NULL, NULL) < 0)
+        return -1;
+    char audio[TD_MSG_AUDIO_ID_LEN];
+    const char *content = (const char *)s->data;
+    size_t len = s->len;
+    if (s->type == TD_MSG_TYPE_GROUP_AUDIO) {
+        if (td_msg_audio_store(c, s, audio, &len) < 0)
+            return -1;
+        content = audio;
+    }
+    td_arg_t ins[] = {TD_U32(gid),       TD_U32(s->from),        TD_U32(id),
+                      TD_STRN(content, len), TD_U32(s->type),    TD_U32(s->create_time),
+                      TD_U32(s->create_time)};
+    td_arg_t rd[] = {TD_U32(id), TD_U32(gid), TD_U32(s->from)};
+    td_arg_t ch[] = {TD_U32(s->create_time), TD_U32(gid)};
+    if (td_exec(c, SQL_GMSG_ADD[td_group_shard(gid)], ins, 7, NULL, NULL) < 0 ||
+        td_exec(c, SQL_MEMBER_READ, rd, 3, NULL, NULL) < 0 ||
+        td_exec(c, SQL_CHATTED, ch, 2, NULL, NULL) < 0)
+        return -1;
+    if (s->dedupe_window) {
+        td_arg_t d[] = {TD_U32(s->from), TD_U64(s->client_key), TD_U32(id)};
+        if (td_exec(c, SQL_DEDUPE_PUT, d, 3, NULL, NULL) < 0)
+            return -1;
+    }
+    g->out->msg_id = id;
+    g->out->created = s->create_time;
+    return 0;
+}
+
+int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out, int *refused)
+{
+    memset(out, 0, sizeof(*out));
+    gstore_t g = {s, out, 0};
+    int rc = td_msg_tx(c, gstore_body, &g, &out->attempts);
+    *refused = g.refused;
+    return rc;
+}
+
+int td_group_read_all(td_conn_t *c, uint32_t gid, uint32_t uid, uint64_t *matched)
+{
+    uint32_t last;
+    if (td_group_last_msg_id(c, gid, &last) < 0)
+        return -1;
+    td_arg_t a[] = {TD_U32(last), TD_U32(gid), TD_U32(uid)};
+    return td_exec(c, SQL_MEMBER_READ, a, 3, matched, NULL);
+}
+
+int td_group_msgs(td_conn_t *c, uint32_t gid, uint32_t join, uint32_t begin, uint32_t cnt,
+                  size_t max_bytes, td_msg_list_t *out)
+{
+    if (cnt == 0)
+        return 0;
+    td_arg_t a[] = {TD_U32(gid), TD_U32(join), TD_U32(begin ? begin : UINT32_MAX), TD_U32(cnt)};
+    return td_msg_rows(c, SQL_GMSG_LIST[td_group_shard(gid)], a, 4, max_bytes, out);
+}
+
+int td_group_msgs_by_ids(td_conn_t *c, uint32_t gid, uint32_t join, const uint32_t *ids,
+                         size_t n, size_t max_bytes, td_msg_list_t *out)
+{
+    if (n > TD_MSG_IDS_MAX)
+        n = TD_MSG_IDS_MAX;
+    size_t m = 0;
+    uint32_t v[TD_MSG_IDS_MAX];
+    for (size_t i = 0; i < n; i++)
+        if (ids[i])
+            v[m++] = ids[i];
+    if (m == 0)
+        return 0;
+    td_arg_t a[2 + TD_MSG_IDS_MAX];
+    a[0] = TD_U32(gid);
+    a[1] = TD_U32(join);
+    for (size_t k = 0; k < TD_MSG_IDS_MAX; k++) /* unused places repeat an id */
+        a[2 + k] = TD_U32(v[k < m ? k : 0]);
+    return td_msg_rows(c, SQL_GMSG_IDS[td_group_shard(gid)], a, 2 + TD_MSG_IDS_MAX, max_bytes,
+                       out);
+}
+
+typedef struct mg_rows_s {
+    td_member_group_t g;
+    int (*on_row)(void *arg, const td_member_group_t *g);
+    void *arg;
+} mg_rows_t;
+
+static int on_mg(void *arg)
+{
+    mg_rows_t *r = arg;
+    return r->on_row(r->arg, &r->g);
+}
+
+int td_member_groups(td_conn_t *c, uint32_t uid,
+                     int (*on_row)(void *arg, const td_member_group_t *g), void *arg)
+{
+    mg_rows_t r;
+    memset(&r, 0, sizeof(r));
+    r.on_row = on_row;
+    r.arg = arg;
+    td_col_t cols[5] = {TD_COL_U32(&r.g.gid), TD_COL_U32(&r.g.last_id), TD_COL_U32(&r.g.join_id),
+                        TD_COL_U32(&r.g.read_id), TD_COL_U32(&r.g.last_chated)};
+    td_arg_t a[] = {TD_U32(uid)};
+    return td_query(c, SQL_MEMBER_GROUPS, a, 1, cols, 5, on_mg, &r) < 0 ? -1 : 0;
+}
+
+int td_group_count_after(td_conn_t *c, uint32_t gid, uint32_t after, uint32_t *n)
+{
+    td_arg_t a[] = {TD_U32(gid), TD_U32(after)};
+    *n = 0;
+    return first_u32(c, SQL_GMSG_COUNT[td_group_shard(gid)], a, 2, n, 1) < 0 ? -1 : 0;
 }

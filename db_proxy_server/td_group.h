@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "td_msg.h"
 #include "td_mysql.h"
 
 #define TD_GROUP_NORMAL 1        /* IMGroup.type: made by an administrator */
@@ -86,6 +87,37 @@ int td_group_set_shield(td_conn_t *c, uint32_t gid, uint32_t uid, uint32_t shiel
 /* The shield of every current member: on_row(arg, uid, shield). */
 int td_group_shields(td_conn_t *c, uint32_t gid,
                      int (*on_row)(void *arg, uint32_t uid, uint32_t shield), void *arg);
+
+/* ---- group messages ---- */
+
+/* Stores a group message (s->to = the group id; type 0x11 text or 0x12 voice) in ONE
+ * transaction: the group's tt_msg_counter row locked (created from MAX(msgId) of the shard for
+ * a group an imported database has without one); a resend (same (from, client_key) within the
+ * window) answered with its msgId, nothing written; the sender must be a member (else *refused
+ * = 1, nothing written); the next msgId; voice rows; the IMGroupMessage_<gid % 8> row; the
+ * sender's read position moved to it; IMGroup.lastChated; the dedupe row; COMMIT. Retried on a
+ * deadlock. 0 committed / duplicate / refused, -1 error (rolled back). */
+int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out, int *refused);
+/* A member has read everything: readMsgId = the group's last msgId. *matched 0: not a member. */
+int td_group_read_all(td_conn_t *c, uint32_t gid, uint32_t uid, uint64_t *matched);
+/* History visible to a member who joined after msgId `join`: msgId > join, <= begin (0: from
+ * the newest), status 0, newest first, at most cnt; voice expanded, cut at max_bytes. */
+int td_group_msgs(td_conn_t *c, uint32_t gid, uint32_t join, uint32_t begin, uint32_t cnt,
+                  size_t max_bytes, td_msg_list_t *out);
+/* The messages with these ids (at most TD_MSG_IDS_MAX looked at) that are after `join`. */
+int td_group_msgs_by_ids(td_conn_t *c, uint32_t gid, uint32_t join, const uint32_t *ids,
+                         size_t n, size_t max_bytes, td_msg_list_t *out);
+/* The groups uid is a member of with their last msgId, the member's positions and the group's
+ * lastChated: on_row(arg, row) for each (non-zero stops). */
+typedef struct td_member_group_s {
+    uint32_t gid, last_id, join_id, read_id, last_chated;
+} td_member_group_t;
+int td_member_groups(td_conn_t *c, uint32_t uid,
+                     int (*on_row)(void *arg, const td_member_group_t *g), void *arg);
+
+/* Messages of gid after msgId `after` (status 0), counted up to 10000: the unread count (ids
+ * of an imported group need not be dense). */
+int td_group_count_after(td_conn_t *c, uint32_t gid, uint32_t after, uint32_t *n);
 
 /* The group's last message id (tt_msg_counter, or MAX(msgId) of its messages for a group an
  * imported database has without a counter row). */

@@ -2,6 +2,10 @@
  * msg_server would, for it_dbproxy_group.sh (which has made groups 1 and 50 before: see there).
  *   it_dbproxy_group PORT groups   list, info and versions, temporary groups, permissions,
  *                                  member changes, shield, the database-made group
+ *   it_dbproxy_group PORT msgs     group messages: ids, non-members refused, resends, unread
+ *                                  from the read position, read ack, join-time history, by id,
+ *                                  latest id, recent sessions, voice, the database-made group
+ *   it_dbproxy_group PORT flushed  after FLUSHALL on Redis: ids go on, none reused
  * Exit status 0 when every check passed. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
+#include "IM.Buddy.pb-c.h"
 #include "IM.Group.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "IM.Server.pb-c.h"
@@ -31,6 +36,11 @@
 #define GROUP(x) IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_##x
 #define MSG(x) IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_##x
 #define OTHER(x) IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_##x
+#define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
+#define BUDDY(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
+#define GTEXT IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT
+#define GVOICE IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_AUDIO
+#define STYPE_GROUP IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
 #define ADD IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_ADD
 #define DEL IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL
 
@@ -465,6 +475,247 @@ static void phase_groups(peer_t *p)
     tt_pb_free(s);
 }
 
+
+/* ---- group messages ---- */
+
+/* Sends a group message; its answer's msg_id (0: not stored or no answer); *dupe = 1 when
+ * the answer carries the duplicate mark. */
+static uint32_t gsend(peer_t *p, uint32_t from, uint32_t gid, int type, const uint8_t *data,
+                      size_t len, uint32_t client_id, int *dupe)
+{
+    uint8_t attach[12];
+    for (size_t i = 0; i < sizeof(attach); i++)
+        attach[i] = (uint8_t)(rand() & 0xff);
+    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+    q.from_user_id = from;
+    q.to_session_id = gid;
+    q.msg_id = client_id;
+    q.create_time = (uint32_t)time(NULL);
+    q.msg_type = type;
+    q.msg_data = (ProtobufCBinaryData){len, (uint8_t *)data};
+    q.has_attach_data = 1;
+    q.attach_data = (ProtobufCBinaryData){sizeof(attach), attach};
+    IM__Message__IMMsgData *a = call(p, SID_MSG, MSG(DATA), &q.base, MSG(DATA),
+                                     &im__message__immsg_data__descriptor, T);
+    uint32_t id = 0;
+    if (dupe)
+        *dupe = 0;
+    if (a && a->to_session_id == gid && a->has_attach_data && a->attach_data.len >= 12 &&
+        memcmp(a->attach_data.data, attach, 12) == 0) {
+        id = a->msg_id;
+        if (dupe)
+            *dupe = a->attach_data.len == 20 &&
+                    memcmp(a->attach_data.data + 12, "\0\0\0\4DUPE", 8) == 0;
+    }
+    tt_pb_free(a);
+    return id;
+}
+
+static uint32_t gtext(peer_t *p, uint32_t from, uint32_t gid, const char *text)
+{
+    return gsend(p, from, gid, GTEXT, (const uint8_t *)text, strlen(text), 0, NULL);
+}
+
+/* uid's unread entry of gid: its count (-1: none), latest id and sender. */
+static int unread_of(peer_t *p, uint32_t uid, uint32_t gid, uint32_t *latest, uint32_t *from)
+{
+    IM__Message__IMUnreadMsgCntReq q = IM__MESSAGE__IMUNREAD_MSG_CNT_REQ__INIT;
+    q.user_id = uid;
+    IM__Message__IMUnreadMsgCntRsp *r = call(p, SID_MSG, MSG(UNREAD_CNT_REQUEST), &q.base,
+                                             MSG(UNREAD_CNT_RESPONSE),
+                                             &im__message__imunread_msg_cnt_rsp__descriptor, T);
+    int n = -1;
+    for (size_t i = 0; r && i < r->n_unreadinfo_list; i++) {
+        const IM__BaseDefine__UnreadInfo *u = r->unreadinfo_list[i];
+        if (u->session_type == STYPE_GROUP && u->session_id == gid) {
+            n = (int)u->unread_cnt;
+            if (latest)
+                *latest = u->latest_msg_id;
+            if (from)
+                *from = u->latest_msg_from_user_id;
+        }
+    }
+    tt_pb_free(r);
+    return n;
+}
+
+static void read_ack(peer_t *p, uint32_t uid, uint32_t gid, uint32_t msg_id)
+{
+    IM__Message__IMMsgDataReadAck q = IM__MESSAGE__IMMSG_DATA_READ_ACK__INIT;
+    q.user_id = uid;
+    q.session_id = gid;
+    q.msg_id = msg_id;
+    q.session_type = STYPE_GROUP;
+    send_msg(p, SID_MSG, MSG(READ_ACK), ++p->seq, &q.base);
+}
+
+/* History of gid for uid as "id,id,..." (newest first) into out. */
+static const char *history(peer_t *p, uint32_t uid, uint32_t gid, uint32_t begin, uint32_t cnt,
+                           char *out, size_t len)
+{
+    IM__Message__IMGetMsgListReq q = IM__MESSAGE__IMGET_MSG_LIST_REQ__INIT;
+    q.user_id = uid;
+    q.session_type = STYPE_GROUP;
+    q.session_id = gid;
+    q.msg_id_begin = begin;
+    q.msg_cnt = cnt;
+    IM__Message__IMGetMsgListRsp *r = call(p, SID_MSG, MSG(LIST_REQUEST), &q.base,
+                                           MSG(LIST_RESPONSE),
+                                           &im__message__imget_msg_list_rsp__descriptor, T);
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; r && i < r->n_msg_list && off < len - 16; i++)
+        off += (size_t)snprintf(out + off, len - off, "%s%u", i ? "," : "",
+                                r->msg_list[i]->msg_id);
+    if (!r)
+        snprintf(out, len, "(no answer)");
+    tt_pb_free(r);
+    return out;
+}
+
+static int history_is(peer_t *p, uint32_t uid, uint32_t gid, const char *want)
+{
+    char got[512];
+    history(p, uid, gid, 0, 50, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        printf("  (history of %u for %u: %s, want %s)\n", gid, uid, got, want);
+    return strcmp(got, want) == 0;
+}
+
+static uint32_t latest_id(peer_t *p, uint32_t uid, uint32_t gid)
+{
+    IM__Message__IMGetLatestMsgIdReq q = IM__MESSAGE__IMGET_LATEST_MSG_ID_REQ__INIT;
+    q.user_id = uid;
+    q.session_type = STYPE_GROUP;
+    q.session_id = gid;
+    IM__Message__IMGetLatestMsgIdRsp *r =
+        call(p, SID_MSG, MSG(GET_LATEST_MSG_ID_REQ), &q.base, MSG(GET_LATEST_MSG_ID_RSP),
+             &im__message__imget_latest_msg_id_rsp__descriptor, T);
+    uint32_t v = r ? r->latest_msg_id : 0xffffffffu;
+    tt_pb_free(r);
+    return v;
+}
+
+static void phase_msgs(peer_t *p)
+{
+    uint32_t a = gtext(p, 1, 1, "m1"), b = gtext(p, 1, 1, "m2"), c = gtext(p, 2, 1, "m3");
+    check(a == 1 && b == 2 && c == 3, "group 1's messages get ids 1, 2, 3 (got %u %u %u)", a, b,
+          c);
+    check(gtext(p, 9, 1, "intruder") == 0, "a non-member's message: msg_id 0, not stored");
+    check(gtext(p, 5, 1, "gone") == 0, "a removed member's message: msg_id 0");
+    check(gtext(p, 1, 4242, "nowhere") == 0, "a message to an unknown group: msg_id 0");
+    int dupe = 0;
+    uint32_t r1 = gsend(p, 3, 1, GTEXT, (const uint8_t *)"resent", 6, 77, &dupe);
+    check(r1 == 4 && !dupe, "a message with a client msg_id: id 4");
+    uint32_t r2 = gsend(p, 3, 1, GTEXT, (const uint8_t *)"resent", 6, 77, &dupe);
+    check(r2 == 4 && dupe, "its resend: the same id, marked duplicate, not stored again");
+
+    uint32_t lid = 0, from = 0;
+    int n = unread_of(p, 4, 1, &lid, &from);
+    check(n == 4 && lid == 4 && from == 3, "member 4: 4 unread in group 1, latest 4 from 3 "
+                                           "(got %d, %u, %u)", n, lid, from);
+    check(unread_of(p, 3, 1, NULL, NULL) == -1, "the last sender has nothing unread");
+    check(unread_of(p, 1, 1, NULL, NULL) == 2, "member 1 read up to its own message 2: 2 unread");
+    read_ack(p, 4, 1, 4);
+    check(unread_of(p, 4, 1, NULL, NULL) == -1, "after member 4's read ack: nothing unread");
+    check(unread_of(p, 9, 1, NULL, NULL) == -1, "a non-member has no unread entry");
+
+    /* join time: 5 comes back and sees only what follows */
+    uint32_t u5 = 5;
+    check(change_is(p, 0, ADD, 1, &u5, 1, "5", NULL) == 0, "member 5 added again");
+    check(history_is(p, 5, 1, ""), "a new member sees no earlier history");
+    check(unread_of(p, 5, 1, NULL, NULL) == -1, "and has nothing unread");
+    check(latest_id(p, 5, 1) == 0, "its latest id: none yet");
+    uint32_t d = gtext(p, 1, 1, "welcome");
+    check(d == 5, "the next message is 5");
+    check(history_is(p, 5, 1, "5"), "the new member's history: 5 only");
+    check(history_is(p, 2, 1, "5,4,3,2,1"), "an old member's history: 5,4,3,2,1 (newest first)");
+    char got[256];
+    history(p, 2, 1, 3, 2, got, sizeof(got));
+    check(strcmp(got, "3,2") == 0, "history from msg_id 3, 2 messages: 3,2 (got %s)", got);
+    check(history_is(p, 9, 1, ""), "a non-member gets no history");
+    check(unread_of(p, 5, 1, NULL, NULL) == 1, "the new member has 1 unread");
+    uint32_t l5 = latest_id(p, 5, 1), l2 = latest_id(p, 2, 1);
+    check(l5 == 5 && l2 == 5, "latest id 5 (got %u, %u)", l5, l2);
+    check(latest_id(p, 9, 1) == 0, "a non-member's latest id: 0");
+
+    IM__Message__IMGetMsgByIdReq q = IM__MESSAGE__IMGET_MSG_BY_ID_REQ__INIT;
+    uint32_t ids[] = {1, 5, 99};
+    q.user_id = 5;
+    q.session_type = STYPE_GROUP;
+    q.session_id = 1;
+    q.n_msg_id_list = 3;
+    q.msg_id_list = ids;
+    IM__Message__IMGetMsgByIdRsp *br = call(p, SID_MSG, MSG(GET_BY_MSG_ID_REQ), &q.base,
+                                            MSG(GET_BY_MSG_ID_RES),
+                                            &im__message__imget_msg_by_id_rsp__descriptor, T);
+    check(br && br->n_msg_list == 1 && br->msg_list[0]->msg_id == 5 &&
+              br->msg_list[0]->from_session_id == 1 &&
+              br->msg_list[0]->msg_data.len == 7 &&
+              memcmp(br->msg_list[0]->msg_data.data, "welcome", 7) == 0,
+          "by id for the new member: 5 (text, sender), not 1 (before it joined)");
+    tt_pb_free(br);
+
+    /* voice */
+    uint8_t voice[4 + 200];
+    voice[0] = voice[1] = voice[2] = 0;
+    voice[3] = 3;
+    for (size_t i = 4; i < sizeof(voice); i++)
+        voice[i] = (uint8_t)(i * 13);
+    check(gsend(p, 2, 1, GVOICE, voice, sizeof(voice), 0, NULL) == 6, "a voice message: id 6");
+    q.user_id = 1;
+    uint32_t six = 6;
+    q.n_msg_id_list = 1;
+    q.msg_id_list = &six;
+    br = call(p, SID_MSG, MSG(GET_BY_MSG_ID_REQ), &q.base, MSG(GET_BY_MSG_ID_RES),
+              &im__message__imget_msg_by_id_rsp__descriptor, T);
+    check(br && br->n_msg_list == 1 && br->msg_list[0]->msg_type == GVOICE &&
+              br->msg_list[0]->msg_data.len == sizeof(voice) &&
+              memcmp(br->msg_list[0]->msg_data.data, voice, sizeof(voice)) == 0,
+          "it comes back as duration + audio, byte for byte");
+    tt_pb_free(br);
+
+    /* recent sessions */
+    IM__Buddy__IMRecentContactSessionReq sq = IM__BUDDY__IMRECENT_CONTACT_SESSION_REQ__INIT;
+    sq.user_id = 3;
+    IM__Buddy__IMRecentContactSessionRsp *sr =
+        call(p, SID_BUDDY, BUDDY(RECENT_CONTACT_SESSION_REQUEST), &sq.base,
+             BUDDY(RECENT_CONTACT_SESSION_RESPONSE),
+             &im__buddy__imrecent_contact_session_rsp__descriptor, T);
+    int found = 0;
+    for (size_t i = 0; sr && i < sr->n_contact_session_list; i++) {
+        const IM__BaseDefine__ContactSessionInfo *e = sr->contact_session_list[i];
+        if (e->session_type == STYPE_GROUP && e->session_id == 1 && e->latest_msg_id == 6 &&
+            e->latest_msg_from_user_id == 2 && e->updated_time > 0)
+            found = 1;
+    }
+    check(found, "member 3's recent sessions have group 1, latest 6 from 2");
+    tt_pb_free(sr);
+    sq.user_id = 9;
+    sr = call(p, SID_BUDDY, BUDDY(RECENT_CONTACT_SESSION_REQUEST), &sq.base,
+              BUDDY(RECENT_CONTACT_SESSION_RESPONSE),
+              &im__buddy__imrecent_contact_session_rsp__descriptor, T);
+    found = 0;
+    for (size_t i = 0; sr && i < sr->n_contact_session_list; i++)
+        found |= sr->contact_session_list[i]->session_type == STYPE_GROUP;
+    check(sr && !found, "a non-member's sessions have no group");
+    tt_pb_free(sr);
+
+    /* the database-made group: ids go on after its stored rows, old history visible */
+    check(gtext(p, 6, 50, "new here") == 13, "the database-made group's next id is 13");
+    check(history_is(p, 6, 50, "13,12"), "its members see the old message too");
+    n = unread_of(p, 5, 50, NULL, NULL);
+    check(n == 2, "member 5 of group 50: 2 unread, the old one and 13 (got %d)", n);
+}
+
+static void phase_flushed(peer_t *p)
+{
+    check(gtext(p, 1, 1, "after flush") == 7, "after FLUSHALL group 1's next id is 7, not 1");
+    check(gtext(p, 6, 50, "after flush") == 14, "group 50's is 14");
+    check(history_is(p, 2, 1, "7,6,5,4,3,2,1"), "history intact");
+    check(unread_of(p, 4, 1, NULL, NULL) == 3, "member 4's unread (5, 6, 7) survive the flush");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -478,6 +729,10 @@ int main(int argc, char **argv)
     const char *phase = argv[2];
     if (strcmp(phase, "groups") == 0) {
         phase_groups(&p);
+    } else if (strcmp(phase, "msgs") == 0) {
+        phase_msgs(&p);
+    } else if (strcmp(phase, "flushed") == 0) {
+        phase_flushed(&p);
     } else {
         fprintf(stderr, "unknown phase %s\n", phase);
         peer_close(&p);

@@ -125,6 +125,20 @@ tt_check "the temporary group's rows: type 2, creator 10, version 4" \
 tt_check "shield stored in the member row" \
     sql_is "SELECT shield FROM IMGroupMember WHERE groupId = 1 AND userId = 3 AND status = 0" 1
 
+it_check "group messages: ids, refusals, resends, unread, read ack, join time, history" \
+    msgs "$P_DB" msgs
+tt_check "each message stored once per group (not per member), ids unique" \
+    sql_is "SELECT COUNT(*), COUNT(DISTINCT msgId), MAX(msgId) FROM IMGroupMessage_1
+            WHERE groupId = 1" "6	6	6"
+tt_check "nothing of the non-member's" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_1 WHERE userId IN (9, 5)" 0
+tt_check "the counter in MariaDB" \
+    sql_is "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = (2 << 32) | 1" 6
+rds FLUSHALL >/dev/null
+it_check "Redis flushed: group ids go on, none reused" flushed "$P_DB" flushed
+tt_check "no id stored twice" \
+    sql_is "SELECT COUNT(*) - COUNT(DISTINCT groupId, msgId) FROM IMGroupMessage_1" 0
+
 rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
 tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
 tt_check_logs
