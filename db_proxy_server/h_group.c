@@ -753,7 +753,7 @@ static int group_entries(dbp_ctx_t *x, td_conn_t *c, uint32_t uid, uint32_t sinc
         dbp_db_failed(x, c, "groups of a member");
         return -1;
     }
-    if (sessions)
+    if (sessions && l.n > 1)
         qsort(l.v, l.n, sizeof(*l.v), cmp_chatted);
     if (l.n > max)
         l.n = max;
