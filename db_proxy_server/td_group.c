@@ -374,9 +374,10 @@ int td_group_create(td_conn_t *c, const char *name, const char *avatar, uint32_t
 static int allowed(const td_group_t *g, uint32_t requester, int op, const uint32_t *ids,
                    size_t n, const td_ids_t *cur)
 {
-    if (requester == 0 || requester == g->creator)
-        return 1;
-    if (g->type != TD_GROUP_TMP || !ids_has(cur, requester))
+    int member = ids_has(cur, requester);
+    if (requester == 0 || (requester == g->creator && (g->type != TD_GROUP_TMP || member)))
+        return 1; /* a creator who left a temporary group has no say in it any more */
+    if (g->type != TD_GROUP_TMP || !member)
         return 0;
     if (op == TD_GROUP_ADD)
         return 1;

@@ -435,6 +435,10 @@ static void phase_groups(peer_t *p)
     check(change_is(p, 10, DEL, tg, &u12, 1, "", "10,11") == 0,
           "removing a non-member: nothing changed");
     check(info_version(p, 10, tg) == 4, "and the version stays");
+    uint32_t u10 = 10;
+    check(change_is(p, 10, DEL, tg, &u10, 1, "10", "11") == 0, "the creator leaves");
+    check(change_is(p, 10, ADD, tg, &u13, 1, NULL, NULL) == 1,
+          "and then has no say in the group (result 1)");
     check(change_is(p, 10, ADD, 4242, &u11, 1, NULL, NULL) == 1, "an unknown group: result 1");
     check(change_is(p, 10, 7, tg, &u11, 1, NULL, NULL) == 1, "an unknown change type: result 1");
 

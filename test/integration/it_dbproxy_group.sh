@@ -120,8 +120,8 @@ tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
 tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
 it_check "groups: list, info, versions, temporary groups, permissions, shield" \
     groups "$P_DB" groups
-tt_check "the temporary group's rows: type 2, creator 10, version 4" \
-    sql_is "SELECT type, creator, version, userCnt FROM IMGroup WHERE name = 'tmp chat'" "2	10	4	2"
+tt_check "the temporary group's rows: type 2, creator 10, version 5, 1 member" \
+    sql_is "SELECT type, creator, version, userCnt FROM IMGroup WHERE name = 'tmp chat'" "2	10	5	1"
 tt_check "shield stored in the member row" \
     sql_is "SELECT shield FROM IMGroupMember WHERE groupId = 1 AND userId = 3 AND status = 0" 1
 
