@@ -157,8 +157,9 @@ static int info_run(dbp_ctx_t *x, const ProtobufCMessage *m)
             it->gi.group_name = it->g.name;
             it->gi.group_avatar = it->g.avatar;
             it->gi.group_creator_id = it->g.creator;
-            it->gi.group_type = it->g.type == TD_GROUP_TMP ? IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP
-                                                           : IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_NORMAL;
+            it->gi.group_type = it->g.type == TD_GROUP_TMP
+                                    ? IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP
+                                    : IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_NORMAL;
             it->gi.shield_status = me.shield;
             it->gi.n_group_member_list = it->members.n;
             it->gi.group_member_list = it->members.v;
@@ -291,7 +292,8 @@ static void change_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int change_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__Group__IMGroupChangeMemberReq *req = (const IM__Group__IMGroupChangeMemberReq *)m;
-    int op = req->change_type == IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_ADD ? TD_GROUP_ADD
+    int op = req->change_type == IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_ADD
+                 ? TD_GROUP_ADD
              : req->change_type == IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL
                  ? TD_GROUP_DEL
                  : 0;
@@ -555,8 +557,8 @@ int dbp_group_read_ack(dbp_ctx_t *x, const IM__Message__IMMsgDataReadAck *req)
 }
 
 /* MsgInfo of group rows (data points into the rows). */
-static IM__BaseDefine__MsgInfo **group_infos(const td_msg_list_t *l, IM__BaseDefine__MsgInfo **items,
-                                            size_t *n)
+static IM__BaseDefine__MsgInfo **group_infos(const td_msg_list_t *l,
+                                             IM__BaseDefine__MsgInfo **items, size_t *n)
 {
     *items = calloc(l->n ? l->n : 1, sizeof(**items));
     IM__BaseDefine__MsgInfo **ptrs = calloc(l->n ? l->n : 1, sizeof(*ptrs));

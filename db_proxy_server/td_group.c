@@ -57,7 +57,8 @@ static const char SQL_CTR_INIT[] =
     "ON DUPLICATE KEY UPDATE lastMsgId = lastMsgId";
 static const char SQL_CTR_LOCK[] =
     "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = ? FOR UPDATE";
-static const char SQL_CTR_ADD[] = "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, ?)";
+static const char SQL_CTR_ADD[] =
+    "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, ?)";
 static const char SQL_CTR_SET[] = "UPDATE tt_msg_counter SET lastMsgId = ? WHERE sessionKey = ?";
 static const char SQL_DEDUPE_GET[] =
     "SELECT msgId, created FROM tt_msg_dedupe WHERE fromId = ? AND clientKey = ? AND "

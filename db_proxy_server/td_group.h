@@ -63,10 +63,10 @@ typedef struct td_group_change_s {
 void td_group_change_free(td_group_change_t *r);
 /* Adds (TD_GROUP_ADD) or removes (TD_GROUP_DEL) members, asked by `requester` (0: the admin
  * tools, always allowed). Normal groups: only the creator. Temporary groups: a member may add,
- * the creator (while a member) may remove anyone, a member may remove (only) themselves. Ids already in (for an
- * add) or not in (for a remove) are no change; a rejoining member's row is reactivated with
- * its join position at the group's last message. The version is bumped when anything changed.
- * 0 with r->result set, -1 on a database error (rolled back). */
+ * the creator (while a member) may remove anyone, a member may remove (only) themselves. Ids
+ * already in (for an add) or not in (for a remove) are no change; a rejoining member's row
+ * is reactivated with its join position at the group's last message. The version is bumped
+ * when anything changed. 0 with r->result set, -1 on a database error (rolled back). */
 int td_group_change(td_conn_t *c, uint32_t gid, uint32_t requester, int op, const uint32_t *ids,
                     size_t n, td_group_change_t *r);
 

@@ -1,7 +1,8 @@
 /* ttadm: the admin tool. Adds, disables, enables and lists users, sets their passwords, adds,
- * renames and lists departments, adds normal groups and changes their members, directly in MariaDB, through the same data layer as
- * db_proxy_server (ttdata: prepared statements only). Reads the connection settings
- * (teamtalk_master_*) and PasswordKdfIterations from dbproxyserver.conf. Every change sets
+ * renames and lists departments, adds normal groups and changes their members, directly in
+ * MariaDB, through the same data layer as db_proxy_server (ttdata: prepared statements only).
+ * Reads the connection settings (teamtalk_master_*) and PasswordKdfIterations from
+ * dbproxyserver.conf. Every change sets
  * `updated` to now, so that clients' incremental sync picks it up. Exit status 0 or 1. */
 #include <errno.h>
 #include <stdarg.h>
