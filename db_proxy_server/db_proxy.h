@@ -188,6 +188,8 @@ extern const dbp_cmd_t dbp_push_cmds[];    /* h_push.c: push shield, device toke
 extern const size_t dbp_push_ncmds;
 extern const dbp_cmd_t dbp_msg_cmds[];     /* h_msg.c: one-to-one chat, recent sessions */
 extern const size_t dbp_msg_ncmds;
+extern const dbp_cmd_t dbp_group_cmds[];   /* h_group.c: groups, members, shield */
+extern const size_t dbp_group_ncmds;
 extern const dbp_cmd_t dbp_status_cmds[];  /* h_status.c: a msg_server's users checked */
 extern const size_t dbp_status_ncmds;
 /* h_status.c: appends an IMServerKickUser frame (seq 0) telling a msg_server that uid is

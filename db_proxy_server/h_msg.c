@@ -3,8 +3,8 @@
  * that does not exist is not stored), the resends a client marks as such (same client msg_id,
  * or same seq_num and client create_time) recognised and answered with the first msg_id — any
  * other repeat is a new message —, read acks, unread counts, history, messages by id, the latest
- * msg_id, recent sessions and their removal. Group sessions and group messages are not served
- * yet: a group message is answered with msg_id 0, group lists are empty.
+ * msg_id, recent sessions and their removal. Requests of group sessions (and group messages)
+ * are handed to h_group.c.
  *
  * MariaDB holds the messages, the id counters and the recent sessions (td_msg.c); Redis
  * (pool "unread") holds the unread counters unread_<uid> = {peer: count}, incremented after the
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "IM.Buddy.pb-c.h"
+#include "h_group.h"
 #include "h_msg.h"
 #include "tt_log.h"
 #include "tt_pdu.h"
@@ -163,6 +164,7 @@ typedef struct stored_s {
     td_msg_send_t s;                   /* what was stored */
     td_msg_sent_t out;                 /* how */
     int ok;                            /* committed (or a resend of a committed message) */
+    int answered;                      /* a group message, answered by h_group.c */
     int after;                         /* AFTER_* */
     char unread_key[24], peer[12];     /* Redis arguments */
     char done_key[48], msg_id[12], window[12];
@@ -391,6 +393,10 @@ static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_
     for (size_t i = 0; i < n; i++) {
         const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m[i];
         st[i].req = req;
+        if (dbp_group_msg_type(req->msg_type)) { /* one transaction each (h_group.c) */
+            st[i].answered = dbp_group_msg(&x[i], req) == 0;
+            continue;
+        }
         const char *why = msg_refusal(req);
         if (why) {
             log_info("message from user %u to %u (type %u, %zu bytes) not stored: %s",
@@ -429,6 +435,8 @@ static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_
     after_commit(&x[0], st, n);
     for (size_t i = 0; i < n; i++) {
         stored_t *s = &st[i];
+        if (s->answered)
+            continue;
         if (s->x && !s->ok)
             continue; /* not stored: the error answer */
         if (s->ok && s->after != AFTER_NEW)
@@ -460,11 +468,10 @@ static void read_ack_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int read_ack_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__Message__IMMsgDataReadAck *req = (const IM__Message__IMMsgDataReadAck *)m;
-    if (req->session_type != SINGLE) {
-        log_debug("read ack of user %u for group %u: groups are not served yet",
-                  (unsigned)req->user_id, (unsigned)req->session_id);
+    if (req->session_type == GROUP)
+        return dbp_group_read_ack(x, req);
+    if (req->session_type != SINGLE)
         return 0;
-    }
     if (req->user_id == 0 || req->session_id == 0)
         return 0;
     unread_clear(x, req->user_id, req->session_id); /* logged; nothing to answer */
@@ -559,7 +566,17 @@ static int unread_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     unread_peer_t *peers = req->user_id ? unread_peers(x, req->user_id, &n) : NULL;
     if (n < 0)
         return -1;
-    size_t cap = n > 0 ? (size_t)n : 1;
+    dbp_group_entries_t groups = {0};
+    if (req->user_id) {
+        td_conn_t *gc = dbp_db(x, 0);
+        int grc = gc ? dbp_group_unread(x, gc, req->user_id, &groups) : -1;
+        dbp_db_put(x, gc, 0);
+        if (grc < 0) {
+            free(peers);
+            return -1;
+        }
+    }
+    size_t cap = (n > 0 ? (size_t)n : 1) + groups.n;
     IM__BaseDefine__UnreadInfo *items = calloc(cap, sizeof(*items));
     IM__BaseDefine__UnreadInfo **ptrs = calloc(cap, sizeof(*ptrs));
     td_msg_t **latest = calloc(cap, sizeof(*latest));
@@ -608,6 +625,13 @@ static int unread_run(dbp_ctx_t *x, const ProtobufCMessage *m)
         if (c)
             dbp_db_put(x, c, 0);
     }
+    for (size_t i = 0; rc == 0 && i < groups.n; i++) {
+        bytes += groups.latest[i]->len + 32;
+        if (bytes > budget)
+            break;
+        ptrs[k++] = &groups.unread[i];
+        total += groups.unread[i].unread_cnt;
+    }
     if (rc == 0) {
         IM__Message__IMUnreadMsgCntRsp rsp = IM__MESSAGE__IMUNREAD_MSG_CNT_RSP__INIT;
         rsp.user_id = req->user_id;
@@ -624,6 +648,7 @@ static int unread_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     free(items);
     free(ptrs);
     free(peers);
+    dbp_group_entries_free(&groups);
     return rc;
 }
 
@@ -686,6 +711,8 @@ static void list_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int list_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__Message__IMGetMsgListReq *req = (const IM__Message__IMGetMsgListReq *)m;
+    if (req->session_type == GROUP)
+        return dbp_group_list(x, req, answer_budget(x));
     td_msg_list_t l = {0};
     if (req->session_type == SINGLE && req->user_id && req->session_id && req->msg_cnt) {
         uint32_t cnt = req->msg_cnt > DBP_MSG_LIST_MAX ? DBP_MSG_LIST_MAX : req->msg_cnt;
@@ -742,6 +769,8 @@ static void by_ids_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int by_ids_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__Message__IMGetMsgByIdReq *req = (const IM__Message__IMGetMsgByIdReq *)m;
+    if (req->session_type == GROUP)
+        return dbp_group_by_ids(x, req, answer_budget(x));
     td_msg_list_t l = {0};
     size_t n = req->n_msg_id_list;
     if (n > TD_MSG_IDS_MAX) {
@@ -793,6 +822,8 @@ static void latest_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int latest_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__Message__IMGetLatestMsgIdReq *req = (const IM__Message__IMGetLatestMsgIdReq *)m;
+    if (req->session_type == GROUP)
+        return dbp_group_latest(x, req);
     uint32_t latest = 0;
     if (req->session_type == SINGLE && req->user_id && req->session_id) {
         td_conn_t *c = dbp_db(x, 0);
@@ -836,6 +867,7 @@ static int sessions_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     IM__BaseDefine__ContactSessionInfo items[DBP_MSG_SESSIONS_MAX];
     IM__BaseDefine__ContactSessionInfo *ptrs[DBP_MSG_SESSIONS_MAX];
     td_msg_t *latest[DBP_MSG_SESSIONS_MAX];
+    dbp_group_entries_t groups = {0};
     size_t n = 0, k = 0;
     int rc = 0;
     if (req->user_id) {
@@ -874,19 +906,32 @@ static int sessions_run(dbp_ctx_t *x, const ProtobufCMessage *m)
         }
         if (rc < 0)
             dbp_db_failed(x, c, "recent sessions");
+        if (rc == 0)
+            rc = dbp_group_sessions(x, c, req->user_id, req->latest_update_time,
+                                    DBP_MSG_SESSIONS_MAX, &groups);
         dbp_db_put(x, c, 0);
+    }
+    /* group sessions merged in, newest first, at most DBP_MSG_SESSIONS_MAX in all */
+    IM__BaseDefine__ContactSessionInfo *all[2 * DBP_MSG_SESSIONS_MAX];
+    size_t na = 0;
+    for (size_t i = 0, j = 0; rc == 0 && na < DBP_MSG_SESSIONS_MAX && (i < k || j < groups.n);) {
+        if (j >= groups.n || (i < k && ptrs[i]->updated_time >= groups.sess[j].updated_time))
+            all[na++] = ptrs[i++];
+        else
+            all[na++] = &groups.sess[j++];
     }
     if (rc == 0) {
         IM__Buddy__IMRecentContactSessionRsp rsp = IM__BUDDY__IMRECENT_CONTACT_SESSION_RSP__INIT;
         rsp.user_id = req->user_id;
-        rsp.n_contact_session_list = k;
-        rsp.contact_session_list = ptrs;
+        rsp.n_contact_session_list = na;
+        rsp.contact_session_list = all;
         rsp.has_attach_data = req->has_attach_data;
         rsp.attach_data = req->attach_data;
         rc = dbp_answer(x, &rsp.base);
     }
     for (size_t i = 0; i < k; i++)
         td_msg_free(latest[i]);
+    dbp_group_entries_free(&groups);
     return rc;
 }
 

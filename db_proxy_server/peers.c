@@ -71,6 +71,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
         {dbp_buddy_cmds, &dbp_buddy_ncmds},
         {dbp_push_cmds, &dbp_push_ncmds},
         {dbp_msg_cmds, &dbp_msg_ncmds},
+        {dbp_group_cmds, &dbp_group_ncmds},
         {dbp_status_cmds, &dbp_status_ncmds},
     };
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)

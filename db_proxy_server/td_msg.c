@@ -612,7 +612,8 @@ static int expand_list(td_conn_t *c, td_msg_list_t *l, size_t max_bytes)
     size_t total = 0;
     for (size_t i = 0; i < l->n; i++) {
         td_msg_t *m = l->v[i];
-        if (m->type == TD_MSG_TYPE_AUDIO && audio_expand(c, m) < 0)
+        if ((m->type == TD_MSG_TYPE_AUDIO || m->type == TD_MSG_TYPE_GROUP_AUDIO) &&
+            audio_expand(c, m) < 0)
             return -1;
         total += m->len + 32; /* + the MsgInfo around it */
         if (i > 0 && total > max_bytes) {
@@ -623,6 +624,14 @@ static int expand_list(td_conn_t *c, td_msg_list_t *l, size_t max_bytes)
         }
     }
     return 0;
+}
+
+int td_msg_rows(td_conn_t *c, const char *sql, const td_arg_t *a, int na, size_t max_bytes,
+                td_msg_list_t *out)
+{
+    if (msg_query(c, sql, a, na, out) < 0)
+        return -1;
+    return max_bytes ? expand_list(c, out, max_bytes) : 0;
 }
 
 int td_relation_find(td_conn_t *c, uint32_t a, uint32_t b, uint32_t *relate_id)

@@ -24,6 +24,8 @@
 #define TD_MSG_SHARDS 8            /* IMMessage_0 .. IMMessage_7 */
 #define TD_MSG_TYPE_TEXT 1         /* MSG_TYPE_SINGLE_TEXT */
 #define TD_MSG_TYPE_AUDIO 2        /* MSG_TYPE_SINGLE_AUDIO */
+#define TD_MSG_TYPE_GROUP_TEXT 0x11  /* MSG_TYPE_GROUP_TEXT */
+#define TD_MSG_TYPE_GROUP_AUDIO 0x12 /* MSG_TYPE_GROUP_AUDIO */
 #define TD_SESSION_SINGLE 1        /* IMRecentSession.type, tt_msg_counter key type */
 #define TD_SESSION_GROUP 2
 #define TD_MSG_IDS_MAX 100         /* ids per td_msg_by_ids */
@@ -140,6 +142,11 @@ typedef struct td_msg_list_s {
 void td_msg_free(td_msg_t *m);
 void td_msg_list_free(td_msg_list_t *l);
 
+/* Messages of a query whose columns are (msgId, sender, receiver, created, type, content),
+ * appended to out; voice (single or group) expanded and the list cut at max_bytes as for
+ * td_msg_list, unless max_bytes is 0 (summaries: content as stored). */
+int td_msg_rows(td_conn_t *c, const char *sql, const td_arg_t *a, int na, size_t max_bytes,
+                td_msg_list_t *out);
 /* The active relation of users a and b (either order): 1 found (*relate_id), 0 none. */
 int td_relation_find(td_conn_t *c, uint32_t a, uint32_t b, uint32_t *relate_id);
 /* History of a conversation: status 0, msgId <= begin (0: from the newest), newest first, at

@@ -1,7 +1,8 @@
 /* ttadm: the admin tool. Adds, disables, enables and lists users, sets their passwords, adds,
- * renames and lists departments, directly in MariaDB, through the same data layer as
- * db_proxy_server (ttdata: prepared statements only). Reads the connection settings
- * (teamtalk_master_*) and PasswordKdfIterations from dbproxyserver.conf. Every change sets
+ * renames and lists departments, adds normal groups and changes their members, directly in
+ * MariaDB, through the same data layer as db_proxy_server (ttdata: prepared statements only).
+ * Reads the connection settings (teamtalk_master_*) and PasswordKdfIterations from
+ * dbproxyserver.conf. Every change sets
  * `updated` to now, so that clients' incremental sync picks it up. Exit status 0 or 1. */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "td_group.h"
 #include "td_mysql.h"
 #include "td_password.h"
 #include "td_store.h"
@@ -30,6 +32,10 @@ static const char usage_text[] =
     "  dept add NAME [--parent ID] [--priority N]\n"
     "  dept rename ID NEWNAME\n"
     "  dept list\n"
+    "  group add NAME --members U1,U2,... [--creator U] [--avatar URL]\n"
+    "                           a normal group (type 1); U: a user name or id\n"
+    "  group members GID [--add U1,U2,...] [--remove U1,U2,...]\n"
+    "  group list               normal groups, with their versions and members\n"
     "The configuration file gives teamtalk_master_host/_port/_dbname/_username/_password and\n"
     "PasswordKdfIterations (default ./dbproxyserver.conf).\n";
 
@@ -478,6 +484,181 @@ static int dept_list(adm_t *a)
     return 0;
 }
 
+/* ---- group commands ---- */
+
+/* A user given by name, else (all digits) by id: 0 ok, 1 (message printed). */
+static int user_id_of(adm_t *a, const char *s, uint32_t *id)
+{
+    td_user_t *u = NULL;
+    int rc = td_user_by_name(a->c, s, strlen(s), &u);
+    if (rc < 0)
+        return db_error(a, "looking the user up");
+    if (rc) {
+        *id = u->id;
+        free(u);
+        return 0;
+    }
+    uint32_t n;
+    if (s[0] >= '0' && s[0] <= '9' && parse_u32("a user id", s, UINT32_MAX, &n) == 0 && n) {
+        td_user_list_t l = {0};
+        if (td_users_by_ids(a->c, &n, 1, &l) < 0) {
+            td_user_list_free(&l);
+            return db_error(a, "looking the user up");
+        }
+        size_t found = l.n;
+        td_user_list_free(&l);
+        if (found) {
+            *id = n;
+            return 0;
+        }
+    }
+    return fail("no user '%s'", s);
+}
+
+/* "U1,U2,..." to ids (each once). 0 ok, 1 (message printed); *ids to free(). */
+static int user_ids(adm_t *a, const char *list, uint32_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    if (cap > TD_GROUP_MEMBERS_MAX)
+        return fail("at most %d users at once", TD_GROUP_MEMBERS_MAX);
+    uint32_t *v = calloc(cap, sizeof(*v));
+    char *copy = strdup(list);
+    if (!v || !copy) {
+        free(v);
+        free(copy);
+        return fail("out of memory");
+    }
+    int rc = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        uint32_t id;
+        if ((rc = user_id_of(a, t, &id)) != 0)
+            break;
+        int dup = 0;
+        for (size_t k = 0; k < *n; k++)
+            dup |= v[k] == id;
+        if (!dup)
+            v[(*n)++] = id;
+    }
+    free(copy);
+    if (rc == 0 && *n == 0)
+        rc = fail("no users given");
+    if (rc) {
+        free(v);
+        *n = 0;
+        return rc;
+    }
+    *ids = v;
+    return 0;
+}
+
+static void print_ids(const td_ids_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        printf("%s%u", i ? "," : "", (unsigned)l->v[i]);
+}
+
+static int group_add(adm_t *a, const char *name, const opt_t *opts)
+{
+    const char *members = opt(opts, "members"), *creator_s = opt(opts, "creator"),
+               *avatar = opt(opts, "avatar");
+    if (check_text("the group name", name, TD_GROUP_NAME_MAX, 0) ||
+        (avatar && check_text("--avatar", avatar, TD_GROUP_NAME_MAX, 1)))
+        return 1;
+    if (!members)
+        return fail("give the members: --members U1,U2,...");
+    uint32_t creator = 0, *ids;
+    size_t n;
+    if ((creator_s && user_id_of(a, creator_s, &creator)) || user_ids(a, members, &ids, &n))
+        return 1;
+    uint32_t gid;
+    int rc = td_group_create(a->c, name, avatar ? avatar : "", creator, TD_GROUP_NORMAL, ids, n,
+                             &gid);
+    free(ids);
+    if (rc < 0)
+        return db_error(a, "adding the group");
+    printf("group %s added (id %u, %zu members)\n", name, (unsigned)gid, n);
+    return 0;
+}
+
+static int group_change(adm_t *a, uint32_t gid, int op, const char *list)
+{
+    uint32_t *ids;
+    size_t n;
+    if (user_ids(a, list, &ids, &n))
+        return 1;
+    td_group_change_t r;
+    int rc = td_group_change(a->c, gid, 0, op, ids, n, &r);
+    free(ids);
+    if (rc < 0)
+        return db_error(a, "changing the members");
+    if (r.result == TD_GC_NO_GROUP)
+        return (td_group_change_free(&r), fail("no group with id %u", (unsigned)gid));
+    printf("group %u: %zu %s, version %u, members ", (unsigned)gid, r.changed.n,
+           op == TD_GROUP_ADD ? "added" : "removed", (unsigned)r.version);
+    print_ids(&r.current);
+    putchar('\n');
+    td_group_change_free(&r);
+    return 0;
+}
+
+static int group_members(adm_t *a, const char *gid_s, const opt_t *opts)
+{
+    uint32_t gid;
+    const char *add = opt(opts, "add"), *del = opt(opts, "remove");
+    if (parse_u32("the group id", gid_s, UINT32_MAX, &gid))
+        return 1;
+    td_group_t *g = malloc(sizeof(*g));
+    if (!g)
+        return fail("out of memory");
+    int rc = td_group_get(a->c, gid, g);
+    free(g);
+    if (rc < 0)
+        return db_error(a, "looking the group up");
+    if (!rc)
+        return fail("no group with id %u", (unsigned)gid);
+    if (add && group_change(a, gid, TD_GROUP_ADD, add))
+        return 1;
+    if (del && group_change(a, gid, TD_GROUP_DEL, del))
+        return 1;
+    if (!add && !del) {
+        td_ids_t l = {0};
+        if (td_group_members(a->c, gid, &l) < 0)
+            return (td_ids_free(&l), db_error(a, "listing the members"));
+        printf("group %u members ", (unsigned)gid);
+        print_ids(&l);
+        putchar('\n');
+        td_ids_free(&l);
+    }
+    return 0;
+}
+
+static int on_listed_group(void *arg, const td_group_t *g)
+{
+    adm_t *a = arg;
+    td_ids_t l = {0};
+    if (td_group_members(a->c, g->id, &l) < 0)
+        return (td_ids_free(&l), -1);
+    printf("%-8u %-8u %-8u %-8zu %-20s ", (unsigned)g->id, (unsigned)g->version,
+           (unsigned)g->creator, l.n, g->name);
+    print_ids(&l);
+    putchar('\n');
+    td_ids_free(&l);
+    return 0;
+}
+
+static int group_list(adm_t *a)
+{
+    printf("%-8s %-8s %-8s %-8s %-20s %s\n", "ID", "VERSION", "CREATOR", "MEMBERS", "NAME",
+           "MEMBER IDS");
+    if (td_groups_all(a->c, TD_GROUP_NORMAL, on_listed_group, a) < 0)
+        return db_error(a, "listing the groups");
+    return 0;
+}
+
 /* ---- main ---- */
 
 static int run(adm_t *a, int argc, char **argv, int i)
@@ -491,6 +672,9 @@ static int run(adm_t *a, int argc, char **argv, int i)
     opt_t pw_opts[] = {{"password", 0, NULL}, {"password-stdin", 1, NULL}, {NULL, 0, NULL}};
     opt_t dept_opts[] = {{"parent", 0, NULL}, {"priority", 0, NULL}, {NULL, 0, NULL}};
     opt_t none[] = {{NULL, 0, NULL}};
+    opt_t group_opts[] = {{"members", 0, NULL}, {"creator", 0, NULL}, {"avatar", 0, NULL},
+                          {NULL, 0, NULL}};
+    opt_t member_opts[] = {{"add", 0, NULL}, {"remove", 0, NULL}, {NULL, 0, NULL}};
     if (strcmp(group, "user") == 0) {
         if (strcmp(cmd, "add") == 0)
             return parse(argc, argv, from, pos, 1, user_opts) ? 1 : user_add(a, pos[0], user_opts);
@@ -509,6 +693,16 @@ static int run(adm_t *a, int argc, char **argv, int i)
             return parse(argc, argv, from, pos, 2, none) ? 1 : dept_rename(a, pos[0], pos[1]);
         if (strcmp(cmd, "list") == 0)
             return parse(argc, argv, from, pos, 0, none) ? 1 : dept_list(a);
+    } else if (strcmp(group, "group") == 0) {
+        if (strcmp(cmd, "add") == 0)
+            return parse(argc, argv, from, pos, 1, group_opts) ? 1
+                                                                : group_add(a, pos[0], group_opts);
+        if (strcmp(cmd, "members") == 0)
+            return parse(argc, argv, from, pos, 1, member_opts)
+                       ? 1
+                       : group_members(a, pos[0], member_opts);
+        if (strcmp(cmd, "list") == 0)
+            return parse(argc, argv, from, pos, 0, none) ? 1 : group_list(a);
     }
     fail("unknown command '%s%s%s'", group, cmd[0] ? " " : "", cmd);
     return usage();
@@ -518,7 +712,8 @@ static int run(adm_t *a, int argc, char **argv, int i)
 static int known(int argc, char **argv, int i)
 {
     static const char *const cmds[] = {"user add",  "user disable", "user enable", "user passwd",
-                                       "user list", "dept add",     "dept rename", "dept list"};
+                                       "user list", "dept add",     "dept rename", "dept list",
+                                       "group add", "group members", "group list"};
     if (i + 1 >= argc)
         return 0;
     char both[64];

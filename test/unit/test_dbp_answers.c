@@ -207,10 +207,10 @@ static void test_results(void **state)
 static void test_table(void **state)
 {
     (void)state;
-    const dbp_cmd_t *groups[] = {dbp_login_cmds, dbp_buddy_cmds, dbp_push_cmds};
-    size_t counts[] = {dbp_login_ncmds, dbp_buddy_ncmds, dbp_push_ncmds};
+    const dbp_cmd_t *groups[] = {dbp_login_cmds, dbp_buddy_cmds, dbp_push_cmds, dbp_group_cmds};
+    size_t counts[] = {dbp_login_ncmds, dbp_buddy_ncmds, dbp_push_ncmds, dbp_group_ncmds};
     size_t total = 0;
-    for (size_t g = 0; g < 3; g++)
+    for (size_t g = 0; g < 4; g++)
         for (size_t i = 0; i < counts[g]; i++) {
             const dbp_cmd_t *c = &groups[g][i];
             assert_ptr_equal(dbp_cmd_find(c->command_id), c); /* ids are unique */
@@ -219,9 +219,10 @@ static void test_table(void **state)
             assert_non_null(c->req);
             total++;
         }
-    assert_int_equal(total, 10);
+    assert_int_equal(total, 16);
     assert_null(dbp_cmd_find(0x0701)); /* heartbeats never reach the table */
-    assert_null(dbp_cmd_find(0x0401)); /* group commands: not served yet */
+    assert_non_null(dbp_cmd_find(0x0401)); /* group commands (h_group.c) */
+    assert_null(dbp_cmd_find(0x040b));     /* the member-change notify is msg_server's */
     assert_null(dbp_cmd_find(0xffff));
 }
 

@@ -1,0 +1,748 @@
+/* it_dbproxy_group: drives db_proxy_server's group commands directly with PDUs, as a
+ * msg_server would, for it_dbproxy_group.sh (which has made groups 1 and 50 before: see there).
+ *   it_dbproxy_group PORT groups   list, info and versions, temporary groups, permissions,
+ *                                  member changes, shield, the database-made group
+ *   it_dbproxy_group PORT msgs     group messages: ids, non-members refused, resends, unread
+ *                                  from the read position, read ack, join-time history, by id,
+ *                                  latest id, recent sessions, voice, the database-made group
+ *   it_dbproxy_group PORT flushed  after FLUSHALL on Redis: ids go on, none reused
+ * Exit status 0 when every check passed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "IM.BaseDefine.pb-c.h"
+#include "IM.Buddy.pb-c.h"
+#include "IM.Group.pb-c.h"
+#include "IM.Message.pb-c.h"
+#include "IM.Server.pb-c.h"
+#include "tt_pdu.h"
+#include "it_auth.h"
+#include "it_check.h"
+
+#define T 8000 /* ms to wait for an answer */
+
+#define SID_GROUP IM__BASE_DEFINE__SERVICE_ID__SID_GROUP
+#define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
+#define SID_OTHER IM__BASE_DEFINE__SERVICE_ID__SID_OTHER
+#define GROUP(x) IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_##x
+#define MSG(x) IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_##x
+#define OTHER(x) IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_##x
+#define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
+#define BUDDY(x) IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_##x
+#define GTEXT IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT
+#define GVOICE IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_AUDIO
+#define STYPE_GROUP IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+#define ADD IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_ADD
+#define DEL IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- a connection ---- */
+
+typedef struct peer_s {
+    int fd;
+    tt_pdu_reader_t rd;
+    uint16_t seq;        /* last seq sent */
+    uint64_t last_tx;    /* for heartbeats */
+    uint8_t attach[8];   /* attach_data of the last request */
+} peer_t;
+
+static int peer_open(peer_t *p, uint16_t port)
+{
+    memset(p, 0, sizeof(*p));
+    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        fprintf(stderr, "connect 127.0.0.1:%u: %s\n", port, strerror(errno));
+        return -1;
+    }
+    if (it_daemon_auth(p->fd) < 0)
+        return -1;
+    tt_pdu_reader_init(&p->rd, 64u << 20);
+    p->seq = 100;
+    return 0;
+}
+
+static void peer_close(peer_t *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    tt_pdu_reader_free(&p->rd);
+}
+
+static int send_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int send_raw(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq, const uint8_t *body,
+                    size_t len)
+{
+    uint8_t *f = malloc(TT_PDU_HEADER_LEN + len + 1);
+    tt_pdu_encode_header(f, (uint32_t)(TT_PDU_HEADER_LEN + len), sid, cid, seq);
+    if (len)
+        memcpy(f + TT_PDU_HEADER_LEN, body, len);
+    int rc = send_all(p->fd, f, TT_PDU_HEADER_LEN + len);
+    free(f);
+    p->last_tx = now_ms();
+    return rc;
+}
+
+static int send_msg(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *body = malloc(len + 1);
+    protobuf_c_message_pack(m, body);
+    int rc = send_raw(p, sid, cid, seq, body, len);
+    free(body);
+    return rc;
+}
+
+static void heartbeat_if_idle(peer_t *p)
+{
+    if (now_ms() - p->last_tx > 3000)
+        send_raw(p, SID_OTHER, OTHER(HEARTBEAT), 0, NULL, 0);
+}
+
+/* Next frame other than a heartbeat or a disabled user's kick (db_proxy_server sends those to
+ * every peer, unasked, within seconds of a `ttadm user disable`): its command, seq and a copy
+ * of its body. 0 ok, -1 timeout or closed. */
+static int recv_frame(peer_t *p, int timeout_ms, uint16_t *cid, uint16_t *seq, uint8_t **body,
+                      size_t *len)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        tt_pdu_t pdu;
+        int rc = tt_pdu_reader_next(&p->rd, &pdu);
+        if (rc == TT_OK) {
+            if (pdu.command_id == OTHER(HEARTBEAT) ||
+                (pdu.command_id == OTHER(SERVER_KICK_USER) && pdu.seq_num == 0))
+                continue;
+            *cid = pdu.command_id;
+            *seq = pdu.seq_num;
+            *len = pdu.body_len;
+            *body = malloc(pdu.body_len + 1);
+            memcpy(*body, pdu.body, pdu.body_len);
+            return 0;
+        }
+        if (rc == TT_ERR)
+            return -1;
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            return -1;
+        heartbeat_if_idle(p);
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        int left = (int)(deadline - now);
+        if (poll(&pf, 1, left > 1000 ? 1000 : left) <= 0)
+            continue;
+        uint8_t buf[65536];
+        ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return -1;
+        tt_pdu_reader_feed(&p->rd, buf, (size_t)n);
+    }
+}
+
+/* Sets a fresh attach_data on a request (field 20 of every request type here). */
+static ProtobufCBinaryData fresh_attach(peer_t *p)
+{
+    for (size_t i = 0; i < sizeof(p->attach); i++)
+        p->attach[i] = (uint8_t)(rand() & 0xff);
+    p->attach[0] = 0; /* a NUL inside must survive too */
+    return (ProtobufCBinaryData){sizeof(p->attach), p->attach};
+}
+
+static int attach_ok(peer_t *p, protobuf_c_boolean has, ProtobufCBinaryData a)
+{
+    return has && a.len == sizeof(p->attach) && memcmp(a.data, p->attach, a.len) == 0;
+}
+
+/* Sends m (with seq ++p->seq) and waits for the answer rsp_cid with the same seq. NULL (and a
+ * failed check) on a timeout, a wrong command or seq, or a body that does not parse. */
+static void *call(peer_t *p, uint16_t sid, uint16_t cid, const ProtobufCMessage *m,
+                  uint16_t rsp_cid, const ProtobufCMessageDescriptor *desc, int timeout_ms)
+{
+    uint16_t seq = ++p->seq;
+    if (send_msg(p, sid, cid, seq, m) < 0) {
+        check(0, "send 0x%04x", cid);
+        return NULL;
+    }
+    uint16_t got_cid, got_seq;
+    uint8_t *body;
+    size_t len;
+    if (recv_frame(p, timeout_ms, &got_cid, &got_seq, &body, &len) < 0) {
+        check(0, "an answer to 0x%04x within %d ms", cid, timeout_ms);
+        return NULL;
+    }
+    void *r = NULL;
+    if (got_cid != rsp_cid || got_seq != seq)
+        check(0, "answer to 0x%04x: got 0x%04x seq %u, want 0x%04x seq %u", cid, got_cid,
+              got_seq, rsp_cid, seq);
+    else if (!(r = protobuf_c_message_unpack(desc, NULL, len, body)))
+        check(0, "answer 0x%04x parses with every required field", rsp_cid);
+    free(body);
+    return r;
+}
+
+/* ---- requests ---- */
+
+static IM__Group__IMNormalGroupListRsp *normal_list(peer_t *p, uint32_t uid)
+{
+    IM__Group__IMNormalGroupListReq q = IM__GROUP__IMNORMAL_GROUP_LIST_REQ__INIT;
+    q.user_id = uid;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Group__IMNormalGroupListRsp *r =
+        call(p, SID_GROUP, GROUP(NORMAL_LIST_REQUEST), &q.base, GROUP(NORMAL_LIST_RESPONSE),
+             &im__group__imnormal_group_list_rsp__descriptor, T);
+    if (r)
+        check(attach_ok(p, r->has_attach_data, r->attach_data) && r->user_id == uid,
+              "normal list answer echoes user and attach_data");
+    return r;
+}
+
+/* The version of gid in uid's normal list, 0 when not there. */
+static uint32_t listed_version(peer_t *p, uint32_t uid, uint32_t gid)
+{
+    IM__Group__IMNormalGroupListRsp *r = normal_list(p, uid);
+    uint32_t v = 0;
+    for (size_t i = 0; r && i < r->n_group_version_list; i++)
+        if (r->group_version_list[i]->group_id == gid)
+            v = r->group_version_list[i]->version;
+    tt_pb_free(r);
+    return v;
+}
+
+/* Info of gid for uid who has version `have`: NULL when none came (and no failed check). */
+static IM__BaseDefine__GroupInfo *info(peer_t *p, uint32_t uid, uint32_t gid, uint32_t have,
+                                       IM__Group__IMGroupInfoListRsp **keep)
+{
+    IM__Group__IMGroupInfoListReq q = IM__GROUP__IMGROUP_INFO_LIST_REQ__INIT;
+    IM__BaseDefine__GroupVersionInfo v = IM__BASE_DEFINE__GROUP_VERSION_INFO__INIT;
+    IM__BaseDefine__GroupVersionInfo *vp = &v;
+    v.group_id = gid;
+    v.version = have;
+    q.user_id = uid;
+    q.n_group_version_list = 1;
+    q.group_version_list = &vp;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Group__IMGroupInfoListRsp *r =
+        call(p, SID_GROUP, GROUP(INFO_REQUEST), &q.base, GROUP(INFO_RESPONSE),
+             &im__group__imgroup_info_list_rsp__descriptor, T);
+    *keep = r;
+    if (!r)
+        return NULL;
+    check(attach_ok(p, r->has_attach_data, r->attach_data), "info answer echoes attach_data");
+    return r->n_group_info_list == 1 && r->group_info_list[0]->group_id == gid
+               ? r->group_info_list[0]
+               : NULL;
+}
+
+static uint32_t info_version(peer_t *p, uint32_t uid, uint32_t gid)
+{
+    IM__Group__IMGroupInfoListRsp *keep;
+    IM__BaseDefine__GroupInfo *g = info(p, uid, gid, 0, &keep);
+    uint32_t v = g ? g->version : 0;
+    tt_pb_free(keep);
+    return v;
+}
+
+static int ids_are(const uint32_t *v, size_t n, const char *want)
+{
+    char got[1024] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < n && off < sizeof(got) - 16; i++)
+        off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%u", i ? "," : "", v[i]);
+    if (strcmp(got, want) != 0)
+        printf("  (got %s, want %s)\n", got, want);
+    return strcmp(got, want) == 0;
+}
+
+static IM__Group__IMGroupCreateRsp *create(peer_t *p, uint32_t uid, int type, const char *name,
+                                           const uint32_t *ids, size_t n)
+{
+    IM__Group__IMGroupCreateReq q = IM__GROUP__IMGROUP_CREATE_REQ__INIT;
+    q.user_id = uid;
+    q.group_type = type;
+    q.group_name = (char *)name;
+    q.group_avatar = "";
+    q.n_member_id_list = n;
+    q.member_id_list = (uint32_t *)ids;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Group__IMGroupCreateRsp *r = call(p, SID_GROUP, GROUP(CREATE_REQUEST), &q.base,
+                                          GROUP(CREATE_RESPONSE),
+                                          &im__group__imgroup_create_rsp__descriptor, T);
+    if (r)
+        check(attach_ok(p, r->has_attach_data, r->attach_data), "create answer echoes attach");
+    return r;
+}
+
+static IM__Group__IMGroupChangeMemberRsp *change(peer_t *p, uint32_t uid, int op, uint32_t gid,
+                                                 const uint32_t *ids, size_t n)
+{
+    IM__Group__IMGroupChangeMemberReq q = IM__GROUP__IMGROUP_CHANGE_MEMBER_REQ__INIT;
+    q.user_id = uid;
+    q.change_type = op;
+    q.group_id = gid;
+    q.n_member_id_list = n;
+    q.member_id_list = (uint32_t *)ids;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Group__IMGroupChangeMemberRsp *r =
+        call(p, SID_GROUP, GROUP(CHANGE_MEMBER_REQUEST), &q.base, GROUP(CHANGE_MEMBER_RESPONSE),
+             &im__group__imgroup_change_member_rsp__descriptor, T);
+    if (r)
+        check(attach_ok(p, r->has_attach_data, r->attach_data) && r->group_id == gid,
+              "change answer echoes group and attach");
+    return r;
+}
+
+/* result code of a change (-1: no answer); chg and cur lists compared when given */
+static int change_is(peer_t *p, uint32_t uid, int op, uint32_t gid, const uint32_t *ids,
+                     size_t n, const char *chg, const char *cur)
+{
+    IM__Group__IMGroupChangeMemberRsp *r = change(p, uid, op, gid, ids, n);
+    if (!r)
+        return -1;
+    int code = (int)r->result_code;
+    if (code == 0 && chg && !ids_are(r->chg_user_id_list, r->n_chg_user_id_list, chg))
+        code = -2;
+    if (code == 0 && cur && !ids_are(r->cur_user_id_list, r->n_cur_user_id_list, cur))
+        code = -3;
+    tt_pb_free(r);
+    return code;
+}
+
+static int shield(peer_t *p, uint32_t uid, uint32_t gid, uint32_t v)
+{
+    IM__Group__IMGroupShieldReq q = IM__GROUP__IMGROUP_SHIELD_REQ__INIT;
+    q.user_id = uid;
+    q.group_id = gid;
+    q.shield_status = v;
+    q.has_attach_data = 1;
+    q.attach_data = fresh_attach(p);
+    IM__Group__IMGroupShieldRsp *r = call(p, SID_GROUP, GROUP(SHIELD_GROUP_REQUEST), &q.base,
+                                          GROUP(SHIELD_GROUP_RESPONSE),
+                                          &im__group__imgroup_shield_rsp__descriptor, T);
+    int code = r ? (int)r->result_code : -1;
+    tt_pb_free(r);
+    return code;
+}
+
+/* ---- phases ---- */
+
+static void phase_groups(peer_t *p)
+{
+    IM__Group__IMGroupInfoListRsp *keep;
+    IM__BaseDefine__GroupInfo *g;
+
+    /* list and info of the groups ttadm made */
+    IM__Group__IMNormalGroupListRsp *l = normal_list(p, 1);
+    check(l && l->n_group_version_list == 1 && l->group_version_list[0]->group_id == 1 &&
+              l->group_version_list[0]->version == 4,
+          "user 1's normal list: group 1 at version 4");
+    tt_pb_free(l);
+    check(listed_version(p, 5, 50) == 8, "user 5's list has the database-made group 50 (v8)");
+    check(listed_version(p, 5, 51) == 0, "but not the temporary group 51");
+    check(listed_version(p, 2, 1) == 4, "a re-added member has it again");
+    l = normal_list(p, 99);
+    check(l && l->n_group_version_list == 0, "a user in no group: an empty list");
+    tt_pb_free(l);
+
+    g = info(p, 1, 1, 0, &keep);
+    check(g && g->version == 4 && strcmp(g->group_name, "Everyone") == 0 &&
+              g->group_creator_id == 1 &&
+              g->group_type == IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_NORMAL &&
+              g->shield_status == 0 && ids_are(g->group_member_list, g->n_group_member_list,
+                                               "1,2,3,4"),
+          "info of group 1 (version 0 asked): name, creator, type, members 1,2,3,4");
+    tt_pb_free(keep);
+    g = info(p, 1, 1, 4, &keep);
+    check(keep && !g && keep->n_group_info_list == 0, "asked with the current version: nothing");
+    tt_pb_free(keep);
+    g = info(p, 1, 1, 3, &keep);
+    check(g && g->version == 4, "asked with an older version: the info");
+    tt_pb_free(keep);
+    g = info(p, 9, 1, 0, &keep);
+    check(keep && keep->n_group_info_list == 0, "a non-member gets no info");
+    tt_pb_free(keep);
+    g = info(p, 6, 50, 0, &keep);
+    check(g && g->version == 8 && strcmp(g->group_name, "Old team") == 0 &&
+              g->group_creator_id == 5 &&
+              ids_are(g->group_member_list, g->n_group_member_list, "5,6,7"),
+          "the database-made group: info with its members 5,6,7 (the left row not counted)");
+    tt_pb_free(keep);
+    g = info(p, 1, 4242, 0, &keep);
+    check(keep && keep->n_group_info_list == 0, "an unknown group: nothing");
+    tt_pb_free(keep);
+
+    /* a temporary group */
+    uint32_t m[] = {11, 12, 9999, 11};
+    IM__Group__IMGroupCreateRsp *c = create(p, 10, IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP,
+                                            "tmp chat", m, 4);
+    uint32_t tg = c && c->result_code == 0 && c->has_group_id ? c->group_id : 0;
+    check(tg != 0 && strcmp(c->group_name, "tmp chat") == 0 &&
+              ids_are(c->user_id_list, c->n_user_id_list, "10,11,12"),
+          "user 10 creates a temporary group: creator first, unknown user and repeat dropped");
+    tt_pb_free(c);
+    check(info_version(p, 11, tg) == 1, "it starts at version 1, members see it");
+    check(listed_version(p, 11, tg) == 0, "not in the normal list");
+    c = create(p, 10, IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_NORMAL, "mine", m, 2);
+    check(c && c->result_code != 0, "a client cannot create a normal group");
+    tt_pb_free(c);
+    c = create(p, 10, IM__BASE_DEFINE__GROUP_TYPE__GROUP_TYPE_TMP, "", m, 2);
+    check(c && c->result_code != 0, "nor one without a name");
+    tt_pb_free(c);
+
+    /* permissions in the temporary group */
+    uint32_t u13 = 13, u14 = 14, u12 = 12, u11 = 11;
+    check(change_is(p, 13, ADD, tg, &u14, 1, NULL, NULL) == 1,
+          "a non-member cannot add to a temporary group (result 1)");
+    check(change_is(p, 11, ADD, tg, &u13, 1, "13", "10,11,12,13") == 0,
+          "a member adds 13: changed 13, current 10,11,12,13");
+    check(info_version(p, 10, tg) == 2, "version 2");
+    check(change_is(p, 11, DEL, tg, &u12, 1, NULL, NULL) == 1,
+          "a member cannot remove another one (result 1)");
+    check(change_is(p, 12, DEL, tg, &u12, 1, "12", "10,11,13") == 0, "but may leave");
+    check(change_is(p, 10, DEL, tg, &u13, 1, "13", "10,11") == 0, "the creator removes 13");
+    check(info_version(p, 10, tg) == 4, "version 4");
+    check(info_version(p, 13, tg) == 0, "the removed member gets no info any more");
+    check(change_is(p, 10, DEL, tg, &u12, 1, "", "10,11") == 0,
+          "removing a non-member: nothing changed");
+    check(info_version(p, 10, tg) == 4, "and the version stays");
+    uint32_t u10 = 10;
+    check(change_is(p, 10, DEL, tg, &u10, 1, "10", "11") == 0, "the creator leaves");
+    check(change_is(p, 10, ADD, tg, &u13, 1, NULL, NULL) == 1,
+          "and then has no say in the group (result 1)");
+    check(change_is(p, 10, ADD, 4242, &u11, 1, NULL, NULL) == 1, "an unknown group: result 1");
+    check(change_is(p, 10, 7, tg, &u11, 1, NULL, NULL) == 1, "an unknown change type: result 1");
+
+    /* normal group: only the creator (and the admin tools, user 0) */
+    uint32_t u5 = 5;
+    check(change_is(p, 3, ADD, 1, &u5, 1, NULL, NULL) == 1,
+          "a member of a normal group cannot add (result 1)");
+    check(change_is(p, 3, DEL, 1, &u5, 1, NULL, NULL) == 1, "nor remove");
+    check(change_is(p, 1, ADD, 1, &u5, 1, "5", "1,2,3,4,5") == 0, "the creator adds 5");
+    check(change_is(p, 0, DEL, 1, &u5, 1, "5", "1,2,3,4") == 0, "the admin tools remove 5");
+    check(listed_version(p, 1, 1) == 6, "group 1 at version 6");
+
+    /* shield, per member */
+    check(shield(p, 3, 1, 1) == 0, "member 3 shields group 1");
+    g = info(p, 3, 1, 0, &keep);
+    check(g && g->shield_status == 1, "member 3's info reports shield 1");
+    tt_pb_free(keep);
+    g = info(p, 1, 1, 0, &keep);
+    check(g && g->shield_status == 0, "member 1's info reports shield 0");
+    tt_pb_free(keep);
+    check(shield(p, 9, 1, 1) == 1, "a non-member cannot shield (result 1)");
+    check(shield(p, 3, 1, 2) == 1, "shield 2 is refused");
+    IM__Server__IMGroupGetShieldReq q = IM__SERVER__IMGROUP_GET_SHIELD_REQ__INIT;
+    uint32_t who[] = {1, 3, 9};
+    q.group_id = 1;
+    q.n_user_id = 3;
+    q.user_id = who;
+    IM__Server__IMGroupGetShieldRsp *s =
+        call(p, SID_OTHER, OTHER(GET_SHIELD_REQ), &q.base, OTHER(GET_SHIELD_RSP),
+             &im__server__imgroup_get_shield_rsp__descriptor, T);
+    int ok = s && s->n_shield_status_list == 2;
+    for (size_t i = 0; ok && i < s->n_shield_status_list; i++) {
+        const IM__BaseDefine__ShieldStatus *e = s->shield_status_list[i];
+        ok = e->group_id == 1 && ((e->user_id == 1 && e->shield_status == 0) ||
+                                  (e->user_id == 3 && e->shield_status == 1));
+    }
+    check(ok, "the shields msg_server asks for: members 1 (0) and 3 (1), not the non-member");
+    tt_pb_free(s);
+}
+
+
+/* ---- group messages ---- */
+
+/* Sends a group message; its answer's msg_id (0: not stored or no answer); *dupe = 1 when
+ * the answer carries the duplicate mark. */
+static uint32_t gsend(peer_t *p, uint32_t from, uint32_t gid, int type, const uint8_t *data,
+                      size_t len, uint32_t client_id, int *dupe)
+{
+    uint8_t attach[12];
+    for (size_t i = 0; i < sizeof(attach); i++)
+        attach[i] = (uint8_t)(rand() & 0xff);
+    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+    q.from_user_id = from;
+    q.to_session_id = gid;
+    q.msg_id = client_id;
+    q.create_time = (uint32_t)time(NULL);
+    q.msg_type = type;
+    q.msg_data = (ProtobufCBinaryData){len, (uint8_t *)data};
+    q.has_attach_data = 1;
+    q.attach_data = (ProtobufCBinaryData){sizeof(attach), attach};
+    IM__Message__IMMsgData *a = call(p, SID_MSG, MSG(DATA), &q.base, MSG(DATA),
+                                     &im__message__immsg_data__descriptor, T);
+    uint32_t id = 0;
+    if (dupe)
+        *dupe = 0;
+    if (a && a->to_session_id == gid && a->has_attach_data && a->attach_data.len >= 12 &&
+        memcmp(a->attach_data.data, attach, 12) == 0) {
+        id = a->msg_id;
+        if (dupe)
+            *dupe = a->attach_data.len == 20 &&
+                    memcmp(a->attach_data.data + 12, "\0\0\0\4DUPE", 8) == 0;
+    }
+    tt_pb_free(a);
+    return id;
+}
+
+static uint32_t gtext(peer_t *p, uint32_t from, uint32_t gid, const char *text)
+{
+    return gsend(p, from, gid, GTEXT, (const uint8_t *)text, strlen(text), 0, NULL);
+}
+
+/* uid's unread entry of gid: its count (-1: none), latest id and sender. */
+static int unread_of(peer_t *p, uint32_t uid, uint32_t gid, uint32_t *latest, uint32_t *from)
+{
+    IM__Message__IMUnreadMsgCntReq q = IM__MESSAGE__IMUNREAD_MSG_CNT_REQ__INIT;
+    q.user_id = uid;
+    IM__Message__IMUnreadMsgCntRsp *r = call(p, SID_MSG, MSG(UNREAD_CNT_REQUEST), &q.base,
+                                             MSG(UNREAD_CNT_RESPONSE),
+                                             &im__message__imunread_msg_cnt_rsp__descriptor, T);
+    int n = -1;
+    for (size_t i = 0; r && i < r->n_unreadinfo_list; i++) {
+        const IM__BaseDefine__UnreadInfo *u = r->unreadinfo_list[i];
+        if (u->session_type == STYPE_GROUP && u->session_id == gid) {
+            n = (int)u->unread_cnt;
+            if (latest)
+                *latest = u->latest_msg_id;
+            if (from)
+                *from = u->latest_msg_from_user_id;
+        }
+    }
+    tt_pb_free(r);
+    return n;
+}
+
+static void read_ack(peer_t *p, uint32_t uid, uint32_t gid, uint32_t msg_id)
+{
+    IM__Message__IMMsgDataReadAck q = IM__MESSAGE__IMMSG_DATA_READ_ACK__INIT;
+    q.user_id = uid;
+    q.session_id = gid;
+    q.msg_id = msg_id;
+    q.session_type = STYPE_GROUP;
+    send_msg(p, SID_MSG, MSG(READ_ACK), ++p->seq, &q.base);
+}
+
+/* History of gid for uid as "id,id,..." (newest first) into out. */
+static const char *history(peer_t *p, uint32_t uid, uint32_t gid, uint32_t begin, uint32_t cnt,
+                           char *out, size_t len)
+{
+    IM__Message__IMGetMsgListReq q = IM__MESSAGE__IMGET_MSG_LIST_REQ__INIT;
+    q.user_id = uid;
+    q.session_type = STYPE_GROUP;
+    q.session_id = gid;
+    q.msg_id_begin = begin;
+    q.msg_cnt = cnt;
+    IM__Message__IMGetMsgListRsp *r = call(p, SID_MSG, MSG(LIST_REQUEST), &q.base,
+                                           MSG(LIST_RESPONSE),
+                                           &im__message__imget_msg_list_rsp__descriptor, T);
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; r && i < r->n_msg_list && off < len - 16; i++)
+        off += (size_t)snprintf(out + off, len - off, "%s%u", i ? "," : "",
+                                r->msg_list[i]->msg_id);
+    if (!r)
+        snprintf(out, len, "(no answer)");
+    tt_pb_free(r);
+    return out;
+}
+
+static int history_is(peer_t *p, uint32_t uid, uint32_t gid, const char *want)
+{
+    char got[512];
+    history(p, uid, gid, 0, 50, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        printf("  (history of %u for %u: %s, want %s)\n", gid, uid, got, want);
+    return strcmp(got, want) == 0;
+}
+
+static uint32_t latest_id(peer_t *p, uint32_t uid, uint32_t gid)
+{
+    IM__Message__IMGetLatestMsgIdReq q = IM__MESSAGE__IMGET_LATEST_MSG_ID_REQ__INIT;
+    q.user_id = uid;
+    q.session_type = STYPE_GROUP;
+    q.session_id = gid;
+    IM__Message__IMGetLatestMsgIdRsp *r =
+        call(p, SID_MSG, MSG(GET_LATEST_MSG_ID_REQ), &q.base, MSG(GET_LATEST_MSG_ID_RSP),
+             &im__message__imget_latest_msg_id_rsp__descriptor, T);
+    uint32_t v = r ? r->latest_msg_id : 0xffffffffu;
+    tt_pb_free(r);
+    return v;
+}
+
+static void phase_msgs(peer_t *p)
+{
+    uint32_t a = gtext(p, 1, 1, "m1"), b = gtext(p, 1, 1, "m2"), c = gtext(p, 2, 1, "m3");
+    check(a == 1 && b == 2 && c == 3, "group 1's messages get ids 1, 2, 3 (got %u %u %u)", a, b,
+          c);
+    check(gtext(p, 9, 1, "intruder") == 0, "a non-member's message: msg_id 0, not stored");
+    check(gtext(p, 5, 1, "gone") == 0, "a removed member's message: msg_id 0");
+    check(gtext(p, 1, 4242, "nowhere") == 0, "a message to an unknown group: msg_id 0");
+    int dupe = 0;
+    uint32_t r1 = gsend(p, 3, 1, GTEXT, (const uint8_t *)"resent", 6, 77, &dupe);
+    check(r1 == 4 && !dupe, "a message with a client msg_id: id 4");
+    uint32_t r2 = gsend(p, 3, 1, GTEXT, (const uint8_t *)"resent", 6, 77, &dupe);
+    check(r2 == 4 && dupe, "its resend: the same id, marked duplicate, not stored again");
+
+    uint32_t lid = 0, from = 0;
+    int n = unread_of(p, 4, 1, &lid, &from);
+    check(n == 4 && lid == 4 && from == 3, "member 4: 4 unread in group 1, latest 4 from 3 "
+                                           "(got %d, %u, %u)", n, lid, from);
+    check(unread_of(p, 3, 1, NULL, NULL) == -1, "the last sender has nothing unread");
+    check(unread_of(p, 1, 1, NULL, NULL) == 2, "member 1 read up to its own message 2: 2 unread");
+    read_ack(p, 4, 1, 4);
+    check(unread_of(p, 4, 1, NULL, NULL) == -1, "after member 4's read ack: nothing unread");
+    check(unread_of(p, 9, 1, NULL, NULL) == -1, "a non-member has no unread entry");
+
+    /* join time: 5 comes back and sees only what follows */
+    uint32_t u5 = 5;
+    check(change_is(p, 0, ADD, 1, &u5, 1, "5", NULL) == 0, "member 5 added again");
+    check(history_is(p, 5, 1, ""), "a new member sees no earlier history");
+    check(unread_of(p, 5, 1, NULL, NULL) == -1, "and has nothing unread");
+    check(latest_id(p, 5, 1) == 0, "its latest id: none yet");
+    uint32_t d = gtext(p, 1, 1, "welcome");
+    check(d == 5, "the next message is 5");
+    check(history_is(p, 5, 1, "5"), "the new member's history: 5 only");
+    check(history_is(p, 2, 1, "5,4,3,2,1"), "an old member's history: 5,4,3,2,1 (newest first)");
+    char got[256];
+    history(p, 2, 1, 3, 2, got, sizeof(got));
+    check(strcmp(got, "3,2") == 0, "history from msg_id 3, 2 messages: 3,2 (got %s)", got);
+    check(history_is(p, 9, 1, ""), "a non-member gets no history");
+    check(unread_of(p, 5, 1, NULL, NULL) == 1, "the new member has 1 unread");
+    uint32_t l5 = latest_id(p, 5, 1), l2 = latest_id(p, 2, 1);
+    check(l5 == 5 && l2 == 5, "latest id 5 (got %u, %u)", l5, l2);
+    check(latest_id(p, 9, 1) == 0, "a non-member's latest id: 0");
+
+    IM__Message__IMGetMsgByIdReq q = IM__MESSAGE__IMGET_MSG_BY_ID_REQ__INIT;
+    uint32_t ids[] = {1, 5, 99};
+    q.user_id = 5;
+    q.session_type = STYPE_GROUP;
+    q.session_id = 1;
+    q.n_msg_id_list = 3;
+    q.msg_id_list = ids;
+    IM__Message__IMGetMsgByIdRsp *br = call(p, SID_MSG, MSG(GET_BY_MSG_ID_REQ), &q.base,
+                                            MSG(GET_BY_MSG_ID_RES),
+                                            &im__message__imget_msg_by_id_rsp__descriptor, T);
+    check(br && br->n_msg_list == 1 && br->msg_list[0]->msg_id == 5 &&
+              br->msg_list[0]->from_session_id == 1 &&
+              br->msg_list[0]->msg_data.len == 7 &&
+              memcmp(br->msg_list[0]->msg_data.data, "welcome", 7) == 0,
+          "by id for the new member: 5 (text, sender), not 1 (before it joined)");
+    tt_pb_free(br);
+
+    /* voice */
+    uint8_t voice[4 + 200];
+    voice[0] = voice[1] = voice[2] = 0;
+    voice[3] = 3;
+    for (size_t i = 4; i < sizeof(voice); i++)
+        voice[i] = (uint8_t)(i * 13);
+    check(gsend(p, 2, 1, GVOICE, voice, sizeof(voice), 0, NULL) == 6, "a voice message: id 6");
+    q.user_id = 1;
+    uint32_t six = 6;
+    q.n_msg_id_list = 1;
+    q.msg_id_list = &six;
+    br = call(p, SID_MSG, MSG(GET_BY_MSG_ID_REQ), &q.base, MSG(GET_BY_MSG_ID_RES),
+              &im__message__imget_msg_by_id_rsp__descriptor, T);
+    check(br && br->n_msg_list == 1 && br->msg_list[0]->msg_type == GVOICE &&
+              br->msg_list[0]->msg_data.len == sizeof(voice) &&
+              memcmp(br->msg_list[0]->msg_data.data, voice, sizeof(voice)) == 0,
+          "it comes back as duration + audio, byte for byte");
+    tt_pb_free(br);
+
+    /* recent sessions */
+    IM__Buddy__IMRecentContactSessionReq sq = IM__BUDDY__IMRECENT_CONTACT_SESSION_REQ__INIT;
+    sq.user_id = 3;
+    IM__Buddy__IMRecentContactSessionRsp *sr =
+        call(p, SID_BUDDY, BUDDY(RECENT_CONTACT_SESSION_REQUEST), &sq.base,
+             BUDDY(RECENT_CONTACT_SESSION_RESPONSE),
+             &im__buddy__imrecent_contact_session_rsp__descriptor, T);
+    int found = 0;
+    for (size_t i = 0; sr && i < sr->n_contact_session_list; i++) {
+        const IM__BaseDefine__ContactSessionInfo *e = sr->contact_session_list[i];
+        if (e->session_type == STYPE_GROUP && e->session_id == 1 && e->latest_msg_id == 6 &&
+            e->latest_msg_from_user_id == 2 && e->updated_time > 0)
+            found = 1;
+    }
+    check(found, "member 3's recent sessions have group 1, latest 6 from 2");
+    tt_pb_free(sr);
+    sq.user_id = 9;
+    sr = call(p, SID_BUDDY, BUDDY(RECENT_CONTACT_SESSION_REQUEST), &sq.base,
+              BUDDY(RECENT_CONTACT_SESSION_RESPONSE),
+              &im__buddy__imrecent_contact_session_rsp__descriptor, T);
+    found = 0;
+    for (size_t i = 0; sr && i < sr->n_contact_session_list; i++)
+        found |= sr->contact_session_list[i]->session_type == STYPE_GROUP;
+    check(sr && !found, "a non-member's sessions have no group");
+    tt_pb_free(sr);
+
+    /* the database-made group: ids go on after its stored rows, old history visible */
+    check(gtext(p, 6, 50, "new here") == 13, "the database-made group's next id is 13");
+    check(history_is(p, 6, 50, "13,12"), "its members see the old message too");
+    n = unread_of(p, 5, 50, NULL, NULL);
+    check(n == 2, "member 5 of group 50: 2 unread, the old one and 13 (got %d)", n);
+}
+
+static void phase_flushed(peer_t *p)
+{
+    check(gtext(p, 1, 1, "after flush") == 7, "after FLUSHALL group 1's next id is 7, not 1");
+    check(gtext(p, 6, 50, "after flush") == 14, "group 50's is 14");
+    check(history_is(p, 2, 1, "7,6,5,4,3,2,1"), "history intact");
+    check(unread_of(p, 4, 1, NULL, NULL) == 3, "member 4's unread (5, 6, 7) survive the flush");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: it_dbproxy_group PORT groups\n");
+        return 2;
+    }
+    srand((unsigned)time(NULL));
+    peer_t p;
+    if (peer_open(&p, (uint16_t)atoi(argv[1])) < 0)
+        return 1;
+    const char *phase = argv[2];
+    if (strcmp(phase, "groups") == 0) {
+        phase_groups(&p);
+    } else if (strcmp(phase, "msgs") == 0) {
+        phase_msgs(&p);
+    } else if (strcmp(phase, "flushed") == 0) {
+        phase_flushed(&p);
+    } else {
+        fprintf(stderr, "unknown phase %s\n", phase);
+        peer_close(&p);
+        return 2;
+    }
+    peer_close(&p);
+    printf("%s: %d failure(s)\n", phase, failures);
+    return failures ? 1 : 0;
+}

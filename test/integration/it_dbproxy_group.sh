@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Groups in db_proxy_server's database (issue 9 §1), against a private MariaDB and Redis
+# (scripts/stack.sh) on free ports: ttadm group add / members / list writing IMGroup and
+# IMGroupMember as an existing TeamTalk database has them, the version bumped on every change,
+# and a group made with plain INSERTs (as an existing deployment has it) read back by ttadm.
+source "$(dirname "$0")/lib.sh"
+B=$TT_BUILD
+ADM_BIN=$B/tools/ttadm
+IT=$B/test/it_dbproxy_group
+
+STACK=$TT_TMP/stack
+stack_down() { "$TT_SRC/scripts/stack.sh" stop-db --dir "$STACK" >>"$TT_TMP/stack.out" 2>&1 || true; }
+stack_up() {
+    local try
+    for try in 1 2 3; do
+        P_MY=$(tt_free_port); P_RD=$(tt_free_port)
+        "$TT_SRC/scripts/stack.sh" start-db --dir "$STACK" --mysql-port "$P_MY" \
+            --redis-port "$P_RD" >>"$TT_TMP/stack.out" 2>&1 && return 0
+        stack_down; sleep 1
+    done
+    return 1
+}
+trap 'stack_down; tt_cleanup' EXIT
+stack_up || { cat "$TT_TMP/stack.out"; tt_fail "stack did not start"; tt_finish; }
+
+sql() { MYSQL_PWD=teamtalk mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk teamtalk -N -e "$1"; }
+sql_is() { test "$(sql "$1")" = "$2"; }
+rds() { redis-cli -p "$P_RD" "$@"; }
+P_DB=$(tt_free_port)
+sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_DB/" \
+    -e "s/^ThreadNum=.*/ThreadNum=4/" \
+    -e "s/^teamtalk_\(master\|slave\)_port=.*/teamtalk_\1_port=$P_MY/" \
+    -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
+    "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
+echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
+
+adm() {
+    local rc=0
+    "$ADM_BIN" -c "$TT_TMP/db.conf" "$@" >"$TT_TMP/adm.out" 2>"$TT_TMP/adm.last" || rc=$?
+    cat "$TT_TMP/adm.last" >>"$TT_TMP/adm.err"
+    return $rc
+}
+out_has() { grep -q -- "$1" "$TT_TMP/adm.out"; }
+last_has() { grep -q -- "$1" "$TT_TMP/adm.last"; }
+
+# ---- ttadm ----
+tt_check "migration 008 applied (member columns)" \
+    sql_is "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'teamtalk' AND
+            TABLE_NAME = 'IMGroupMember' AND COLUMN_NAME IN ('joinMsgId','readMsgId','shield')" 3
+tt_check "ttadm group add" adm group add Everyone --members TT001,TT002,3,TT002 --creator TT001
+tt_check "it says what it added" out_has 'group Everyone added (id 1, 3 members)'
+tt_check "the IMGroup row: normal, status 0, version 1, creator 1, userCnt 3" \
+    sql_is "SELECT name, type, status, version, creator, userCnt, created > 0, updated > 0
+            FROM IMGroup WHERE id = 1" "Everyone	1	0	1	1	3	1	1"
+tt_check "the IMGroupMember rows: status 0, each user once" \
+    sql_is "SELECT GROUP_CONCAT(userId ORDER BY userId), SUM(status), COUNT(*), MIN(created) > 0
+            FROM IMGroupMember WHERE groupId = 1" "1,2,3	0	3	1"
+tt_check "its message counter starts at 0" \
+    sql_is "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = (2 << 32) | 1" 0
+rc=0; adm group add Bad --members TT001,nobody || rc=$?
+tt_check "an unknown member is refused (exit 1)" test "$rc" = 1
+tt_check "with a clear message" last_has "no user 'nobody'"
+tt_check "and nothing is written" sql_is "SELECT COUNT(*) FROM IMGroup" 1
+rc=0; adm group add Bad || rc=$?
+tt_check "no --members: exit 1" test "$rc" = 1
+rc=0; adm group add '' --members TT001 || rc=$?
+tt_check "an empty name: exit 1" test "$rc" = 1
+tt_check "ttadm group members --add" adm group members 1 --add TT004,TT001
+tt_check "only the new one is a change; version 2" out_has 'group 1: 1 added, version 2, members 1,2,3,4'
+tt_check "ttadm group members --remove" adm group members 1 --remove TT002
+tt_check "version 3, TT002 gone" out_has 'group 1: 1 removed, version 3, members 1,3,4'
+tt_check "the removed row is status 1 (left), not deleted" \
+    sql_is "SELECT status FROM IMGroupMember WHERE groupId = 1 AND userId = 2" 1
+tt_check "removing a non-member changes nothing (version stays 3)" \
+    adm group members 1 --remove TT002
+tt_check "... says so" out_has 'group 1: 0 removed, version 3'
+tt_check "version in the row" sql_is "SELECT version, userCnt FROM IMGroup WHERE id = 1" "3	3"
+tt_check "re-adding reactivates the old row" adm group members 1 --add TT002
+tt_check "... no second row, version 4" \
+    sql_is "SELECT COUNT(*), MIN(status), (SELECT version FROM IMGroup WHERE id = 1)
+            FROM IMGroupMember WHERE groupId = 1 AND userId = 2" "1	0	4"
+rc=0; adm group members 99 --add TT001 || rc=$?
+tt_check "an unknown group: exit 1" test "$rc" = 1
+tt_check "... with a clear message" last_has 'no group with id 99'
+
+# A group as an existing deployment has it: rows the original wrote (status 0 members, a left
+# member, a duplicate row of one member, no counter row, a message already stored).
+sql "INSERT INTO IMGroup (id, name, avatar, creator, type, userCnt, status, version, lastChated,
+        updated, created) VALUES (50, 'Old team', '', 5, 1, 3, 0, 7, 0, 1600000000, 1600000000);
+     INSERT INTO IMGroupMember (groupId, userId, status, created, updated) VALUES
+        (50, 5, 0, 1600000000, 1600000000), (50, 6, 0, 1600000000, 1600000000),
+        (50, 7, 1, 1600000000, 1600000000), (50, 6, 1, 1600000001, 1600000001);
+     INSERT INTO IMGroupMessage_2 (groupId, userId, msgId, content, type, status, updated,
+        created) VALUES (50, 5, 12, 'old', 17, 0, 1600000000, 1600000000);
+     INSERT INTO IMGroup (id, name, creator, type, status, version) VALUES
+        (51, 'A temporary one', 5, 2, 0, 1)"
+tt_check "ttadm group list" adm group list
+tt_check "lists the database-made group with its version and members" \
+    grep -q '^50 *7 *5 *2 *Old team *5,6$' "$TT_TMP/adm.out"
+tt_check "and ours" grep -q '^1 *4 *1 *4 *Everyone *1,2,3,4$' "$TT_TMP/adm.out"
+tt_check "but no temporary group" bash -c "! grep -q 'temporary' '$TT_TMP/adm.out'"
+tt_check "members of the old group change" adm group members 50 --add TT007
+tt_check "... version 8, the left member back" out_has 'group 50: 1 added, version 8, members 5,6,7'
+tt_check "a rejoining member's join position is the last stored message (no counter row yet)" \
+    sql_is "SELECT joinMsgId, readMsgId FROM IMGroupMember WHERE groupId = 50 AND userId = 7" "12	12"
+
+# ---- db_proxy_server on the wire (it_dbproxy_group, as msg_server speaks to it) ----
+it() { local name=$1; shift; "$IT" "$@" >"$TT_TMP/it_$name.out" 2>"$TT_TMP/it_$name.err"; }
+it_check() { # it_check "what" NAME ARGS...
+    local what=$1; shift
+    if it "$@"; then
+        tt_log "ok: $what"
+    else
+        tt_fail "$what"
+        grep -v '^ok' "$TT_TMP/it_$1.out" | head -30
+        head -5 "$TT_TMP/it_$1.err"
+    fi
+}
+tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
+tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
+it_check "groups: list, info, versions, temporary groups, permissions, shield" \
+    groups "$P_DB" groups
+tt_check "the temporary group's rows: type 2, creator 10, version 5, 1 member" \
+    sql_is "SELECT type, creator, version, userCnt FROM IMGroup WHERE name = 'tmp chat'" "2	10	5	1"
+tt_check "shield stored in the member row" \
+    sql_is "SELECT shield FROM IMGroupMember WHERE groupId = 1 AND userId = 3 AND status = 0" 1
+
+it_check "group messages: ids, refusals, resends, unread, read ack, join time, history" \
+    msgs "$P_DB" msgs
+tt_check "each message stored once per group (not per member), ids unique" \
+    sql_is "SELECT COUNT(*), COUNT(DISTINCT msgId), MAX(msgId) FROM IMGroupMessage_1
+            WHERE groupId = 1" "6	6	6"
+tt_check "nothing of the non-member's" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_1 WHERE userId IN (9, 5)" 0
+tt_check "the counter in MariaDB" \
+    sql_is "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = (2 << 32) | 1" 6
+rds FLUSHALL >/dev/null
+it_check "Redis flushed: group ids go on, none reused" flushed "$P_DB" flushed
+tt_check "no id stored twice" \
+    sql_is "SELECT COUNT(*) - COUNT(DISTINCT groupId, msgId) FROM IMGroupMessage_1" 0
+
+rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
+tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
+tt_check_logs
+tt_finish
