@@ -1,7 +1,8 @@
 /* Group requests through msg_server (issue 9 §1), driven by it_group_requests.sh: the normal
  * group list and group info of a group made by `ttadm group add` (id 1: TT001 creator, TT002,
  * TT003), a temporary group created by a client, a non-member's info request, refused member
- * changes, shield, and requests that name another user (msg_server must use the session's).
+ * changes, shield, requests that name another user (msg_server must use the session's), and the
+ * member-change notify to the members on both msg_servers.
  * Usage: it_group_requests MS1_PORT MS2_PORT. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,32 @@ static long change(ttc_t *c, uint32_t gid, uint32_t type, uint32_t member)
     long code = r->result_code;
     tt_pb_free(r);
     return code;
+}
+
+/* The next member-change notify on c within ms (tt_pb_free), NULL when none came. */
+static IM__Group__IMGroupChangeMemberNotify *notified(ttc_t *c, int ms)
+{
+    ttc_pdu_t *p = NULL;
+    if (ttc_wait(c, GROUP(CHANGE_MEMBER_NOTIFY), ms, &p) != 0)
+        return NULL;
+    IM__Group__IMGroupChangeMemberNotify *n = (IM__Group__IMGroupChangeMemberNotify *)tt_pb_unpack(
+        &im__group__imgroup_change_member_notify__descriptor, p->body, p->body_len);
+    check(n != NULL && p->seq_num == 0, "a change notify parses and has seq 0");
+    ttc_pdu_free(p);
+    return n;
+}
+
+/* c gets a notify of change type by user `by` in group gid changing `chg` alone, with cur
+ * members (n_cur of them) listed. */
+static int got_notify(ttc_t *c, uint32_t by, uint32_t type, uint32_t gid, uint32_t chg,
+                      size_t n_cur)
+{
+    IM__Group__IMGroupChangeMemberNotify *n = notified(c, T);
+    int ok = n && n->user_id == by && (uint32_t)n->change_type == type && n->group_id == gid &&
+             n->n_chg_user_id_list == 1 && n->chg_user_id_list[0] == chg &&
+             n->n_cur_user_id_list == n_cur;
+    tt_pb_free(n);
+    return ok;
 }
 
 int main(int argc, char **argv)
@@ -151,7 +178,25 @@ int main(int argc, char **argv)
     tt_pb_free(r);
     check(change(u1, tmp, ADD, 1) > 0, "a non-member adding itself to it: refused");
     check(change(u4, tmp, DEL, 5) > 0, "a member (not the creator) removing another: refused");
+    ttc_t *u5 = itc_login(p1, "TT005", ITC_PC);
+    ttc_t *u4b = itc_login(p2, "TT004", ITC_ANDROID);
+    if (!u5 || !u4b) {
+        check(0, "logins of TT005 and TT004's second device");
+        return 1;
+    }
     check(change(u4, tmp, ADD, 6) == 0, "a member adding one: done");
+    check(got_notify(u5, 4, ADD, tmp, 6, 4), "TT005 (same msg_server) is told: 6 added by 4");
+    check(got_notify(u2, 4, ADD, tmp, 6, 4), "TT002 (the other msg_server) is told");
+    check(got_notify(u4b, 4, ADD, tmp, 6, 4), "so is the adder's other device");
+    check(change(u2, tmp, DEL, 5) == 0, "the creator removes TT005: done");
+    check(got_notify(u5, 2, DEL, tmp, 5, 3), "the removed TT005 is told");
+    check(got_notify(u4, 2, DEL, tmp, 5, 3), "TT004 is told");
+    IM__Group__IMGroupChangeMemberNotify *none = notified(u2, 1000);
+    check(none == NULL, "the requesting connection gets its answer, no notify");
+    tt_pb_free(none);
+    none = notified(u1, 200);
+    check(none == NULL, "a non-member is told nothing");
+    tt_pb_free(none);
     r = info(u2, tmp);
     check(r && r->n_group_info_list == 1 && has_member(r->group_info_list[0], 6),
           "TT006 is in it now");
@@ -180,6 +225,8 @@ int main(int argc, char **argv)
     ttc_close(u1);
     ttc_close(u2);
     ttc_close(u4);
+    ttc_close(u5);
+    ttc_close(u4b);
     int bad = failures + itc_failures();
     printf("%s: %d failed\n", bad ? "FAIL" : "ok", bad);
     return bad ? 1 : 0;

@@ -16,8 +16,8 @@ CLI=$TT_BUILD/client/ttcli
 "$CLI" -m "127.0.0.1:$P_MS2" -u TT003 groups >"$TT_TMP/cli.out" 2>&1
 tt_check "ttcli groups lists Staff" grep -q 'Staff' "$TT_TMP/cli.out"
 tt_check "ttcli group leave 2 (a member leaves the temporary group)" \
-    "$CLI" -m "127.0.0.1:$P_MS1" -u TT005 group leave 2
-tt_check "TT005 left: its row is status 1" \
-    test "$(sql "SELECT status FROM IMGroupMember WHERE groupId = 2 AND userId = 5")" = 1
+    "$CLI" -m "127.0.0.1:$P_MS1" -u TT006 group leave 2
+tt_check "TT006 left: its row is status 1" \
+    test "$(sql "SELECT status FROM IMGroupMember WHERE groupId = 2 AND userId = 6")" = 1
 tt_suite_stop_all
 tt_finish
