@@ -213,15 +213,17 @@ static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, 
 }
 
 /* The members of a stored group message as BE32 ids (malloc'd, *n of them): the ones db_proxy
- * sent with it (then cached), else the cached list when it is the message's version or newer.
- * NULL when neither. */
+ * sent with it (then cached), else the cached list when it is the message's version or newer
+ * (or, for a resend whose first answer was lost — answered with the duplicate mark, no
+ * version — the cached list). NULL when none fits. */
 static uint8_t *group_members(msg_server_t *ms, uint32_t gid, const uint8_t *payload,
                               size_t plen, size_t *n)
 {
-    uint32_t version;
+    uint32_t version = 0;
     const uint8_t *be;
+    *n = 0;
     if (ms_attach_group(payload, plen, &version, &be, n) < 0)
-        return NULL;
+        version = 0, *n = 0;
     uint8_t *list = NULL;
     if (*n > 0) {
         if ((list = malloc(4 * *n)))
