@@ -194,6 +194,7 @@ int tb_step_from_json(tb_step_t *st, const char *text, size_t len)
     st->p50_ms = jnum(o, "latency_ms.send_to_ack.p50", -1);
     st->p99_ms = jnum(o, "latency_ms.send_to_ack.p99", -1);
     st->watched_us_per_msg = jnum(o, "cpu.watched_total.us_per_acked_msg", -1);
+    st->watched_net_us_per_msg = jnum(o, "cpu.watched_total.net_us_per_acked_msg", -1);
     json_t *procs = json_object_get(json_object_get(o, "cpu"), "processes");
     size_t i;
     json_t *p;
@@ -206,6 +207,7 @@ int tb_step_from_json(tb_step_t *st, const char *text, size_t len)
         c->ok = json_is_true(json_object_get(p, "ok"));
         c->percent = jnum(p, "cpu_percent", 0);
         c->us_per_msg = jnum(p, "us_per_acked_msg", -1);
+        c->net_us_per_msg = jnum(p, "net_us_per_acked_msg", -1);
     }
     return 0;
 }
@@ -273,6 +275,7 @@ static void real_help(void)
 "talked: use a new K (or another --first) for every first-contact run on the same database.\n"
 "Every tt-bench option applies; this mode changes the defaults to\n"
 "  --rate 15 --window 4 --size 64 --warmup 0 --duration 20 --msg-id zero --pair-offset 0\n"
+"  --cpu-baseline 1\n"
 "(warm-up 0: a first-contact run measures the conversations' first messages too).\n"
 "\n"
 "  --conversations N      sender->receiver pairs (default 200)\n"
@@ -498,7 +501,8 @@ static void build_argv(argv_t *a, const real_t *rl, char *argv0, uint32_t conver
     push(a, argv0);
     static const char *const defaults[] = {"--mode", "send", "--rate", "15", "--window", "4",
                                            "--size", "64", "--warmup", "0", "--duration", "20",
-                                           "--msg-id", "zero", "--pair-offset", "0"};
+                                           "--msg-id", "zero", "--pair-offset", "0",
+                                           "--cpu-baseline", "1"};
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         push(a, defaults[i]);
     if (label) {
@@ -638,11 +642,12 @@ static void print_steps(const tb_step_t *steps, int n, int verdicts)
             ref = &steps[i];
     if (!ref)
         return;
-    printf("cpu: %% of one core / CPU us per acked message, measured window + drain\n");
+    printf("cpu: %% of one core, CPU us per acked message [net of the idle baseline], over the "
+           "measured window + drain\n");
     printf("%-14s", "run");
     for (int k = 0; k < ref->n_cpu; k++)
-        printf(" %18.18s", ref->cpu[k].name);
-    printf(" %14s\n", "watched us/msg");
+        printf(" %22.22s", ref->cpu[k].name);
+    printf(" %22s\n", "watched total us/msg");
     for (int i = 0; i < n; i++) {
         const tb_step_t *s = &steps[i];
         if (!s->ran)
@@ -653,17 +658,22 @@ static void print_steps(const tb_step_t *steps, int n, int verdicts)
             for (int j = 0; j < s->n_cpu && !c; j++)
                 if (!strcmp(s->cpu[j].name, ref->cpu[k].name))
                     c = &s->cpu[j];
-            char cell[40] = "-";
+            char cell[64] = "-", net[24] = "";
+            if (c && c->ok && c->net_us_per_msg >= 0)
+                snprintf(net, sizeof(net), " [%.1f]", c->net_us_per_msg);
             if (c && c->ok && c->us_per_msg >= 0)
-                snprintf(cell, sizeof(cell), "%5.1f%% %8.2f", c->percent, c->us_per_msg);
+                snprintf(cell, sizeof(cell), "%.1f%% %.1f%s", c->percent, c->us_per_msg, net);
             else if (c && c->ok)
-                snprintf(cell, sizeof(cell), "%5.1f%% %8s", c->percent, "-");
-            printf(" %18s", cell);
+                snprintf(cell, sizeof(cell), "%.1f%% -", c->percent);
+            printf(" %22s", cell);
         }
-        if (s->watched_us_per_msg >= 0)
-            printf(" %14.2f\n", s->watched_us_per_msg);
-        else
-            printf(" %14s\n", "-");
+        char tot[64] = "-";
+        if (s->watched_us_per_msg >= 0 && s->watched_net_us_per_msg >= 0)
+            snprintf(tot, sizeof(tot), "%.1f [%.1f]", s->watched_us_per_msg,
+                     s->watched_net_us_per_msg);
+        else if (s->watched_us_per_msg >= 0)
+            snprintf(tot, sizeof(tot), "%.1f", s->watched_us_per_msg);
+        printf(" %22s\n", tot);
     }
 }
 
@@ -703,7 +713,7 @@ static void init_step(tb_step_t *st, const char *label, uint32_t conv, double ra
     st->conversations = conv;
     st->rate = rate;
     st->offered = conv * rate;
-    st->p50_ms = st->p99_ms = st->watched_us_per_msg = -1;
+    st->p50_ms = st->p99_ms = st->watched_us_per_msg = st->watched_net_us_per_msg = -1;
     st->counted = 1;
 }
 
@@ -973,20 +983,31 @@ static void test_cpu(void)
     st_check(fabs(f.cpu_seconds - 2.5) < 1e-9 && fabs(f.percent - 50) < 1e-9 &&
                  fabs(f.us_per_msg - 250) < 1e-9,
              "cpu figures: seconds, % of one core, us per message");
+    tb_cpu_net(&f, 0.1, 5000000, 10000); /* idle 10 %: 0.5 s of the 2.5 s were idle work */
+    st_check(fabs(f.base_percent - 10) < 1e-9 && fabs(f.net_us_per_msg - 200) < 1e-9,
+             "cpu net of the idle baseline");
+    tb_cpu_net(&f, 0.9, 5000000, 10000);
+    st_check(f.net_us_per_msg == 0, "net CPU never goes below 0");
     f = tb_cpu_figures(10, 100, 0, 0);
-    st_check(f.percent == 0 && f.us_per_msg < 0, "cpu figures without time or messages");
+    st_check(f.percent == 0 && f.us_per_msg < 0 && f.net_us_per_msg < 0,
+             "cpu figures without time or messages");
     tb_cpu_t c;
     tb_watch_t w[2];
     memset(w, 0, sizeof(w));
     snprintf(w[0].name, sizeof(w[0].name), "me");
     w[0].pid = getpid();
     w[1].pid = 0x7ffffff0; /* no such process */
+    tb_cpu_baseline(&c, w, 2, getpid(), 0.05);
+    st_check(c.base_seconds >= 0.05 && c.p[0].base_ok && !c.p[1].base_ok && c.p[2].base_ok,
+             "idle baseline sampled, a gone process marked");
     tb_cpu_begin(&c, w, 2, getpid(), 1000);
     volatile double x = 0;
     for (int i = 0; i < 3000000; i++)
         x += i * 0.5;
     tb_cpu_end(&c, 2001000);
-    st_check(c.n == 3 && c.p[0].ok && !c.p[1].ok && c.p[2].ok && !strcmp(c.p[2].name, "tt-bench"),
+    st_check(c.n == 3 && c.p[0].ok && !c.p[1].ok && c.p[2].ok && !strcmp(c.p[2].name, "tt-bench") &&
+                 c.base_seconds > 0 && c.p[0].base_ok &&
+                 tb_cpu_proc_figures(&c, 0, 1).base_percent >= 0,
              "cpu samples: watched processes, then tt-bench itself; a gone one is marked");
     tb_cpu_fig_t tot = tb_cpu_total_figures(&c, 1);
     st_check(tot.cpu_seconds == tb_cpu_proc_figures(&c, 0, 1).cpu_seconds,

@@ -38,6 +38,7 @@ typedef struct tb_step_cpu_s {
     char name[64];
     int ok;
     double percent, us_per_msg; /* us_per_msg < 0: nothing acked */
+    double net_us_per_msg;      /* above the idle baseline, < 0: unknown */
 } tb_step_cpu_t;
 
 typedef struct tb_step_s {
@@ -53,6 +54,7 @@ typedef struct tb_step_s {
     int n_cpu;
     tb_step_cpu_t cpu[TB_CPU_MAX];
     double watched_us_per_msg;   /* sum over the watched processes, -1 unknown */
+    double watched_net_us_per_msg; /* the same above the idle baseline, -1 unknown */
     int pass;                    /* verdict */
     char why[128];               /* why it failed */
     void *json;                  /* the run's JSON object (json_t *), owned */

@@ -68,6 +68,8 @@ static void usage(FILE *f)
 "Output:\n"
 "  --watch-pid NAME=PID   report the RSS of PID, and its CPU over the measured phase\n"
 "                         (repeatable; tt-bench's own CPU is always reported)\n"
+"  --cpu-baseline S       first measure the watched processes' idle CPU for S seconds, and\n"
+"                         report CPU per message net of it (default 0: not measured)\n"
 "  --json                 one JSON object on stdout instead of the summary\n"
 "  --label TEXT           a name for this run, printed in the summary and the JSON\n"
 "  --quiet                no progress lines on stderr\n"
@@ -174,7 +176,7 @@ enum {
     OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_GRACE, OPT_ACK_TIMEOUT, OPT_LOGIN_TIMEOUT,
     OPT_LOGIN_WINDOW, OPT_HEARTBEAT, OPT_SOURCE_IPS, OPT_THREADS, OPT_MAX_PDU, OPT_WATCH,
     OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_PAIR_OFFSET, OPT_MSG_ID,
-    OPT_LABEL
+    OPT_LABEL, OPT_CPU_BASELINE
 };
 
 static const struct option long_opts[] = {
@@ -210,6 +212,7 @@ static const struct option long_opts[] = {
     {"pair-offset", required_argument, NULL, OPT_PAIR_OFFSET},
     {"msg-id", required_argument, NULL, OPT_MSG_ID},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"cpu-baseline", required_argument, NULL, OPT_CPU_BASELINE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -388,6 +391,10 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
             break;
         case OPT_LABEL:
             cfg->label = optarg;
+            break;
+        case OPT_CPU_BASELINE:
+            if (parse_double(optarg, 0, 3600, &cfg->cpu_baseline) < 0)
+                return die_usage("bad --cpu-baseline '%s'", optarg);
             break;
         case 'h':
             usage(stdout);
@@ -592,6 +599,9 @@ static int bench_main(int argc, char **argv)
             goto cleanup;
         }
 
+    static tb_cpu_t cpu; /* from the measured window's start to the end of the drain */
+    if (cfg.cpu_baseline > 0) /* idle CPU of the watched processes, before any connection */
+        tb_cpu_baseline(&cpu, cfg.watch, cfg.n_watch, getpid(), cfg.cpu_baseline);
     sample_rss(&cfg, 0); /* baseline, before the first connection */
     run.login_start_us = tb_now_us();
     for (; started < cfg.threads; started++)
@@ -607,7 +617,6 @@ static int bench_main(int argc, char **argv)
     totals_t tot, prev;
     memset(&prev, 0, sizeof(prev));
     uint64_t login_end_us = 0, last_progress = run.login_start_us, run_end_us = 0;
-    static tb_cpu_t cpu; /* from the measured window's start to the end of the drain */
     int interrupted = 0;
     for (;;) {
         struct timespec ts = {0, COORD_TICK_MS * 1000000L};

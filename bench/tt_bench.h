@@ -50,6 +50,7 @@ typedef struct tb_config_s {
     uint32_t pair_offset;        /* --pair-offset K */
     int zero_msg_id;             /* --msg-id zero: msg_id 0 on the wire, as shipped clients */
     const char *label;           /* --label, printed in the report (NULL: none) */
+    double cpu_baseline;         /* --cpu-baseline S: idle CPU sampled before the logins */
     double rate;                 /* messages/s per sender, 0: as fast as the window allows */
     uint32_t window;             /* messages in flight (unacknowledged) per sender */
     double max_conn_rate;        /* messages/s cap per connection, 0: none */
