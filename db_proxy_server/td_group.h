@@ -96,8 +96,8 @@ int td_group_shields(td_conn_t *c, uint32_t gid,
  * window) answered with its msgId, nothing written; the sender must be a member (else *refused
  * = 1, nothing written); the next msgId; voice rows; the IMGroupMessage_<gid % 8> row; the
  * sender's read position moved to it; IMGroup.lastChated; the dedupe row; COMMIT. Retried on a
- * deadlock. The group row is read with a shared lock before the membership check, so no member
- * change commits in between: the message is stored under out->version, and when that is not
+ * deadlock. The group row is locked first (for update: the message updates it), so no member
+ * change commits between the membership check and the commit: the message is stored under out->version, and when that is not
  * out->have_version (the caller's cached member list) out->members gets the members of that
  * version, read in the same transaction. 0 committed / duplicate / refused, -1 error (rolled
  * back); out->members is freed by the caller (td_ids_free), empty unless stored. */
