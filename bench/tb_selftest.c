@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tb_group.h"
 #include "tt_bench.h"
 
 static int checks, failures;
@@ -320,6 +321,7 @@ int tb_self_test(void)
     test_hist();
     test_payload();
     test_rss();
+    failures += tb_group_self_test(&checks);
     printf("tt-bench self-test: %d checks, %d failed\n", checks, failures);
     return failures ? -1 : 0;
 }
