@@ -603,6 +603,7 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
 {
     tb_worker_t *w = cl->w;
     tb_run_t *run = w->run;
+    const tb_config_t *cfg = run->cfg;
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
     if (!m) {
@@ -647,6 +648,8 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
     ack.session_type = m->msg_type == MSG_GROUP_TEXT ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
                                                      : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
     tt_pb_free(m);
+    if (cfg->no_receipts)
+        return;
     if (cl->state == CL_READY && tt_pdu_send(cl->conn, SID_MSG, CID_MSG_DATA_ACK, next_seq(cl),
                                              &ack.base) == 0)
         inc(w, TB_C_RECEIPTS);

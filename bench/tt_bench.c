@@ -59,6 +59,8 @@ static void usage(FILE *f)
 "  --warmup S             seconds of sending before measuring (default 2)\n"
 "  --grace S              wait for late acks/deliveries after sending (default 5)\n"
 "  --ack-timeout S        an unacked message frees its window slot after this (default 10)\n"
+"  --no-receipts          receivers do not answer deliveries with IMMsgDataAck (as Mac\n"
+"                         clients; Windows ones do not for group messages)\n"
 "Connections:\n"
 "  --login-timeout S      per client: discovery + connect + login (default 30)\n"
 "  --login-window N       logins in progress at once (default 256)\n"
@@ -196,7 +198,8 @@ enum {
     OPT_PASSWORD, OPT_CLIENT_TYPE, OPT_SENDERS, OPT_RATE, OPT_WINDOW, OPT_MAX_CONN_RATE,
     OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_GRACE, OPT_ACK_TIMEOUT, OPT_LOGIN_TIMEOUT,
     OPT_LOGIN_WINDOW, OPT_HEARTBEAT, OPT_SOURCE_IPS, OPT_THREADS, OPT_MAX_PDU, OPT_WATCH,
-    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_GROUPS, OPT_MEMBERS
+    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_GROUPS, OPT_MEMBERS,
+    OPT_NO_RECEIPTS
 };
 
 static const struct option long_opts[] = {
@@ -211,6 +214,7 @@ static const struct option long_opts[] = {
     {"senders", required_argument, NULL, OPT_SENDERS},
     {"groups", required_argument, NULL, OPT_GROUPS},
     {"members", required_argument, NULL, OPT_MEMBERS},
+    {"no-receipts", no_argument, NULL, OPT_NO_RECEIPTS},
     {"rate", required_argument, NULL, OPT_RATE},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"max-conn-rate", required_argument, NULL, OPT_MAX_CONN_RATE},
@@ -399,6 +403,9 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
             break;
         case OPT_QUIET:
             cfg->quiet = 1;
+            break;
+        case OPT_NO_RECEIPTS:
+            cfg->no_receipts = 1;
             break;
         case OPT_SELF_TEST:
             return tb_self_test() == 0 ? 1 : 3;

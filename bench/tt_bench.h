@@ -70,6 +70,7 @@ typedef struct tb_config_s {
     int n_watch;
     int json;                    /* --json: one JSON object on stdout */
     int quiet;                   /* no progress lines */
+    int no_receipts;             /* --no-receipts: receivers do not answer with IMMsgDataAck */
 } tb_config_t;
 
 /* Counters; each worker writes only its own (relaxed atomics so the coordinator can read). */
