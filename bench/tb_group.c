@@ -337,11 +337,12 @@ static uint32_t online_total(const tb_group_t *g)
 void tb_group_report_text(const tb_group_t *g, const char *pattern, uint32_t first,
                           double measured_seconds, uint64_t delivered_m)
 {
+    uint32_t answered = atomic_load(&g->answered);
     printf("groups          %u temporary group%s of %u members (created by member 0), "
-           "%u sender%s each; created %u, failed %u, slowest create %.1f ms\n",
+           "%u sender%s each; created %u, failed %u, no answer %u, slowest create %.1f ms\n",
            g->groups, g->groups > 1 ? "s" : "", g->members, g->senders,
            g->senders > 1 ? "s" : "", tb_group_created(g), atomic_load(&g->failed),
-           ms(atomic_load(&g->create_us_max)));
+           g->groups > answered ? g->groups - answered : 0, ms(atomic_load(&g->create_us_max)));
     if (g->first_refusal[0])
         printf("  first failure %s\n", g->first_refusal);
     printf("  members       %u online at set-up; the server listed %u in group 0\n",
@@ -379,6 +380,9 @@ json_t *tb_group_json(const tb_group_t *g, const char *pattern, uint32_t first,
     json_object_set_new(o, "senders_per_group", json_integer(g->senders));
     json_object_set_new(o, "created", json_integer(tb_group_created(g)));
     json_object_set_new(o, "create_failed", json_integer(atomic_load(&g->failed)));
+    json_object_set_new(o, "create_unanswered",
+                        json_integer(g->groups > atomic_load(&g->answered)
+                                         ? g->groups - atomic_load(&g->answered) : 0));
     json_object_set_new(o, "slowest_create_ms", json_real(ms(atomic_load(&g->create_us_max))));
     json_object_set_new(o, "first_failure",
                         g->first_refusal[0] ? json_string(g->first_refusal) : json_null());
