@@ -65,6 +65,27 @@ static const char *client_type_name(uint32_t t)
     }
 }
 
+/* CPU of the watched processes during the send/idle phase, and per acknowledged message. */
+static void cpu_lines(const tb_result_t *r)
+{
+    int any = 0;
+    uint64_t acked = r->c[TB_C_ACKED];
+    for (int i = 0; i < r->n_watch; i++) {
+        const tb_watch_t *w = &r->watch[i];
+        if (!w->cpu_ok)
+            continue;
+        if (!any++)
+            printf("cpu (run phase)      seconds   %% of %.1f s  ms per acked message\n",
+                   r->run_seconds);
+        double s = (double)(w->cpu_end_us - w->cpu_start_us) / 1e6;
+        char per[32] = "-";
+        if (acked && r->cfg->mode != TB_MODE_IDLE)
+            snprintf(per, sizeof(per), "%.3f", s * 1000.0 / (double)acked);
+        printf("  %-16s %9.2f %11.0f %%  %s\n", w->name, s,
+               r->run_seconds > 0 ? 100.0 * s / r->run_seconds : 0.0, per);
+    }
+}
+
 void tb_report_text(const tb_result_t *r)
 {
     const tb_config_t *cfg = r->cfg;
@@ -194,7 +215,10 @@ void tb_report_text(const tb_result_t *r)
                mb(w->after_login), mb(w->peak), mb(w->end), mb(w->hwm), per, (long)w->pid,
                w->gone ? " (gone)" : "");
     }
-    printf("tt-bench itself: peak RSS %.1f MiB\n", mb(r->self_rss_hwm));
+    cpu_lines(r);
+    printf("tt-bench itself: peak RSS %.1f MiB, CPU %.2f s in the %s phase\n",
+           mb(r->self_rss_hwm), (double)r->self_cpu_run_us / 1e6,
+           cfg->mode == TB_MODE_IDLE ? "idle" : "send");
 }
 
 static json_t *hist_json(const tb_hist_t *h)
@@ -321,10 +345,14 @@ void tb_report_json(const tb_result_t *r)
         if (ok && w->end >= w->before)
             json_object_set_new(e, "bytes_per_client",
                                 json_real((double)(w->end - w->before) / (double)ok));
+        if (w->cpu_ok)
+            json_object_set_new(e, "cpu_run_seconds",
+                                json_real((double)(w->cpu_end_us - w->cpu_start_us) / 1e6));
         json_array_append_new(rss, e);
     }
     json_object_set_new(o, "rss", rss);
     json_object_set_new(o, "self_rss_hwm", json_integer((json_int_t)r->self_rss_hwm));
+    json_object_set_new(o, "self_cpu_run_seconds", json_real((double)r->self_cpu_run_us / 1e6));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (text) {
         printf("%s\n", text);

@@ -513,9 +513,11 @@ static void sample_rss(tb_config_t *cfg, int which)
             break;
         case 1:
             wt->after_login = rss;
+            wt->cpu_ok = tb_cpu_read(wt->pid, &wt->cpu_start_us) == 0;
             break;
         case 2:
             wt->end = rss;
+            wt->cpu_ok = wt->cpu_ok && tb_cpu_read(wt->pid, &wt->cpu_end_us) == 0;
             break;
         default:
             break;
@@ -669,6 +671,7 @@ int main(int argc, char **argv)
     memset(&prev, 0, sizeof(prev));
     uint64_t login_end_us = 0, last_progress = run.login_start_us, run_end_us = 0;
     int interrupted = 0;
+    uint64_t self_cpu_start = 0, self_cpu_end = 0;
     for (;;) {
         struct timespec ts = {0, COORD_TICK_MS * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -712,6 +715,7 @@ int main(int argc, char **argv)
             if (!login_end_us)
                 login_end_us = now;
             sample_rss(&cfg, 1);
+            tb_cpu_read(getpid(), &self_cpu_start);
             if (tot.c[TB_C_LOGIN_OK] == 0)
                 break;
             run.run_start_us = now;
@@ -735,6 +739,8 @@ int main(int argc, char **argv)
     }
     run_end_us = tb_now_us();
     sample_rss(&cfg, 2); /* before the connections close */
+    if (self_cpu_start && tb_cpu_read(getpid(), &self_cpu_end) < 0)
+        self_cpu_end = 0;
     atomic_store_explicit(&run.phase, TB_PHASE_STOP, memory_order_release);
 
 join:
@@ -784,6 +790,7 @@ join:
         r.watch = cfg.watch;
         r.n_watch = cfg.n_watch;
         r.self_rss_hwm = self_hwm();
+        r.self_cpu_run_us = self_cpu_end > self_cpu_start ? self_cpu_end - self_cpu_start : 0;
         if (run.group) {
             tb_group_finish(run.group);
             r.group = run.group;

@@ -214,6 +214,7 @@ typedef struct tb_result_s {
     const tb_watch_t *watch;         /* --watch-pid results */
     int n_watch;
     uint64_t self_rss_hwm;           /* tt-bench's own peak RSS */
+    uint64_t self_cpu_run_us;        /* tt-bench's own CPU time in the send/idle phase */
     const struct tb_group_s *group;  /* mode group, after tb_group_finish */
 } tb_result_t;
 
