@@ -7,8 +7,11 @@
 #
 #   bench/run-local.sh [options] [--] TT_BENCH_ARGS...
 #     --build DIR         build tree with the daemons and bench/tt-bench (default: build)
-#     --users N           accounts TT001..TTN to create (default: enough for --first/--count)
-#     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck)
+#     --users N           accounts TT001..TTN to create (default: enough for --first/--count,
+#                         or --conversations / --sweep conversations= of tt-bench real), with
+#                         scripts/seed-users.sh
+#     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck; with
+#                         tt-bench real: "shipped", msg_server's own default, not lifted)
 #     --db-threads N      db_proxy_server ThreadNum (default 8)
 #     --msg-batch N       db_proxy_server MsgBatchMax (default: the server's, 256)
 #     --db-conf K=V       one more db_proxy_server setting (repeatable)
@@ -32,6 +35,8 @@
 #       (login storm: 5000 first logins after an import, then the same 5000 again)
 #   bench/run-local.sh --msg-servers 2 -- group --members 2000 --senders 4 --rate 10 \
 #       --duration 30   (one 2,000-member group, its members spread over two msg_servers)
+#   bench/run-local.sh -- real --conversations 1000 --contact both
+#       (a company's traffic: 1000 conversations x 15 msg/s, first contact then warm)
 # Exit status: tt-bench's (0 ok, 1 failed logins / nothing acknowledged, 2 bad usage), or 3
 # when the stack did not come up.
 set -euo pipefail
@@ -39,7 +44,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 USERS=
-RATE_LIMIT=1000000
+RATE_LIMIT=
 DB_THREADS=8
 MSG_BATCH=
 DB_CONF=()
@@ -62,7 +67,7 @@ while [ $# -gt 0 ]; do
         --again) AGAIN=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
@@ -75,14 +80,20 @@ for bin in "$BENCH" "$BUILD/msg_server/msg_server" "$BUILD/db_proxy_server/db_pr
     [ -x "$bin" ] || { echo "run-local: $bin is missing (build first: make build)" >&2; exit 3; }
 done
 
-# Accounts needed by the tt-bench arguments (--first, --count, default 1 and 100).
-first=1 count= pattern= groups=1 members=100 group= discover=
+# Accounts needed by the tt-bench arguments (--first, --count, default 1 and 100; tt-bench
+# real: 2 per conversation, --conversations default 200, or the largest --sweep conversations=;
+# tt-bench group: --groups x --members, default 1 x 100).
+first=1 count= pattern= real= conv=200 sweep= groups=1 members=100 group= discover=
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
     a=${args[$i]} next=${args[$((i + 1))]:-}
     case "$a" in
         --first) first=$next ;; --first=*) first=${a#*=} ;;
         --count) count=$next ;; --count=*) count=${a#*=} ;;
+        real) real=1 ;;
+        --mode) [ "$next" != real ] || real=1 ;; --mode=real) real=1 ;;
+        --conversations) conv=$next ;; --conversations=*) conv=${a#*=} ;;
+        --sweep) sweep=$next ;; --sweep=*) sweep=${a#*=} ;;
         --user-pattern|--user-pattern=*) pattern=1 ;;
         --groups) groups=$next ;; --groups=*) groups=${a#*=} ;;
         --members) members=$next ;; --members=*) members=${a#*=} ;;
@@ -94,9 +105,13 @@ for ((i = 0; i < ${#args[@]}; i++)); do
             exit 2 ;;
     esac
 done
-if [ -z "$count" ]; then
-    if [ -n "$group" ]; then count=$(( groups * members )); else count=100; fi
+if [ -z "$count" ] && [ -n "$real" ]; then
+    [[ $sweep != conversations=* ]] || conv=${sweep##*[=,]}
+    count=$(( 2 * conv ))
 fi
+if [ -z "$count" ] && [ -n "$group" ]; then count=$(( groups * members )); fi
+count=${count:-100}
+[ -n "$RATE_LIMIT" ] || if [ -n "$real" ]; then RATE_LIMIT=shipped; else RATE_LIMIT=1000000; fi
 [ -n "$USERS" ] || USERS=$(( first + count - 1 ))
 (( USERS >= 2 )) || USERS=2
 [ -z "$pattern" ] || echo "run-local: note: accounts are created as TT%03d (TT001..TT$USERS)" >&2
@@ -172,20 +187,9 @@ TT_INNODB_BUFFER_POOL=${TT_INNODB_BUFFER_POOL:-512M} TT_INNODB_LOG_FILE=${TT_INN
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk -pteamtalk teamtalk -N -e "$1"; }
 
 if (( USERS > 100 )); then
-    # More accounts in the seed's format: name TTnnn, password md5(md5(plain) . salt).
+    # More accounts in the seed's format (name TTnnn, password md5(md5(plain) . salt)).
     say "creating accounts TT101..TT$USERS"
-    client_md5=$(printf '%s' "${TT_DEMO_PASSWORD:-test123}" | md5sum | cut -d' ' -f1)
-    sql "SET SESSION max_recursive_iterations = 100000000;
-         INSERT INTO IMUser (id, sex, name, domain, nick, password, salt, phone, email, avatar,
-                             departId, status, created, updated, push_shield_status, sign_info)
-         SELECT n, 1 + n % 2, CONCAT('TT', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-                CONCAT('tt', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-                CONCAT('User ', n), MD5(CONCAT('$client_md5', (n * 7919) % 10000)),
-                (n * 7919) % 10000, '', CONCAT('tt', n, '@example.com'), '', 2 + (n - 1) % 4, 0,
-                UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, ''
-         FROM (WITH RECURSIVE seq(n) AS
-                   (SELECT 101 UNION ALL SELECT n + 1 FROM seq WHERE n < $USERS)
-               SELECT n FROM seq) AS s;" \
+    "$ROOT/scripts/seed-users.sh" --dir "$TMP/stack" --from 101 --to "$USERS" >&2 \
         || { FAILED=1; say "could not create the accounts"; exit 3; }
 fi
 
@@ -221,10 +225,11 @@ LoginServerPort1=$P_LMS
 RouteServerIP1=127.0.0.1
 RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
-MsgRateLimit=$RATE_LIMIT
-MsgRateBurst=$(( RATE_LIMIT * 2 ))
 LoginTimeout=60
 CONF
+if [ "$RATE_LIMIT" != shipped ]; then
+    printf 'MsgRateLimit=%s\nMsgRateBurst=%s\n' "$RATE_LIMIT" $(( RATE_LIMIT * 2 )) >> "$TMP/msg$k.conf"
+fi
 done
 
 # the daemons authenticate each other, as with make run

@@ -503,7 +503,7 @@ static int send_one(tb_client_t *cl, uint64_t now)
     IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
     m.from_user_id = cl->user_id;
     m.to_session_id = s->partner_uid;
-    m.msg_id = cfg->mode == TB_MODE_GROUP ? 0 : s->local_msg_id++;
+    m.msg_id = cfg->zero_msg_id || cfg->mode == TB_MODE_GROUP ? 0 : s->local_msg_id++;
     m.create_time = (uint32_t)time(NULL);
     m.msg_type = cfg->mode == TB_MODE_GROUP ? MSG_GROUP_TEXT
                                             : IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
@@ -921,12 +921,12 @@ int tb_worker_init(tb_worker_t *w, tb_run_t *run, int id)
             if (!cl->snd)
                 return -1;
             cl->snd->cap = cap;
-            cl->snd->partner = (idx + cfg->shift) % cfg->count;
+            cl->snd->partner = tb_partner_of(cfg, idx);
             cl->snd->local_msg_id = FIRST_LOCAL_MSG_ID;
         }
         if (run->group)
             continue;
-        uint32_t from = (idx + cfg->count - cfg->shift) % cfg->count;
+        uint32_t from = tb_sender_of(cfg, idx);
         if (from < cfg->senders) {
             cl->rcv = calloc(1, sizeof(tb_rx_window_t));
             if (!cl->rcv)

@@ -65,27 +65,6 @@ static const char *client_type_name(uint32_t t)
     }
 }
 
-/* CPU of the watched processes during the send/idle phase, and per acknowledged message. */
-static void cpu_lines(const tb_result_t *r)
-{
-    int any = 0;
-    uint64_t acked = r->c[TB_C_ACKED];
-    for (int i = 0; i < r->n_watch; i++) {
-        const tb_watch_t *w = &r->watch[i];
-        if (!w->cpu_ok)
-            continue;
-        if (!any++)
-            printf("cpu (run phase)      seconds   %% of %.1f s  ms per acked message\n",
-                   r->run_seconds);
-        double s = (double)(w->cpu_end_us - w->cpu_start_us) / 1e6;
-        char per[32] = "-";
-        if (acked && r->cfg->mode != TB_MODE_IDLE)
-            snprintf(per, sizeof(per), "%.3f", s * 1000.0 / (double)acked);
-        printf("  %-16s %9.2f %11.0f %%  %s\n", w->name, s,
-               r->run_seconds > 0 ? 100.0 * s / r->run_seconds : 0.0, per);
-    }
-}
-
 void tb_report_text(const tb_result_t *r)
 {
     const tb_config_t *cfg = r->cfg;
@@ -101,21 +80,28 @@ void tb_report_text(const tb_result_t *r)
         printf(", %u group%s of %u, %u sender%s per group", cfg->groups,
                cfg->groups > 1 ? "s" : "", cfg->members, cfg->senders,
                cfg->senders > 1 ? "s" : "");
+    else if (send && cfg->pair_half)
+        printf(", %u senders, sender i -> client %u + (i+%u) mod %u", cfg->senders,
+               cfg->count - cfg->count / 2, cfg->pair_offset, cfg->count / 2);
     else if (send)
         printf(", %u senders, sender i -> client (i+%u) mod %u", cfg->senders, cfg->shift,
                cfg->count);
-    printf("\n  target        %s\n", r->target);
+    printf("\n");
+    if (cfg->label)
+        printf("  label         %s\n", cfg->label);
+    printf("  target        %s\n", r->target);
     if (send) {
         printf("  load          ");
         if (cfg->rate > 0)
-            printf("%g msg/s per sender", cfg->rate);
+            printf("%g msg/s per sender (%g msg/s offered)", cfg->rate,
+                   cfg->rate * cfg->senders);
         else
             printf("as fast as acks allow");
         printf(", window %u", cfg->window);
         if (cfg->max_conn_rate > 0)
             printf(", at most %g msg/s per connection", cfg->max_conn_rate);
-        printf(", %u-byte plaintext (%zu bytes encrypted)\n", cfg->size,
-               ttc_tt_cipher_text_len(cfg->size));
+        printf(", %u-byte plaintext (%zu bytes encrypted), msg_id %s\n", cfg->size,
+               ttc_tt_cipher_text_len(cfg->size), cfg->zero_msg_id ? "0" : "local from 90000000");
         printf("  time          warm-up %g s, measured %.2f s, grace up to %g s; %u thread%s\n",
                cfg->warmup, r->measured_seconds, cfg->grace, cfg->threads,
                cfg->threads > 1 ? "s" : "");
@@ -170,6 +156,8 @@ void tb_report_text(const tb_result_t *r)
                    (unsigned long long)(sent > deliv ? sent - deliv : 0));
         printf("throughput      acked %.1f msg/s, delivered %.1f msg/s (sent %.1f msg/s)\n",
                per_s(acked, s), per_s(deliv, s), per_s(sent, s));
+        printf("  unacked > 5 s %llu (measured messages not acked within 5 s of their send)\n",
+               (unsigned long long)tb_unacked_after(r, 5000000));
         printf("  all messages  sent %llu, acked %llu, delivered %llu (warm-up included)\n",
                (unsigned long long)r->c[TB_C_SENT], (unsigned long long)r->c[TB_C_ACKED],
                (unsigned long long)r->c[TB_C_DELIVERED]);
@@ -215,10 +203,8 @@ void tb_report_text(const tb_result_t *r)
                mb(w->after_login), mb(w->peak), mb(w->end), mb(w->hwm), per, (long)w->pid,
                w->gone ? " (gone)" : "");
     }
-    cpu_lines(r);
-    printf("tt-bench itself: peak RSS %.1f MiB, CPU %.2f s in the %s phase\n",
-           mb(r->self_rss_hwm), (double)r->self_cpu_run_us / 1e6,
-           cfg->mode == TB_MODE_IDLE ? "idle" : "send");
+    printf("tt-bench itself: peak RSS %.1f MiB\n", mb(r->self_rss_hwm));
+    tb_cpu_report_text(r->cpu, send ? r->c[TB_C_ACKED_M] : 0);
 }
 
 static json_t *hist_json(const tb_hist_t *h)
@@ -241,6 +227,7 @@ void tb_report_json(const tb_result_t *r)
     json_object_set_new(o, "mode", json_string(r->group ? "group" : send ? "send" : "idle"));
     json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
     json_object_set_new(o, "target", json_string(r->target));
+    json_object_set_new(o, "label", cfg->label ? json_string(cfg->label) : json_null());
     json_t *c = json_object();
     json_object_set_new(c, "login_url", cfg->login_url ? json_string(cfg->login_url) : json_null());
     json_object_set_new(c, "discover", json_string(cfg->discover_each ? "each" : "once"));
@@ -254,6 +241,9 @@ void tb_report_json(const tb_result_t *r)
         json_object_set_new(c, "groups", json_integer(cfg->groups));
         json_object_set_new(c, "members", json_integer(cfg->members));
     }
+    json_object_set_new(c, "pair_offset",
+                        cfg->pair_half ? json_integer(cfg->pair_offset) : json_null());
+    json_object_set_new(c, "msg_id", json_string(cfg->zero_msg_id ? "zero" : "local"));
     json_object_set_new(c, "rate", json_real(cfg->rate));
     json_object_set_new(c, "window", json_integer(cfg->window));
     json_object_set_new(c, "max_conn_rate", json_real(cfg->max_conn_rate));
@@ -306,6 +296,9 @@ void tb_report_json(const tb_result_t *r)
         json_object_set_new(m, "sent_per_second", json_real(per_s(sent, s)));
         json_object_set_new(m, "acked_per_second", json_real(per_s(acked, s)));
         json_object_set_new(m, "delivered_per_second", json_real(per_s(deliv, s)));
+        json_object_set_new(m, "offered_per_second", json_real(cfg->rate * cfg->senders));
+        json_object_set_new(m, "unacked_after_5s",
+                            json_integer((json_int_t)tb_unacked_after(r, 5000000)));
         json_object_set_new(o, "messages", m);
         json_t *lat = json_object();
         json_object_set_new(lat, "send_to_ack", hist_json(&r->ack_hist));
@@ -345,14 +338,11 @@ void tb_report_json(const tb_result_t *r)
         if (ok && w->end >= w->before)
             json_object_set_new(e, "bytes_per_client",
                                 json_real((double)(w->end - w->before) / (double)ok));
-        if (w->cpu_ok)
-            json_object_set_new(e, "cpu_run_seconds",
-                                json_real((double)(w->cpu_end_us - w->cpu_start_us) / 1e6));
         json_array_append_new(rss, e);
     }
     json_object_set_new(o, "rss", rss);
     json_object_set_new(o, "self_rss_hwm", json_integer((json_int_t)r->self_rss_hwm));
-    json_object_set_new(o, "self_cpu_run_seconds", json_real((double)r->self_cpu_run_us / 1e6));
+    json_object_set_new(o, "cpu", (json_t *)tb_cpu_json(r->cpu, send ? r->c[TB_C_ACKED_M] : 0));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (text) {
         printf("%s\n", text);

@@ -1,4 +1,3 @@
-/* tb_rss: see tb_rss.h. */
 #include "tb_rss.h"
 
 #include <fcntl.h>
@@ -49,55 +48,4 @@ int tb_rss_read(pid_t pid, uint64_t *rss, uint64_t *hwm)
         return -1;
     buf[n] = '\0';
     return tb_rss_parse(buf, rss, hwm);
-}
-
-int tb_cpu_parse(const char *text, uint64_t *ticks)
-{
-    /* "pid (comm) state ppid ..." : comm may hold spaces and parentheses, so count the
-     * fields after the last ')': state is field 3, utime 14, stime 15 */
-    const char *p = strrchr(text, ')');
-    if (!p)
-        return -1;
-    p++;
-    uint64_t ut = 0, st = 0;
-    for (int field = 3; field <= 15; field++) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            return -1;
-        if (field == 14 || field == 15) {
-            char *e;
-            unsigned long long v = strtoull(p, &e, 10);
-            if (e == p)
-                return -1;
-            if (field == 14)
-                ut = v;
-            else
-                st = v;
-        }
-        while (*p && *p != ' ')
-            p++;
-    }
-    *ticks = ut + st;
-    return 0;
-}
-
-int tb_cpu_read(pid_t pid, uint64_t *us)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    uint64_t ticks;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (tb_cpu_parse(buf, &ticks) < 0 || hz <= 0)
-        return -1;
-    *us = ticks * 1000000u / (uint64_t)hz;
-    return 0;
 }

@@ -1,6 +1,5 @@
-/* tb_rss: resident memory of other processes, read from /proc/PID/status (VmRSS, VmHWM), and
- * their CPU time (/proc/PID/stat utime + stime), for --watch-pid. Sampled by the coordinating
- * thread; nothing here allocates. */
+/* tb_rss: resident memory of other processes, read from /proc/PID/status (VmRSS, VmHWM), for
+ * --watch-pid. Sampled by the coordinating thread; nothing here allocates. */
 #ifndef TB_RSS_H
 #define TB_RSS_H
 
@@ -16,18 +15,11 @@ typedef struct tb_watch_s {
     uint64_t peak;        /* highest VmRSS sampled during the run */
     uint64_t end;         /* VmRSS at the end (before disconnecting) */
     uint64_t hwm;         /* VmHWM at the end: the kernel's peak over the process life */
-    uint64_t cpu_start_us; /* user + system CPU time when the send/idle phase starts */
-    uint64_t cpu_end_us;   /* ... at the end (before disconnecting) */
-    int cpu_ok;            /* both CPU samples were read */
 } tb_watch_t;
 
 /* Reads VmRSS and VmHWM in bytes. 0 ok, -1 when the process is gone or unreadable. */
 int tb_rss_read(pid_t pid, uint64_t *rss, uint64_t *hwm);
 /* Parses the text of a /proc/PID/status file (exposed for the self-test). */
 int tb_rss_parse(const char *text, uint64_t *rss, uint64_t *hwm);
-/* User + system CPU time of pid in microseconds. 0 ok, -1 gone or unreadable. */
-int tb_cpu_read(pid_t pid, uint64_t *us);
-/* Parses /proc/PID/stat text into utime + stime clock ticks (exposed for the self-test). */
-int tb_cpu_parse(const char *text, uint64_t *ticks);
 
 #endif

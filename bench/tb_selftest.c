@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "tb_group.h"
+#include "tb_real.h"
 #include "tt_bench.h"
 
 static int checks, failures;
@@ -309,12 +310,6 @@ static void test_rss(void)
           "/proc/PID/status VmRSS and VmHWM");
     check(tb_rss_parse("Name:\tx\n", &rss, &hwm) < 0, "status without VmRSS");
     check(tb_rss_read(getpid(), &rss, &hwm) == 0 && rss > 0, "own RSS is readable");
-    uint64_t ticks = 0, us = 0;
-    check(tb_cpu_parse("42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 1", &ticks)
-              == 0 && ticks == 281,
-          "/proc/PID/stat utime + stime, a command name with spaces and parentheses");
-    check(tb_cpu_parse("42 (x) S 1 2", &ticks) < 0, "a short /proc/PID/stat is refused");
-    check(tb_cpu_read(getpid(), &us) == 0, "own CPU time is readable");
 }
 
 int tb_self_test(void)
@@ -328,6 +323,7 @@ int tb_self_test(void)
     test_payload();
     test_rss();
     failures += tb_group_self_test(&checks);
+    failures += tb_real_self_test(&checks); /* tb_real.c: pairing, CPU accounting, sweep */
     printf("tt-bench self-test: %d checks, %d failed\n", checks, failures);
     return failures ? -1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tb_group.h"
+#include "tb_real.h"
 #include "tt_bench.h"
 
 #define COORD_TICK_MS 50
@@ -23,6 +24,8 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: tt-bench [send|group|idle|login] (--login-url URL | --msg-server HOST:PORT[,...])\n"
 "                [options]\n"
+"       tt-bench real [--conversations N] [--contact first|warm|both] [--sweep WHAT=LIST]\n"
+"                [--p99-bound MS] [options]   (see tt-bench real --help)\n"
 "       tt-bench --self-test\n"
 "\n"
 "Load generator speaking only the TeamTalk protocol. Accounts are PATTERN(first) ..\n"
@@ -61,6 +64,10 @@ static void usage(FILE *f)
 "  --ack-timeout S        an unacked message frees its window slot after this (default 10)\n"
 "  --no-receipts          receivers do not answer deliveries with IMMsgDataAck (as Mac\n"
 "                         clients; Windows ones do not for group messages)\n"
+"  --pair-offset K        sender i sends to client ceil(count/2) + (i+K) mod floor(count/2)\n"
+"                         (needs senders <= count/2); a new K gives pairs that never talked\n"
+"  --msg-id local|zero    client msg_id: Android-style local ids from 90000000 (default), or\n"
+"                         0 as every shipped client sends\n"
 "Connections:\n"
 "  --login-timeout S      per client: discovery + connect + login (default 30)\n"
 "  --login-window N       logins in progress at once (default 256)\n"
@@ -70,8 +77,12 @@ static void usage(FILE *f)
 "  --threads T            worker threads, each with its own event loop (default 1)\n"
 "  --max-pdu BYTES        largest frame accepted from the server (default 1048576)\n"
 "Output:\n"
-"  --watch-pid NAME=PID   report the RSS of PID (repeatable)\n"
+"  --watch-pid NAME=PID   report the RSS of PID, and its CPU over the measured phase\n"
+"                         (repeatable; tt-bench's own CPU is always reported)\n"
+"  --cpu-baseline S       first measure the watched processes' idle CPU for S seconds, and\n"
+"                         report CPU per message net of it (default 0: not measured)\n"
 "  --json                 one JSON object on stdout instead of the summary\n"
+"  --label TEXT           a name for this run, printed in the summary and the JSON\n"
 "  --quiet                no progress lines on stderr\n"
 "  --self-test            check the cipher, md5, JSON and HTTP parsing, histogram; exit\n"
 "\n"
@@ -198,8 +209,8 @@ enum {
     OPT_PASSWORD, OPT_CLIENT_TYPE, OPT_SENDERS, OPT_RATE, OPT_WINDOW, OPT_MAX_CONN_RATE,
     OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_GRACE, OPT_ACK_TIMEOUT, OPT_LOGIN_TIMEOUT,
     OPT_LOGIN_WINDOW, OPT_HEARTBEAT, OPT_SOURCE_IPS, OPT_THREADS, OPT_MAX_PDU, OPT_WATCH,
-    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_GROUPS, OPT_MEMBERS,
-    OPT_NO_RECEIPTS
+    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_PAIR_OFFSET, OPT_MSG_ID,
+    OPT_LABEL, OPT_CPU_BASELINE, OPT_GROUPS, OPT_MEMBERS, OPT_NO_RECEIPTS
 };
 
 static const struct option long_opts[] = {
@@ -235,6 +246,10 @@ static const struct option long_opts[] = {
     {"self-test", no_argument, NULL, OPT_SELF_TEST},
     {"mode", required_argument, NULL, OPT_MODE},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"pair-offset", required_argument, NULL, OPT_PAIR_OFFSET},
+    {"msg-id", required_argument, NULL, OPT_MSG_ID},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"cpu-baseline", required_argument, NULL, OPT_CPU_BASELINE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -416,6 +431,23 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         case OPT_VERSION:
             printf("%s\n", TB_VERSION);
             return 1;
+        case OPT_PAIR_OFFSET:
+            if (parse_u32(optarg, 0, 0x7fffffffu, &cfg->pair_offset) < 0)
+                return die_usage("bad --pair-offset '%s'", optarg);
+            cfg->pair_half = 1;
+            break;
+        case OPT_MSG_ID:
+            if (strcmp(optarg, "zero") && strcmp(optarg, "local"))
+                return die_usage("--msg-id takes zero or local, not '%s'", optarg);
+            cfg->zero_msg_id = strcmp(optarg, "zero") == 0;
+            break;
+        case OPT_LABEL:
+            cfg->label = optarg;
+            break;
+        case OPT_CPU_BASELINE:
+            if (parse_double(optarg, 0, 3600, &cfg->cpu_baseline) < 0)
+                return die_usage("bad --cpu-baseline '%s'", optarg);
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -462,6 +494,8 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         if (cfg->senders < 1 || cfg->senders > cfg->count)
             return die_usage("%s", "--senders must be between 1 and --count");
         cfg->shift = tb_pair_shift(cfg->count, cfg->senders);
+        if (cfg->pair_half && cfg->senders > cfg->count / 2)
+            return die_usage("%s", "--pair-offset needs --senders of at most --count / 2");
     } else if (cfg->mode == TB_MODE_IDLE)
         cfg->senders = 0;
     if (cfg->threads > cfg->count)
@@ -513,11 +547,9 @@ static void sample_rss(tb_config_t *cfg, int which)
             break;
         case 1:
             wt->after_login = rss;
-            wt->cpu_ok = tb_cpu_read(wt->pid, &wt->cpu_start_us) == 0;
             break;
         case 2:
             wt->end = rss;
-            wt->cpu_ok = wt->cpu_ok && tb_cpu_read(wt->pid, &wt->cpu_end_us) == 0;
             break;
         default:
             break;
@@ -567,7 +599,7 @@ static void raise_fd_limit(const tb_config_t *cfg)
                 cfg->count, (unsigned long long)rl.rlim_cur);
 }
 
-int main(int argc, char **argv)
+static int bench_main(int argc, char **argv)
 {
     static tb_config_t cfg;
     int prc = parse_args(&cfg, argc, argv);
@@ -655,6 +687,9 @@ int main(int argc, char **argv)
             goto cleanup;
         }
 
+    static tb_cpu_t cpu; /* from the measured window's start to the end of the drain */
+    if (cfg.cpu_baseline > 0) /* idle CPU of the watched processes, before any connection */
+        tb_cpu_baseline(&cpu, cfg.watch, cfg.n_watch, getpid(), cfg.cpu_baseline);
     sample_rss(&cfg, 0); /* baseline, before the first connection */
     run.login_start_us = tb_now_us();
     for (; started < cfg.threads; started++)
@@ -671,7 +706,6 @@ int main(int argc, char **argv)
     memset(&prev, 0, sizeof(prev));
     uint64_t login_end_us = 0, last_progress = run.login_start_us, run_end_us = 0;
     int interrupted = 0;
-    uint64_t self_cpu_start = 0, self_cpu_end = 0;
     for (;;) {
         struct timespec ts = {0, COORD_TICK_MS * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -715,7 +749,6 @@ int main(int argc, char **argv)
             if (!login_end_us)
                 login_end_us = now;
             sample_rss(&cfg, 1);
-            tb_cpu_read(getpid(), &self_cpu_start);
             if (tot.c[TB_C_LOGIN_OK] == 0)
                 break;
             run.run_start_us = now;
@@ -729,6 +762,8 @@ int main(int argc, char **argv)
                 break;
             st = ST_DRAIN;
         }
+        if ((st == ST_RUN || st == ST_DRAIN) && !cpu.begun && now >= run.measure_start_us)
+            tb_cpu_begin(&cpu, cfg.watch, cfg.n_watch, getpid(), now);
         if (st == ST_DRAIN) {
             int settled = tot.c[TB_C_ACKED] >= tot.c[TB_C_SENT] &&
                           (run.group ? tb_group_settled(run.group, tot.c[TB_C_DELIVERED])
@@ -738,9 +773,8 @@ int main(int argc, char **argv)
         }
     }
     run_end_us = tb_now_us();
+    tb_cpu_end(&cpu, run_end_us);
     sample_rss(&cfg, 2); /* before the connections close */
-    if (self_cpu_start && tb_cpu_read(getpid(), &self_cpu_end) < 0)
-        self_cpu_end = 0;
     atomic_store_explicit(&run.phase, TB_PHASE_STOP, memory_order_release);
 
 join:
@@ -790,7 +824,7 @@ join:
         r.watch = cfg.watch;
         r.n_watch = cfg.n_watch;
         r.self_rss_hwm = self_hwm();
-        r.self_cpu_run_us = self_cpu_end > self_cpu_start ? self_cpu_end - self_cpu_start : 0;
+        r.cpu = &cpu;
         if (run.group) {
             tb_group_finish(run.group);
             r.group = run.group;
@@ -819,3 +853,5 @@ cleanup:
     tb_group_free(run.group);
     return rc;
 }
+
+int main(int argc, char **argv) { return tb_real_main(argc, argv, long_opts, bench_main); }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "ttc_crypto.h"
+#include "tb_cpu.h"
 #include "tb_discover.h"
 #include "tb_hist.h"
 #include "tb_payload.h"
@@ -51,6 +52,11 @@ typedef struct tb_config_s {
     uint32_t client_type;        /* IM.BaseDefine.ClientType */
     uint32_t senders;            /* clients 0 .. senders-1 send (group: members per group) */
     uint32_t shift;              /* sender i sends to client (i + shift) mod count */
+    int pair_half;               /* --pair-offset given: the half rule (tb_real.h) instead */
+    uint32_t pair_offset;        /* --pair-offset K */
+    int zero_msg_id;             /* --msg-id zero: msg_id 0 on the wire, as shipped clients */
+    const char *label;           /* --label, printed in the report (NULL: none) */
+    double cpu_baseline;         /* --cpu-baseline S: idle CPU sampled before the logins */
     double rate;                 /* messages/s per sender, 0: as fast as the window allows */
     uint32_t window;             /* messages in flight (unacknowledged) per sender */
     double max_conn_rate;        /* messages/s cap per connection, 0: none */
@@ -214,13 +220,21 @@ typedef struct tb_result_s {
     const tb_watch_t *watch;         /* --watch-pid results */
     int n_watch;
     uint64_t self_rss_hwm;           /* tt-bench's own peak RSS */
-    uint64_t self_cpu_run_us;        /* tt-bench's own CPU time in the send/idle phase */
+    const tb_cpu_t *cpu;             /* CPU over the measured phase (tb_cpu.h) */
     const struct tb_group_s *group;  /* mode group, after tb_group_finish */
 } tb_result_t;
+
+/* Measured messages not acked within 5 s of their send: never acked, or acked later. */
+uint64_t tb_unacked_after(const tb_result_t *r, uint64_t limit_us);
 
 void tb_unknown_add(tb_unknown_t *u, uint16_t cmd, uint64_t n);
 void tb_report_text(const tb_result_t *r);
 void tb_report_json(const tb_result_t *r);
+
+/* tb_real.c: the pairing rule of a configuration (shift rule, or the half rule of
+ * --pair-offset): the partner of sender i, and the sender of client j (UINT32_MAX: none). */
+uint32_t tb_partner_of(const tb_config_t *cfg, uint32_t i);
+uint32_t tb_sender_of(const tb_config_t *cfg, uint32_t j);
 
 /* tb_selftest.c */
 int tb_self_test(void);

@@ -212,6 +212,31 @@ static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, 
     return f;
 }
 
+/* The message as clients get it: attach_data (ours) dropped, a whole CID_MSG_DATA frame
+ * (malloc'd), NULL when out of memory. */
+static uint8_t *client_frame(IM__Message__IMMsgData *m, size_t *len)
+{
+    free(m->attach_data.data);
+    m->attach_data.data = NULL;
+    m->attach_data.len = 0;
+    m->has_attach_data = 0;
+    return frame_of(SID_MSG, CID_MSG_DATA, &m->base, len);
+}
+
+/* Writes the group message to the connections here of the n members in list (BE32 ids), but
+ * `except`; its attach_data is dropped. */
+static void write_members(msg_server_t *ms, IM__Message__IMMsgData *m, const uint8_t *list,
+                          size_t n, const client_t *except)
+{
+    size_t len;
+    uint8_t *frame = client_frame(m, &len);
+    if (!frame)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ms_user_write(ms, tt_fanout_id(list, i), except, frame, len);
+    free(frame);
+}
+
 /* The members of a stored group message as BE32 ids (malloc'd, *n of them): the ones db_proxy
  * sent with it (then cached), else the cached list when it is the message's version or newer
  * (or, for a resend whose first answer was lost — answered with the duplicate mark, no
@@ -255,17 +280,7 @@ static void group_deliver(msg_server_t *ms, IM__Message__IMMsgData *m, const cli
                     m->msg_id, m->to_session_id);
         return;
     }
-    free(m->attach_data.data);
-    m->attach_data.data = NULL;
-    m->attach_data.len = 0;
-    m->has_attach_data = 0;
-    size_t len;
-    uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
-    if (frame) {
-        for (size_t i = 0; i < n; i++)
-            ms_user_write(ms, tt_fanout_id(list, i), sender, frame, len);
-        free(frame);
-    }
+    write_members(ms, m, list, n, sender);
     tt_link_t *route = ms_route_master(ms);
     if (route) {
         m->has_attach_data = 1;
@@ -352,12 +367,8 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
-    free(m->attach_data.data);
-    m->attach_data.data = NULL;
-    m->attach_data.len = 0;
-    m->has_attach_data = 0;
     size_t len;
-    uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
+    uint8_t *frame = client_frame(m, &len);
     if (frame) {
         ms_user_write(ms, m->to_session_id, NULL, frame, len);
         ms_user_write(ms, m->from_user_id, sender, frame, len);
@@ -403,16 +414,8 @@ static void group_fanout_routed(msg_server_t *ms, const tt_pdu_t *pdu)
     }
     uint8_t *list = m->attach_data.data;
     size_t n = m->attach_data.len / 4;
-    m->attach_data.data = NULL;
-    m->attach_data.len = 0;
-    m->has_attach_data = 0;
-    size_t len;
-    uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
-    if (frame) {
-        for (size_t i = 0; i < n; i++)
-            ms_user_write(ms, tt_fanout_id(list, i), NULL, frame, len);
-        free(frame);
-    }
+    m->attach_data.data = NULL; /* kept as the list */
+    write_members(ms, m, list, n, NULL);
     free(list);
     tt_pb_free(m);
 }
