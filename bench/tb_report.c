@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tb_group.h"
 #include "tt_bench.h"
 
 static const char *const refuse_names[TB_REFUSE_CODES] = {
@@ -70,11 +71,16 @@ void tb_report_text(const tb_result_t *r)
     char first[128], last[128];
     snprintf(first, sizeof(first), cfg->user_pattern, (unsigned)cfg->first);
     snprintf(last, sizeof(last), cfg->user_pattern, (unsigned)(cfg->first + cfg->count - 1));
-    int send = cfg->mode == TB_MODE_SEND;
-    printf("tt-bench %s%s: %u clients %s..%s (%s)", send ? "send" : "idle",
+    int send = cfg->mode != TB_MODE_IDLE;
+    printf("tt-bench %s%s: %u clients %s..%s (%s)",
+           r->group ? "group" : send ? "send" : "idle",
            r->interrupted ? " (INTERRUPTED: figures so far)" : "", cfg->count, first, last,
            client_type_name(cfg->client_type));
-    if (send && cfg->pair_half)
+    if (r->group)
+        printf(", %u group%s of %u, %u sender%s per group", cfg->groups,
+               cfg->groups > 1 ? "s" : "", cfg->members, cfg->senders,
+               cfg->senders > 1 ? "s" : "");
+    else if (send && cfg->pair_half)
         printf(", %u senders, sender i -> client %u + (i+%u) mod %u", cfg->senders,
                cfg->count - cfg->count / 2, cfg->pair_offset, cfg->count / 2);
     else if (send)
@@ -130,14 +136,24 @@ void tb_report_text(const tb_result_t *r)
     if (send) {
         hist_line("send->ack", &r->ack_hist);
         hist_line("send->delivery", &r->deliv_hist);
+        if (r->group)
+            hist_line("send->last", &r->group->last_hist);
         uint64_t sent = r->c[TB_C_SENT_M], acked = r->c[TB_C_ACKED_M],
                  deliv = r->c[TB_C_DELIVERED_M];
         double s = r->measured_seconds;
-        printf("messages        measured: sent %llu, acked %llu, delivered %llu; "
-               "lost: ack %llu, delivery %llu\n",
-               (unsigned long long)sent, (unsigned long long)acked, (unsigned long long)deliv,
-               (unsigned long long)(sent > acked ? sent - acked : 0),
-               (unsigned long long)(sent > deliv ? sent - deliv : 0));
+        if (r->group)
+            printf("messages        measured: sent %llu, acked %llu (lost: ack %llu); "
+                   "deliveries %llu\n",
+                   (unsigned long long)sent, (unsigned long long)acked,
+                   (unsigned long long)(sent > acked ? sent - acked : 0),
+                   (unsigned long long)deliv);
+        else
+            printf("messages        measured: sent %llu, acked %llu, delivered %llu; "
+                   "lost: ack %llu, delivery %llu\n",
+                   (unsigned long long)sent, (unsigned long long)acked,
+                   (unsigned long long)deliv,
+                   (unsigned long long)(sent > acked ? sent - acked : 0),
+                   (unsigned long long)(sent > deliv ? sent - deliv : 0));
         printf("throughput      acked %.1f msg/s, delivered %.1f msg/s (sent %.1f msg/s)\n",
                per_s(acked, s), per_s(deliv, s), per_s(sent, s));
         printf("  unacked > 5 s %llu (measured messages not acked within 5 s of their send)\n",
@@ -157,6 +173,8 @@ void tb_report_text(const tb_result_t *r)
                (unsigned long long)r->c[TB_C_OTHER_MSG],
                (unsigned long long)r->c[TB_C_RATE_SLIPS],
                (unsigned long long)r->c[TB_C_IDLE_SENDERS]);
+        if (r->group)
+            tb_group_report_text(r->group, cfg->user_pattern, cfg->first, s, deliv);
     }
     printf("connections     kicked %llu, closed by server %llu, errors %llu; "
            "heartbeats %llu sent, %llu received\n",
@@ -203,10 +221,10 @@ static json_t *hist_json(const tb_hist_t *h)
 void tb_report_json(const tb_result_t *r)
 {
     const tb_config_t *cfg = r->cfg;
-    int send = cfg->mode == TB_MODE_SEND;
+    int send = cfg->mode != TB_MODE_IDLE;
     json_t *o = json_object();
     json_object_set_new(o, "tool", json_string(TB_VERSION));
-    json_object_set_new(o, "mode", json_string(send ? "send" : "idle"));
+    json_object_set_new(o, "mode", json_string(r->group ? "group" : send ? "send" : "idle"));
     json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
     json_object_set_new(o, "target", json_string(r->target));
     json_object_set_new(o, "label", cfg->label ? json_string(cfg->label) : json_null());
@@ -219,6 +237,10 @@ void tb_report_json(const tb_result_t *r)
     json_object_set_new(c, "client_type", json_integer(cfg->client_type));
     json_object_set_new(c, "senders", json_integer(cfg->senders));
     json_object_set_new(c, "pair_shift", json_integer(cfg->shift));
+    if (r->group) {
+        json_object_set_new(c, "groups", json_integer(cfg->groups));
+        json_object_set_new(c, "members", json_integer(cfg->members));
+    }
     json_object_set_new(c, "pair_offset",
                         cfg->pair_half ? json_integer(cfg->pair_offset) : json_null());
     json_object_set_new(c, "msg_id", json_string(cfg->zero_msg_id ? "zero" : "local"));
@@ -269,7 +291,8 @@ void tb_report_json(const tb_result_t *r)
         json_object_set_new(m, "lost_ack",
                             json_integer((json_int_t)(sent > acked ? sent - acked : 0)));
         json_object_set_new(m, "lost_delivery",
-                            json_integer((json_int_t)(sent > deliv ? sent - deliv : 0)));
+                            json_integer((json_int_t)(r->group ? r->group->lost
+                                                     : sent > deliv ? sent - deliv : 0)));
         json_object_set_new(m, "sent_per_second", json_real(per_s(sent, s)));
         json_object_set_new(m, "acked_per_second", json_real(per_s(acked, s)));
         json_object_set_new(m, "delivered_per_second", json_real(per_s(deliv, s)));
@@ -280,7 +303,12 @@ void tb_report_json(const tb_result_t *r)
         json_t *lat = json_object();
         json_object_set_new(lat, "send_to_ack", hist_json(&r->ack_hist));
         json_object_set_new(lat, "send_to_delivery", hist_json(&r->deliv_hist));
+        if (r->group)
+            json_object_set_new(lat, "send_to_last_delivery", hist_json(&r->group->last_hist));
         json_object_set_new(o, "latency_ms", lat);
+        if (r->group)
+            json_object_set_new(o, "group", tb_group_json(r->group, cfg->user_pattern, cfg->first,
+                                                          s, deliv));
     } else {
         json_object_set_new(o, "idle_seconds", json_real(r->run_seconds));
     }
