@@ -8,6 +8,7 @@
  *   it_dbproxy_group PORT flushed  after FLUSHALL on Redis: ids go on, none reused
  *   it_dbproxy_group PORT burst GA GB GC G60 V60   group and one-to-one messages pipelined
  *                                  on one connection, a member removed meanwhile (see there)
+ *   it_dbproxy_group PORT fallback GA  a batch MariaDB fails: stored one by one
  * Exit status 0 when every check passed. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -790,6 +791,54 @@ static void phase_burst(peer_t *p, char **argv)
     printf("burst: last ids %u %u %u %u\n", next[0] - 1, next[1] - 1, next[2] - 1, next[3] - 1);
 }
 
+/* it_dbproxy_group PORT fallback GA: 12 messages of 21 to ga at once, the 6th of which
+ * MariaDB refuses (a trigger it_dbproxy_group.sh made): the batch fails, its messages are
+ * stored one by one, all answered in order, only that one with msg_id 0, the others with the
+ * next ids. */
+static void phase_fallback(peer_t *p, uint32_t ga)
+{
+    uint32_t last = latest_id(p, 21, ga);
+    uint8_t attach[12][12];
+    for (int k = 0; k < 12; k++) {
+        char text[32];
+        snprintf(text, sizeof(text), k == 5 ? "poison" : "after poison %d", k);
+        for (int i = 0; i < 12; i++)
+            attach[k][i] = (uint8_t)(k * 11 + i);
+        IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+        q.from_user_id = 21;
+        q.to_session_id = ga;
+        q.create_time = (uint32_t)time(NULL);
+        q.msg_type = GTEXT;
+        q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+        q.has_attach_data = 1;
+        q.attach_data = (ProtobufCBinaryData){12, attach[k]};
+        send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(2000 + k), &q.base);
+    }
+    int in_order = 1, ids_ok = 1;
+    uint32_t next = last + 1;
+    for (int k = 0; k < 12; k++) {
+        uint16_t cid, seq;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, T, &cid, &seq, &body, &len) < 0) {
+            in_order = 0;
+            break;
+        }
+        IM__Message__IMMsgData *a = (IM__Message__IMMsgData *)tt_pb_unpack(
+            &im__message__immsg_data__descriptor, body, len);
+        free(body);
+        if (!a || seq != 2000 + k || !a->has_attach_data || a->attach_data.len < 12 ||
+            memcmp(a->attach_data.data, attach[k], 12) != 0)
+            in_order = 0;
+        else if (k == 5 ? a->msg_id != 0 : a->msg_id != next++)
+            ids_ok = 0;
+        tt_pb_free(a);
+    }
+    check(in_order, "a failing batch: every message answered in order");
+    check(ids_ok, "stored one by one: the refused one msg_id 0, the others the next ids (from %u)",
+          last + 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -807,6 +856,8 @@ int main(int argc, char **argv)
         phase_msgs(&p);
     } else if (strcmp(phase, "flushed") == 0) {
         phase_flushed(&p);
+    } else if (strcmp(phase, "fallback") == 0 && argc >= 4) {
+        phase_fallback(&p, (uint32_t)strtoul(argv[3], NULL, 10));
     } else if (strcmp(phase, "burst") == 0 && argc >= 8) {
         phase_burst(&p, argv);
     } else {

@@ -191,7 +191,26 @@ tt_check "the voice messages have their audio rows" \
     sql_is "SELECT COUNT(*), SUM(content REGEXP '^[0-9]+$') FROM IMGroupMessage_$((GC % 8))
             WHERE groupId = $GC AND type = 18" "5	5"
 
+# A batch MariaDB refuses (a trigger fails one row): stored again one message at a time.
+MYSQL_PWD=teamtalk mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk teamtalk <<EOF
+DELIMITER //
+CREATE TRIGGER tt_test_poison BEFORE INSERT ON IMGroupMessage_$((GA % 8)) FOR EACH ROW
+BEGIN
+    IF NEW.content = 'poison' THEN
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison row';
+    END IF;
+END//
+DELIMITER ;
+EOF
+it_check "a failing group batch: stored one by one, only the bad message refused" \
+    fallback "$P_DB" fallback "$GA"
+sql "DROP TRIGGER tt_test_poison"
+tt_check "... after the batch with it failed" grep -q 'group message batch store (storing one by one)' \
+    "$TT_LOG_DIR"/*.log
+tt_check "nothing of the refused one" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_$((GA % 8)) WHERE content = 'poison'" 0
+
 rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
 tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
-tt_check_logs
+tt_check_logs 'poison row'
 tt_finish
