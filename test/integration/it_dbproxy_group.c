@@ -9,6 +9,7 @@
  *   it_dbproxy_group PORT burst GA GB GC G60 V60   group and one-to-one messages pipelined
  *                                  on one connection, a member removed meanwhile (see there)
  *   it_dbproxy_group PORT fallback GA  a batch MariaDB fails: stored one by one
+ *   it_dbproxy_group PORT parallel GC  two connections' messages to one group at once
  * Exit status 0 when every check passed. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -839,6 +840,69 @@ static void phase_fallback(peer_t *p, uint32_t ga)
           last + 1);
 }
 
+/* it_dbproxy_group PORT parallel GC: two connections each send 100 messages to gc at once
+ * (22 on one, 23 on the other): every one stored, each connection's ids increasing, all of
+ * them together the next 200 ids without a gap or a repeat. */
+static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
+{
+    enum { PER = 100 };
+    peer_t q2;
+    if (peer_open(&q2, port) < 0) {
+        check(0, "a second connection");
+        return;
+    }
+    peer_t *peers[2] = {p, &q2};
+    uint32_t last = latest_id(p, 22, gc);
+    for (int k = 0; k < PER; k++)
+        for (int c = 0; c < 2; c++) {
+            char text[32];
+            snprintf(text, sizeof(text), "parallel %d/%d", c, k);
+            uint8_t attach[12] = {(uint8_t)c, (uint8_t)k};
+            IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+            q.from_user_id = c ? 23 : 22;
+            q.to_session_id = gc;
+            q.create_time = (uint32_t)time(NULL);
+            q.msg_type = GTEXT;
+            q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+            q.has_attach_data = 1;
+            q.attach_data = (ProtobufCBinaryData){12, attach};
+            send_msg(peers[c], SID_MSG, MSG(DATA), (uint16_t)(3000 + k), &q.base);
+        }
+    static uint8_t seen[2 * PER + 1];
+    int increasing = 1, answered = 0, inside = 1;
+    for (int c = 0; c < 2; c++) {
+        uint32_t prev = 0;
+        for (int k = 0; k < PER; k++) {
+            uint16_t cid, seq;
+            uint8_t *body;
+            size_t len;
+            if (recv_frame(peers[c], T, &cid, &seq, &body, &len) < 0)
+                break;
+            IM__Message__IMMsgData *a = (IM__Message__IMMsgData *)tt_pb_unpack(
+                &im__message__immsg_data__descriptor, body, len);
+            free(body);
+            if (a && seq == 3000 + k && a->msg_id) {
+                answered++;
+                increasing &= a->msg_id > prev;
+                prev = a->msg_id;
+                if (a->msg_id > last && a->msg_id <= last + 2 * PER)
+                    seen[a->msg_id - last]++;
+                else
+                    inside = 0;
+            }
+            tt_pb_free(a);
+        }
+    }
+    int once = 1;
+    for (int i = 1; i <= 2 * PER; i++)
+        once &= seen[i] == 1;
+    check(answered == 2 * PER, "two connections' messages to one group all stored (%d)",
+          answered);
+    check(increasing, "each connection's ids increase in the order it sent");
+    check(inside && once, "together the next %d ids, each once", 2 * PER);
+    peer_close(&q2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -856,6 +920,8 @@ int main(int argc, char **argv)
         phase_msgs(&p);
     } else if (strcmp(phase, "flushed") == 0) {
         phase_flushed(&p);
+    } else if (strcmp(phase, "parallel") == 0 && argc >= 4) {
+        phase_parallel(&p, (uint16_t)atoi(argv[1]), (uint32_t)strtoul(argv[3], NULL, 10));
     } else if (strcmp(phase, "fallback") == 0 && argc >= 4) {
         phase_fallback(&p, (uint32_t)strtoul(argv[3], NULL, 10));
     } else if (strcmp(phase, "burst") == 0 && argc >= 8) {

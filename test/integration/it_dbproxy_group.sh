@@ -191,6 +191,16 @@ tt_check "the voice messages have their audio rows" \
     sql_is "SELECT COUNT(*), SUM(content REGEXP '^[0-9]+$') FROM IMGroupMessage_$((GC % 8))
             WHERE groupId = $GC AND type = 18" "5	5"
 
+status >"$TT_TMP/status.before"
+it_check "two connections to one group at once: all stored, ids gap-free" \
+    parallel "$P_DB" parallel "$GC"
+status >"$TT_TMP/status.after"
+join "$TT_TMP/status.before" "$TT_TMP/status.after" | awk '{ printf "%s=%d ", $1, $3 - $2 }' \
+    >"$TT_TMP/status.delta"
+tt_log "MariaDB during the parallel phase (200 group messages): $(cat "$TT_TMP/status.delta")"
+tt_check "no deadlock between two batches of one group ($(delta Innodb_deadlocks))" \
+    test "$(delta Innodb_deadlocks)" = 0
+
 # A batch MariaDB refuses (a trigger fails one row): stored again one message at a time.
 MYSQL_PWD=teamtalk mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk teamtalk <<EOF
 DELIMITER //
