@@ -3,8 +3,9 @@
  * that does not exist is not stored), the resends a client marks as such (same client msg_id,
  * or same seq_num and client create_time) recognised and answered with the first msg_id — any
  * other repeat is a new message —, read acks, unread counts, history, messages by id, the latest
- * msg_id, recent sessions and their removal. Requests of group sessions (and group messages)
- * are handed to h_group.c.
+ * msg_id, recent sessions and their removal. Requests of group sessions are handed to h_group.c;
+ * group messages are checked and answered there, and stored here with the rest of the batch
+ * (in a transaction of their own: td_group_store_batch).
  *
  * MariaDB holds the messages, the id counters and the recent sessions (td_msg.c); Redis
  * (pool "unread") holds the unread counters unread_<uid> = {peer: count}, incremented after the

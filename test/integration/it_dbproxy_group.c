@@ -855,7 +855,7 @@ static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
     uint32_t last = latest_id(p, 22, gc);
     for (int k = 0; k < PER; k++)
         for (int c = 0; c < 2; c++) {
-            char text[32];
+            char text[48];
             snprintf(text, sizeof(text), "parallel %d/%d", c, k);
             uint8_t attach[12] = {(uint8_t)c, (uint8_t)k};
             IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
