@@ -853,6 +853,7 @@ static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
     }
     peer_t *peers[2] = {p, &q2};
     uint32_t last = latest_id(p, 22, gc);
+    uint64_t t0 = now_ms();
     for (int k = 0; k < PER; k++)
         for (int c = 0; c < 2; c++) {
             char text[48];
@@ -893,6 +894,8 @@ static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
             tt_pb_free(a);
         }
     }
+    printf("parallel: %d group messages answered in %llu ms\n", answered,
+           (unsigned long long)(now_ms() - t0));
     int once = 1;
     for (int i = 1; i <= 2 * PER; i++)
         once &= seen[i] == 1;

@@ -198,6 +198,7 @@ status >"$TT_TMP/status.after"
 join "$TT_TMP/status.before" "$TT_TMP/status.after" | awk '{ printf "%s=%d ", $1, $3 - $2 }' \
     >"$TT_TMP/status.delta"
 tt_log "MariaDB during the parallel phase (200 group messages): $(cat "$TT_TMP/status.delta")"
+tt_log "$(grep '^parallel:' "$TT_TMP/it_parallel.out" || true)"
 tt_check "no deadlock between two batches of one group ($(delta Innodb_deadlocks))" \
     test "$(delta Innodb_deadlocks)" = 0
 
