@@ -1,7 +1,9 @@
 /* h_group: the group side of the message commands h_msg.c serves (CID_MSG_DATA of types 0x11
  * and 0x12, read acks, unread counts, history, by id, latest id and recent sessions of group
- * sessions). h_msg.c hands a request with session type GROUP (or a group message type) to
- * these; each answers it (0) or returns -1 when MariaDB failed (the error answer is due). */
+ * sessions). h_msg.c hands a request with session type GROUP to these; each answers it (0) or
+ * returns -1 when MariaDB failed (the error answer is due). Group messages are checked here
+ * (dbp_group_msg_prepare), stored by h_msg.c with the rest of their batch and answered here
+ * (dbp_group_msg_answer). */
 #ifndef DBP_H_GROUP_H
 #define DBP_H_GROUP_H
 
