@@ -306,8 +306,8 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     size_t k = 0;
     int rc = ids && missing && of ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (st[i].x && !st[i].group && atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) !=
-                           st[i].s.to) {
+        if (st[i].x && !st[i].group &&
+            atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) != st[i].s.to) {
             ids[k] = st[i].s.to;
             of[k++] = i;
         }
