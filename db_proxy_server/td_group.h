@@ -116,9 +116,9 @@ int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_group_sent_t *out);
  * each, the counters, message rows (one per shard), read positions, lastChated and resend keys
  * written with one bulk execution each; only voice messages and imported groups without a
  * counter row cost statements of their own). The same rules and results as td_group_store for
- * each message: out[i] of s[i] (out[i].have_version set by the caller), ids in the order of s
- * within each group, a refused or resent message alone answered as such (a resend of a
- * message earlier in this batch: its id, duplicate), a group's members read once. Retried like
+ * each message: out[i] of s[i] (zeroed by the caller but for out[i].have_version), ids in the
+ * order of s within each group, a refused or resent message alone answered as such (a resend
+ * of a message earlier in this batch: its id, duplicate), a group's members read once. Retried like
  * td_group_store. 0 committed, -1 error (rolled back: none is stored; the caller may store
  * them one by one). Every s[i] must be a group message with a sender and a group (checked:
  * -1 otherwise). */
