@@ -282,11 +282,10 @@ db_report() { # db_report JSON BEFORE AFTER: the run's figures and MariaDB's del
         END {
             if (n <= 0) { print "    nothing acked"; exit }
             for (i = 1; i <= k; i++) printf "    %-22s %12d  %9.3f\n", o[i], d[o[i]], d[o[i]] / n
-            r = d["Handler_read_key"] + d["Handler_read_next"] + d["Handler_read_rnd_next"] +
-                d["Handler_write"] + d["Handler_update"] + d["Handler_delete"]
+            r = d["Handler_read_key"] + d["Handler_read_next"] + d["Handler_read_rnd_next"]
+            r += d["Handler_write"] + d["Handler_update"] + d["Handler_delete"]
             printf "    %-22s %12d  %9.3f\n", "rows (Handler_* sum)", r, r / n
-            printf "    %-22s %12s  %9.1f\n", "messages per commit", "",
-                d["Com_commit"] ? n / d["Com_commit"] : 0
+            printf "    %-22s %12s  %9.1f\n", "messages per commit", "", d["Com_commit"] ? n / d["Com_commit"] : 0
         }' "$2" "$3"
 }
 run_bench() { # run_bench ARGS...: one tt-bench run (with --db-status: --json, the summary)

@@ -58,8 +58,9 @@ typedef struct kind_s {
     "created, updated) VALUES "
 #define MSG_KIND(n) {MSG_HEAD(n), MSG_ROW, ", ", "", 8, 1}
 
-/* The reads name their index: with a few thousand rows and 256 conditions the optimizer
- * would otherwise scan the whole table. */
+/* The reads name their index (with a few thousand rows and 256 conditions the optimizer
+ * would otherwise scan the whole table) and list their keys as a row IN list: a third of the
+ * time of the same conditions OR-ed. */
 static const kind_t KINDS[K_COUNT] = {
     /* sessWas is assigned first: it gets sessTime as it was before this statement. */
     [K_PAIR_UP] = {"INSERT INTO tt_pair_lock (smallId, bigId, lastMsgId, sessTime) VALUES ",
@@ -68,8 +69,8 @@ static const kind_t KINDS[K_COUNT] = {
                    "VALUES(sessTime)), lastMsgId = lastMsgId + VALUES(lastMsgId)",
                    4, 1},
     [K_PAIR_GET] = {"SELECT smallId, bigId, relateId, lastMsgId, sessWas, sessLo, sessHi FROM "
-                    "tt_pair_lock FORCE INDEX (PRIMARY) WHERE ",
-                    "(smallId = ? AND bigId = ?)", " OR ", "", 2},
+                    "tt_pair_lock FORCE INDEX (PRIMARY) WHERE (smallId, bigId) IN (",
+                    "(?, ?)", ", ", ")", 2},
     [K_PAIR_SET] = {"INSERT INTO tt_pair_lock (smallId, bigId, relateId, lastMsgId, sessLo, "
                     "sessHi) VALUES ",
                     "(?, ?, ?, ?, ?, ?)", ", ",
@@ -77,11 +78,11 @@ static const kind_t KINDS[K_COUNT] = {
                     "VALUES(lastMsgId), sessLo = VALUES(sessLo), sessHi = VALUES(sessHi)",
                     6, 1},
     [K_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe FORCE INDEX "
-                      "(PRIMARY) WHERE ",
-                      "(fromId = ? AND clientKey = ?)", " OR ", "", 2},
+                      "(PRIMARY) WHERE (fromId, clientKey) IN (",
+                      "(?, ?)", ", ", ")", 2},
     [K_REL_GET] = {"SELECT id, smallId, bigId, IFNULL(status, 1) FROM IMRelationShip FORCE "
-                   "INDEX (idx_smallId_bigId_status_updated) WHERE ",
-                   "(smallId = ? AND bigId = ?)", " OR ", "", 2},
+                   "INDEX (idx_smallId_bigId_status_updated) WHERE (smallId, bigId) IN (",
+                   "(?, ?)", ", ", ")", 2},
     [K_REL_ADD] = {"INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) "
                    "VALUES ", "(?, ?, 0, ?, ?)", ", ", "", 4, 1},
     [K_REL_ON] = {"UPDATE IMRelationShip SET status = 0, updated = ? WHERE id = ?", "", "", "", 2,
@@ -90,8 +91,8 @@ static const kind_t KINDS[K_COUNT] = {
                    "?", ", ", ")", 1},
     [K_CTR_DEL] = {"DELETE FROM tt_msg_counter WHERE sessionKey = ?", "", "", "", 1, 1},
     [K_SESS_GET] = {"SELECT id, userId, peerId, IFNULL(status, 1), updated FROM IMRecentSession "
-                    "FORCE INDEX (idx_userId_peerId_type) WHERE type = 1 AND (",
-                    "(userId = ? AND peerId = ?)", " OR ", ")", 2},
+                    "FORCE INDEX (idx_userId_peerId_type) WHERE type = 1 AND (userId, peerId) IN (",
+                    "(?, ?)", ", ", ")", 2},
     /* An existing row is named by its id (the update branch); a new one gets id 0, which
      * NULLIF turns into NULL: a fresh AUTO_INCREMENT value whatever the sql_mode. */
     [K_SESS_PUT] = {"INSERT INTO IMRecentSession (id, userId, peerId, type, status, created, "
