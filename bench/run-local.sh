@@ -27,6 +27,12 @@
 #     --again N           run tt-bench N more times on the same stack (e.g. a login storm:
 #                         with --no-prelogin the first run is cold, the next ones warm)
 #     --keep              keep the temp dir (configs, logs) and print where it is
+#     --db-status         snapshot MariaDB SHOW GLOBAL STATUS before and after every tt-bench
+#                         run (run with --json) and print a short summary with the deltas per
+#                         acked message: statements, rows, round trips, fsyncs, bytes, and the
+#                         CPU per watched process; `real --contact both` is then two runs on
+#                         the same stack, `--contact first` then `--contact warm`, each with
+#                         its own figures (not with --sweep)
 #
 # Examples:
 #   bench/run-local.sh -- --count 200 --senders 100 --rate 10 --duration 60
@@ -37,6 +43,8 @@
 #       --duration 30   (one 2,000-member group, its members spread over two msg_servers)
 #   bench/run-local.sh -- real --conversations 1000 --contact both
 #       (a company's traffic: 1000 conversations x 15 msg/s, first contact then warm)
+#   bench/run-local.sh --db-status -- real --conversations 1000 --duration 20 --contact both
+#       (the same, with what MariaDB did per acked message in each run)
 # Exit status: tt-bench's (0 ok, 1 failed logins / nothing acknowledged, 2 bad usage), or 3
 # when the stack did not come up.
 set -euo pipefail
@@ -53,6 +61,7 @@ PRELOGIN=1
 KEEP=
 AGAIN=0
 NMSG=1
+DB_STATUS=
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift 2 ;;
@@ -66,8 +75,9 @@ while [ $# -gt 0 ]; do
         --no-prelogin) PRELOGIN=; shift ;;
         --again) AGAIN=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
+        --db-status) DB_STATUS=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
@@ -291,13 +301,85 @@ if [ -n "$PRELOGIN" ]; then
     sleep 1
 fi
 
+# --db-status: MariaDB's counters around a run, per acked message.
+STATUS_VARS="Questions Com_select Com_insert Com_update Com_delete Com_commit Com_rollback
+Com_set_option Com_stmt_execute Com_stmt_prepare Handler_read_key Handler_read_next
+Handler_read_rnd_next Handler_write Handler_update Handler_delete Innodb_data_fsyncs
+Innodb_log_writes Innodb_log_write_requests Bytes_received Bytes_sent"
+db_status() { # db_status FILE: "name value" lines
+    local in
+    in=$(printf "'%s'," $STATUS_VARS)
+    sql "SHOW GLOBAL STATUS WHERE Variable_name IN (${in%,})" > "$1"
+}
+db_report() { # db_report JSON BEFORE AFTER: the run's figures and MariaDB's deltas per message
+    local acked
+    acked=$(jq '.counters.acked_total // 0' "$1")
+    jq -r '"\(.label // "run"): acked \(.messages.acked) in \(.messages.measured_seconds) s = " +
+           "\(.messages.acked_per_second|floor) msg/s, p50/p99 send->ack " +
+           "\(.latency_ms.send_to_ack.p50 // "-") / \(.latency_ms.send_to_ack.p99 // "-") ms, " +
+           "unacked > 5 s \(.messages.unacked_after_5s), logins failed \(.logins.failed)",
+           "  CPU over \(.cpu.seconds) s (% of a core, us per acked msg, net of idle):",
+           (.cpu.processes[]? | "    \(.name): \(.cpu_percent // "-" | tostring | .[0:5]) %, " +
+            "\(.us_per_acked_msg // "-" | tostring | .[0:6]) us, net \(.net_us_per_acked_msg // "-" | tostring | .[0:6]) us"),
+           (if .cpu.watched_total then "    watched total: \(.cpu.watched_total.us_per_acked_msg | tostring | .[0:6]) us, net \(.cpu.watched_total.net_us_per_acked_msg // "-" | tostring | .[0:6]) us" else empty end)' "$1"
+    echo "  MariaDB, per acked message ($acked acked in all; the delta spans the whole tt-bench run, logins included):"
+    awk -v n="$acked" 'NR == FNR { a[$1] = $2; next }
+        { d[$1] = $2 - a[$1]; o[++k] = $1 }
+        END {
+            if (n <= 0) { print "    nothing acked"; exit }
+            for (i = 1; i <= k; i++) printf "    %-22s %12d  %9.3f\n", o[i], d[o[i]], d[o[i]] / n
+            r = d["Handler_read_key"] + d["Handler_read_next"] + d["Handler_read_rnd_next"]
+            r += d["Handler_write"] + d["Handler_update"] + d["Handler_delete"]
+            printf "    %-22s %12d  %9.3f\n", "rows (Handler_* sum)", r, r / n
+            printf "    %-22s %12s  %9.1f\n", "messages per commit", "", d["Com_commit"] ? n / d["Com_commit"] : 0
+        }' "$2" "$3"
+}
+run_bench() { # run_bench ARGS...: one tt-bench run (with --db-status: --json, the summary)
+    if [ -z "$DB_STATUS" ]; then
+        "$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@"
+        return
+    fi
+    RUNS=$(( ${RUNS:-0} + 1 ))
+    local j=$TMP/run$RUNS.json r=0
+    db_status "$TMP/run$RUNS.before"
+    "$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@" --json > "$j" || r=$?
+    db_status "$TMP/run$RUNS.after"
+    db_report "$j" "$TMP/run$RUNS.before" "$TMP/run$RUNS.after" || true
+    return "$r"
+}
+
+both=
+if [ -n "$DB_STATUS" ]; then
+    command -v jq >/dev/null || { echo "run-local: --db-status needs jq" >&2; exit 2; }
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[$i]}" in
+            --sweep|--sweep=*|--json) echo "run-local: --db-status does not go with ${args[$i]}" >&2; exit 2 ;;
+            --contact) [ "${args[$((i + 1))]:-}" != both ] || { both=1; args[$((i + 1))]=first; } ;;
+            --contact=both) both=1; args[$i]=--contact=first ;;
+        esac
+    done
+    set -- "${args[@]}"
+fi
+
 say "tt-bench $*"
 rc=0
-"$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@" || rc=$?
+run_bench "$@" || rc=$?
+if [ -n "$both" ]; then
+    sleep 1
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[$i]}" in
+            --contact) args[$((i + 1))]=warm ;;
+            --contact=first) args[$i]=--contact=warm ;;
+        esac
+    done
+    set -- "${args[@]}"
+    say "tt-bench $* (--contact both: the warm run)"
+    run_bench "$@" || rc=$?
+fi
 for ((i = 1; i <= AGAIN; i++)); do
     sleep 1
     say "tt-bench $* (again: $i of $AGAIN)"
-    "$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@" || rc=$?
+    run_bench "$@" || rc=$?
 done
 
 if grep -rh ' ERROR ' "$TT_LOG_DIR" --include='*.log' 2>/dev/null | head -5 | grep -q .; then

@@ -80,9 +80,6 @@ int td_msg_audio_split(const uint8_t *data, size_t len, uint32_t *duration,
     {macro(0), macro(1), macro(2), macro(3), macro(4), macro(5), macro(6), macro(7)}
 
 #define MSG_COLS "msgId, fromId, toId, created, type, IFNULL(content, '')"
-#define MSG_ADD(n)                                                                            \
-    "INSERT INTO IMMessage_" #n " (relateId, fromId, toId, msgId, content, type, status, "     \
-    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)"
 #define MSG_MAX(n) "SELECT IFNULL(MAX(msgId), 0) FROM IMMessage_" #n " WHERE relateId = ?"
 #define MSG_LIST(n)                                                                           \
     "SELECT " MSG_COLS " FROM IMMessage_" #n " WHERE relateId = ? AND status = 0 AND "        \
@@ -91,37 +88,22 @@ int td_msg_audio_split(const uint8_t *data, size_t len, uint32_t *duration,
     "SELECT " MSG_COLS " FROM IMMessage_" #n " WHERE relateId = ? AND status = 0 AND "        \
     "msgId IN (" Q100 ") ORDER BY msgId DESC LIMIT 100"
 
-static const char *const SQL_MSG_ADD[TD_MSG_SHARDS] = SHARD_SQL(MSG_ADD);
 static const char *const SQL_MSG_MAX[TD_MSG_SHARDS] = SHARD_SQL(MSG_MAX);
 static const char *const SQL_MSG_LIST[TD_MSG_SHARDS] = SHARD_SQL(MSG_LIST);
 static const char *const SQL_MSG_BY_IDS[TD_MSG_SHARDS] = SHARD_SQL(MSG_BY_IDS);
 
-static const char SQL_PAIR_LOCK[] =
+/* A removed session: the pair's row locked (a message being stored cannot interleave) and
+ * its session time forgotten, so the next message makes both session rows active again. */
+static const char SQL_PAIR_SESS_RESET[] =
     "INSERT INTO tt_pair_lock (smallId, bigId) VALUES (?, ?) "
-    "ON DUPLICATE KEY UPDATE smallId = smallId";
-static const char SQL_DEDUPE_GET[] =
-    "SELECT msgId, created FROM tt_msg_dedupe WHERE fromId = ? AND clientKey = ?";
-static const char SQL_DEDUPE_PUT[] =
-    "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) VALUES (?, ?, ?, ?) "
-    "ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = VALUES(created)";
+    "ON DUPLICATE KEY UPDATE sessTime = 0, sessWas = 0";
 static const char SQL_DEDUPE_PURGE[] =
     "DELETE FROM tt_msg_dedupe WHERE created < UNIX_TIMESTAMP() - ? LIMIT 1000";
-/* The writer takes the active row with the smallest id, else reactivates the smallest; the
- * readers take the active row with the smallest id: both pick the same row. */
-static const char SQL_REL_GET[] =
-    "SELECT id, IFNULL(status, 1) FROM IMRelationShip WHERE smallId = ? AND bigId = ? "
-    "ORDER BY IFNULL(status, 1) <> 0, id LIMIT 1";
+/* The readers take the active row with the smallest id, as the writer (td_msg_batch.c) does
+ * when it fills a conversation's row. */
 static const char SQL_REL_FIND[] =
     "SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0 "
     "ORDER BY id LIMIT 1";
-static const char SQL_REL_ADD[] =
-    "INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) "
-    "VALUES (?, ?, 0, ?, ?)";
-static const char SQL_REL_ON[] = "UPDATE IMRelationShip SET status = 0, updated = ? WHERE id = ?";
-static const char SQL_CTR_GET[] = "SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = ?";
-static const char SQL_CTR_SET[] = "UPDATE tt_msg_counter SET lastMsgId = ? WHERE sessionKey = ?";
-static const char SQL_CTR_ADD[] =
-    "INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES (?, ?)";
 static const char SQL_AUDIO_ADD[] =
     "INSERT INTO IMAudio (fromId, toId, path, size, duration, created) "
     "VALUES (?, ?, '', ?, ?, ?)";
@@ -130,15 +112,6 @@ static const char SQL_AUDIO_GET[] =
     "SELECT a.duration, IFNULL(LENGTH(b.data), 0), b.audioId IS NOT NULL FROM IMAudio a "
     "LEFT JOIN tt_audio_blob b ON b.audioId = a.id WHERE a.id = ?";
 static const char SQL_BLOB_GET[] = "SELECT data FROM tt_audio_blob WHERE audioId = ?";
-static const char SQL_SESS_PAIR[] =
-    "SELECT id, userId, IFNULL(status, 1) FROM IMRecentSession WHERE "
-    "((userId = ? AND peerId = ?) OR (userId = ? AND peerId = ?)) AND type = ? "
-    "ORDER BY IFNULL(status, 1) <> 0, id";
-static const char SQL_SESS_ON[] =
-    "UPDATE IMRecentSession SET status = 0, updated = GREATEST(updated, ?) WHERE id = ?";
-static const char SQL_SESS_ADD[] =
-    "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) "
-    "VALUES (?, ?, ?, 0, ?, ?)";
 static const char SQL_SESS_RECENT[] =
     "SELECT peerId, type, updated FROM IMRecentSession WHERE userId = ? AND status = 0 AND "
     "type = ? AND updated > ? ORDER BY updated DESC, id DESC LIMIT ?";
@@ -188,114 +161,21 @@ static void order_pair(uint32_t a, uint32_t b, uint32_t *lo, uint32_t *hi)
     *hi = a < b ? b : a;
 }
 
-static int pair_lock(td_conn_t *c, uint32_t a, uint32_t b)
+static int pair_sessions_reset(td_conn_t *c, uint32_t a, uint32_t b)
 {
     uint32_t lo, hi;
     order_pair(a, b, &lo, &hi);
     td_arg_t args[] = {TD_U32(lo), TD_U32(hi)};
-    return td_exec(c, SQL_PAIR_LOCK, args, 2, NULL, NULL);
+    return td_exec(c, SQL_PAIR_SESS_RESET, args, 2, NULL, NULL);
 }
 
 /* ---- storing ---- */
-
-/* The session rows of the pair: the preferred row of each user. */
-typedef struct pair_sessions_s {
-    uint32_t id, user, status;  /* fetch buffers */
-    uint32_t users[2];          /* the two users */
-    uint32_t row[2];            /* their row id (0: none) */
-    uint32_t row_status[2];     /* its status */
-} pair_sessions_t;
-
-static int on_session_row(void *arg)
-{
-    pair_sessions_t *p = arg;
-    for (int i = 0; i < 2; i++)
-        if (p->user == p->users[i] && p->row[i] == 0) { /* rows come in preference order */
-            p->row[i] = p->id;
-            p->row_status[i] = p->status;
-        }
-    return 0;
-}
-
-static int sessions_touch(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when)
-{
-    pair_sessions_t p;
-    memset(&p, 0, sizeof(p));
-    p.users[0] = from;
-    p.users[1] = to;
-    td_arg_t a[] = {TD_U32(from), TD_U32(to), TD_U32(to), TD_U32(from),
-                    TD_U32(TD_SESSION_SINGLE)};
-    td_col_t cols[] = {TD_COL_U32(&p.id), TD_COL_U32(&p.user), TD_COL_U32(&p.status)};
-    if (td_query(c, SQL_SESS_PAIR, a, 5, cols, 3, on_session_row, &p) < 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        if (p.row[i]) {
-            td_arg_t u[] = {TD_U32(when), TD_U32(p.row[i])};
-            if (td_exec(c, SQL_SESS_ON, u, 2, NULL, NULL) < 0)
-                return -1;
-        } else {
-            td_arg_t ins[] = {TD_U32(p.users[i]), TD_U32(p.users[1 - i]),
-                              TD_U32(TD_SESSION_SINGLE), TD_U32(when), TD_U32(when)};
-            if (td_exec(c, SQL_SESS_ADD, ins, 5, NULL, NULL) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
-                       uint32_t *relate_id)
-{
-    uint32_t lo, hi, v[2] = {0, 0};
-    order_pair(from, to, &lo, &hi);
-    td_arg_t a[] = {TD_U32(lo), TD_U32(hi)};
-    int found = query_u32s(c, SQL_REL_GET, a, 2, v, 2);
-    if (found < 0)
-        return -1;
-    if (!found) {
-        uint64_t id = 0;
-        td_arg_t ins[] = {TD_U32(lo), TD_U32(hi), TD_U32(when), TD_U32(when)};
-        if (td_exec(c, SQL_REL_ADD, ins, 4, NULL, &id) < 0)
-            return -1;
-        *relate_id = (uint32_t)id;
-        return 0;
-    }
-    *relate_id = v[0];
-    if (v[1] != 0) {
-        td_arg_t on[] = {TD_U32(when), TD_U32(v[0])};
-        if (td_exec(c, SQL_REL_ON, on, 2, NULL, NULL) < 0)
-            return -1;
-    }
-    return 0;
-}
 
 int td_msg_max_id(td_conn_t *c, uint32_t relate_id, uint32_t *last)
 {
     td_arg_t r[] = {TD_U32(relate_id)};
     *last = 0;
     return query_u32s(c, SQL_MSG_MAX[td_msg_shard(relate_id)], r, 1, last, 1) < 0 ? -1 : 0;
-}
-
-/* The next msgId of the conversation. */
-static int next_msg_id(td_conn_t *c, uint32_t relate_id, uint32_t *msg_id)
-{
-    uint64_t key = td_msg_session_key(TD_SESSION_SINGLE, relate_id);
-    td_arg_t k[] = {TD_U64(key)};
-    uint32_t last = 0;
-    int found = query_u32s(c, SQL_CTR_GET, k, 1, &last, 1);
-    if (found < 0)
-        return -1;
-    if (!found && td_msg_max_id(c, relate_id, &last) < 0)
-        return -1; /* a conversation older than the counter: continue after its messages */
-    if (last == UINT32_MAX)
-        return -1; /* never in practice: 4 billion messages in one conversation */
-    *msg_id = last + 1;
-    if (found) {
-        td_arg_t u[] = {TD_U32(*msg_id), TD_U64(key)};
-        return td_exec(c, SQL_CTR_SET, u, 2, NULL, NULL);
-    }
-    td_arg_t ins[] = {TD_U64(key), TD_U32(*msg_id)};
-    return td_exec(c, SQL_CTR_ADD, ins, 2, NULL, NULL);
 }
 
 int td_msg_audio_store(td_conn_t *c, const td_msg_send_t *s, char *content, size_t *len)
@@ -314,51 +194,6 @@ int td_msg_audio_store(td_conn_t *c, const td_msg_send_t *s, char *content, size
     if (td_exec(c, SQL_BLOB_ADD, b, 2, NULL, NULL) < 0)
         return -1;
     *len = (size_t)snprintf(content, TD_MSG_AUDIO_ID_LEN, "%u", (unsigned)id);
-    return 0;
-}
-
-/* The statements of one attempt, inside the transaction. */
-static int store_tx(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
-{
-    if (pair_lock(c, s->from, s->to) < 0)
-        return -1;
-    if (s->dedupe_window) {
-        uint32_t v[2] = {0, 0};
-        td_arg_t a[] = {TD_U32(s->from), TD_U64(s->client_key)};
-        int found = query_u32s(c, SQL_DEDUPE_GET, a, 2, v, 2);
-        if (found < 0)
-            return -1;
-        if (found && v[0] != 0 && (uint64_t)v[1] + s->dedupe_window >= s->create_time) {
-            out->msg_id = v[0];
-            out->created = v[1];
-            out->duplicate = 1;
-            return 0;
-        }
-    }
-    if (td_relation_ensure(c, s->from, s->to, s->create_time, &out->relate_id) < 0 ||
-        next_msg_id(c, out->relate_id, &out->msg_id) < 0)
-        return -1;
-    char audio_id[TD_MSG_AUDIO_ID_LEN];
-    const char *content = (const char *)s->data;
-    size_t content_len = s->len;
-    if (s->type == TD_MSG_TYPE_AUDIO) {
-        if (td_msg_audio_store(c, s, audio_id, &content_len) < 0)
-            return -1;
-        content = audio_id;
-    }
-    td_arg_t m[] = {TD_U32(out->relate_id),  TD_U32(s->from),       TD_U32(s->to),
-                    TD_U32(out->msg_id),     TD_STRN(content, content_len), TD_U32(s->type),
-                    TD_U32(s->create_time),  TD_U32(s->create_time)};
-    if (td_exec(c, SQL_MSG_ADD[td_msg_shard(out->relate_id)], m, 8, NULL, NULL) < 0 ||
-        sessions_touch(c, s->from, s->to, s->create_time) < 0)
-        return -1;
-    if (s->dedupe_window) {
-        td_arg_t d[] = {TD_U32(s->from), TD_U64(s->client_key), TD_U32(out->msg_id),
-                        TD_U32(s->create_time)};
-        if (td_exec(c, SQL_DEDUPE_PUT, d, 4, NULL, NULL) < 0)
-            return -1;
-    }
-    out->created = s->create_time;
     return 0;
 }
 
@@ -392,33 +227,10 @@ int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int
     }
 }
 
-typedef struct store_one_s {
-    const td_msg_send_t *s;
-    td_msg_sent_t *out;
-} store_one_t;
-
-static int store_one(td_conn_t *c, void *arg)
-{
-    store_one_t *o = arg;
-    memset(o->out, 0, sizeof(*o->out));
-    if (store_tx(c, o->s, o->out) < 0)
-        return -1;
-    return o->out->duplicate ? 1 : 0;
-}
-
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out)
 {
     memset(out, 0, sizeof(*out));
-    if (s->from == 0 || s->to == 0 || s->from == s->to ||
-        (s->type != TD_MSG_TYPE_TEXT && s->type != TD_MSG_TYPE_AUDIO))
-        return -1;
-    store_one_t o = {s, out};
-    int attempts = 0;
-    int rc = td_msg_tx(c, store_one, &o, &attempts);
-    if (rc < 0) /* rolled back: nothing of the last attempt holds */
-        memset(out, 0, sizeof(*out));
-    out->attempts = attempts;
-    return rc;
+    return td_msg_store_batch(c, s, 1, out);
 }
 
 typedef struct users_found_s {
@@ -755,7 +567,7 @@ static int on_id(void *arg)
 static int session_remove_tx(td_conn_t *c, uint32_t user, uint32_t peer, uint32_t type,
                              int *removed)
 {
-    if (type == TD_SESSION_SINGLE && pair_lock(c, user, peer) < 0)
+    if (type == TD_SESSION_SINGLE && pair_sessions_reset(c, user, peer) < 0)
         return -1;
     ids_t ids;
     memset(&ids, 0, sizeof(ids));

@@ -2,15 +2,18 @@
  * recent sessions, resend dedupe: one transaction), history, messages by id, the latest
  * message of a conversation, recent sessions and their removal. Prepared statements only.
  *
- * Tables (PROTOCOL.md §7.1 and sql/migrations 003, 004):
+ * Tables (PROTOCOL.md §7.1 and sql/migrations 003, 004, 009):
  *   IMRelationShip(smallId, bigId)   one per pair; its id (relateId) picks the message shard
  *   IMMessage_<relateId % 8>         the messages; text content = msg_data as sent, voice
  *                                    content = decimal IMAudio.id
  *   IMAudio + tt_audio_blob          voice: duration and size, and the audio bytes
  *   IMRecentSession(userId, peerId)  the recent-contact lists
- *   tt_msg_counter                   last msgId per conversation ((1 << 32) | relateId)
+ *   tt_pair_lock(smallId, bigId)     one row per conversation (migrations 004, 009): locked
+ *                                    first by its writers; its relateId, last msgId and
+ *                                    recent-session ids and time
+ *   tt_msg_counter                   last msgId ((1 << 32) | relateId) of conversations older
+ *                                    than their tt_pair_lock row: read once, then deleted
  *   tt_msg_dedupe                    (fromId, clientKey) -> msgId of a recent message
- *   tt_pair_lock                     serialises the writers of one conversation
  * Functions return 0 (or 1/0 found flags as documented) and -1 on a database error, whose text
  * is td_conn_error(c). */
 #ifndef TD_MSG_H
@@ -76,27 +79,27 @@ typedef struct td_msg_sent_s {
     int attempts;             /* transactions run (> 1: lock conflicts were retried) */
 } td_msg_sent_t;
 
-/* Stores one message in ONE transaction on c: pair lock; resend check (a row of
- * (from, client_key) within the window answers with its msgId and writes nothing); the
- * relation (created, or reactivated); the next msgId from tt_msg_counter (created from
- * MAX(msgId) of the shard for a conversation that predates it); for voice the IMAudio and
- * tt_audio_blob rows; the message row; both recent-session rows active with updated =
- * create_time (never moved backwards); the dedupe row; COMMIT. A deadlock or lock wait timeout
- * is retried (3 attempts). 0 when committed (or a duplicate), -1 on error (rolled back,
- * nothing stored). */
+/* Stores one message: td_msg_store_batch of one. */
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
-/* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction, with a number of statements
- * that does not grow with n where it can be avoided: the pair locks (sorted), the id counters,
- * the recent-session rows, the resend keys and the messages (one per shard) are each written
- * with one bulk execution, the relations, counters and sessions read with one multi-row
- * statement each; only new relations, old conversations without a counter row and voice
- * messages cost statements of their own. Same rules and results as td_msg_store for each
- * message: out[i] of s[i], ids assigned in the order of s within each conversation, a resend of
- * a stored message within the window answered with its msgId (also when the first copy is
- * earlier in this same batch: then out[i].duplicate = 2). Retried like td_msg_store. 0 when
- * committed, -1 on error (rolled back: none of them is stored). Every s[i] must be valid
- * (checked: -1 otherwise); each has its own dedupe_window (0: no resend key is read or
- * written for it). */
+/* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction on c, with a number of
+ * statements that does not grow with n: the conversations' tt_pair_lock rows (migration 009)
+ * locked in sorted order, their counters moved on and their session times raised by one bulk
+ * upsert, then read (relation id, last msgId, what the recent-session rows hold); resend keys
+ * (a row of (from, client_key) within the window answers with its msgId and writes nothing);
+ * a conversation whose row is not filled yet gets its relation (the active one with the
+ * smallest id, else the smallest reactivated, else a new one) and continues its ids from its
+ * tt_msg_counter row (then deleted) or from MAX(msgId) of its shard — all such conversations
+ * together; for voice the IMAudio and tt_audio_blob rows; the messages (one bulk insert per
+ * shard); both recent-session rows of a conversation active with updated >= its newest
+ * create_time (never moved backwards), written only when the pair's row says they may be
+ * older; the dedupe rows; COMMIT. Only old conversations without a counter row (one MAX each)
+ * and voice messages cost statements of their own. out[i] is the result of s[i], ids
+ * assigned in the order of s within each conversation, a resend of a stored message within
+ * the window answered with its msgId (also when the first copy is earlier in this same batch:
+ * then out[i].duplicate = 2). A deadlock or lock wait timeout is retried (3 attempts). 0 when
+ * committed (or all duplicates), -1 on error (rolled back: none of them is stored). Every
+ * s[i] must be valid (checked: -1 otherwise); each has its own dedupe_window (0: no resend
+ * key is read or written for it). */
 int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out);
 /* missing[i] = 1 for each ids[i] (n of them, repeats allowed) that has no IMUser row, else 0. */
 int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missing);
@@ -110,9 +113,6 @@ int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted);
  * returns 0, < 0 rolls back and fails; a deadlock or lock wait timeout is retried (3 attempts
  * in all). *attempts (may be NULL) gets the number of transactions run. 0 / -1. */
 int td_msg_tx(td_conn_t *c, int (*body)(td_conn_t *c, void *arg), void *arg, int *attempts);
-/* The relation of users from and to, created (with times when) or reactivated. */
-int td_relation_ensure(td_conn_t *c, uint32_t from, uint32_t to, uint32_t when,
-                       uint32_t *relate_id);
 /* MAX(msgId) of a conversation in its shard (0: none). */
 int td_msg_max_id(td_conn_t *c, uint32_t relate_id, uint32_t *last);
 /* Writes a voice message's IMAudio and tt_audio_blob rows; content (TD_MSG_AUDIO_ID_LEN bytes)

@@ -3,9 +3,17 @@
  * Writes go out as bulk executions of a one-row statement (td_exec_bulk: one round trip for
  * any number of rows). Reads are multi-row statements in a few fixed shapes (256, 64, 16, 4
  * and 1 conditions), padded by repeating a condition, so each connection prepares
- * a bounded set of statements once and reuses them. The per-conversation rules are those of
- * td_msg_store: the pair locks come first (in sorted order, so two batches cannot wait on each
- * other in a cycle), then the reads see what the previous writer of each pair committed. */
+ * a bounded set of statements once and reuses them.
+ *
+ * Everything a message needs of its conversation is in the conversation's tt_pair_lock row
+ * (migration 009): its relation id, last msgId and what is known of its recent-session rows.
+ * One bulk upsert locks the rows of the batch's conversations (in sorted order, so two batches
+ * cannot wait on each other in a cycle) and moves their counters on; one read then gives their
+ * relation ids and last ids. A warm conversation costs no other row but its messages, their
+ * resend keys, and its two recent-session rows once a second (when the newest message's time
+ * passes what they hold). A conversation whose row is not filled yet (first contact, or older
+ * than migration 009) is filled once: its relation read (created when there is none), its id
+ * continued from tt_msg_counter or MAX(msgId) — all conversations of the batch together. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +24,15 @@
 /* ---- statement shapes ---- */
 
 enum {
-    K_LOCK,       /* pair locks */
+    K_PAIR_UP,    /* conversation rows: lock, counter moved on, session time */
+    K_PAIR_GET,
+    K_PAIR_SET,   /* relation, counter and session ids of rows filled or learned */
     K_DEDUPE_GET, /* resend keys */
-    K_REL_GET,    /* active relations */
-    K_CTR_GET,    /* id counters */
-    K_CTR_PUT,
+    K_REL_GET,    /* relations (any status) */
+    K_REL_ADD,
+    K_REL_ON,
+    K_CTR_GET,    /* the id counters of conversations older than their row */
+    K_CTR_DEL,
     K_SESS_GET,   /* recent-session rows */
     K_SESS_PUT,
     K_DEDUPE_PUT,
@@ -46,20 +58,41 @@ typedef struct kind_s {
     "created, updated) VALUES "
 #define MSG_KIND(n) {MSG_HEAD(n), MSG_ROW, ", ", "", 8, 1}
 
+/* The reads name their index (with a few thousand rows and 256 conditions the optimizer
+ * would otherwise scan the whole table) and list their keys as a row IN list: a third of the
+ * time of the same conditions OR-ed. */
 static const kind_t KINDS[K_COUNT] = {
-    [K_LOCK] = {"INSERT INTO tt_pair_lock (smallId, bigId) VALUES ", "(?, ?)", ", ",
-                " ON DUPLICATE KEY UPDATE smallId = smallId", 2, 1},
-    [K_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe WHERE ",
-                      "(fromId = ? AND clientKey = ?)", " OR ", "", 2},
-    [K_REL_GET] = {"SELECT id, smallId, bigId FROM IMRelationShip WHERE status = 0 AND (",
-                   "(smallId = ? AND bigId = ?)", " OR ", ")", 2},
+    /* sessWas is assigned first: it gets sessTime as it was before this statement. */
+    [K_PAIR_UP] = {"INSERT INTO tt_pair_lock (smallId, bigId, lastMsgId, sessTime) VALUES ",
+                   "(?, ?, ?, ?)", ", ",
+                   " ON DUPLICATE KEY UPDATE sessWas = sessTime, sessTime = GREATEST(sessTime, "
+                   "VALUES(sessTime)), lastMsgId = lastMsgId + VALUES(lastMsgId)",
+                   4, 1},
+    [K_PAIR_GET] = {"SELECT smallId, bigId, relateId, lastMsgId, sessWas, sessLo, sessHi FROM "
+                    "tt_pair_lock FORCE INDEX (PRIMARY) WHERE (smallId, bigId) IN (",
+                    "(?, ?)", ", ", ")", 2},
+    [K_PAIR_SET] = {"INSERT INTO tt_pair_lock (smallId, bigId, relateId, lastMsgId, sessLo, "
+                    "sessHi) VALUES ",
+                    "(?, ?, ?, ?, ?, ?)", ", ",
+                    " ON DUPLICATE KEY UPDATE relateId = VALUES(relateId), lastMsgId = "
+                    "VALUES(lastMsgId), sessLo = VALUES(sessLo), sessHi = VALUES(sessHi)",
+                    6, 1},
+    [K_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe FORCE INDEX "
+                      "(PRIMARY) WHERE (fromId, clientKey) IN (",
+                      "(?, ?)", ", ", ")", 2},
+    [K_REL_GET] = {"SELECT id, smallId, bigId, IFNULL(status, 1) FROM IMRelationShip FORCE "
+                   "INDEX (idx_smallId_bigId_status_updated) WHERE (smallId, bigId) IN (",
+                   "(?, ?)", ", ", ")", 2},
+    [K_REL_ADD] = {"INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) "
+                   "VALUES ", "(?, ?, 0, ?, ?)", ", ", "", 4, 1},
+    [K_REL_ON] = {"UPDATE IMRelationShip SET status = 0, updated = ? WHERE id = ?", "", "", "", 2,
+                  1},
     [K_CTR_GET] = {"SELECT sessionKey, lastMsgId FROM tt_msg_counter WHERE sessionKey IN (",
                    "?", ", ", ")", 1},
-    [K_CTR_PUT] = {"INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES ", "(?, ?)", ", ",
-                   " ON DUPLICATE KEY UPDATE lastMsgId = VALUES(lastMsgId)", 2, 1},
+    [K_CTR_DEL] = {"DELETE FROM tt_msg_counter WHERE sessionKey = ?", "", "", "", 1, 1},
     [K_SESS_GET] = {"SELECT id, userId, peerId, IFNULL(status, 1), updated FROM IMRecentSession "
-                    "WHERE type = 1 AND (",
-                    "(userId = ? AND peerId = ?)", " OR ", ")", 2},
+                    "FORCE INDEX (idx_userId_peerId_type) WHERE type = 1 AND (userId, peerId) IN (",
+                    "(?, ?)", ", ", ")", 2},
     /* An existing row is named by its id (the update branch); a new one gets id 0, which
      * NULLIF turns into NULL: a fresh AUTO_INCREMENT value whatever the sql_mode. */
     [K_SESS_PUT] = {"INSERT INTO IMRecentSession (id, userId, peerId, type, status, created, "
@@ -109,20 +142,30 @@ static void build_sql(void)
 /* ---- the batch ---- */
 
 typedef struct pair_s {
-    uint32_t lo, hi;    /* the users, lo < hi */
-    uint32_t relate_id; /* its relation (0: not known yet) */
-    uint32_t last;      /* last msgId given out */
-    uint32_t when;      /* newest create time of its new messages */
-    int ctr_found;      /* tt_msg_counter has its row */
-    int busy;           /* it has new messages in this batch */
+    uint32_t lo, hi;       /* the users, lo < hi */
+    uint32_t relate_id;    /* its relation (0: not known yet) */
+    uint32_t last;         /* last msgId given out before this batch's (then: after them) */
+    uint32_t when;         /* newest create time of its new messages */
+    uint32_t count;        /* its new messages */
+    uint32_t sess_was;     /* its session rows were brought to this time before (0: unknown) */
+    uint32_t sess_lo;      /* IMRecentSession.id of (lo, hi) (0: not known) */
+    uint32_t sess_hi;      /* IMRecentSession.id of (hi, lo) (0: not known) */
+    uint32_t rel_id;       /* filling: the relation row chosen (0: none) */
+    int rel_active;        /* filling: that row is active */
+    int rel_new;           /* filling: the relation is created by this batch */
+    int ctr_found;         /* filling: tt_msg_counter had its row */
+    int filled;            /* its row had its relation id */
+    int save;              /* its row gets relateId, lastMsgId, sessLo, sessHi written */
+    int busy;              /* it has new messages in this batch */
 } pair_t;
 
 typedef struct sess_s {
     uint32_t user, peer; /* the row's owner and peer */
     uint32_t when;       /* updated to at least this */
     uint32_t id;         /* the row to reuse (0: insert one) */
-    uint32_t updated;    /* its updated */
-    int active;          /* that row is active */
+    uint32_t updated;    /* its updated (looked up rows) */
+    int active;          /* that row is active (looked up rows) */
+    int lookup;          /* its id was not known: looked up */
 } sess_t;
 
 typedef struct batch_s {
@@ -133,18 +176,23 @@ typedef struct batch_s {
     long *first;              /* message -> earlier message with the same resend key, or -1 */
     pair_t *pairs;            /* distinct pairs, sorted */
     size_t npairs;
+    size_t *busy;             /* pairs with new messages, in order */
+    size_t nbusy;
+    size_t *todo;             /* scratch: pairs a step works on */
+    size_t ntodo;
     sess_t *sess;             /* session rows of the busy pairs, sorted by (user, peer) */
     size_t nsess;
     char (*content)[TD_MSG_AUDIO_ID_LEN]; /* voice messages' content */
     size_t *content_len;
-    size_t *order;            /* scratch: indexes of messages, pairs or session rows */
+    size_t *order;            /* scratch: indexes of messages or session rows */
     size_t norder;
     uint64_t affected;        /* rows the writes changed, summed */
     int fast;                 /* resend keys not read first: their insert tells */
     int redo;                 /* the fast attempt met a stored key: run the careful one */
     union {                   /* fetch buffers of the current query */
         struct { uint32_t from, msg_id, created; uint64_t key; } dd;
-        struct { uint32_t id, lo, hi; } rel;
+        struct { uint32_t lo, hi, rel, last, was, slo, shi; } pr;
+        struct { uint32_t id, lo, hi, status; } rel;
         struct { uint64_t key; uint32_t last; } ctr;
         struct { uint32_t id, user, peer, status, updated; } ss;
     } f;
@@ -225,10 +273,13 @@ static int run_writes(td_conn_t *c, batch_t *b, int kind, size_t count,
 
 /* ---- the steps of one attempt ---- */
 
+/* Every pair's row locked, nothing changed (the careful attempt, before its resend check). */
 static void fill_lock(batch_t *b, size_t i, td_arg_t *a)
 {
     a[0] = TD_U32(b->pairs[i].lo);
     a[1] = TD_U32(b->pairs[i].hi);
+    a[2] = TD_U32(0);
+    a[3] = TD_U32(0);
 }
 
 /* Resend keys: the first message of each key (b->order). */
@@ -258,8 +309,6 @@ static int on_dedupe(void *arg)
 
 static int resend_check(td_conn_t *c, batch_t *b)
 {
-    if (b->fast)
-        return 0;
     b->norder = 0;
     for (size_t i = 0; i < b->n; i++)
         if (b->first[i] < 0 && b->s[i].dedupe_window)
@@ -269,55 +318,147 @@ static int resend_check(td_conn_t *c, batch_t *b)
     return run_reads(c, b, K_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
 }
 
-/* Relations: the active row with the smallest id; the others are made or reactivated. */
-static void fill_busy_pair(batch_t *b, size_t i, td_arg_t *a)
+/* The pairs of b->todo. */
+static void fill_todo_pair(batch_t *b, size_t i, td_arg_t *a)
 {
-    const pair_t *p = &b->pairs[b->order[i]];
+    const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->lo);
     a[1] = TD_U32(p->hi);
 }
 
+static void fill_pair_up(batch_t *b, size_t i, td_arg_t *a)
+{
+    const pair_t *p = &b->pairs[b->todo[i]];
+    a[0] = TD_U32(p->lo);
+    a[1] = TD_U32(p->hi);
+    a[2] = TD_U32(p->count);
+    a[3] = TD_U32(p->when);
+}
+
+static int on_pair_row(void *arg)
+{
+    batch_t *b = arg;
+    pair_t *p = pair_find(b, b->f.pr.lo, b->f.pr.hi);
+    if (!p || !p->busy)
+        return 0;
+    p->filled = b->f.pr.rel != 0 && b->f.pr.last >= p->count;
+    p->relate_id = p->filled ? b->f.pr.rel : 0;
+    p->last = b->f.pr.last - (p->filled ? p->count : 0);
+    p->sess_was = b->f.pr.was;
+    p->sess_lo = b->f.pr.slo;
+    p->sess_hi = b->f.pr.shi;
+    return 0;
+}
+
+/* The busy pairs' rows: locked, their counters moved on by their new messages and their
+ * session time raised, in one statement; then read. */
+static int pair_rows(td_conn_t *c, batch_t *b)
+{
+    memcpy(b->todo, b->busy, b->nbusy * sizeof(*b->todo));
+    b->ntodo = b->nbusy;
+    if (run_writes(c, b, K_PAIR_UP, b->ntodo, fill_pair_up) < 0)
+        return -1;
+    td_col_t cols[] = {TD_COL_U32(&b->f.pr.lo),   TD_COL_U32(&b->f.pr.hi),
+                       TD_COL_U32(&b->f.pr.rel),  TD_COL_U32(&b->f.pr.last),
+                       TD_COL_U32(&b->f.pr.was),  TD_COL_U32(&b->f.pr.slo),
+                       TD_COL_U32(&b->f.pr.shi)};
+    return run_reads(c, b, K_PAIR_GET, b->ntodo, fill_todo_pair, cols, 7, on_pair_row);
+}
+
+/* Relations of the pairs being filled: the active row with the smallest id, else the smallest
+ * (reactivated), else a new one. */
 static int on_relation(void *arg)
 {
     batch_t *b = arg;
     pair_t *p = pair_find(b, b->f.rel.lo, b->f.rel.hi);
-    if (p && (p->relate_id == 0 || b->f.rel.id < p->relate_id))
-        p->relate_id = b->f.rel.id;
-    return 0;
-}
-
-static int relations(td_conn_t *c, batch_t *b)
-{
-    td_col_t cols[] = {TD_COL_U32(&b->f.rel.id), TD_COL_U32(&b->f.rel.lo),
-                       TD_COL_U32(&b->f.rel.hi)};
-    if (run_reads(c, b, K_REL_GET, b->norder, fill_busy_pair, cols, 3, on_relation) < 0)
-        return -1;
-    for (size_t k = 0; k < b->norder; k++) {
-        pair_t *p = &b->pairs[b->order[k]];
-        if (p->relate_id == 0 && td_relation_ensure(c, p->lo, p->hi, p->when, &p->relate_id) < 0)
-            return -1;
+    if (!p || !p->busy || p->filled)
+        return 0;
+    int active = b->f.rel.status == 0;
+    if (p->rel_id == 0 || (active && !p->rel_active) ||
+        (active == p->rel_active && b->f.rel.id < p->rel_id)) {
+        p->rel_id = b->f.rel.id;
+        p->rel_active = active;
     }
     return 0;
 }
 
-/* Counters: read, continued from the messages where a conversation has none, written back. */
-static void fill_ctr_get(batch_t *b, size_t i, td_arg_t *a)
+static void fill_rel_on(batch_t *b, size_t i, td_arg_t *a)
 {
-    a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, b->pairs[b->order[i]].relate_id));
+    const pair_t *p = &b->pairs[b->todo[i]];
+    a[0] = TD_U32(p->when);
+    a[1] = TD_U32(p->rel_id);
 }
 
-static void fill_ctr_put(batch_t *b, size_t i, td_arg_t *a)
+static void fill_rel_add(batch_t *b, size_t i, td_arg_t *a)
 {
-    const pair_t *p = &b->pairs[b->order[i]];
-    a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, p->relate_id));
-    a[1] = TD_U32(p->last);
+    const pair_t *p = &b->pairs[b->todo[i]];
+    a[0] = TD_U32(p->lo);
+    a[1] = TD_U32(p->hi);
+    a[2] = TD_U32(p->when);
+    a[3] = TD_U32(p->when);
+}
+
+/* b->todo = the pairs being filled for which keep(p) holds; their number. */
+static size_t todo_where(batch_t *b, int (*keep)(const pair_t *p))
+{
+    b->ntodo = 0;
+    for (size_t k = 0; k < b->nbusy; k++) {
+        const pair_t *p = &b->pairs[b->busy[k]];
+        if (!p->filled && keep(p))
+            b->todo[b->ntodo++] = b->busy[k];
+    }
+    return b->ntodo;
+}
+
+static int any_pair(const pair_t *p) { (void)p; return 1; }
+static int rel_off(const pair_t *p) { return p->rel_id && !p->rel_active; }
+static int rel_none(const pair_t *p) { return p->rel_id == 0; }
+static int rel_old(const pair_t *p) { return !p->rel_new; }
+static int ctr_none(const pair_t *p) { return !p->rel_new && !p->ctr_found; }
+static int ctr_moved(const pair_t *p) { return p->ctr_found; }
+
+static int relations(td_conn_t *c, batch_t *b)
+{
+    td_col_t cols[] = {TD_COL_U32(&b->f.rel.id), TD_COL_U32(&b->f.rel.lo),
+                       TD_COL_U32(&b->f.rel.hi), TD_COL_U32(&b->f.rel.status)};
+    todo_where(b, any_pair);
+    if (run_reads(c, b, K_REL_GET, b->ntodo, fill_todo_pair, cols, 4, on_relation) < 0)
+        return -1;
+    if (todo_where(b, rel_off) && run_writes(c, b, K_REL_ON, b->ntodo, fill_rel_on) < 0)
+        return -1;
+    if (todo_where(b, rel_none)) {
+        for (size_t k = 0; k < b->ntodo; k++)
+            b->pairs[b->todo[k]].rel_new = 1;
+        if (run_writes(c, b, K_REL_ADD, b->ntodo, fill_rel_add) < 0 ||
+            run_reads(c, b, K_REL_GET, b->ntodo, fill_todo_pair, cols, 4, on_relation) < 0)
+            return -1;
+    }
+    todo_where(b, any_pair);
+    for (size_t k = 0; k < b->ntodo; k++) {
+        pair_t *p = &b->pairs[b->todo[k]];
+        if (p->rel_id == 0)
+            return -1; /* the row just inserted is not there: cannot happen */
+        p->relate_id = p->rel_id;
+        p->last = 0;
+        p->save = 1;
+    }
+    return 0;
+}
+
+/* Ids of the pairs being filled: a relation this batch made has no messages; an older one
+ * continues from its tt_msg_counter row (which is then deleted: the counter lives in the
+ * pair's row now, and an older db_proxy would fall back on MAX(msgId)), else from its
+ * messages. */
+static void fill_ctr_key(batch_t *b, size_t i, td_arg_t *a)
+{
+    a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, b->pairs[b->todo[i]].relate_id));
 }
 
 static int on_counter(void *arg)
 {
     batch_t *b = arg;
-    for (size_t k = 0; k < b->norder; k++) {
-        pair_t *p = &b->pairs[b->order[k]];
+    for (size_t k = 0; k < b->ntodo; k++) {
+        pair_t *p = &b->pairs[b->todo[k]];
         if (td_msg_session_key(TD_SESSION_SINGLE, p->relate_id) == b->f.ctr.key) {
             p->last = b->f.ctr.last;
             p->ctr_found = 1;
@@ -326,16 +467,25 @@ static int on_counter(void *arg)
     return 0;
 }
 
-static int assign_ids(td_conn_t *c, batch_t *b)
+static int counters(td_conn_t *c, batch_t *b)
 {
     td_col_t cols[] = {TD_COL_U64(&b->f.ctr.key), TD_COL_U32(&b->f.ctr.last)};
-    if (run_reads(c, b, K_CTR_GET, b->norder, fill_ctr_get, cols, 2, on_counter) < 0)
+    if (todo_where(b, rel_old) &&
+        run_reads(c, b, K_CTR_GET, b->ntodo, fill_ctr_key, cols, 2, on_counter) < 0)
         return -1;
-    for (size_t k = 0; k < b->norder; k++) {
-        pair_t *p = &b->pairs[b->order[k]];
-        if (!p->ctr_found && td_msg_max_id(c, p->relate_id, &p->last) < 0)
+    todo_where(b, ctr_none);
+    for (size_t k = 0; k < b->ntodo; k++) {
+        pair_t *p = &b->pairs[b->todo[k]];
+        if (td_msg_max_id(c, p->relate_id, &p->last) < 0)
             return -1;
     }
+    if (todo_where(b, ctr_moved) && run_writes(c, b, K_CTR_DEL, b->ntodo, fill_ctr_key) < 0)
+        return -1;
+    return 0;
+}
+
+static int assign_ids(batch_t *b)
+{
     for (size_t i = 0; i < b->n; i++) {
         if (!is_new(b, i))
             continue;
@@ -346,7 +496,7 @@ static int assign_ids(td_conn_t *c, batch_t *b)
         b->out[i].relate_id = p->relate_id;
         b->out[i].created = b->s[i].create_time;
     }
-    return run_writes(c, b, K_CTR_PUT, b->norder, fill_ctr_put);
+    return 0;
 }
 
 /* The messages, one bulk INSERT per shard (b->order: that shard's new messages). */
@@ -389,12 +539,14 @@ static int insert_messages(td_conn_t *c, batch_t *b)
     return 0;
 }
 
-/* Recent sessions: both rows of every busy pair, active, updated at least to its newest
- * message; the row reused is the active one with the smallest id, else the smallest. */
+/* Recent sessions: both rows of every busy pair active and updated at least to its newest
+ * message — written only when the pair's row says they may be older. A row whose id the pair's
+ * row does not know is looked up (the active one with the smallest id, else the smallest; none:
+ * inserted), and the id learned is kept in the pair's row. */
 static void fill_sess_get(batch_t *b, size_t i, td_arg_t *a)
 {
-    a[0] = TD_U32(b->sess[i].user);
-    a[1] = TD_U32(b->sess[i].peer);
+    a[0] = TD_U32(b->sess[b->order[i]].user);
+    a[1] = TD_U32(b->sess[b->order[i]].peer);
 }
 
 static void fill_sess_put(batch_t *b, size_t i, td_arg_t *a)
@@ -412,7 +564,7 @@ static int on_session_row(void *arg)
     batch_t *b = arg;
     sess_t key = {.user = b->f.ss.user, .peer = b->f.ss.peer};
     sess_t *s = bsearch(&key, b->sess, b->nsess, sizeof(sess_t), cmp_sess);
-    if (!s)
+    if (!s || !s->lookup)
         return 0;
     int active = b->f.ss.status == 0;
     if (s->id == 0 || (active && !s->active) ||
@@ -427,24 +579,64 @@ static int on_session_row(void *arg)
 static int sessions(td_conn_t *c, batch_t *b)
 {
     b->nsess = 0;
-    for (size_t k = 0; k < b->norder; k++) {
-        const pair_t *p = &b->pairs[b->order[k]];
-        b->sess[b->nsess++] = (sess_t){.user = p->lo, .peer = p->hi, .when = p->when};
-        b->sess[b->nsess++] = (sess_t){.user = p->hi, .peer = p->lo, .when = p->when};
+    for (size_t k = 0; k < b->nbusy; k++) {
+        const pair_t *p = &b->pairs[b->busy[k]];
+        if (p->sess_was >= p->when)
+            continue; /* both rows are as new already */
+        b->sess[b->nsess++] = (sess_t){.user = p->lo, .peer = p->hi, .when = p->when,
+                                       .id = p->sess_lo, .lookup = p->sess_lo == 0};
+        b->sess[b->nsess++] = (sess_t){.user = p->hi, .peer = p->lo, .when = p->when,
+                                       .id = p->sess_hi, .lookup = p->sess_hi == 0};
     }
+    if (b->nsess == 0)
+        return 0;
     qsort(b->sess, b->nsess, sizeof(sess_t), cmp_sess);
+    b->norder = 0;
+    for (size_t k = 0; k < b->nsess; k++)
+        if (b->sess[k].lookup)
+            b->order[b->norder++] = k;
     td_col_t cols[] = {TD_COL_U32(&b->f.ss.id), TD_COL_U32(&b->f.ss.user),
                        TD_COL_U32(&b->f.ss.peer), TD_COL_U32(&b->f.ss.status),
                        TD_COL_U32(&b->f.ss.updated)};
-    if (run_reads(c, b, K_SESS_GET, b->nsess, fill_sess_get, cols, 5, on_session_row) < 0)
+    if (run_reads(c, b, K_SESS_GET, b->norder, fill_sess_get, cols, 5, on_session_row) < 0)
         return -1;
-    /* A row already active and as new (a busy conversation, several batches a second) is
-     * left as it is. */
     b->norder = 0;
-    for (size_t k = 0; k < b->nsess; k++)
-        if (!(b->sess[k].id && b->sess[k].active && b->sess[k].updated >= b->sess[k].when))
+    for (size_t k = 0; k < b->nsess; k++) {
+        sess_t *s = &b->sess[k];
+        if (s->lookup && s->id) { /* learned: kept in the pair's row */
+            pair_t *p = pair_find(b, s->user < s->peer ? s->user : s->peer,
+                                  s->user < s->peer ? s->peer : s->user);
+            if (p) {
+                *(s->user == p->lo ? &p->sess_lo : &p->sess_hi) = s->id;
+                p->save = 1;
+            }
+        }
+        /* a row looked up and found active and as new is left as it is */
+        if (!(s->lookup && s->id && s->active && s->updated >= s->when))
             b->order[b->norder++] = k;
+    }
     return run_writes(c, b, K_SESS_PUT, b->norder, fill_sess_put);
+}
+
+/* The rows filled or with session ids learned. */
+static void fill_pair_set(batch_t *b, size_t i, td_arg_t *a)
+{
+    const pair_t *p = &b->pairs[b->todo[i]];
+    a[0] = TD_U32(p->lo);
+    a[1] = TD_U32(p->hi);
+    a[2] = TD_U32(p->relate_id);
+    a[3] = TD_U32(p->last);
+    a[4] = TD_U32(p->sess_lo);
+    a[5] = TD_U32(p->sess_hi);
+}
+
+static int pair_save(td_conn_t *c, batch_t *b)
+{
+    b->ntodo = 0;
+    for (size_t k = 0; k < b->nbusy; k++)
+        if (b->pairs[b->busy[k]].save)
+            b->todo[b->ntodo++] = b->busy[k];
+    return run_writes(c, b, K_PAIR_SET, b->ntodo, fill_pair_set);
 }
 
 static void fill_dedupe_put(batch_t *b, size_t k, td_arg_t *a)
@@ -456,7 +648,8 @@ static void fill_dedupe_put(batch_t *b, size_t k, td_arg_t *a)
     a[3] = TD_U32(b->s[i].create_time);
 }
 
-/* The busy pairs into b->order; 0 when there is none (everything is a resend). */
+/* The busy pairs into b->busy, with their new messages' number and newest time; 0 when there
+ * is none (everything is a resend). */
 static size_t mark_busy(batch_t *b)
 {
     for (size_t i = 0; i < b->n; i++) {
@@ -464,14 +657,24 @@ static size_t mark_busy(batch_t *b)
             continue;
         pair_t *p = &b->pairs[b->pair_of[i]];
         p->busy = 1;
+        p->count++;
         if (b->s[i].create_time > p->when)
             p->when = b->s[i].create_time;
     }
-    b->norder = 0;
+    b->nbusy = 0;
     for (size_t k = 0; k < b->npairs; k++)
         if (b->pairs[k].busy)
-            b->order[b->norder++] = k;
-    return b->norder;
+            b->busy[b->nbusy++] = k;
+    return b->nbusy;
+}
+
+/* Some busy pair's row is not filled yet. */
+static int relations_needed(batch_t *b)
+{
+    for (size_t k = 0; k < b->nbusy; k++)
+        if (!b->pairs[b->busy[k]].filled)
+            return 1;
+    return 0;
 }
 
 static int batch_body(td_conn_t *c, void *arg)
@@ -484,12 +687,16 @@ static int batch_body(td_conn_t *c, void *arg)
         pair_t *p = &b->pairs[k];
         *p = (pair_t){.lo = p->lo, .hi = p->hi};
     }
-    if (run_writes(c, b, K_LOCK, b->npairs, fill_lock) < 0 ||
-        resend_check(c, b) < 0)
+    /* The careful attempt locks every pair before it reads the resend keys; the fast one
+     * takes every message for new, its pair upsert being the lock. */
+    if (!b->fast && (run_writes(c, b, K_PAIR_UP, b->npairs, fill_lock) < 0 ||
+                     resend_check(c, b) < 0))
         return -1;
     if (mark_busy(b) > 0) {
-        /* b->order holds the busy pairs for these three */
-        if (relations(c, b) < 0 || assign_ids(c, b) < 0 || sessions(c, b) < 0 ||
+        if (pair_rows(c, b) < 0 ||
+            (relations_needed(b) && (relations(c, b) < 0 || counters(c, b) < 0)))
+            return -1;
+        if (assign_ids(b) < 0 || sessions(c, b) < 0 || pair_save(c, b) < 0 ||
             insert_messages(c, b) < 0)
             return -1;
         b->norder = 0; /* the resend keys of the new messages that have one */
@@ -560,6 +767,8 @@ static void batch_free(batch_t *b)
     free(b->content);
     free(b->content_len);
     free(b->order);
+    free(b->busy);
+    free(b->todo);
 }
 
 int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out)
@@ -581,8 +790,11 @@ int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_se
     b.content = calloc(n, sizeof(*b.content));
     b.content_len = calloc(n, sizeof(*b.content_len));
     b.order = calloc(2 * n, sizeof(*b.order));
+    b.busy = calloc(n, sizeof(*b.busy));
+    b.todo = calloc(n, sizeof(*b.todo));
     int rc = -1, attempts = 0, more = 0;
     if (b.pair_of && b.first && b.pairs && b.sess && b.content && b.content_len && b.order &&
+        b.busy && b.todo &&
         batch_prepare(&b) == 0) {
         b.fast = 1;
         rc = td_msg_tx(c, batch_body, &b, &attempts);

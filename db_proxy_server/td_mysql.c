@@ -318,7 +318,7 @@ void td_db_put(td_db_t *db, td_conn_t *c)
     if (!c)
         return;
     if (c->in_tx && c->my) { /* a transaction left open is rolled back */
-        if (mysql_rollback(c->my) != 0 || mysql_autocommit(c->my, 1) != 0) {
+        if (mysql_rollback(c->my) != 0) {
             set_err(c, mysql_errno(c->my), "%s", mysql_error(c->my));
             conn_lost(c);
         }
@@ -650,7 +650,10 @@ int td_query(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, td_
 
 int td_begin(td_conn_t *c)
 {
-    if (!c->my || mysql_autocommit(c->my, 0) != 0) {
+    /* START TRANSACTION with autocommit left on: COMMIT or ROLLBACK ends it, one round trip
+     * less than switching autocommit off and on again around it. */
+    static const char begin[] = "START TRANSACTION";
+    if (!c->my || mysql_real_query(c->my, begin, sizeof(begin) - 1) != 0) {
         if (c->my) {
             set_err(c, mysql_errno(c->my), "%s", mysql_error(c->my));
             if (td_error_is_connection(c->errnum))
@@ -671,8 +674,6 @@ static int end_tx(td_conn_t *c, int commit)
         return -1;
     }
     int rc = commit ? mysql_commit(c->my) : mysql_rollback(c->my);
-    if (rc == 0)
-        rc = mysql_autocommit(c->my, 1);
     if (rc != 0) {
         set_err(c, mysql_errno(c->my), "%s", mysql_error(c->my));
         if (td_error_is_connection(c->errnum))

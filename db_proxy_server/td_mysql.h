@@ -100,7 +100,9 @@ int td_exec_bulk(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs,
  * was seen, -1 on a database error (td_conn_error). */
 int td_query(td_conn_t *c, const char *sql, const td_arg_t *args, int nargs, td_col_t *cols,
              int ncols, int (*on_row)(void *arg), void *arg);
-/* Transactions on this connection. 0 / -1. */
+/* Transactions on this connection: START TRANSACTION, then COMMIT or ROLLBACK (autocommit
+ * stays on). After an error that ends the transaction on the server (a deadlock), statements
+ * up to td_rollback would each commit on their own: stop at the first error. 0 / -1. */
 int td_begin(td_conn_t *c);
 int td_commit(td_conn_t *c);
 int td_rollback(td_conn_t *c);

@@ -5,9 +5,11 @@ source "$(dirname "$0")/suite.sh"
 TT_MS_EXTRA=$'MsgRateLimit=2000'
 tt_suite_start
 "$TT_BUILD/test/it_chat" main "$P_MS1" "$P_MS2" || tt_fail "it_chat main"
-# Lose every message-id counter row and all of Redis, and age the resend keys past the window:
+# Lose every message-id counter (tt_msg_counter, and the conversations' rows back to what they
+# were before migration 009) and all of Redis, and age the resend keys past the window:
 # ids must go on from the stored messages, and an old resend is a new message.
-sql "DELETE FROM tt_msg_counter; UPDATE tt_msg_dedupe SET created = created - 100000"
+sql "DELETE FROM tt_msg_counter; UPDATE tt_msg_dedupe SET created = created - 100000;
+     UPDATE tt_pair_lock SET relateId = 0, lastMsgId = 0, sessTime = 0, sessWas = 0, sessLo = 0, sessHi = 0"
 redis-cli -p "$P_RD" FLUSHALL >/dev/null
 "$TT_BUILD/test/it_chat" after "$P_MS1" || tt_fail "it_chat after"
 tt_check "the voice bytes are in tt_audio_blob, IMAudio has size and duration" \

@@ -13,6 +13,11 @@
  *   it_dbproxy PORT batchresend            resends: marked only where the first was answered
  *   it_dbproxy PORT batchagain             all 300 again at once: the first ids, nothing new
  *   it_dbproxy PORT batchnoredis           resends with Redis down: all marked
+ *   it_dbproxy PORT spray N FIRST U1 U2 [U3 U4 ...]
+ *                                          N texts at once over the pairs (U1, U2), ...,
+ *                                          round robin, each direction in turn: all stored,
+ *                                          ids going up by one per pair in the order sent,
+ *                                          from FIRST (0: from anything)
  *   it_dbproxy PORT flood                  more requests than MaxPendingRequests at once
  *   it_dbproxy PORT stopwait               waits for IMStopReceivePacket (db_proxy stopping)
  * Exit status 0 when every check passed. */
@@ -715,6 +720,80 @@ static void phase_batch(peer_t *p, int again)
         check(marks == 0, "no other answer carries the mark (%d)", marks);
 }
 
+/* ---- it_dbproxy PORT spray N FIRST U1 U2 ... ---- */
+
+#define SPRAY_MAX 1000
+#define SPRAY_PAIRS 8
+
+/* Message k of a spray over np pairs: its pair, sender and receiver. */
+static void spray_msg(const uint32_t *u, int np, int k, int *pair, uint32_t *from, uint32_t *to)
+{
+    *pair = k % np;
+    int back = (k / np) % 2;
+    *from = u[2 * *pair + back];
+    *to = u[2 * *pair + 1 - back];
+}
+
+static void phase_spray(peer_t *p, int n, uint32_t first, const uint32_t *u, int np)
+{
+    uint32_t tag = (uint32_t)getpid() << 12 ^ (uint32_t)time(NULL); /* texts of this run */
+    uint16_t seq0 = (uint16_t)(p->seq + 1);
+    for (int k = 0; k < n; k++) {
+        int pair;
+        uint32_t from, to;
+        spray_msg(u, np, k, &pair, &from, &to);
+        char text[64];
+        snprintf(text, sizeof(text), "spray %u %d", (unsigned)tag, k);
+        uint8_t attach[12];
+        tt_put32(attach, (uint32_t)k);
+        tt_put32(attach + 4, tag);
+        tt_put32(attach + 8, 0);
+        IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+        q.from_user_id = from;
+        q.to_session_id = to;
+        q.msg_id = tag + (uint32_t)k; /* a client id: a resend key, as with the batch phase */
+        q.create_time = (uint32_t)time(NULL);
+        q.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+        q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+        q.has_attach_data = 1;
+        q.attach_data = (ProtobufCBinaryData){sizeof(attach), attach};
+        send_msg(p, SID_MSG, MSG_DATA, ++p->seq, &q.base);
+    }
+    uint32_t last[SPRAY_PAIRS] = {0};
+    int answered = 0, order_ok = 1, first_ok = 1;
+    for (int k = 0; k < n; k++) {
+        uint16_t cid, got;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, T, &cid, &got, &body, &len) < 0)
+            break;
+        IM__Message__IMMsgData *a = (IM__Message__IMMsgData *)tt_pb_unpack(
+            &im__message__immsg_data__descriptor, body, len);
+        free(body);
+        int pair;
+        uint32_t from, to;
+        spray_msg(u, np, k, &pair, &from, &to);
+        if (a && cid == MSG_DATA && got == (uint16_t)(seq0 + k) && a->from_user_id == from &&
+            a->to_session_id == to && a->msg_id != 0 && a->has_attach_data &&
+            a->attach_data.len == 12 && tt_get32(a->attach_data.data) == (uint32_t)k) {
+            answered++;
+            if (last[pair] == 0 && first && a->msg_id != first)
+                first_ok = 0;
+            if (last[pair] != 0 && a->msg_id != last[pair] + 1 && first)
+                order_ok = 0; /* alone on its pairs: no other writer's ids in between */
+            if (last[pair] != 0 && a->msg_id <= last[pair])
+                order_ok = 0;
+            last[pair] = a->msg_id;
+        }
+        tt_pb_free(a);
+    }
+    check(answered == n, "%d messages over %d pair(s) all answered, new, in order (%d)", n, np,
+          answered);
+    check(order_ok, "ids go up per pair in the order sent%s", first ? ", by one" : "");
+    if (first)
+        check(first_ok, "every pair's first id is %u", (unsigned)first);
+}
+
 /* it_dbproxy PORT batchresend: after the answered marks of user 1003 were deleted from Redis
  * (as if db_proxy had stopped between its commit and its answer): its resent messages are
  * answered with their first id and WITHOUT the mark (msg_server then delivers them); the
@@ -950,6 +1029,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: it_dbproxy PORT legacy|main|dbkilled|dbdown|dbback|batch|"
                         "batchresend|batchagain|\n"
                         "       batchnoredis|flood|stopwait\n"
+                        "       it_dbproxy PORT spray N FIRST U1 U2 [U3 U4 ...]\n"
                         "       it_dbproxy PORT login NAME PLAIN CODE\n"
                         "       it_dbproxy PORT sync SINCE NAME STATUS\n");
         return 2;
@@ -977,6 +1057,13 @@ int main(int argc, char **argv)
         phase_batch_resend(&p, 0);
     } else if (strcmp(phase, "batchnoredis") == 0) {
         phase_batch_resend(&p, 1);
+    } else if (strcmp(phase, "spray") == 0 && argc >= 7 && argc % 2 == 1 &&
+               (argc - 5) / 2 <= SPRAY_PAIRS && atoi(argv[3]) > 0 &&
+               atoi(argv[3]) <= SPRAY_MAX) {
+        uint32_t u[2 * SPRAY_PAIRS];
+        for (int i = 5; i < argc; i++)
+            u[i - 5] = (uint32_t)strtoul(argv[i], NULL, 10);
+        phase_spray(&p, atoi(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10), u, (argc - 5) / 2);
     } else if (strcmp(phase, "flood") == 0) {
         phase_flood(&p);
     } else if (strcmp(phase, "stopwait") == 0) {

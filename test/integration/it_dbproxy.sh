@@ -102,7 +102,10 @@ tt_check "IMUser is still there, 100 users" test "$(sql "SELECT COUNT(*) FROM IM
 msg_users_add() {
     sql "INSERT INTO IMUser (id, name, departId, created, updated) VALUES (1001, 'TT1001', 1, 1, 1),
          (1002, 'TT1002', 1, 1, 1), (1003, 'TT1003', 1, 1, 1), (1004, 'TT1004', 1, 1, 1),
-         (1005, 'TT1005', 1, 1, 1), (1006, 'TT1006', 1, 1, 1)"
+         (1005, 'TT1005', 1, 1, 1), (1006, 'TT1006', 1, 1, 1), (1007, 'TT1007', 1, 1, 1),
+         (1008, 'TT1008', 1, 1, 1), (1009, 'TT1009', 1, 1, 1), (1010, 'TT1010', 1, 1, 1),
+         (1011, 'TT1011', 1, 1, 1), (1012, 'TT1012', 1, 1, 1), (1013, 'TT1013', 1, 1, 1),
+         (1014, 'TT1014', 1, 1, 1), (1015, 'TT1015', 1, 1, 1), (1016, 'TT1016', 1, 1, 1)"
 }
 msg_users_drop() { sql "DELETE FROM IMUser WHERE id > 1000; ALTER TABLE IMUser AUTO_INCREMENT = 101"; }
 msg_users_add
@@ -128,6 +131,67 @@ it_check "resends answered with their first ids, marked only if answered" resend
 tt_check "and nothing was stored twice" test "$(msgs 1003 1004)" = "97	1	97	97"
 it_check "all 300 sent again at once: answered with their first ids" again "$P_DB" batchagain
 tt_check "and still stored once" test "$(msgs 1001 1002) $(msgs 1003 1004)" = "196	1	196	196 97	1	97	97"
+# Conversations older than their tt_pair_lock row (migration 009) go on after their ids:
+# 1007 <-> 1008 has messages 1..40 and a lock row from before the migration (zeros), no
+# counter; 1009 <-> 1010 has messages 1..5 and a counter at 70 (ids given out, messages
+# deleted), no lock row; 1011 <-> 1012 has an inactive relation with messages 1..3.
+sql "INSERT INTO IMRelationShip (id, smallId, bigId, status, created, updated) VALUES
+         (5000, 1007, 1008, 0, 1, 1), (5001, 1009, 1010, 0, 1, 1), (5002, 1011, 1012, 1, 1, 1);
+     INSERT INTO tt_pair_lock (smallId, bigId) VALUES (1007, 1008);
+     INSERT INTO tt_msg_counter (sessionKey, lastMsgId) VALUES ((1 << 32) | 5001, 70)"
+for i in $(seq 40); do echo "(5000, 1007, 1008, $i, 'old', 1, 0, 1, 1)"; done | paste -sd, |
+    sed 's/^/INSERT INTO IMMessage_0 (relateId, fromId, toId, msgId, content, type, status, created, updated) VALUES /' |
+    { read -r q; sql "$q"; }
+sql "INSERT INTO IMMessage_1 (relateId, fromId, toId, msgId, content, type, status, created, updated)
+         VALUES (5001, 1009, 1010, 1, 'old', 1, 0, 1, 1), (5001, 1010, 1009, 5, 'old', 1, 0, 1, 1);
+     INSERT INTO IMMessage_2 (relateId, fromId, toId, msgId, content, type, status, created, updated)
+         VALUES (5002, 1011, 1012, 3, 'old', 1, 0, 1, 1)"
+it_check "an old conversation with a pre-009 lock row: ids go on from 41" \
+    spray1 "$P_DB" spray 10 41 1007 1008
+it_check "an old conversation with a counter and no lock row: ids go on from 71" \
+    spray2 "$P_DB" spray 10 71 1009 1010
+it_check "an old conversation with an inactive relation: ids go on from 4" \
+    spray3 "$P_DB" spray 6 4 1011 1012
+tt_check "their rows hold the relations and the last ids" \
+    sql_is "SELECT GROUP_CONCAT(relateId, ':', lastMsgId ORDER BY smallId) FROM tt_pair_lock
+            WHERE smallId IN (1007, 1009, 1011)" "5000:50,5001:80,5002:9"
+tt_check "the counter moved into the row is gone" \
+    sql_is "SELECT COUNT(*) FROM tt_msg_counter WHERE sessionKey = (1 << 32) | 5001" 0
+tt_check "no relation was added for them, the inactive one is active again" \
+    sql_is "SELECT COUNT(*), SUM(status) FROM IMRelationShip WHERE smallId IN (1007, 1009, 1011)" "3	0"
+tt_check "their recent-session rows, both ways, active" \
+    sql_is "SELECT COUNT(*) FROM IMRecentSession WHERE status = 0 AND type = 1 AND
+            (userId, peerId) IN ((1007,1008),(1008,1007),(1009,1010),(1010,1009),(1011,1012),(1012,1011))" 6
+sleep 1.1 # a later second: the session rows are written again, their ids learned
+it_check "and later messages go on from there" spray4 "$P_DB" spray 4 51 1007 1008
+tt_check "the session rows' ids are kept in the rows (learned on the second message)" \
+    sql_is "SELECT COUNT(*) FROM tt_pair_lock p JOIN IMRecentSession a ON a.id = p.sessLo
+            AND a.userId = p.smallId AND a.peerId = p.bigId JOIN IMRecentSession b
+            ON b.id = p.sessHi AND b.userId = p.bigId AND b.peerId = p.smallId
+            WHERE p.smallId = 1007 AND p.bigId = 1008" 1
+# Three connections at once over the same conversations (first contact): no gap, no repeat.
+spray_at_once() {
+    local i pids=() rc=0
+    for i in 1 2 3; do
+        "$IT" "$P_DB" spray 300 0 1013 1014 1015 1016 1013 1016 \
+            >"$TT_TMP/it_spray_c$i.out" 2>&1 & pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    return $rc
+}
+tt_check "three connections at once, 900 messages over 3 new conversations: all stored" \
+    spray_at_once
+gapless() { # gapless LO HI COUNT: the pair's ids are exactly 1..COUNT
+    local rel
+    rel=$(sql "SELECT id FROM IMRelationShip WHERE smallId = $1 AND bigId = $2 AND status = 0")
+    sql_is "SELECT COUNT(*), MIN(msgId), MAX(msgId), COUNT(DISTINCT msgId)
+            FROM IMMessage_$((rel % 8)) WHERE relateId = $rel" "$3	1	$3	$3"
+}
+tt_check "1013 <-> 1014: ids 1..300" gapless 1013 1014 300
+tt_check "1015 <-> 1016: ids 1..300" gapless 1015 1016 300
+tt_check "1013 <-> 1016: ids 1..300" gapless 1013 1016 300
+tt_check "one relation each" \
+    sql_is "SELECT COUNT(*) FROM IMRelationShip WHERE smallId IN (1013, 1015)" 3
 msg_users_drop
 tt_check "the last of the pipelined sign changes is stored" \
     test "$(sql "SELECT sign_info FROM IMUser WHERE id = 7")" = "sign 39"
