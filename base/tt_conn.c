@@ -98,9 +98,24 @@ static void pool_leave(tt_conn_t *c)
     c->pool = NULL;
 }
 
+/* The reason is kept on the heap: it is written once per connection, at its close, and an
+ * idle connection should not carry room for it. */
+static char no_reason[] = "", oom_reason[] = "out of memory";
+
+static void free_reason(tt_conn_t *c)
+{
+    if (c->reason != no_reason && c->reason != oom_reason)
+        free(c->reason);
+    c->reason = no_reason;
+}
+
 static void set_reason(tt_conn_t *c, const char *fmt, va_list ap)
 {
-    vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+    char *r = NULL;
+    if (vasprintf(&r, fmt, ap) < 0)
+        r = NULL;
+    free_reason(c);
+    c->reason = r ? r : oom_reason;
 }
 
 static void do_close(tt_conn_t *c)
@@ -184,6 +199,7 @@ static void free_defer_cb(tt_defer_t *d)
     pool_leave(c);
     tt_buf_free(&c->in);
     tt_buf_free(&c->out);
+    free_reason(c);
     free(c);
 }
 
@@ -348,6 +364,7 @@ static tt_conn_t *conn_alloc(tt_loop_t *loop, int fd, const tt_conn_io_t *io,
         c->lim.linger_ms = DEFAULT_LINGER_MS;
     tt_buf_init(&c->in);
     tt_buf_init(&c->out);
+    c->reason = no_reason;
     tt_timer_init(&c->timer, timer_cb, c);
     tt_defer_init(&c->flush_defer, flush_defer_cb);
     tt_defer_init(&c->read_defer, read_defer_cb);

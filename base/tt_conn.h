@@ -70,8 +70,8 @@ struct tt_conn_s {
     tt_defer_t flush_defer;      /* pending output flush */
     tt_defer_t read_defer;       /* buffered input to process after a resume */
     tt_defer_t free_defer;       /* final on_close + free */
-    char peer[64];               /* "ip:port" of the peer */
-    char reason[128];            /* why it closed */
+    char peer[56];               /* "ip:port" of the peer ("[v6]:port" fits) */
+    char *reason;                /* why it closed ("" until then; owned by the connection) */
     tt_conn_pool_t *pool;        /* buffer pool it is counted in, NULL for none */
     tt_conn_t *pool_prev, *pool_next; /* the pool's members */
     size_t pool_bytes;           /* buffer bytes counted in the pool for this connection */

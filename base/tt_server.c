@@ -13,15 +13,30 @@
 #define HEARTBEAT_CID 0x0701
 
 typedef struct node_s node_t;
+/* The daemon handshake of a peer that has not passed it yet (only on daemon-only ports: a
+ * client connection does not carry it). */
+typedef struct handshake_s {
+    tt_auth_hs_t hs;     /* the handshake */
+    tt_timer_t deadline; /* closes a peer that does not finish it in time */
+} handshake_t;
+
 struct node_s {
     node_t *prev, *next; /* list of live connections */
     tt_server_t *server; /* owner */
     tt_conn_t *conn;     /* the connection (its udata points back here) */
-    int pending;         /* 1 until the peer passed the daemon handshake */
+    handshake_t *pending; /* until the peer passed the daemon handshake, NULL after */
     int resume;          /* reading paused at the end of the handshake, to resume */
-    tt_auth_hs_t hs;     /* that handshake */
-    tt_timer_t deadline; /* closes a peer that does not finish it in time */
+    int opened;          /* the daemon was told (on_open): it is told of the close too */
 };
+
+static void handshake_free(node_t *n)
+{
+    if (n->pending) {
+        tt_timer_stop(n->conn->loop, &n->pending->deadline);
+        free(n->pending);
+        n->pending = NULL;
+    }
+}
 
 struct tt_server_s {
     tt_loop_t *loop;                         /* owning loop */
@@ -51,13 +66,13 @@ static void auth_deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
 
 static void auth_frame(tt_server_t *s, node_t *n, const tt_pdu_t *pdu)
 {
-    if (tt_auth_conn_frame(&n->hs, s->opts.auth, n->conn, pdu) != TT_AUTH_DONE)
+    if (tt_auth_conn_frame(&n->pending->hs, s->opts.auth, n->conn, pdu) != TT_AUTH_DONE)
         return;
-    n->pending = 0;
-    tt_timer_stop(s->loop, &n->deadline);
+    handshake_free(n);
     /* What follows is read again with the daemon's frame cap, not the handshake's. */
     tt_conn_pause(n->conn);
     n->resume = 1;
+    n->opened = 1;
     if (s->h->on_open)
         s->h->on_open(s, n->conn, s->udata);
 }
@@ -110,7 +125,7 @@ static void srv_on_close(tt_conn_t *c)
 {
     node_t *n = c->udata;
     tt_server_t *s = n->server;
-    tt_timer_stop(c->loop, &n->deadline);
+    handshake_free(n);
     if (s) {
         if (n->prev)
             n->prev->next = n->next;
@@ -119,7 +134,7 @@ static void srv_on_close(tt_conn_t *c)
         if (n->next)
             n->next->prev = n->prev;
         s->nconns--;
-        if (!n->pending && s->h->on_close)
+        if (n->opened && s->h->on_close)
             s->h->on_close(s, c, s->udata);
     }
     free(n);
@@ -148,7 +163,6 @@ static void srv_accept(tt_listener_t *l, int fd, const struct sockaddr_storage *
         return;
     }
     n->server = s;
-    tt_timer_init(&n->deadline, auth_deadline_cb, n);
     const tt_conn_handler_t *h = s->opts.send_heartbeat ? &srv_conn_handler
                                                         : &srv_conn_handler_quiet;
     n->conn = tt_conn_new(s->loop, fd, NULL, h, n, &s->opts.lim);
@@ -163,11 +177,16 @@ static void srv_accept(tt_listener_t *l, int fd, const struct sockaddr_storage *
     s->conns = n;
     s->nconns++;
     if (tt_auth_enabled(s->opts.auth)) {
-        n->pending = 1;
-        tt_timer_start(s->loop, &n->deadline, s->opts.auth->deadline_ms, 0);
-        tt_auth_conn_start(&n->hs, s->opts.auth, TT_AUTH_ACCEPTOR, n->conn);
+        if (!(n->pending = calloc(1, sizeof(*n->pending)))) {
+            tt_conn_close(n->conn, "out of memory");
+            return;
+        }
+        tt_timer_init(&n->pending->deadline, auth_deadline_cb, n);
+        tt_timer_start(s->loop, &n->pending->deadline, s->opts.auth->deadline_ms, 0);
+        tt_auth_conn_start(&n->pending->hs, s->opts.auth, TT_AUTH_ACCEPTOR, n->conn);
         return;
     }
+    n->opened = 1;
     if (s->h->on_open)
         s->h->on_open(s, n->conn, s->udata);
 }

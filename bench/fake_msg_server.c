@@ -4,7 +4,10 @@
  * and delivers it at once (seq 0) to the receiver if connected. No storage, no upstreams.
  * Faults can be injected to prove the harness counts them: --drop-every N (ack, do not
  * deliver), --no-ack-every N (deliver, do not ack), --rate-limit N (silently drop a
- * connection's messages beyond N per second, like the original msg_server with 20). */
+ * connection's messages beyond N per second, like the original msg_server with 20).
+ * Temporary groups: IMGroupCreateReq makes one (creator + listed users), a group text from a
+ * member is acked and written to every member's connection but the sender's (--drop-every and
+ * --dup-every N then apply to every Nth delivery), a non-member's is dropped. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
+#include "IM.Group.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "tt_http.h"
@@ -27,6 +31,13 @@
 #define SID_LOGIN IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
 #define FIRST_USER_ID 1000
+#define FIRST_GROUP_ID 5000
+#define GROUP_MEMBERS_MAX 100000
+
+typedef struct fake_group_s {
+    uint32_t id, last_msg_id, n; /* n member ids follow */
+    uint32_t members[];
+} fake_group_t;
 
 typedef struct fake_user_s {
     char name[128];          /* login name */
@@ -48,6 +59,10 @@ typedef struct fake_server_s {
     tt_map_t users_by_name;     /* fnv1a64(name) (+ probing) -> fake_user_t */
     tt_map_t users_by_id;       /* id -> fake_user_t */
     tt_map_t conversations;     /* (low id << 32 | high id) -> uint32_t last msg_id */
+    tt_map_t groups;            /* group id -> fake_group_t */
+    uint32_t next_group_id;     /* next group id to assign */
+    uint32_t dup_every;         /* --dup-every (group deliveries) */
+    uint64_t group_deliveries;  /* group deliveries attempted (for the fault counters) */
     uint32_t next_user_id;      /* next id to assign */
     uint32_t drop_every;        /* --drop-every */
     uint32_t no_ack_every;      /* --no-ack-every */
@@ -143,6 +158,83 @@ static void on_login(fake_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu)
                 pdu->seq_num, &res.base);
 }
 
+static void on_group_create(fake_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu)
+{
+    fake_conn_t *fc = c->app;
+    IM__Group__IMGroupCreateReq *req = (IM__Group__IMGroupCreateReq *)tt_pb_unpack(
+        &im__group__imgroup_create_req__descriptor, pdu->body, pdu->body_len);
+    if (!req)
+        return;
+    IM__Group__IMGroupCreateRsp rsp = IM__GROUP__IMGROUP_CREATE_RSP__INIT;
+    rsp.user_id = fc->user->id;
+    rsp.result_code = 1;
+    rsp.group_name = req->group_name;
+    size_t n = req->n_member_id_list + 1;
+    fake_group_t *g = n <= GROUP_MEMBERS_MAX ? calloc(1, sizeof(*g) + n * sizeof(uint32_t)) : NULL;
+    if (g) {
+        g->id = fs->next_group_id++;
+        g->members[g->n++] = fc->user->id;
+        for (size_t i = 0; i < req->n_member_id_list; i++)
+            if (req->member_id_list[i] != fc->user->id)
+                g->members[g->n++] = req->member_id_list[i];
+        if (tt_map_put(&fs->groups, g->id, g) < 0) {
+            free(g);
+            g = NULL;
+        }
+    }
+    if (g) {
+        rsp.result_code = 0;
+        rsp.has_group_id = 1;
+        rsp.group_id = g->id;
+        rsp.n_user_id_list = g->n;
+        rsp.user_id_list = g->members;
+    }
+    tt_pdu_send(c, IM__BASE_DEFINE__SERVICE_ID__SID_GROUP,
+                IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CREATE_RESPONSE, pdu->seq_num, &rsp.base);
+    tt_pb_free(req);
+}
+
+static void on_group_msg(fake_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu,
+                         IM__Message__IMMsgData *m)
+{
+    fake_conn_t *fc = c->app;
+    fake_group_t *g = tt_map_get(&fs->groups, m->to_session_id);
+    int member = 0;
+    for (uint32_t i = 0; g && i < g->n && !member; i++)
+        member = g->members[i] == fc->user->id;
+    if (!member || m->msg_data.len == 0) {
+        fs->dropped++;
+        return;
+    }
+    fs->msgs++;
+    IM__Message__IMMsgDataAck ack = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
+    ack.user_id = fc->user->id;
+    ack.session_id = g->id;
+    ack.msg_id = ++g->last_msg_id;
+    ack.session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP;
+    tt_pdu_send(c, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK, pdu->seq_num,
+                &ack.base);
+    fs->acked++;
+    m->from_user_id = fc->user->id;
+    m->msg_id = g->last_msg_id;
+    m->create_time = (uint32_t)time(NULL);
+    m->has_attach_data = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        fake_user_t *u = tt_map_get(&fs->users_by_id, g->members[i]);
+        if (!u || !u->conn || u->conn == c)
+            continue;
+        fs->group_deliveries++;
+        if (fs->drop_every && fs->group_deliveries % fs->drop_every == 0)
+            continue;
+        int copies = fs->dup_every && fs->group_deliveries % fs->dup_every == 0 ? 2 : 1;
+        for (int k = 0; k < copies; k++) {
+            tt_pdu_send(u->conn, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, 0,
+                        &m->base);
+            fs->delivered++;
+        }
+    }
+}
+
 static void on_msg_data(fake_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu)
 {
     fake_conn_t *fc = c->app;
@@ -162,6 +254,11 @@ static void on_msg_data(fake_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu)
             tt_pb_free(m);
             return;
         }
+    }
+    if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT) {
+        on_group_msg(fs, c, pdu, m);
+        tt_pb_free(m);
+        return;
     }
     /* the original drops these silently too */
     if (m->msg_data.len == 0 || from == to ||
@@ -229,6 +326,8 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
         on_msg_data(fs, c, pdu);
     else if (pdu->command_id == IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK)
         fs->receipts++;
+    else if (pdu->command_id == IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CREATE_REQUEST)
+        on_group_create(fs, c, pdu);
     else
         fs->unknown++;
 }
@@ -303,6 +402,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: fake-msg-server [--listen HOST] [--port P] [--http-port P] "
                "[--advertise IP]\n"
                "                       [--drop-every N] [--no-ack-every N] [--rate-limit N]\n"
+               "                       [--dup-every N (group deliveries)]\n"
                "                       [--port-file FILE]\n"
                "Port 0 picks a free port; the ports are printed (\"pdu_port=P http_port=H\") and\n"
                "written to --port-file. Statistics are printed on SIGTERM/SIGINT.\n");
@@ -318,6 +418,7 @@ int main(int argc, char **argv)
         {"drop-every", required_argument, NULL, 'd'},
         {"no-ack-every", required_argument, NULL, 'n'},
         {"rate-limit", required_argument, NULL, 'r'},
+        {"dup-every", required_argument, NULL, 'D'},
         {"port-file", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -327,6 +428,7 @@ int main(int argc, char **argv)
     long port = 0, http_port = -1;
     fs.advertise = "127.0.0.1";
     fs.next_user_id = FIRST_USER_ID;
+    fs.next_group_id = FIRST_GROUP_ID;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
@@ -337,6 +439,7 @@ int main(int argc, char **argv)
         case 'd': fs.drop_every = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'n': fs.no_ack_every = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'r': fs.rate_limit = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'D': fs.dup_every = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'f': port_file = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -361,6 +464,7 @@ int main(int argc, char **argv)
     tt_map_init(&fs.users_by_name);
     tt_map_init(&fs.users_by_id);
     tt_map_init(&fs.conversations);
+    tt_map_init(&fs.groups);
     tt_loop_watch(fs.loop, fs.sigfd, TT_READABLE, on_signal, &fs);
     char err[256];
     tt_server_opts_t so = {.hosts = listen_host, .port = (uint16_t)port, .max_conns = 1000000,
@@ -411,6 +515,9 @@ int main(int argc, char **argv)
         free(fs.conversations.slots[i].value);
     tt_map_free(&fs.users_by_name);
     tt_map_free(&fs.users_by_id);
+    for (size_t i = 0; i < fs.groups.cap; i++)
+        free(fs.groups.slots[i].value);
+    tt_map_free(&fs.groups);
     tt_map_free(&fs.conversations);
     tt_loop_watch(fs.loop, fs.sigfd, 0, NULL, NULL);
     close(fs.sigfd);

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # A complete private stack on free loopback ports — MariaDB and Redis (scripts/stack.sh),
-# db_proxy_server, route_server, login_server, msg_server — one tt-bench run against it through
-# login_server, with --watch-pid for msg_server, db_proxy_server, route_server, login_server,
-# mariadbd and redis, then everything is stopped and removed (the same way the integration
-# tests in test/integration/ do it). Never touches the ports of `make run`.
+# db_proxy_server, route_server, login_server, one or more msg_servers — one tt-bench run against
+# it through login_server, with --watch-pid for the msg_servers, db_proxy_server, route_server,
+# login_server, mariadbd and redis, then everything is stopped and removed (the same way the
+# integration tests in test/integration/ do it). Never touches the ports of `make run`.
 #
 #   bench/run-local.sh [options] [--] TT_BENCH_ARGS...
 #     --build DIR         build tree with the daemons and bench/tt-bench (default: build)
-#     --users N           accounts TT001..TTN to create (default: enough for --first/--count)
-#     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck)
+#     --users N           accounts TT001..TTN to create (default: enough for --first/--count,
+#                         or --conversations / --sweep conversations= of tt-bench real), with
+#                         scripts/seed-users.sh
+#     --msg-rate-limit N  msg_server MsgRateLimit (default 1000000: not the bottleneck; with
+#                         tt-bench real: "shipped", msg_server's own default, not lifted)
 #     --db-threads N      db_proxy_server ThreadNum (default 8)
 #     --msg-batch N       db_proxy_server MsgBatchMax (default: the server's, 256)
 #     --db-conf K=V       one more db_proxy_server setting (repeatable)
 #     --db-links N        msg_server ConcurrentDBConnCnt: links to db_proxy_server, each one
 #                         a lane of messages stored in order (default 4, as conf/ gives: two
 #                         DBServer entries of 2)
+#     --msg-servers N     start N msg_servers (default 1), all on the one route_server and
+#                         login_server; with N > 1 tt-bench gets them as a list (--msg-server
+#                         A,B,..: client i on msg_server i mod N) unless the arguments have
+#                         --discover (then it asks login_server)
 #     --no-prelogin       measure first logins (password upgrade included); by default every
 #                         account logs in once, unmeasured, before the run
 #     --again N           run tt-bench N more times on the same stack (e.g. a login storm:
@@ -26,6 +33,10 @@
 #   bench/run-local.sh -- idle --count 5000 --duration 30
 #   bench/run-local.sh --users 5000 --no-prelogin --again 1 -- idle --count 5000 --duration 1
 #       (login storm: 5000 first logins after an import, then the same 5000 again)
+#   bench/run-local.sh --msg-servers 2 -- group --members 2000 --senders 4 --rate 10 \
+#       --duration 30   (one 2,000-member group, its members spread over two msg_servers)
+#   bench/run-local.sh -- real --conversations 1000 --contact both
+#       (a company's traffic: 1000 conversations x 15 msg/s, first contact then warm)
 # Exit status: tt-bench's (0 ok, 1 failed logins / nothing acknowledged, 2 bad usage), or 3
 # when the stack did not come up.
 set -euo pipefail
@@ -33,7 +44,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 USERS=
-RATE_LIMIT=1000000
+RATE_LIMIT=
 DB_THREADS=8
 MSG_BATCH=
 DB_CONF=()
@@ -41,6 +52,7 @@ DB_LINKS=4
 PRELOGIN=1
 KEEP=
 AGAIN=0
+NMSG=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift 2 ;;
@@ -50,35 +62,56 @@ while [ $# -gt 0 ]; do
         --msg-batch) MSG_BATCH=$2; shift 2 ;;
         --db-conf) DB_CONF+=("$2"); shift 2 ;;
         --db-links) DB_LINKS=$2; shift 2 ;;
+        --msg-servers) NMSG=$2; shift 2 ;;
         --no-prelogin) PRELOGIN=; shift ;;
         --again) AGAIN=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+[[ $NMSG =~ ^[1-9][0-9]*$ ]] && (( NMSG <= 16 )) || {
+    echo "run-local: --msg-servers takes 1 to 16" >&2; exit 2; }
 BENCH=$BUILD/bench/tt-bench
 for bin in "$BENCH" "$BUILD/msg_server/msg_server" "$BUILD/db_proxy_server/db_proxy_server" \
            "$BUILD/route_server/route_server" "$BUILD/login_server/login_server"; do
     [ -x "$bin" ] || { echo "run-local: $bin is missing (build first: make build)" >&2; exit 3; }
 done
 
-# Accounts needed by the tt-bench arguments (--first, --count, default 1 and 100).
-first=1 count=100 pattern=
+# Accounts needed by the tt-bench arguments (--first, --count, default 1 and 100; tt-bench
+# real: 2 per conversation, --conversations default 200, or the largest --sweep conversations=;
+# tt-bench group: --groups x --members, default 1 x 100).
+first=1 count= pattern= real= conv=200 sweep= groups=1 members=100 group= discover=
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
     a=${args[$i]} next=${args[$((i + 1))]:-}
     case "$a" in
         --first) first=$next ;; --first=*) first=${a#*=} ;;
         --count) count=$next ;; --count=*) count=${a#*=} ;;
+        real) real=1 ;;
+        --mode) [ "$next" != real ] || real=1 ;; --mode=real) real=1 ;;
+        --conversations) conv=$next ;; --conversations=*) conv=${a#*=} ;;
+        --sweep) sweep=$next ;; --sweep=*) sweep=${a#*=} ;;
         --user-pattern|--user-pattern=*) pattern=1 ;;
+        --groups) groups=$next ;; --groups=*) groups=${a#*=} ;;
+        --members) members=$next ;; --members=*) members=${a#*=} ;;
+        group|--mode=group) group=1 ;;
+        --mode) [ "$next" != group ] || group=1 ;;
+        --discover|--discover=*) discover=1 ;;
         --login-url|--login-url=*|--msg-server|--msg-server=*)
             echo "run-local: do not pass $a, the script points tt-bench at its own stack" >&2
             exit 2 ;;
     esac
 done
+if [ -z "$count" ] && [ -n "$real" ]; then
+    [[ $sweep != conversations=* ]] || conv=${sweep##*[=,]}
+    count=$(( 2 * conv ))
+fi
+if [ -z "$count" ] && [ -n "$group" ]; then count=$(( groups * members )); fi
+count=${count:-100}
+[ -n "$RATE_LIMIT" ] || if [ -n "$real" ]; then RATE_LIMIT=shipped; else RATE_LIMIT=1000000; fi
 [ -n "$USERS" ] || USERS=$(( first + count - 1 ))
 (( USERS >= 2 )) || USERS=2
 [ -z "$pattern" ] || echo "run-local: note: accounts are created as TT%03d (TT001..TT$USERS)" >&2
@@ -141,7 +174,10 @@ start() { # start NAME BINARY CONF PORT
 }
 
 P_MY=$(free_port); P_RD=$(free_port); P_DB=$(free_port); P_ROUTE=$(free_port)
-P_LHTTP=$(free_port); P_LMS=$(free_port); P_MSG=$(free_port)
+P_LHTTP=$(free_port); P_LMS=$(free_port)
+P_MSGS=()
+for ((k = 1; k <= NMSG; k++)); do P_MSGS+=("$(free_port)"); done
+P_MSG=${P_MSGS[0]}
 
 say "MariaDB and Redis in $TMP/stack (ports $P_MY, $P_RD)"
 # A server under load gets a real InnoDB buffer pool and redo log (the test default is tiny).
@@ -151,20 +187,9 @@ TT_INNODB_BUFFER_POOL=${TT_INNODB_BUFFER_POOL:-512M} TT_INNODB_LOG_FILE=${TT_INN
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk -pteamtalk teamtalk -N -e "$1"; }
 
 if (( USERS > 100 )); then
-    # More accounts in the seed's format: name TTnnn, password md5(md5(plain) . salt).
+    # More accounts in the seed's format (name TTnnn, password md5(md5(plain) . salt)).
     say "creating accounts TT101..TT$USERS"
-    client_md5=$(printf '%s' "${TT_DEMO_PASSWORD:-test123}" | md5sum | cut -d' ' -f1)
-    sql "SET SESSION max_recursive_iterations = 100000000;
-         INSERT INTO IMUser (id, sex, name, domain, nick, password, salt, phone, email, avatar,
-                             departId, status, created, updated, push_shield_status, sign_info)
-         SELECT n, 1 + n % 2, CONCAT('TT', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-                CONCAT('tt', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-                CONCAT('User ', n), MD5(CONCAT('$client_md5', (n * 7919) % 10000)),
-                (n * 7919) % 10000, '', CONCAT('tt', n, '@example.com'), '', 2 + (n - 1) % 4, 0,
-                UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, ''
-         FROM (WITH RECURSIVE seq(n) AS
-                   (SELECT 101 UNION ALL SELECT n + 1 FROM seq WHERE n < $USERS)
-               SELECT n FROM seq) AS s;" \
+    "$ROOT/scripts/seed-users.sh" --dir "$TMP/stack" --from 101 --to "$USERS" >&2 \
         || { FAILED=1; say "could not create the accounts"; exit 3; }
 fi
 
@@ -184,9 +209,10 @@ MsgServerPort=$P_LMS
 msfs=http://127.0.0.1:8700/
 discovery=http://127.0.0.1/api/discovery
 CONF
-cat > "$TMP/msg.conf" <<CONF
+for ((k = 1; k <= NMSG; k++)); do
+cat > "$TMP/msg$k.conf" <<CONF
 ListenIP=127.0.0.1
-ListenPort=$P_MSG
+ListenPort=${P_MSGS[$((k - 1))]}
 IpAddr1=127.0.0.1
 IpAddr2=127.0.0.1
 MaxConnCnt=1000000
@@ -199,32 +225,58 @@ LoginServerPort1=$P_LMS
 RouteServerIP1=127.0.0.1
 RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
-MsgRateLimit=$RATE_LIMIT
-MsgRateBurst=$(( RATE_LIMIT * 2 ))
 LoginTimeout=60
 CONF
+if [ "$RATE_LIMIT" != shipped ]; then
+    printf 'MsgRateLimit=%s\nMsgRateBurst=%s\n' "$RATE_LIMIT" $(( RATE_LIMIT * 2 )) >> "$TMP/msg$k.conf"
+fi
+done
 
 # the daemons authenticate each other, as with make run
 SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-for f in db route login msg; do printf 'DaemonSecret=%s\n' "$SECRET" >> "$TMP/$f.conf"; done
+for f in db route login $(seq -f 'msg%g' 1 "$NMSG"); do
+    printf 'DaemonSecret=%s\n' "$SECRET" >> "$TMP/$f.conf"
+done
 
 start db_proxy_server "$BUILD/db_proxy_server/db_proxy_server" "$TMP/db.conf" "$P_DB"
 start route_server "$BUILD/route_server/route_server" "$TMP/route.conf" "$P_ROUTE"
 start login_server "$BUILD/login_server/login_server" "$TMP/login.conf" "$P_LHTTP"
-start msg_server "$BUILD/msg_server/msg_server" "$TMP/msg.conf" "$P_MSG"
+# msg_server k is "msg_server" (k = 1) or "msg_serverK"; each logs in its own directory
+MSG_NAMES=()
+for ((k = 1; k <= NMSG; k++)); do
+    name=msg_server; (( k == 1 )) || name=msg_server$k
+    MSG_NAMES+=("$name")
+    if (( NMSG > 1 )); then mkdir -p "$TT_LOG_DIR/ms$k"; fi
+    TT_LOG_DIR=$TT_LOG_DIR$( (( NMSG > 1 )) && echo "/ms$k" ) \
+        start "$name" "$BUILD/msg_server/msg_server" "$TMP/msg$k.conf" "${P_MSGS[$((k - 1))]}"
+done
 
 URL=http://127.0.0.1:$P_LHTTP/msg_server
 deadline=$(( SECONDS + 30 ))
-until curl -s --max-time 2 "$URL" | grep -q "\"port\" *: *\"$P_MSG\""; do
-    if (( SECONDS >= deadline )); then
-        FAILED=1; say "msg_server never registered with login_server"; exit 3
-    fi
-    sleep 0.1
-done
-say "stack up: login_server $URL, msg_server 127.0.0.1:$P_MSG"
+if (( NMSG == 1 )); then
+    until curl -s --max-time 2 "$URL" | grep -q "\"port\" *: *\"$P_MSG\""; do
+        if (( SECONDS >= deadline )); then
+            FAILED=1; say "msg_server never registered with login_server"; exit 3
+        fi
+        sleep 0.1
+    done
+else # every msg_server registered with login_server and connected to route_server
+    until grep -q "$NMSG registered" "$TT_LOG_DIR/login_server.log" 2>/dev/null &&
+          grep -q "($NMSG connected)" "$TT_LOG_DIR/route_server.log" 2>/dev/null; do
+        if (( SECONDS >= deadline )); then
+            FAILED=1; say "the msg_servers never all registered (login_server, route_server)"
+            exit 3
+        fi
+        sleep 0.1
+    done
+fi
+MSG_LIST=$(printf '127.0.0.1:%s,' "${P_MSGS[@]}"); MSG_LIST=${MSG_LIST%,}
+say "stack up: login_server $URL, msg_server${MSG_NAMES[1]:+s} $MSG_LIST"
+TARGET=(--login-url "$URL")
+if (( NMSG > 1 )) && [ -z "$discover" ]; then TARGET=(--msg-server "$MSG_LIST"); fi
 
 WATCH=()
-for name in msg_server db_proxy_server route_server login_server; do
+for name in "${MSG_NAMES[@]}" db_proxy_server route_server login_server; do
     WATCH+=(--watch-pid "$name=${PID[$name]}")
 done
 for f in mariadb:mariadbd redis:redis; do
@@ -234,22 +286,23 @@ done
 
 if [ -n "$PRELOGIN" ]; then
     say "every account logs in once first (unmeasured: first logins upgrade the stored password)"
-    "$BENCH" idle --login-url "$URL" --first "$first" --count "$count" --duration 0.1 --quiet \
+    "$BENCH" idle "${TARGET[@]}" --first "$first" --count "$count" --duration 0.1 --quiet \
         >"$TMP/prelogin.out" 2>&1 || say "pre-login had failures (see $TMP/prelogin.out); going on"
     sleep 1
 fi
 
 say "tt-bench $*"
 rc=0
-"$BENCH" --login-url "$URL" "${WATCH[@]}" "$@" || rc=$?
+"$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@" || rc=$?
 for ((i = 1; i <= AGAIN; i++)); do
     sleep 1
     say "tt-bench $* (again: $i of $AGAIN)"
-    "$BENCH" --login-url "$URL" "${WATCH[@]}" "$@" || rc=$?
+    "$BENCH" "${TARGET[@]}" "${WATCH[@]}" "$@" || rc=$?
 done
 
-if grep -h ' ERROR ' "$TT_LOG_DIR"/*.log 2>/dev/null | head -5 | grep -q .; then
-    say "daemon logs have ERROR lines:"; grep -h ' ERROR ' "$TT_LOG_DIR"/*.log | head -5 >&2
+if grep -rh ' ERROR ' "$TT_LOG_DIR" --include='*.log' 2>/dev/null | head -5 | grep -q .; then
+    say "daemon logs have ERROR lines:"
+    grep -rh ' ERROR ' "$TT_LOG_DIR" --include='*.log' | head -5 >&2
     FAILED=1
 fi
 exit "$rc"

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
+#include "IM.Group.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
+#include "tb_group.h"
 #include "tt_bench.h"
 #include "tt_net.h"
 #include "tt_pdu.h"
@@ -22,6 +24,10 @@
 #define SID_LOGIN IM__BASE_DEFINE__SERVICE_ID__SID_LOGIN
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
 #define SID_OTHER IM__BASE_DEFINE__SERVICE_ID__SID_OTHER
+#define SID_GROUP IM__BASE_DEFINE__SERVICE_ID__SID_GROUP
+#define CID_GROUP_CREATE_REQ IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CREATE_REQUEST
+#define CID_GROUP_CREATE_RES IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_CREATE_RESPONSE
+#define MSG_GROUP_TEXT IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT
 #define CID_LOGIN_REQ IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_REQ_USERLOGIN
 #define CID_LOGIN_RES IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_RES_USERLOGIN
 #define CID_KICK_USER IM__BASE_DEFINE__LOGIN_CMD_ID__CID_LOGIN_KICK_USER
@@ -49,13 +55,14 @@ enum { SLOT_FREE, SLOT_WAITING, SLOT_EXPIRED };
 /* One sent message waiting for its IMMsgDataAck. */
 typedef struct inflight_s {
     uint64_t send_us; /* when it was queued */
+    uint64_t pseq;    /* the sequence in its payload */
     uint16_t seq;     /* PDU seq_num it carries (the ack echoes it) */
     uint8_t state;    /* SLOT_* */
 } inflight_t;
 
 typedef struct sender_s {
     uint32_t partner;       /* receiving client index */
-    uint32_t partner_uid;   /* its user id (learnt at the end of the login phase) */
+    uint32_t partner_uid;   /* its user id (learnt at the end of the login phase); group id */
     int active;             /* sending */
     uint64_t counter;       /* messages sent: the sequence in the payload */
     uint32_t local_msg_id;  /* client-side msg_id, Android style (>= 90000000) */
@@ -373,7 +380,8 @@ static void client_start(tb_client_t *cl)
     if (w->run->cfg->discover_each)
         start_connect(cl, &w->run->login_addr, 1);
     else {
-        cl->msg_addr = w->run->msg_addr;
+        cl->msg_addr = w->run->n_msg_addrs ? w->run->msg_addrs[cl->index % w->run->n_msg_addrs]
+                                           : w->run->msg_addr;
         start_connect(cl, &cl->msg_addr, 0);
     }
 }
@@ -495,14 +503,16 @@ static int send_one(tb_client_t *cl, uint64_t now)
     IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
     m.from_user_id = cl->user_id;
     m.to_session_id = s->partner_uid;
-    m.msg_id = s->local_msg_id++;
+    m.msg_id = cfg->zero_msg_id || cfg->mode == TB_MODE_GROUP ? 0 : s->local_msg_id++;
     m.create_time = (uint32_t)time(NULL);
-    m.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+    m.msg_type = cfg->mode == TB_MODE_GROUP ? MSG_GROUP_TEXT
+                                            : IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
     m.msg_data.data = (uint8_t *)w->text;
     m.msg_data.len = (size_t)tl;
     if (tt_pdu_send(cl->conn, SID_MSG, CID_MSG_DATA, seq, &m.base) < 0)
         return -1; /* the connection is closing; on_close counts it */
     slot->send_us = now;
+    slot->pseq = p.seq;
     slot->seq = seq;
     slot->state = SLOT_WAITING;
     s->waiting++;
@@ -576,6 +586,9 @@ static void on_msg_ack(tb_client_t *cl, const tt_pdu_t *pdu)
         inc(w, TB_C_ACKED_M);
         tb_hist_record(&w->ack_hist, now - slot->send_us);
     }
+    if (w->run->group)
+        tb_group_acked(w->run->group, cl->index, slot->pseq, slot->send_us,
+                       in_window(w, slot->send_us));
     if (slot->state == SLOT_EXPIRED)
         inc(w, TB_C_ACK_LATE);
     else
@@ -590,6 +603,7 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
 {
     tb_worker_t *w = cl->w;
     tb_run_t *run = w->run;
+    const tb_config_t *cfg = run->cfg;
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
     if (!m) {
@@ -597,17 +611,26 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
         return;
     }
     uint64_t now = tb_now_us();
-    if (m->msg_type != IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT) {
+    uint32_t want_type = run->group ? MSG_GROUP_TEXT
+                                    : IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+    if (m->msg_type != want_type) {
         inc(w, TB_C_OTHER_MSG);
     } else {
         tb_payload_t p;
         long L = ttc_tt_decrypt(&w->cipher, (const char *)m->msg_data.data, m->msg_data.len,
                                w->rx_plain, w->rx_cap);
+        tb_gdeliv_t gd = TB_GD_FOREIGN;
         if (L < 0 || tb_payload_parse(w->rx_plain, (size_t)L, &p) < 0)
             inc(w, TB_C_BAD_DELIVERY);
-        else if (!cl->rcv || p.run_id != run->run_id || p.sender != cl->rcv->from)
+        else if (run->group && p.run_id == run->run_id &&
+                 (gd = tb_group_delivery(run->group, cl->index, m->to_session_id, &p, now)) !=
+                     TB_GD_FIRST && gd != TB_GD_UNTRACKED)
+            inc(w, gd == TB_GD_DUP ? TB_C_DUP_DELIVERY : TB_C_FOREIGN_DELIVERY);
+        else if (!run->group && (!cl->rcv || p.run_id != run->run_id || p.sender != cl->rcv->from))
             inc(w, TB_C_FOREIGN_DELIVERY);
-        else if (!tb_rx_first_time(cl->rcv, p.seq))
+        else if (run->group && p.run_id != run->run_id)
+            inc(w, TB_C_FOREIGN_DELIVERY);
+        else if (!run->group && !tb_rx_first_time(cl->rcv, p.seq))
             inc(w, TB_C_DUP_DELIVERY);
         else {
             inc(w, TB_C_DELIVERED);
@@ -620,13 +643,53 @@ static void on_msg_data(tb_client_t *cl, const tt_pdu_t *pdu)
     /* like a real client: acknowledge every message received */
     IM__Message__IMMsgDataAck ack = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
     ack.user_id = cl->user_id;
-    ack.session_id = m->from_user_id;
+    ack.session_id = m->msg_type == MSG_GROUP_TEXT ? m->to_session_id : m->from_user_id;
     ack.msg_id = m->msg_id;
-    ack.session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
+    ack.session_type = m->msg_type == MSG_GROUP_TEXT ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+                                                     : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
     tt_pb_free(m);
+    if (cfg->no_receipts)
+        return;
     if (cl->state == CL_READY && tt_pdu_send(cl->conn, SID_MSG, CID_MSG_DATA_ACK, next_seq(cl),
                                              &ack.base) == 0)
         inc(w, TB_C_RECEIPTS);
+}
+
+/* ---- group mode set-up: member 0 of each group creates it ---- */
+
+static void on_group_create_res(tb_client_t *cl, const tt_pdu_t *pdu)
+{
+    tb_worker_t *w = cl->w;
+    IM__Group__IMGroupCreateRsp *rsp = (IM__Group__IMGroupCreateRsp *)tt_pb_unpack(
+        &im__group__imgroup_create_rsp__descriptor, pdu->body, pdu->body_len);
+    if (!rsp || !w->run->group) {
+        inc(w, rsp ? TB_C_UNKNOWN_PDU : TB_C_BAD_PDU);
+        tt_pb_free(rsp);
+        return;
+    }
+    tb_group_create_answer(w->run->group, cl->index, rsp, NULL, tb_now_us());
+    tt_pb_free(rsp);
+}
+
+static void create_groups(tb_worker_t *w)
+{
+    tb_run_t *run = w->run;
+    for (uint32_t i = 0; i < w->n_clients; i++) {
+        tb_client_t *cl = w->clients[i];
+        IM__Group__IMGroupCreateReq req;
+        char name[64];
+        int rc = tb_group_create_req(run->group, run->user_ids, cl->index, run->run_id, &req, name,
+                                     sizeof(name));
+        if (rc == 0)
+            continue;
+        if (rc < 0 || cl->state != CL_READY || !cl->conn ||
+            tt_pdu_send(cl->conn, SID_GROUP, CID_GROUP_CREATE_REQ, next_seq(cl), &req.base) < 0)
+            tb_group_create_answer(run->group, cl->index, NULL,
+                                   rc < 0 ? "out of memory" : "creator's connection is gone",
+                                   tb_now_us());
+        if (rc > 0)
+            free(req.member_id_list);
+    }
 }
 
 /* ---- the msg_server connection ---- */
@@ -642,6 +705,7 @@ static const struct {
     {CID_MSG_DATA, on_msg_data},
     {CID_MSG_DATA_ACK, on_msg_ack},
     {CID_HEARTBEAT, on_heartbeat},
+    {CID_GROUP_CREATE_RES, on_group_create_res},
 };
 
 static void on_pdu(tt_conn_t *c, const tt_pdu_t *pdu, void *arg)
@@ -747,7 +811,8 @@ static void start_senders(tb_worker_t *w)
         sender_t *s = cl->snd;
         if (!s)
             continue;
-        s->partner_uid = run->user_ids[s->partner];
+        s->partner_uid = run->group ? tb_group_target(run->group, cl->index)
+                                    : run->user_ids[s->partner];
         if (cl->state != CL_READY || !s->partner_uid) {
             inc(w, TB_C_IDLE_SENDERS);
             continue;
@@ -789,9 +854,13 @@ static void worker_tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
         tt_loop_stop(loop);
         return;
     }
+    if (phase == TB_PHASE_SETUP && w->phase_seen == TB_PHASE_LOGIN) {
+        w->phase_seen = TB_PHASE_SETUP;
+        create_groups(w);
+    }
     if (phase == TB_PHASE_RUN && w->phase_seen != TB_PHASE_RUN) {
         w->phase_seen = TB_PHASE_RUN;
-        if (w->run->cfg->mode == TB_MODE_SEND)
+        if (w->run->cfg->mode != TB_MODE_IDLE)
             start_senders(w);
     }
     if (++w->ticks % TIMEOUT_SCAN_TICKS == 0 && w->phase_seen == TB_PHASE_RUN)
@@ -844,18 +913,20 @@ int tb_worker_init(tb_worker_t *w, tb_run_t *run, int id)
         cl->index = idx;
         cl->connect_fd = -1;
         tt_timer_init(&cl->timer, client_timer, cl);
-        if (cfg->mode != TB_MODE_SEND)
+        if (cfg->mode == TB_MODE_IDLE)
             continue;
-        if (idx < cfg->senders) {
+        if (run->group ? tb_group_is_sender(run->group, idx) : idx < cfg->senders) {
             uint32_t cap = tb_slot_count(cfg->window);
             cl->snd = calloc(1, sizeof(sender_t) + cap * sizeof(inflight_t));
             if (!cl->snd)
                 return -1;
             cl->snd->cap = cap;
-            cl->snd->partner = (idx + cfg->shift) % cfg->count;
+            cl->snd->partner = tb_partner_of(cfg, idx);
             cl->snd->local_msg_id = FIRST_LOCAL_MSG_ID;
         }
-        uint32_t from = (idx + cfg->count - cfg->shift) % cfg->count;
+        if (run->group)
+            continue;
+        uint32_t from = tb_sender_of(cfg, idx);
         if (from < cfg->senders) {
             cl->rcv = calloc(1, sizeof(tb_rx_window_t));
             if (!cl->rcv)

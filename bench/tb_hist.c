@@ -82,3 +82,13 @@ uint64_t tb_hist_quantile(const tb_hist_t *h, double q)
 }
 
 double tb_hist_mean(const tb_hist_t *h) { return h->total ? h->sum / (double)h->total : 0.0; }
+
+uint64_t tb_hist_count_above(const tb_hist_t *h, uint64_t limit)
+{
+    if (h->total == 0 || h->max <= limit)
+        return 0;
+    uint64_t n = 0;
+    for (unsigned i = tb_hist_index(limit) + 1; i < TB_HIST_BUCKETS; i++)
+        n += h->counts[i];
+    return n;
+}

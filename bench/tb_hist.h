@@ -23,6 +23,9 @@ void tb_hist_merge(tb_hist_t *into, const tb_hist_t *from);
  * above the exact maximum). 0 when empty. */
 uint64_t tb_hist_quantile(const tb_hist_t *h, double q);
 double tb_hist_mean(const tb_hist_t *h);
+/* Values above limit, to the bucket: values in limit's own bucket count as not above (so
+ * the answer may miss values less than 1.6 % above limit). */
+uint64_t tb_hist_count_above(const tb_hist_t *h, uint64_t limit);
 
 /* Bucket helpers (exposed for the self-test). */
 unsigned tb_hist_index(uint64_t v);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tb_group.h"
 #include "tt_bench.h"
 
 static const char *const refuse_names[TB_REFUSE_CODES] = {
@@ -70,25 +71,37 @@ void tb_report_text(const tb_result_t *r)
     char first[128], last[128];
     snprintf(first, sizeof(first), cfg->user_pattern, (unsigned)cfg->first);
     snprintf(last, sizeof(last), cfg->user_pattern, (unsigned)(cfg->first + cfg->count - 1));
-    int send = cfg->mode == TB_MODE_SEND;
-    printf("tt-bench %s%s: %u clients %s..%s (%s)", send ? "send" : "idle",
+    int send = cfg->mode != TB_MODE_IDLE;
+    printf("tt-bench %s%s: %u clients %s..%s (%s)",
+           r->group ? "group" : send ? "send" : "idle",
            r->interrupted ? " (INTERRUPTED: figures so far)" : "", cfg->count, first, last,
            client_type_name(cfg->client_type));
-    if (send)
+    if (r->group)
+        printf(", %u group%s of %u, %u sender%s per group", cfg->groups,
+               cfg->groups > 1 ? "s" : "", cfg->members, cfg->senders,
+               cfg->senders > 1 ? "s" : "");
+    else if (send && cfg->pair_half)
+        printf(", %u senders, sender i -> client %u + (i+%u) mod %u", cfg->senders,
+               cfg->count - cfg->count / 2, cfg->pair_offset, cfg->count / 2);
+    else if (send)
         printf(", %u senders, sender i -> client (i+%u) mod %u", cfg->senders, cfg->shift,
                cfg->count);
-    printf("\n  target        %s\n", r->target);
+    printf("\n");
+    if (cfg->label)
+        printf("  label         %s\n", cfg->label);
+    printf("  target        %s\n", r->target);
     if (send) {
         printf("  load          ");
         if (cfg->rate > 0)
-            printf("%g msg/s per sender", cfg->rate);
+            printf("%g msg/s per sender (%g msg/s offered)", cfg->rate,
+                   cfg->rate * cfg->senders);
         else
             printf("as fast as acks allow");
         printf(", window %u", cfg->window);
         if (cfg->max_conn_rate > 0)
             printf(", at most %g msg/s per connection", cfg->max_conn_rate);
-        printf(", %u-byte plaintext (%zu bytes encrypted)\n", cfg->size,
-               ttc_tt_cipher_text_len(cfg->size));
+        printf(", %u-byte plaintext (%zu bytes encrypted), msg_id %s\n", cfg->size,
+               ttc_tt_cipher_text_len(cfg->size), cfg->zero_msg_id ? "0" : "local from 90000000");
         printf("  time          warm-up %g s, measured %.2f s, grace up to %g s; %u thread%s\n",
                cfg->warmup, r->measured_seconds, cfg->grace, cfg->threads,
                cfg->threads > 1 ? "s" : "");
@@ -123,16 +136,28 @@ void tb_report_text(const tb_result_t *r)
     if (send) {
         hist_line("send->ack", &r->ack_hist);
         hist_line("send->delivery", &r->deliv_hist);
+        if (r->group)
+            hist_line("send->last", &r->group->last_hist);
         uint64_t sent = r->c[TB_C_SENT_M], acked = r->c[TB_C_ACKED_M],
                  deliv = r->c[TB_C_DELIVERED_M];
         double s = r->measured_seconds;
-        printf("messages        measured: sent %llu, acked %llu, delivered %llu; "
-               "lost: ack %llu, delivery %llu\n",
-               (unsigned long long)sent, (unsigned long long)acked, (unsigned long long)deliv,
-               (unsigned long long)(sent > acked ? sent - acked : 0),
-               (unsigned long long)(sent > deliv ? sent - deliv : 0));
+        if (r->group)
+            printf("messages        measured: sent %llu, acked %llu (lost: ack %llu); "
+                   "deliveries %llu\n",
+                   (unsigned long long)sent, (unsigned long long)acked,
+                   (unsigned long long)(sent > acked ? sent - acked : 0),
+                   (unsigned long long)deliv);
+        else
+            printf("messages        measured: sent %llu, acked %llu, delivered %llu; "
+                   "lost: ack %llu, delivery %llu\n",
+                   (unsigned long long)sent, (unsigned long long)acked,
+                   (unsigned long long)deliv,
+                   (unsigned long long)(sent > acked ? sent - acked : 0),
+                   (unsigned long long)(sent > deliv ? sent - deliv : 0));
         printf("throughput      acked %.1f msg/s, delivered %.1f msg/s (sent %.1f msg/s)\n",
                per_s(acked, s), per_s(deliv, s), per_s(sent, s));
+        printf("  unacked > 5 s %llu (measured messages not acked within 5 s of their send)\n",
+               (unsigned long long)tb_unacked_after(r, 5000000));
         printf("  all messages  sent %llu, acked %llu, delivered %llu (warm-up included)\n",
                (unsigned long long)r->c[TB_C_SENT], (unsigned long long)r->c[TB_C_ACKED],
                (unsigned long long)r->c[TB_C_DELIVERED]);
@@ -148,6 +173,8 @@ void tb_report_text(const tb_result_t *r)
                (unsigned long long)r->c[TB_C_OTHER_MSG],
                (unsigned long long)r->c[TB_C_RATE_SLIPS],
                (unsigned long long)r->c[TB_C_IDLE_SENDERS]);
+        if (r->group)
+            tb_group_report_text(r->group, cfg->user_pattern, cfg->first, s, deliv);
     }
     printf("connections     kicked %llu, closed by server %llu, errors %llu; "
            "heartbeats %llu sent, %llu received\n",
@@ -177,6 +204,7 @@ void tb_report_text(const tb_result_t *r)
                w->gone ? " (gone)" : "");
     }
     printf("tt-bench itself: peak RSS %.1f MiB\n", mb(r->self_rss_hwm));
+    tb_cpu_report_text(r->cpu, send ? r->c[TB_C_ACKED_M] : 0);
 }
 
 static json_t *hist_json(const tb_hist_t *h)
@@ -193,12 +221,13 @@ static json_t *hist_json(const tb_hist_t *h)
 void tb_report_json(const tb_result_t *r)
 {
     const tb_config_t *cfg = r->cfg;
-    int send = cfg->mode == TB_MODE_SEND;
+    int send = cfg->mode != TB_MODE_IDLE;
     json_t *o = json_object();
     json_object_set_new(o, "tool", json_string(TB_VERSION));
-    json_object_set_new(o, "mode", json_string(send ? "send" : "idle"));
+    json_object_set_new(o, "mode", json_string(r->group ? "group" : send ? "send" : "idle"));
     json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
     json_object_set_new(o, "target", json_string(r->target));
+    json_object_set_new(o, "label", cfg->label ? json_string(cfg->label) : json_null());
     json_t *c = json_object();
     json_object_set_new(c, "login_url", cfg->login_url ? json_string(cfg->login_url) : json_null());
     json_object_set_new(c, "discover", json_string(cfg->discover_each ? "each" : "once"));
@@ -208,6 +237,13 @@ void tb_report_json(const tb_result_t *r)
     json_object_set_new(c, "client_type", json_integer(cfg->client_type));
     json_object_set_new(c, "senders", json_integer(cfg->senders));
     json_object_set_new(c, "pair_shift", json_integer(cfg->shift));
+    if (r->group) {
+        json_object_set_new(c, "groups", json_integer(cfg->groups));
+        json_object_set_new(c, "members", json_integer(cfg->members));
+    }
+    json_object_set_new(c, "pair_offset",
+                        cfg->pair_half ? json_integer(cfg->pair_offset) : json_null());
+    json_object_set_new(c, "msg_id", json_string(cfg->zero_msg_id ? "zero" : "local"));
     json_object_set_new(c, "rate", json_real(cfg->rate));
     json_object_set_new(c, "window", json_integer(cfg->window));
     json_object_set_new(c, "max_conn_rate", json_real(cfg->max_conn_rate));
@@ -255,15 +291,24 @@ void tb_report_json(const tb_result_t *r)
         json_object_set_new(m, "lost_ack",
                             json_integer((json_int_t)(sent > acked ? sent - acked : 0)));
         json_object_set_new(m, "lost_delivery",
-                            json_integer((json_int_t)(sent > deliv ? sent - deliv : 0)));
+                            json_integer((json_int_t)(r->group ? r->group->lost
+                                                     : sent > deliv ? sent - deliv : 0)));
         json_object_set_new(m, "sent_per_second", json_real(per_s(sent, s)));
         json_object_set_new(m, "acked_per_second", json_real(per_s(acked, s)));
         json_object_set_new(m, "delivered_per_second", json_real(per_s(deliv, s)));
+        json_object_set_new(m, "offered_per_second", json_real(cfg->rate * cfg->senders));
+        json_object_set_new(m, "unacked_after_5s",
+                            json_integer((json_int_t)tb_unacked_after(r, 5000000)));
         json_object_set_new(o, "messages", m);
         json_t *lat = json_object();
         json_object_set_new(lat, "send_to_ack", hist_json(&r->ack_hist));
         json_object_set_new(lat, "send_to_delivery", hist_json(&r->deliv_hist));
+        if (r->group)
+            json_object_set_new(lat, "send_to_last_delivery", hist_json(&r->group->last_hist));
         json_object_set_new(o, "latency_ms", lat);
+        if (r->group)
+            json_object_set_new(o, "group", tb_group_json(r->group, cfg->user_pattern, cfg->first,
+                                                          s, deliv));
     } else {
         json_object_set_new(o, "idle_seconds", json_real(r->run_seconds));
     }
@@ -297,6 +342,7 @@ void tb_report_json(const tb_result_t *r)
     }
     json_object_set_new(o, "rss", rss);
     json_object_set_new(o, "self_rss_hwm", json_integer((json_int_t)r->self_rss_hwm));
+    json_object_set_new(o, "cpu", (json_t *)tb_cpu_json(r->cpu, send ? r->c[TB_C_ACKED_M] : 0));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (text) {
         printf("%s\n", text);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tb_group.h"
+#include "tb_real.h"
 #include "tt_bench.h"
 
 static int checks, failures;
@@ -320,6 +322,8 @@ int tb_self_test(void)
     test_hist();
     test_payload();
     test_rss();
+    failures += tb_group_self_test(&checks);
+    failures += tb_real_self_test(&checks); /* tb_real.c: pairing, CPU accounting, sweep */
     printf("tt-bench self-test: %d checks, %d failed\n", checks, failures);
     return failures ? -1 : 0;
 }

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tb_group.h"
+#include "tb_real.h"
 #include "tt_bench.h"
 
 #define COORD_TICK_MS 50
@@ -20,18 +22,25 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: tt-bench [send|idle|login] (--login-url URL | --msg-server HOST:PORT) [options]\n"
+"usage: tt-bench [send|group|idle|login] (--login-url URL | --msg-server HOST:PORT[,...])\n"
+"                [options]\n"
+"       tt-bench real [--conversations N] [--contact first|warm|both] [--sweep WHAT=LIST]\n"
+"                [--p99-bound MS] [options]   (see tt-bench real --help)\n"
 "       tt-bench --self-test\n"
 "\n"
 "Load generator speaking only the TeamTalk protocol. Accounts are PATTERN(first) ..\n"
 "PATTERN(first+count-1); sender i (i < senders) sends to client (i + senders) mod count\n"
 "(when every client sends: (i + count/2) mod count). Mode login: a login storm (every client\n"
 "logs in at once, the logins/s and login latency are reported, then all disconnect).\n"
+"Mode group: client i is member i %% M of group i / M; member 0 creates the group (temporary),\n"
+"members 0 .. senders-1 send group texts; every other member connection must get each\n"
+"message exactly once.\n"
 "\n"
 "Target:\n"
 "  --login-url URL        ask login_server like a client (GET, JSON priorIP + port)\n"
 "  --discover once|each   once at start (default) or by every client before it logs in\n"
-"  --msg-server HOST:PORT skip discovery\n"
+"  --msg-server HOST:PORT skip discovery; a comma list spreads the clients (client i on\n"
+"                         entry i mod n)\n"
 "Accounts:\n"
 "  --user-pattern PAT     printf pattern with one integer (default TT%%03d)\n"
 "  --first N              first account number (default 1)\n"
@@ -39,8 +48,11 @@ static void usage(FILE *f)
 "  --password P           plain password, sent as md5 hex (default test123)\n"
 "  --client-type T        android|ios|pc|windows|mac (default android; PC clients also get\n"
 "                         a status notify for every login: N^2 frames for N PC clients)\n"
-"Load (mode send):\n"
-"  --senders M            clients that send (default count/2)\n"
+"Load (mode send, group):\n"
+"  --senders M            clients that send (default count/2; group: per group, default 1)\n"
+"  --groups G             mode group: groups (default 1)\n"
+"  --members M            mode group: members per group, >= 2 (default 100); --count\n"
+"                         defaults to G*M\n"
 "  --rate R               messages/s per sender; 0 = as fast as the window allows (default 0)\n"
 "  --window W             unacknowledged messages per sender (default 1, max %d)\n"
 "  --max-conn-rate R      cap in messages/s per connection, 0 = none (the original\n"
@@ -50,6 +62,12 @@ static void usage(FILE *f)
 "  --warmup S             seconds of sending before measuring (default 2)\n"
 "  --grace S              wait for late acks/deliveries after sending (default 5)\n"
 "  --ack-timeout S        an unacked message frees its window slot after this (default 10)\n"
+"  --no-receipts          receivers do not answer deliveries with IMMsgDataAck (as Mac\n"
+"                         clients; Windows ones do not for group messages)\n"
+"  --pair-offset K        sender i sends to client ceil(count/2) + (i+K) mod floor(count/2)\n"
+"                         (needs senders <= count/2); a new K gives pairs that never talked\n"
+"  --msg-id local|zero    client msg_id: Android-style local ids from 90000000 (default), or\n"
+"                         0 as every shipped client sends\n"
 "Connections:\n"
 "  --login-timeout S      per client: discovery + connect + login (default 30)\n"
 "  --login-window N       logins in progress at once (default 256)\n"
@@ -59,12 +77,17 @@ static void usage(FILE *f)
 "  --threads T            worker threads, each with its own event loop (default 1)\n"
 "  --max-pdu BYTES        largest frame accepted from the server (default 1048576)\n"
 "Output:\n"
-"  --watch-pid NAME=PID   report the RSS of PID (repeatable)\n"
+"  --watch-pid NAME=PID   report the RSS of PID, and its CPU over the measured phase\n"
+"                         (repeatable; tt-bench's own CPU is always reported)\n"
+"  --cpu-baseline S       first measure the watched processes' idle CPU for S seconds, and\n"
+"                         report CPU per message net of it (default 0: not measured)\n"
 "  --json                 one JSON object on stdout instead of the summary\n"
+"  --label TEXT           a name for this run, printed in the summary and the JSON\n"
 "  --quiet                no progress lines on stderr\n"
 "  --self-test            check the cipher, md5, JSON and HTTP parsing, histogram; exit\n"
 "\n"
-"Exit status: 0 ok; 1 a login failed, or (send) nothing was acknowledged; 2 bad usage;\n"
+"Exit status: 0 ok; 1 a login failed, or (send) nothing was acknowledged, or (group) a\n"
+"group was not created; 2 bad usage;\n"
 "130 interrupted (the summary so far is printed).\n",
             TB_MAX_WINDOW, TB_PAYLOAD_HEADER);
 }
@@ -145,6 +168,28 @@ static int parse_src_ips(tb_config_t *cfg, const char *list)
     return cfg->n_src_ips ? 0 : -1;
 }
 
+/* HOST:PORT[,HOST:PORT...]: each entry is checked; the first one goes to msg_host/msg_port. */
+static int parse_msg_list(tb_config_t *cfg, const char *list)
+{
+    char buf[4096], host[256];
+    uint16_t port;
+    int n = 0;
+    if (strlen(list) >= sizeof(buf))
+        return -1;
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n >= TB_MAX_MSG_SERVERS || parse_host_port(tok, host, sizeof(host), &port) < 0)
+            return -1;
+        if (n++ == 0) {
+            snprintf(cfg->msg_host, sizeof(cfg->msg_host), "%s", host);
+            cfg->msg_port = port;
+        }
+    }
+    cfg->msg_list = list;
+    return n ? 0 : -1;
+}
+
 static int parse_watch(tb_config_t *cfg, const char *arg)
 {
     const char *eq = strchr(arg, '=');
@@ -164,7 +209,8 @@ enum {
     OPT_PASSWORD, OPT_CLIENT_TYPE, OPT_SENDERS, OPT_RATE, OPT_WINDOW, OPT_MAX_CONN_RATE,
     OPT_SIZE, OPT_DURATION, OPT_WARMUP, OPT_GRACE, OPT_ACK_TIMEOUT, OPT_LOGIN_TIMEOUT,
     OPT_LOGIN_WINDOW, OPT_HEARTBEAT, OPT_SOURCE_IPS, OPT_THREADS, OPT_MAX_PDU, OPT_WATCH,
-    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION
+    OPT_JSON, OPT_QUIET, OPT_SELF_TEST, OPT_MODE, OPT_VERSION, OPT_PAIR_OFFSET, OPT_MSG_ID,
+    OPT_LABEL, OPT_CPU_BASELINE, OPT_GROUPS, OPT_MEMBERS, OPT_NO_RECEIPTS
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +223,9 @@ static const struct option long_opts[] = {
     {"password", required_argument, NULL, OPT_PASSWORD},
     {"client-type", required_argument, NULL, OPT_CLIENT_TYPE},
     {"senders", required_argument, NULL, OPT_SENDERS},
+    {"groups", required_argument, NULL, OPT_GROUPS},
+    {"members", required_argument, NULL, OPT_MEMBERS},
+    {"no-receipts", no_argument, NULL, OPT_NO_RECEIPTS},
     {"rate", required_argument, NULL, OPT_RATE},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"max-conn-rate", required_argument, NULL, OPT_MAX_CONN_RATE},
@@ -197,6 +246,10 @@ static const struct option long_opts[] = {
     {"self-test", no_argument, NULL, OPT_SELF_TEST},
     {"mode", required_argument, NULL, OPT_MODE},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"pair-offset", required_argument, NULL, OPT_PAIR_OFFSET},
+    {"msg-id", required_argument, NULL, OPT_MSG_ID},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"cpu-baseline", required_argument, NULL, OPT_CPU_BASELINE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -208,6 +261,8 @@ static int set_mode(tb_config_t *cfg, const char *m)
     login_storm = strcmp(m, "login") == 0;
     if (strcmp(m, "send") == 0)
         cfg->mode = TB_MODE_SEND;
+    else if (strcmp(m, "group") == 0)
+        cfg->mode = TB_MODE_GROUP;
     else if (strcmp(m, "idle") == 0 || login_storm)
         cfg->mode = TB_MODE_IDLE;
     else
@@ -219,7 +274,7 @@ static int set_mode(tb_config_t *cfg, const char *m)
 static int parse_args(tb_config_t *cfg, int argc, char **argv)
 {
     const char *password = "test123";
-    int senders_given = 0;
+    int senders_given = 0, count_given = 0;
     double ack_timeout = 10, login_timeout = 30;
     memset(cfg, 0, sizeof(*cfg));
     cfg->mode = TB_MODE_SEND;
@@ -248,8 +303,17 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
             cfg->discover_each = strcmp(optarg, "each") == 0;
             break;
         case OPT_MSG_SERVER:
-            if (parse_host_port(optarg, cfg->msg_host, sizeof(cfg->msg_host), &cfg->msg_port) < 0)
-                return die_usage("--msg-server wants HOST:PORT, not '%s'", optarg);
+            if (parse_msg_list(cfg, optarg) < 0)
+                return die_usage("--msg-server wants HOST:PORT[,HOST:PORT...] (at most 16), "
+                                 "not '%s'", optarg);
+            break;
+        case OPT_GROUPS:
+            if (parse_u32(optarg, 1, 100000u, &cfg->groups) < 0)
+                return die_usage("bad --groups '%s'", optarg);
+            break;
+        case OPT_MEMBERS:
+            if (parse_u32(optarg, 2, 100000u, &cfg->members) < 0)
+                return die_usage("bad --members '%s' (at least 2)", optarg);
             break;
         case OPT_PATTERN:
             if (tb_pattern_ok(optarg) < 0)
@@ -264,6 +328,7 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         case OPT_COUNT:
             if (parse_u32(optarg, 1, 10000000u, &cfg->count) < 0)
                 return die_usage("bad --count '%s'", optarg);
+            count_given = 1;
             break;
         case OPT_PASSWORD:
             password = optarg;
@@ -354,15 +419,35 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         case OPT_QUIET:
             cfg->quiet = 1;
             break;
+        case OPT_NO_RECEIPTS:
+            cfg->no_receipts = 1;
+            break;
         case OPT_SELF_TEST:
             return tb_self_test() == 0 ? 1 : 3;
         case OPT_MODE:
             if (set_mode(cfg, optarg) < 0)
-                return die_usage("mode is send, idle or login, not '%s'", optarg);
+                return die_usage("mode is send, group, idle or login, not '%s'", optarg);
             break;
         case OPT_VERSION:
             printf("%s\n", TB_VERSION);
             return 1;
+        case OPT_PAIR_OFFSET:
+            if (parse_u32(optarg, 0, 0x7fffffffu, &cfg->pair_offset) < 0)
+                return die_usage("bad --pair-offset '%s'", optarg);
+            cfg->pair_half = 1;
+            break;
+        case OPT_MSG_ID:
+            if (strcmp(optarg, "zero") && strcmp(optarg, "local"))
+                return die_usage("--msg-id takes zero or local, not '%s'", optarg);
+            cfg->zero_msg_id = strcmp(optarg, "zero") == 0;
+            break;
+        case OPT_LABEL:
+            cfg->label = optarg;
+            break;
+        case OPT_CPU_BASELINE:
+            if (parse_double(optarg, 0, 3600, &cfg->cpu_baseline) < 0)
+                return die_usage("bad --cpu-baseline '%s'", optarg);
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -373,6 +458,24 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (set_mode(cfg, argv[i]) < 0)
             return die_usage("unexpected argument '%s'", argv[i]);
+    if (cfg->mode == TB_MODE_GROUP) {
+        char err[300];
+        if (!cfg->groups)
+            cfg->groups = 1;
+        if (!cfg->members)
+            cfg->members = 100;
+        if (!senders_given)
+            cfg->senders = 1;
+        if ((uint64_t)cfg->groups * cfg->members > 10000000u)
+            return die_usage("%s", "--groups x --members is more than 10,000,000 clients");
+        if (!count_given)
+            cfg->count = cfg->groups * cfg->members;
+        if (cfg->count < cfg->groups * cfg->members)
+            return die_usage("%s", "--count is less than --groups x --members");
+        if (tb_group_size(cfg->groups, cfg->members, cfg->senders, cfg->rate,
+                          cfg->warmup + cfg->duration, &cfg->group_cap, err, sizeof(err)) < 0)
+            return die_usage("%s", err);
+    }
     if (!cfg->login_url == !cfg->msg_host[0])
         return die_usage("%s", "give exactly one of --login-url and --msg-server");
     if (cfg->discover_each && !cfg->login_url)
@@ -391,7 +494,9 @@ static int parse_args(tb_config_t *cfg, int argc, char **argv)
         if (cfg->senders < 1 || cfg->senders > cfg->count)
             return die_usage("%s", "--senders must be between 1 and --count");
         cfg->shift = tb_pair_shift(cfg->count, cfg->senders);
-    } else
+        if (cfg->pair_half && cfg->senders > cfg->count / 2)
+            return die_usage("%s", "--pair-offset needs --senders of at most --count / 2");
+    } else if (cfg->mode == TB_MODE_IDLE)
         cfg->senders = 0;
     if (cfg->threads > cfg->count)
         cfg->threads = cfg->count;
@@ -461,7 +566,7 @@ static void progress(const tb_run_t *run, const totals_t *t, const totals_t *pre
                       t->c[TB_C_DISCOVER_FAILED];
     fprintf(stderr, "[%6.1fs] %-7s logins %llu/%u (failed %llu)", elapsed, phase,
             (unsigned long long)t->c[TB_C_LOGIN_OK], cfg->count, (unsigned long long)failed);
-    if (cfg->mode == TB_MODE_SEND)
+    if (cfg->mode != TB_MODE_IDLE)
         fprintf(stderr, "  sent %llu/s  acked %llu/s  delivered %llu/s",
                 (unsigned long long)(t->c[TB_C_SENT] - prev->c[TB_C_SENT]),
                 (unsigned long long)(t->c[TB_C_ACKED] - prev->c[TB_C_ACKED]),
@@ -494,7 +599,7 @@ static void raise_fd_limit(const tb_config_t *cfg)
                 cfg->count, (unsigned long long)rl.rlim_cur);
 }
 
-int main(int argc, char **argv)
+static int bench_main(int argc, char **argv)
 {
     static tb_config_t cfg;
     int prc = parse_args(&cfg, argc, argv);
@@ -536,6 +641,22 @@ int main(int argc, char **argv)
                  cfg.login_url ? " (from " : "", cfg.login_url ? cfg.login_url : "",
                  cfg.login_url ? ")" : "");
     }
+    if (cfg.msg_list && strchr(cfg.msg_list, ',')) {
+        char list[4096], host[256];
+        uint16_t port;
+        snprintf(list, sizeof(list), "%s", cfg.msg_list);
+        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            if (parse_host_port(tok, host, sizeof(host), &port) < 0 ||
+                tb_resolve4(host, port, &run.msg_addrs[run.n_msg_addrs]) < 0) {
+                fprintf(stderr, "tt-bench: cannot resolve msg_server '%s'\n", tok);
+                return 1;
+            }
+            run.n_msg_addrs++;
+        }
+        snprintf(target, sizeof(target), "%s (client i on entry i mod %u)", cfg.msg_list,
+                 (unsigned)run.n_msg_addrs);
+    }
     raise_fd_limit(&cfg);
 
     /* signals go to the coordinator only, which waits for them between its ticks */
@@ -548,7 +669,9 @@ int main(int argc, char **argv)
 
     run.user_ids = calloc(cfg.count, sizeof(*run.user_ids));
     run.workers = calloc(cfg.threads, sizeof(*run.workers));
-    if (!run.user_ids || !run.workers) {
+    if (cfg.mode == TB_MODE_GROUP)
+        run.group = tb_group_new(cfg.groups, cfg.members, cfg.senders, cfg.group_cap);
+    if (!run.user_ids || !run.workers || (cfg.mode == TB_MODE_GROUP && !run.group)) {
         fprintf(stderr, "tt-bench: out of memory\n");
         return 1;
     }
@@ -564,6 +687,9 @@ int main(int argc, char **argv)
             goto cleanup;
         }
 
+    static tb_cpu_t cpu; /* from the measured window's start to the end of the drain */
+    if (cfg.cpu_baseline > 0) /* idle CPU of the watched processes, before any connection */
+        tb_cpu_baseline(&cpu, cfg.watch, cfg.n_watch, getpid(), cfg.cpu_baseline);
     sample_rss(&cfg, 0); /* baseline, before the first connection */
     run.login_start_us = tb_now_us();
     for (; started < cfg.threads; started++)
@@ -575,7 +701,7 @@ int main(int argc, char **argv)
             goto join;
         }
 
-    enum { ST_LOGIN, ST_RUN, ST_DRAIN } st = ST_LOGIN;
+    enum { ST_LOGIN, ST_RUN, ST_DRAIN, ST_SETUP, ST_GROUPS_READY } st = ST_LOGIN;
     totals_t tot, prev;
     memset(&prev, 0, sizeof(prev));
     uint64_t login_end_us = 0, last_progress = run.login_start_us, run_end_us = 0;
@@ -592,21 +718,42 @@ int main(int argc, char **argv)
         sample_rss(&cfg, -1);
         sum_counters(&run, &tot);
         if (!cfg.quiet && now - last_progress >= 1000000) {
-            static const char *names[] = {"login", "run", "drain"};
+            static const char *names[] = {"login", "run", "drain", "groups", "groups"};
             progress(&run, &tot, &prev, (double)(now - run.login_start_us) / 1e6, names[st]);
             prev = tot;
             last_progress = now;
         }
         if (interrupted)
             break;
-        if (st == ST_LOGIN && tot.logins_done >= cfg.count) {
+        if (st == ST_LOGIN && tot.logins_done >= cfg.count && run.group) {
             login_end_us = now;
+            if (tot.c[TB_C_LOGIN_OK] == 0)
+                break;
+            tb_group_begin_setup(run.group, run.user_ids, now);
+            atomic_store_explicit(&run.phase, TB_PHASE_SETUP, memory_order_release);
+            st = ST_SETUP;
+            continue;
+        }
+        if (st == ST_SETUP && (tb_group_setup_done(run.group) ||
+                               now - login_end_us > (uint64_t)cfg.login_timeout_ms * 1000u)) {
+            if (tb_group_created(run.group) == 0) {
+                if (!cfg.quiet)
+                    fprintf(stderr, "tt-bench: no group was created%s%s\n",
+                            run.group->first_refusal[0] ? ": " : "",
+                            run.group->first_refusal);
+                break;
+            }
+            st = ST_GROUPS_READY;
+        }
+        if ((st == ST_LOGIN && tot.logins_done >= cfg.count) || st == ST_GROUPS_READY) {
+            if (!login_end_us)
+                login_end_us = now;
             sample_rss(&cfg, 1);
             if (tot.c[TB_C_LOGIN_OK] == 0)
                 break;
             run.run_start_us = now;
             run.measure_start_us =
-                cfg.mode == TB_MODE_SEND ? now + (uint64_t)(cfg.warmup * 1e6) : now;
+                cfg.mode != TB_MODE_IDLE ? now + (uint64_t)(cfg.warmup * 1e6) : now;
             run.measure_end_us = run.measure_start_us + (uint64_t)(cfg.duration * 1e6);
             atomic_store_explicit(&run.phase, TB_PHASE_RUN, memory_order_release);
             st = ST_RUN;
@@ -615,14 +762,18 @@ int main(int argc, char **argv)
                 break;
             st = ST_DRAIN;
         }
+        if ((st == ST_RUN || st == ST_DRAIN) && !cpu.begun && now >= run.measure_start_us)
+            tb_cpu_begin(&cpu, cfg.watch, cfg.n_watch, getpid(), now);
         if (st == ST_DRAIN) {
             int settled = tot.c[TB_C_ACKED] >= tot.c[TB_C_SENT] &&
-                          tot.c[TB_C_DELIVERED] >= tot.c[TB_C_SENT];
+                          (run.group ? tb_group_settled(run.group, tot.c[TB_C_DELIVERED])
+                                     : tot.c[TB_C_DELIVERED] >= tot.c[TB_C_SENT]);
             if (settled || now >= run.measure_end_us + (uint64_t)(cfg.grace * 1e6))
                 break;
         }
     }
     run_end_us = tb_now_us();
+    tb_cpu_end(&cpu, run_end_us);
     sample_rss(&cfg, 2); /* before the connections close */
     atomic_store_explicit(&run.phase, TB_PHASE_STOP, memory_order_release);
 
@@ -673,6 +824,11 @@ join:
         r.watch = cfg.watch;
         r.n_watch = cfg.n_watch;
         r.self_rss_hwm = self_hwm();
+        r.cpu = &cpu;
+        if (run.group) {
+            tb_group_finish(run.group);
+            r.group = run.group;
+        }
         if (cfg.json)
             tb_report_json(&r);
         else
@@ -684,7 +840,9 @@ join:
             rc = 130;
         else if (failed || r.c[TB_C_LOGIN_OK] == 0)
             rc = 1;
-        else if (cfg.mode == TB_MODE_SEND && r.c[TB_C_ACKED] == 0)
+        else if (cfg.mode != TB_MODE_IDLE && r.c[TB_C_ACKED] == 0)
+            rc = 1;
+        else if (run.group && tb_group_created(run.group) < cfg.groups)
             rc = 1;
     }
 cleanup:
@@ -692,5 +850,8 @@ cleanup:
         tb_worker_free(&run.workers[i]);
     free(run.workers);
     free(run.user_ids);
+    tb_group_free(run.group);
     return rc;
 }
+
+int main(int argc, char **argv) { return tb_real_main(argc, argv, long_opts, bench_main); }

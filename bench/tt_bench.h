@@ -1,8 +1,10 @@
 /* tt-bench: a load generator that speaks only the TeamTalk wire protocol. N clients log in
  * (discovering msg_server through login_server like a real client, or told where it is), then
  * either send one-to-one text messages in pairs and measure throughput and latency
- * (mode "send"), or stay logged in with heartbeats so that the server's memory per idle
- * connection can be measured (mode "idle").
+ * (mode "send"), or send group messages fanned out to G groups of M members and check that
+ * every member connection gets each exactly once (mode "group", tb_group.h), or stay logged in
+ * with heartbeats so that the server's memory per idle connection can be measured (mode
+ * "idle").
  *
  * Threads: one coordinator (main: phases, progress, RSS sampling, signals) and T workers, each
  * with its own tt_loop and its own clients (client i belongs to worker i % T). Workers share
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "ttc_crypto.h"
+#include "tb_cpu.h"
 #include "tb_discover.h"
 #include "tb_hist.h"
 #include "tb_payload.h"
@@ -30,8 +33,9 @@
 #define TB_MAX_WATCH 16
 #define TB_MAX_SRC_IPS 64
 #define TB_MAX_WINDOW 4096
+#define TB_MAX_MSG_SERVERS 16
 
-typedef enum { TB_MODE_SEND, TB_MODE_IDLE } tb_mode_t;
+typedef enum { TB_MODE_SEND, TB_MODE_IDLE, TB_MODE_GROUP } tb_mode_t;
 
 typedef struct tb_config_s {
     tb_mode_t mode;              /* send or idle */
@@ -39,12 +43,20 @@ typedef struct tb_config_s {
     int discover_each;           /* --discover each: every client asks login_server itself */
     char msg_host[256];          /* msg_server address (given or discovered once) */
     uint16_t msg_port;           /* msg_server port */
+    const char *msg_list;        /* --msg-server as given: HOST:PORT[,HOST:PORT...] */
+    uint32_t groups, members;    /* mode group: G groups of M members (tb_group.h) */
+    uint32_t group_cap;          /* mode group: messages tracked per sender */
     const char *user_pattern;    /* printf pattern with one integer, e.g. "TT%03d" */
     uint32_t first, count;       /* accounts first .. first + count - 1 */
     char password_md5[33];       /* md5 hex of --password, as clients send it */
     uint32_t client_type;        /* IM.BaseDefine.ClientType */
-    uint32_t senders;            /* clients 0 .. senders-1 send */
+    uint32_t senders;            /* clients 0 .. senders-1 send (group: members per group) */
     uint32_t shift;              /* sender i sends to client (i + shift) mod count */
+    int pair_half;               /* --pair-offset given: the half rule (tb_real.h) instead */
+    uint32_t pair_offset;        /* --pair-offset K */
+    int zero_msg_id;             /* --msg-id zero: msg_id 0 on the wire, as shipped clients */
+    const char *label;           /* --label, printed in the report (NULL: none) */
+    double cpu_baseline;         /* --cpu-baseline S: idle CPU sampled before the logins */
     double rate;                 /* messages/s per sender, 0: as fast as the window allows */
     uint32_t window;             /* messages in flight (unacknowledged) per sender */
     double max_conn_rate;        /* messages/s cap per connection, 0: none */
@@ -64,6 +76,7 @@ typedef struct tb_config_s {
     int n_watch;
     int json;                    /* --json: one JSON object on stdout */
     int quiet;                   /* no progress lines */
+    int no_receipts;             /* --no-receipts: receivers do not answer with IMMsgDataAck */
 } tb_config_t;
 
 /* Counters; each worker writes only its own (relaxed atomics so the coordinator can read). */
@@ -121,6 +134,9 @@ typedef struct tb_client_s tb_client_t;
 typedef struct tb_run_s {
     const tb_config_t *cfg;          /* options */
     struct sockaddr_in msg_addr;     /* msg_server (unless discover_each) */
+    struct sockaddr_in msg_addrs[TB_MAX_MSG_SERVERS]; /* --msg-server list: client i uses */
+    uint32_t n_msg_addrs;            /* msg_addrs[i % n] (0: msg_addr for everybody) */
+    struct tb_group_s *group;        /* mode group */
     tb_url_t login_url;              /* parsed --login-url */
     struct sockaddr_in login_addr;   /* login_server HTTP address */
     uint32_t *user_ids;              /* per client, from IMLoginRes (0: not logged in) */
@@ -136,7 +152,8 @@ typedef struct tb_run_s {
 typedef enum {
     TB_PHASE_LOGIN, /* clients connect and log in */
     TB_PHASE_RUN,   /* senders send (send mode) / everybody idles (idle mode) */
-    TB_PHASE_STOP   /* workers stop their loops */
+    TB_PHASE_STOP,  /* workers stop their loops */
+    TB_PHASE_SETUP  /* between LOGIN and RUN in mode group: the groups are created */
 } tb_phase_t;
 
 struct tb_worker_s {
@@ -203,11 +220,21 @@ typedef struct tb_result_s {
     const tb_watch_t *watch;         /* --watch-pid results */
     int n_watch;
     uint64_t self_rss_hwm;           /* tt-bench's own peak RSS */
+    const tb_cpu_t *cpu;             /* CPU over the measured phase (tb_cpu.h) */
+    const struct tb_group_s *group;  /* mode group, after tb_group_finish */
 } tb_result_t;
+
+/* Measured messages not acked within 5 s of their send: never acked, or acked later. */
+uint64_t tb_unacked_after(const tb_result_t *r, uint64_t limit_us);
 
 void tb_unknown_add(tb_unknown_t *u, uint16_t cmd, uint64_t n);
 void tb_report_text(const tb_result_t *r);
 void tb_report_json(const tb_result_t *r);
+
+/* tb_real.c: the pairing rule of a configuration (shift rule, or the half rule of
+ * --pair-offset): the partner of sender i, and the sender of client j (UINT32_MAX: none). */
+uint32_t tb_partner_of(const tb_config_t *cfg, uint32_t i);
+uint32_t tb_sender_of(const tb_config_t *cfg, uint32_t j);
 
 /* tb_selftest.c */
 int tb_self_test(void);

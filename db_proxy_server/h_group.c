@@ -476,6 +476,42 @@ int dbp_group_msg_type(uint32_t type)
     return type == TD_MSG_TYPE_GROUP_TEXT || type == TD_MSG_TYPE_GROUP_AUDIO;
 }
 
+/* The answer to a stored group message: msg_server's 12-byte head, then the "GRPV" payload
+ * (h_msg.h DBP_MSG_GROUP_TAG) with the version and, when msg_server's list is older, the
+ * members. */
+static int group_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req,
+                               const td_group_sent_t *out)
+{
+    IM__Message__IMMsgData rsp = IM__MESSAGE__IMMSG_DATA__INIT;
+    rsp.from_user_id = req->from_user_id;
+    rsp.to_session_id = req->to_session_id;
+    rsp.msg_id = out->sent.msg_id;
+    rsp.create_time = out->sent.created;
+    rsp.msg_type = req->msg_type;
+    rsp.msg_data = req->msg_data;
+    size_t n = out->members.n, len = 16 + 12 + 4 * n;
+    uint8_t *a = NULL;
+    if (req->has_attach_data && req->attach_data.len >= 12 && (a = malloc(len))) {
+        memcpy(a, req->attach_data.data, 12);
+        tt_put32(a + 12, (uint32_t)(len - 16));
+        memcpy(a + 16, DBP_MSG_GROUP_TAG, 4);
+        tt_put32(a + 20, out->version);
+        tt_put32(a + 24, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            tt_put32(a + 28 + 4 * i, out->members.v[i]);
+        rsp.has_attach_data = 1;
+        rsp.attach_data.data = a;
+        rsp.attach_data.len = len;
+    } else if (req->has_attach_data) { /* no memory: the head alone still finds the sender */
+        rsp.has_attach_data = 1;
+        rsp.attach_data.data = req->attach_data.data;
+        rsp.attach_data.len = req->attach_data.len < 12 ? req->attach_data.len : 12;
+    }
+    int rc = dbp_answer(x, &rsp.base);
+    free(a);
+    return rc < 0 ? -1 : 0;
+}
+
 int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
 {
     const db_proxy_t *dbp = x->dbp;
@@ -519,26 +555,27 @@ int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
     td_conn_t *c = dbp_db(x, 1);
     if (!c)
         return -1;
-    td_msg_sent_t out;
-    int refused = 0;
-    int rc = td_group_store(c, &s, &out, &refused);
+    td_group_sent_t out = {.have_version = dbp_msg_group_version(req)};
+    int rc = td_group_store(c, &s, &out);
     if (rc < 0)
         dbp_db_failed(x, c, "group message store");
     dbp_db_put(x, c, 1);
     if (rc < 0)
         return -1;
-    if (refused)
-        log_info("group message from user %u to group %u not stored: not a member",
-                 (unsigned)req->from_user_id, (unsigned)req->to_session_id);
-    else if (out.duplicate)
+    if (out.refused) {
+        log_info("group message from user %u to group %u not stored: no such group or not a "
+                 "member", (unsigned)req->from_user_id, (unsigned)req->to_session_id);
+        return dbp_msg_stored_answer(x, req, 0, req->create_time, 0) < 0 ? -1 : 0;
+    }
+    if (out.sent.duplicate) {
         log_info("group message from user %u to group %u is a resend of msg_id %u: not stored "
                  "again", (unsigned)req->from_user_id, (unsigned)req->to_session_id,
-                 (unsigned)out.msg_id);
-    return dbp_msg_stored_answer(x, req, refused ? 0 : out.msg_id,
-                                 refused ? req->create_time : out.created,
-                                 !refused && out.duplicate) < 0
-               ? -1
-               : 0;
+                 (unsigned)out.sent.msg_id);
+        return dbp_msg_stored_answer(x, req, out.sent.msg_id, out.sent.created, 1) < 0 ? -1 : 0;
+    }
+    rc = group_stored_answer(x, req, &out);
+    td_ids_free(&out.members);
+    return rc;
 }
 
 int dbp_group_read_ack(dbp_ctx_t *x, const IM__Message__IMMsgDataReadAck *req)

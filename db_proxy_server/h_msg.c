@@ -60,12 +60,23 @@ int dbp_msg_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req, uint3
 int dbp_msg_resend_id(const IM__Message__IMMsgData *req, uint32_t *seq, uint32_t *client_time)
 {
     const uint8_t *a = req->attach_data.data;
-    if (!req->has_attach_data || !a || req->attach_data.len != DBP_MSG_ATTACH_CHAT_LEN ||
-        tt_get32(a + 12) != DBP_MSG_ATTACH_CHAT_LEN - 16 || memcmp(a + 16, DBP_MSG_RESEND_TAG, 4))
+    size_t len = req->attach_data.len;
+    if (!req->has_attach_data || !a ||
+        (len != DBP_MSG_ATTACH_CHAT_LEN && len != DBP_MSG_ATTACH_GROUP_LEN) ||
+        tt_get32(a + 12) != len - 16 || memcmp(a + 16, DBP_MSG_RESEND_TAG, 4))
         return 0;
     *seq = tt_get32(a + 20);
     *client_time = tt_get32(a + 24);
     return 1;
+}
+
+uint32_t dbp_msg_group_version(const IM__Message__IMMsgData *req)
+{
+    uint32_t seq, client_time;
+    if (!dbp_msg_resend_id(req, &seq, &client_time) ||
+        req->attach_data.len != DBP_MSG_ATTACH_GROUP_LEN)
+        return 0;
+    return tt_get32(req->attach_data.data + 28);
 }
 
 static int known_single_type(uint32_t type)
@@ -138,7 +149,7 @@ static void msg_data_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 static const char *msg_refusal(const IM__Message__IMMsgData *req)
 {
     if (!known_single_type(req->msg_type))
-        return "not a one-to-one message (group chat is not served yet)";
+        return "not a message type";
     if (req->from_user_id == 0 || req->to_session_id == 0 ||
         req->from_user_id == req->to_session_id)
         return "bad sender or receiver";

@@ -37,9 +37,18 @@
  * create_time, before msg_server stamped its own). */
 #define DBP_MSG_RESEND_TAG "RSND"
 #define DBP_MSG_ATTACH_CHAT_LEN 28
+/* A group message's form is 4 bytes longer: BE32(the version of the group's member list
+ * msg_server has cached, 0 for none) follows. The answer to a stored group message carries,
+ * after the 12-byte head, BE32(payload length) and the payload "GRPV", BE32(the version the
+ * message was stored under), BE32(n), n x BE32(member id) — n 0 when msg_server's cached list
+ * is that version, else the members of that version, read in the storing transaction. */
+#define DBP_MSG_ATTACH_GROUP_LEN 32
+#define DBP_MSG_GROUP_TAG "GRPV"
 /* The seq_num and client create_time msg_server carried in req's attach_data: 1 (and both
  * set), 0 when it carries none (an older msg_server, another sender). */
 int dbp_msg_resend_id(const IM__Message__IMMsgData *req, uint32_t *seq, uint32_t *client_time);
+/* The cached member-list version of a group message's attach_data (0: none). */
+uint32_t dbp_msg_group_version(const IM__Message__IMMsgData *req);
 
 /* The answer to an IMMsgData: the request with msg_id (0: not stored) and create_time set,
  * attach_data echoed — msg_server's chat form cut to its 12-byte head — with the duplicate

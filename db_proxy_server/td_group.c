@@ -67,6 +67,11 @@ static const char SQL_DEDUPE_PUT[] =
     "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) "
     "VALUES (?, ?, ?, UNIX_TIMESTAMP()) "
     "ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = VALUES(created)";
+/* The group row locked first: a member change (which locks it too) cannot commit between the
+ * membership check of a message and its commit, and the version read is the one the message
+ * is stored under. For update, not shared: the message updates the row (lastChated), and two
+ * messages holding it shared would each wait for the other to let go. */
+static const char SQL_GROUP_MSG_LOCK[] = "SELECT version FROM IMGroup WHERE id = ? FOR UPDATE";
 static const char SQL_MEMBER_IS[] =
     "SELECT id FROM IMGroupMember WHERE groupId = ? AND userId = ? AND status = 0 LIMIT 1";
 static const char SQL_MEMBER_READ[] =
@@ -452,6 +457,9 @@ typedef struct gstore_s {
     const td_msg_send_t *s;
     td_msg_sent_t *out;
     int refused;
+    uint32_t have_version; /* the caller's cached version of the member list */
+    uint32_t version;      /* the group's version under the message */
+    td_ids_t *members;     /* filled when version != have_version */
 } gstore_t;
 
 static int gstore_body(td_conn_t *c, void *arg)
@@ -462,9 +470,17 @@ static int gstore_body(td_conn_t *c, void *arg)
     g->refused = 0;
     g->out->duplicate = 0;
     uint64_t key = td_msg_session_key(TD_SESSION_GROUP, gid);
+    /* First, before any plain read makes the transaction's snapshot: the group row locked, so
+     * that what is read below is after every member change that committed. */
+    td_arg_t gk[] = {TD_U32(gid)};
+    int rc = first_u32(c, SQL_GROUP_MSG_LOCK, gk, 1, &g->version, 1);
+    if (rc <= 0) { /* no such group */
+        g->refused = rc == 0;
+        return rc < 0 ? -1 : 1;
+    }
     td_arg_t k[] = {TD_U64(key)};
     uint32_t last = 0;
-    int rc = first_u32(c, SQL_CTR_LOCK, k, 1, &last, 1);
+    rc = first_u32(c, SQL_CTR_LOCK, k, 1, &last, 1);
     if (rc < 0)
         return -1;
     if (rc == 0) { /* a group an imported database has: its counter starts after its rows */
@@ -495,6 +511,9 @@ static int gstore_body(td_conn_t *c, void *arg)
         g->refused = rc == 0;
         return rc < 0 ? -1 : 1;
     }
+    td_ids_free(g->members); /* a retried transaction starts again */
+    if (g->version != g->have_version && td_group_members(c, gid, g->members) < 0)
+        return -1;
     uint32_t id = last + 1;
     if (id == 0)
         return -1; /* 2^32 messages: no id left */
@@ -528,12 +547,17 @@ static int gstore_body(td_conn_t *c, void *arg)
     return 0;
 }
 
-int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out, int *refused)
+int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_group_sent_t *out)
 {
+    uint32_t have = out->have_version;
     memset(out, 0, sizeof(*out));
-    gstore_t g = {s, out, 0};
-    int rc = td_msg_tx(c, gstore_body, &g, &out->attempts);
-    *refused = g.refused;
+    out->have_version = have;
+    gstore_t g = {s, &out->sent, 0, have, 0, &out->members};
+    int rc = td_msg_tx(c, gstore_body, &g, &out->sent.attempts);
+    out->refused = g.refused;
+    out->version = g.version;
+    if (rc < 0 || out->refused || out->sent.duplicate)
+        td_ids_free(&out->members);
     return rc;
 }
 

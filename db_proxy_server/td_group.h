@@ -96,8 +96,19 @@ int td_group_shields(td_conn_t *c, uint32_t gid,
  * window) answered with its msgId, nothing written; the sender must be a member (else *refused
  * = 1, nothing written); the next msgId; voice rows; the IMGroupMessage_<gid % 8> row; the
  * sender's read position moved to it; IMGroup.lastChated; the dedupe row; COMMIT. Retried on a
- * deadlock. 0 committed / duplicate / refused, -1 error (rolled back). */
-int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out, int *refused);
+ * deadlock. The group row is locked first (for update: the message updates it), so no member
+ * change commits between the membership check and the commit: the message is stored under out->version, and when that is not
+ * out->have_version (the caller's cached member list) out->members gets the members of that
+ * version, read in the same transaction. 0 committed / duplicate / refused, -1 error (rolled
+ * back); out->members is freed by the caller (td_ids_free), empty unless stored. */
+typedef struct td_group_sent_s {
+    uint32_t have_version; /* in: the version of the caller's member list (0: none) */
+    td_msg_sent_t sent;    /* the stored message */
+    int refused;           /* 1: no such group or the sender is not a member */
+    uint32_t version;      /* the group's version the message was stored under */
+    td_ids_t members;      /* its members, when version != have_version */
+} td_group_sent_t;
+int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_group_sent_t *out);
 /* A member has read everything: readMsgId = the group's last msgId. *matched 0: not a member. */
 int td_group_read_all(td_conn_t *c, uint32_t gid, uint32_t uid, uint64_t *matched);
 /* History visible to a member who joined after msgId `join`: msgId > join, <= begin (0: from

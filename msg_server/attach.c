@@ -28,6 +28,27 @@ void ms_attach_encode_chat(uint8_t out[MS_ATTACH_CHAT_LEN], uint32_t handle, uin
     tt_put32(out + 24, client_time);
 }
 
+void ms_attach_encode_group(uint8_t out[MS_ATTACH_GROUP_LEN], uint32_t handle, uint32_t ordinal,
+                            uint16_t seq, uint32_t client_time, uint32_t version)
+{
+    ms_attach_encode_chat(out, handle, ordinal, seq, client_time);
+    tt_put32(out + 12, MS_ATTACH_GROUP_LEN - 16);
+    tt_put32(out + 28, version);
+}
+
+int ms_attach_group(const uint8_t *payload, size_t plen, uint32_t *version, const uint8_t **ids,
+                    size_t *n)
+{
+    if (!payload || plen < 12 || memcmp(payload, MS_GROUP_TAG, 4) != 0)
+        return -1;
+    *version = tt_get32(payload + 4);
+    *n = tt_get32(payload + 8);
+    if (*n != (plen - 12) / 4 || (plen - 12) % 4)
+        return -1;
+    *ids = payload + 12;
+    return 0;
+}
+
 int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t ordinal,
                              const uint8_t *payload, size_t len)
 {

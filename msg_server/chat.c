@@ -1,7 +1,10 @@
-/* One-to-one chat in msg_server: a client's message goes to db_proxy_server; only once it is
- * stored (db_proxy answers with its msg_id) is the sender acknowledged and the message
- * delivered — here to the receiver's connections and the sender's other connections, and
- * through route_server to the other msg_servers. Read acks, read notifies (multi-device
+/* Chat in msg_server, one-to-one and group: a client's message goes to db_proxy_server; only
+ * once it is stored (db_proxy answers with its msg_id) is the sender acknowledged and the
+ * message delivered — here to the receiver's connections and the sender's other connections,
+ * and through route_server to the other msg_servers. A group message goes to the connections
+ * here of its members (the list db_proxy sent with the answer, or the cached one of the same
+ * version: gcache.c) and once to route_server with the member ids, which sends it on to the
+ * msg_servers holding members (docs/ARCHITECTURE.md, "Group messages and their fan-out"). Read acks, read notifies (multi-device
  * sync) and typing/shake commands travel the same ways; history, unread counts and message
  * look-ups are forwarded to db_proxy_server. A sender over the rate limit is read later, never
  * dropped (limits.c). A feature: layer 5 (ms_chat.h). */
@@ -16,9 +19,11 @@
 #include "ms_attach.h"
 #include "ms_chat.h"
 #include "ms_dispatch.h"
+#include "ms_gcache.h"
 #include "ms_limits.h"
 #include "ms_session.h"
 #include "ms_upstream.h"
+#include "tt_fanout.h"
 #include "tt_log.h"
 
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
@@ -29,6 +34,18 @@ static int is_single(uint32_t type)
 {
     return type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT ||
            type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
+}
+
+static int is_group(uint32_t type)
+{
+    return type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_TEXT ||
+           type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_AUDIO;
+}
+
+static int is_voice(uint32_t type)
+{
+    return type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO ||
+           type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_GROUP_AUDIO;
 }
 
 /* ---- messages whose answer was lost with a db link ----
@@ -131,20 +148,18 @@ static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         return;
     }
     const char *why = NULL;
-    if (!is_single(m->msg_type))
-        why = "not a one-to-one message type";
+    int group = is_group(m->msg_type);
+    if (!is_single(m->msg_type) && !group)
+        why = "not a message type";
     else if (m->msg_data.len == 0)
         why = "empty";
-    else if (m->to_session_id == c->user_id || m->to_session_id == 0)
+    else if (m->to_session_id == 0 || (!group && m->to_session_id == c->user_id))
         why = "bad receiver";
-    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT &&
-             m->msg_data.len > ms->max_text)
+    else if (!is_voice(m->msg_type) && m->msg_data.len > ms->max_text)
         why = "text longer than can be stored";
-    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
-             m->msg_data.len <= 4)
+    else if (is_voice(m->msg_type) && m->msg_data.len <= 4)
         why = "voice without audio";
-    else if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO &&
-             m->msg_data.len > ms->max_voice)
+    else if (is_voice(m->msg_type) && m->msg_data.len > ms->max_voice)
         why = "voice longer than MaxVoiceMessage";
     int link = why ? -1 : ms_db_pick(ms, c);
     if (!why && link < 0)
@@ -155,7 +170,7 @@ static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
-    if (m->msg_type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO)
+    if (is_voice(m->msg_type))
         ms_voice_spend(c);
     slot_t *s = ms_slot_open(c, pdu->seq_num, link);
     if (!s) {
@@ -164,14 +179,22 @@ static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     }
     s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, pdu->seq_num,
                              m->create_time, m->msg_data.data, m->msg_data.len);
-    uint8_t attach[MS_ATTACH_CHAT_LEN]; /* with seq and the client's time: resends are known */
-    ms_attach_encode_chat(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time);
+    /* with seq and the client's time: resends are known; for a group the version of its
+     * member list cached here (db_proxy sends the members when the message is stored under
+     * another) */
+    uint8_t attach[MS_ATTACH_GROUP_LEN];
+    size_t attach_len = group ? MS_ATTACH_GROUP_LEN : MS_ATTACH_CHAT_LEN;
+    if (group)
+        ms_attach_encode_group(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time,
+                               ms_gcache_version(ms, m->to_session_id));
+    else
+        ms_attach_encode_chat(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time);
     m->from_user_id = c->user_id;
     m->create_time = (uint32_t)time(NULL);
     free(m->attach_data.data); /* whatever the client put there is not trusted */
     m->has_attach_data = 1;
     m->attach_data.data = attach;
-    m->attach_data.len = sizeof(attach);
+    m->attach_data.len = attach_len;
     tt_link_send(ms->db[link].link, SID_MSG, CID_MSG_DATA, pdu->seq_num, &m->base);
     m->attach_data.data = NULL; /* on the stack: not for tt_pb_free */
     tt_pb_free(m);
@@ -187,6 +210,87 @@ static uint8_t *frame_of(uint16_t sid, uint16_t cid, const ProtobufCMessage *m, 
     protobuf_c_message_pack(m, f + TT_PDU_HEADER_LEN);
     *len = TT_PDU_HEADER_LEN + body;
     return f;
+}
+
+/* The message as clients get it: attach_data (ours) dropped, a whole CID_MSG_DATA frame
+ * (malloc'd), NULL when out of memory. */
+static uint8_t *client_frame(IM__Message__IMMsgData *m, size_t *len)
+{
+    free(m->attach_data.data);
+    m->attach_data.data = NULL;
+    m->attach_data.len = 0;
+    m->has_attach_data = 0;
+    return frame_of(SID_MSG, CID_MSG_DATA, &m->base, len);
+}
+
+/* Writes the group message to the connections here of the n members in list (BE32 ids), but
+ * `except`; its attach_data is dropped. */
+static void write_members(msg_server_t *ms, IM__Message__IMMsgData *m, const uint8_t *list,
+                          size_t n, const client_t *except)
+{
+    size_t len;
+    uint8_t *frame = client_frame(m, &len);
+    if (!frame)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ms_user_write(ms, tt_fanout_id(list, i), except, frame, len);
+    free(frame);
+}
+
+/* The members of a stored group message as BE32 ids (malloc'd, *n of them): the ones db_proxy
+ * sent with it (then cached), else the cached list when it is the message's version or newer
+ * (or, for a resend whose first answer was lost — answered with the duplicate mark, no
+ * version — the cached list). NULL when none fits. */
+static uint8_t *group_members(msg_server_t *ms, uint32_t gid, const uint8_t *payload,
+                              size_t plen, size_t *n)
+{
+    uint32_t version = 0;
+    const uint8_t *be;
+    *n = 0;
+    if (ms_attach_group(payload, plen, &version, &be, n) < 0)
+        version = 0, *n = 0;
+    uint8_t *list = NULL;
+    if (*n > 0) {
+        if ((list = malloc(4 * *n)))
+            memcpy(list, be, 4 * *n);
+        ms_gcache_put(ms, gid, version, be, *n);
+        return list;
+    }
+    const ms_group_t *g = ms_gcache_get(ms, gid);
+    if (!g || g->version < version || !(list = malloc(4 * (g->n ? g->n : 1))))
+        return NULL;
+    for (size_t i = 0; i < g->n; i++)
+        tt_put32(list + 4 * i, g->ids[i]);
+    *n = g->n;
+    return list;
+}
+
+/* A stored group message: written to the connections here of every member but the sending
+ * connection (the sender's other devices get it), and sent to route_server with the member
+ * list, which sends it on to each other msg_server holding members, with only those. */
+static void group_deliver(msg_server_t *ms, IM__Message__IMMsgData *m, const client_t *sender,
+                          const uint8_t *payload, size_t plen)
+{
+    size_t n = 0;
+    uint8_t *list = group_members(ms, m->to_session_id, payload, plen, &n);
+    if (!list) {
+        /* Only when the cache lost the list (memory) while the message was being stored: the
+         * members find it in their unread counts. */
+        log_warn_rl("group message %u of group %u: no member list here, not delivered live",
+                    m->msg_id, m->to_session_id);
+        return;
+    }
+    write_members(ms, m, list, n, sender);
+    tt_link_t *route = ms_route_master(ms);
+    if (route) {
+        m->has_attach_data = 1;
+        m->attach_data.data = list;
+        m->attach_data.len = 4 * n;
+        tt_link_send(route, TT_SID_MSG, TT_CID_GROUP_FANOUT, 0, &m->base);
+        m->attach_data.data = NULL;
+        m->has_attach_data = 0;
+    }
+    free(list);
 }
 
 static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
@@ -235,7 +339,8 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         ack.user_id = m->from_user_id;
         ack.session_id = m->to_session_id;
         ack.msg_id = m->msg_id;
-        ack.session_type = IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
+        ack.session_type = is_group(m->msg_type) ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+                                                 : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
         ms_slot_answer(sender, ordinal, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK,
                        &ack.base);
     } else {
@@ -257,12 +362,13 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         log_info("message %u from user %u to %u: its first answer was lost with a db_proxy "
                  "link, delivered now",
                  m->msg_id, m->from_user_id, m->to_session_id);
-    free(m->attach_data.data);
-    m->attach_data.data = NULL;
-    m->attach_data.len = 0;
-    m->has_attach_data = 0;
+    if (is_group(m->msg_type)) {
+        group_deliver(ms, m, sender, payload, plen);
+        tt_pb_free(m);
+        return;
+    }
     size_t len;
-    uint8_t *frame = frame_of(SID_MSG, CID_MSG_DATA, &m->base, &len);
+    uint8_t *frame = client_frame(m, &len);
     if (frame) {
         ms_user_write(ms, m->to_session_id, NULL, frame, len);
         ms_user_write(ms, m->from_user_id, sender, frame, len);
@@ -291,6 +397,26 @@ static void chat_routed(msg_server_t *ms, const tt_pdu_t *pdu)
             free(frame);
         }
     }
+    tt_pb_free(m);
+}
+
+/* A group message from another msg_server, with the ids of its members online here. */
+static void group_fanout_routed(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
+        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
+    if (!m)
+        return;
+    if (!is_group(m->msg_type) || !m->has_attach_data || m->attach_data.len % 4) {
+        log_warn_rl("group fan-out from route_server without a member list: dropped");
+        tt_pb_free(m);
+        return;
+    }
+    uint8_t *list = m->attach_data.data;
+    size_t n = m->attach_data.len / 4;
+    m->attach_data.data = NULL; /* kept as the list */
+    write_members(ms, m, list, n, NULL);
+    free(list);
     tt_pb_free(m);
 }
 
@@ -426,6 +552,7 @@ static const ms_answer_t db_answers[] = {
 
 static const ms_answer_t route_answers[] = {
     {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, NULL, chat_routed},
+    {TT_CID_GROUP_FANOUT, NULL, group_fanout_routed},
     {IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_READ_NOTIFY, NULL, chat_read_notify},
     {IM__BASE_DEFINE__SWITCH_SERVICE_CMD_ID__CID_SWITCH_P2P_CMD, NULL, chat_p2p_routed},
 };

@@ -5,10 +5,12 @@
  * what (h_group.c). A member change that was done is told to the members (the current ones and,
  * for a removal, the removed ones) with the change notify: here directly, except on the
  * requesting connection which has its answer, and through route_server on every other
- * msg_server. Group messages are not served yet. */
+ * msg_server, and the member list cached here for group messages (gcache.c) is marked stale.
+ * Group messages themselves are chat's (chat.c: one command, CID_MSG_DATA, for both). */
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Group.pb-c.h"
 #include "ms_answers.h"
+#include "ms_gcache.h"
 #include "ms_group.h"
 #include "ms_session.h"
 #include "ms_upstream.h"
@@ -44,14 +46,19 @@ static void notify_members(msg_server_t *ms, const IM__Group__IMGroupChangeMembe
     }
 }
 
+/* The answer to a member change: relayed to the requester (when it is still here), and a change
+ * that was done is told to the members whether or not the requester is. */
 static void change_answer(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     client_t *c;
-    IM__Group__IMGroupChangeMemberRsp *rsp = (IM__Group__IMGroupChangeMemberRsp *)ms_relay_answer(
-        ms, &im__group__imgroup_change_member_rsp__descriptor, pdu, &c, NULL);
+    tt_pb_free(ms_relay_answer(ms, &im__group__imgroup_change_member_rsp__descriptor, pdu, &c,
+                               NULL));
+    IM__Group__IMGroupChangeMemberRsp *rsp = (IM__Group__IMGroupChangeMemberRsp *)tt_pb_unpack(
+        &im__group__imgroup_change_member_rsp__descriptor, pdu->body, pdu->body_len);
     if (rsp && rsp->result_code == 0 && rsp->n_chg_user_id_list > 0) {
+        ms_gcache_stale(ms, rsp->group_id);
         IM__Group__IMGroupChangeMemberNotify n = IM__GROUP__IMGROUP_CHANGE_MEMBER_NOTIFY__INIT;
-        n.user_id = c->user_id;
+        n.user_id = rsp->user_id;
         n.change_type = rsp->change_type;
         n.group_id = rsp->group_id;
         n.n_cur_user_id_list = rsp->n_cur_user_id_list;
@@ -74,6 +81,7 @@ static void change_notify(msg_server_t *ms, const tt_pdu_t *pdu)
         &im__group__imgroup_change_member_notify__descriptor, pdu->body, pdu->body_len);
     if (!n)
         return;
+    ms_gcache_stale(ms, n->group_id);
     notify_members(ms, n, NULL);
     tt_pb_free(n);
 }

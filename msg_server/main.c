@@ -10,6 +10,7 @@
 #include "ms_buddy.h"
 #include "ms_chat.h"
 #include "ms_dispatch.h"
+#include "ms_gcache.h"
 #include "ms_group.h"
 #include "ms_limits.h"
 #include "ms_login.h"
@@ -48,14 +49,16 @@ static int seconds(tt_daemon_t *d, const char *key, long long def, long long max
 /* The limits of limits.c (and the voice size cap of chat.c). */
 static int read_abuse_limits(tt_daemon_t *d, msg_server_t *ms)
 {
-    long long max_voice, voice_rate, voice_burst, max_p2p, p2p_rate, p2p_burst;
+    long long max_voice, voice_rate, voice_burst, max_p2p, p2p_rate, p2p_burst, group_cache;
     if (tt_daemon_cfg_int(d, "MaxVoiceMessage", 256 * 1024, 64, 64 << 20, &max_voice) < 0 ||
         tt_daemon_cfg_int(d, "VoiceRateLimit", 30, 1, 1000000, &voice_rate) < 0 ||
         tt_daemon_cfg_int(d, "VoiceRateBurst", 10, 1, 1000000, &voice_burst) < 0 ||
         tt_daemon_cfg_int(d, "MaxP2pCommand", 4096, 64, 64 << 20, &max_p2p) < 0 ||
         tt_daemon_cfg_int(d, "P2pRateLimit", 20, 1, 1000000, &p2p_rate) < 0 ||
-        tt_daemon_cfg_int(d, "P2pRateBurst", 40, 1, 1000000, &p2p_burst) < 0)
+        tt_daemon_cfg_int(d, "P2pRateBurst", 40, 1, 1000000, &p2p_burst) < 0 ||
+        tt_daemon_cfg_int(d, "GroupCacheMembers", 1000000, 1000, 1000000000, &group_cache) < 0)
         return -1;
+    ms->group_cache_max = (size_t)group_cache;
     ms->max_voice = (uint32_t)max_voice;
     ms->voice_rate = (uint32_t)voice_rate;
     ms->voice_burst = (uint32_t)voice_burst;
@@ -159,6 +162,7 @@ static int start(tt_daemon_t *d, void *udata)
     msg_server_t *ms = udata;
     tt_map_init(&ms->clients);
     tt_map_init(&ms->users);
+    tt_map_init(&ms->groups);
     ms_limits_init(ms);
     tt_timer_init(&ms->tick, tick, ms);
     for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
@@ -195,6 +199,7 @@ static void finish(tt_daemon_t *d, void *udata)
     if (d->loop)
         tt_loop_run_once(d->loop, 0);
     ms_features_finish(ms);
+    ms_gcache_free(ms);
     ms_users_free(ms);
     tt_map_free(&ms->users);
     tt_map_free(&ms->clients);

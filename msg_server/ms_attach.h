@@ -19,6 +19,17 @@ int ms_attach_encode_payload(ProtobufCBinaryData *out, uint32_t handle, uint32_t
 #define MS_ATTACH_CHAT_LEN 28
 void ms_attach_encode_chat(uint8_t out[MS_ATTACH_CHAT_LEN], uint32_t handle, uint32_t ordinal,
                            uint16_t seq, uint32_t client_time);
+/* A group message's form: the chat form and BE32(version of the group's member list cached
+ * here, 0 for none) — db_proxy_server answers with the members when the message is stored
+ * under another version (db_proxy_server/h_msg.h DBP_MSG_ATTACH_GROUP_LEN). */
+#define MS_ATTACH_GROUP_LEN 32
+void ms_attach_encode_group(uint8_t out[MS_ATTACH_GROUP_LEN], uint32_t handle, uint32_t ordinal,
+                            uint16_t seq, uint32_t client_time, uint32_t version);
+/* The payload of a stored group message's answer: "GRPV", BE32 version, BE32 n, n x BE32 ids
+ * (n 0: the cached list is that version). 0 when it is one (*ids points into it), -1 not. */
+#define MS_GROUP_TAG "GRPV"
+int ms_attach_group(const uint8_t *payload, size_t plen, uint32_t *version, const uint8_t **ids,
+                    size_t *n);
 /* The payload db_proxy_server appends to a stored-message answer for a resend that was
  * already answered and delivered (db_proxy_server/h_msg.h DBP_MSG_DUP_MARK). */
 #define MS_DUP_MARK "DUPE"

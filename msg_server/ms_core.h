@@ -131,6 +131,10 @@ struct msg_server_s {
     client_t *throttled;                 /* clients paused by the rate limit */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
     uint64_t p2p_dropped;                /* P2P commands over a limit (limits.c) */
+    tt_map_t groups;                     /* group id -> ms_group_t, member cache (gcache.c) */
+    size_t group_ids;                    /* member ids cached over all groups */
+    size_t group_cache_max;              /* GroupCacheMembers: the bound of group_ids */
+    size_t group_evict;                  /* where the cache drops from next */
     const ms_feature_t *features[MS_MAX_FEATURES]; /* registered by main.c (dispatch.c) */
     int n_features;
     /* Hooks: how a lower layer reaches up, set by main.c. NULL: nothing to do. */

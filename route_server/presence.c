@@ -359,3 +359,18 @@ size_t rs_presence_conn_sessions(const rs_presence_t *p, uint64_t conn)
     }
     return n;
 }
+
+size_t rs_presence_user_conns(const rs_presence_t *p, uint32_t user_id, uint64_t *out,
+                              size_t max)
+{
+    const rs_user_t *u = tt_map_get(&p->users, user_id);
+    size_t k = 0;
+    for (size_t i = 0; u && i < u->n && k < max; i++) {
+        size_t j = 0;
+        while (j < k && out[j] != u->s[i].conn)
+            j++;
+        if (j == k)
+            out[k++] = u->s[i].conn;
+    }
+    return k;
+}

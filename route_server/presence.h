@@ -66,6 +66,10 @@ size_t rs_presence_drop(rs_presence_t *p, uint64_t conn);
 
 /* ONLINE or OFFLINE. */
 uint32_t rs_presence_status(const rs_presence_t *p, uint32_t user_id);
+/* The connections holding sessions of user_id, each once, at most max of them in out (a user
+ * has at most RS_MAX_USER_SESSIONS). Returns how many. */
+size_t rs_presence_user_conns(const rs_presence_t *p, uint32_t user_id, uint64_t *out,
+                              size_t max);
 /* Users with at least one session. */
 size_t rs_presence_users(const rs_presence_t *p);
 /* Sessions (logged-in client connections) held on conn. */

@@ -11,6 +11,7 @@ default_table='
 0 ms_core.h
 1 ms_attach.h attach.c
 1 ms_session.h session.c
+1 ms_gcache.h gcache.c
 2 ms_limits.h limits.c
 2 ms_answers.h answers.c
 3 ms_upstream.h upstream.c

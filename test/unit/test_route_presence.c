@@ -154,6 +154,24 @@ static void test_two_pc_on_two_servers(void **state)
     assert_int_equal(rs_presence_status(&f->p, 3), OFF);
 }
 
+/* The connections a user is on (the group fan-out's look-up): each once. */
+static void test_user_conns(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t c[8];
+    assert_int_equal(rs_presence_user_conns(&f->p, 4, c, 8), 0);
+    rs_presence_update(&f->p, 10, 4, ON, WIN);
+    rs_presence_update(&f->p, 10, 4, ON, ANDROID);
+    rs_presence_update(&f->p, 12, 4, ON, IOS);
+    rs_presence_update(&f->p, 10, 4, ON, WIN); /* a duplicate login, counted */
+    assert_int_equal(rs_presence_user_conns(&f->p, 4, c, 8), 2);
+    assert_true((c[0] == 10 && c[1] == 12) || (c[0] == 12 && c[1] == 10));
+    assert_int_equal(rs_presence_user_conns(&f->p, 4, c, 1), 1);
+    rs_presence_drop(&f->p, 12);
+    assert_int_equal(rs_presence_user_conns(&f->p, 4, c, 8), 1);
+    assert_int_equal(c[0], 10);
+}
+
 static void test_duplicate_and_unknown_sessions(void **state)
 {
     fixture_t *f = *state;
@@ -405,6 +423,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pc_online_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pc_vs_mobile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_pc_on_two_servers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_conns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_unknown_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_online_user_info_replaces, setup, teardown),
