@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A 2,000-member group with everybody online over two msg_servers (issue 9 §2): accounts
-# TT101..TT2000 added in the seed's format (as bench/run-local.sh makes them), one normal group
+# TT101..TT2000 added in the seed's format (scripts/seed-users.sh), one normal group
 # of all 2,000 made by ttadm, then it_group_fanout: every member connection (and the senders'
 # second devices) gets each message exactly once, never the connection that sent it.
 # Correctness only, no timing. TT_FANOUT_MEMBERS / _SENDERS / _MSGS change the size.
@@ -14,17 +14,8 @@ TT_MS_MAX_CONN=$(( N + 1000 ))
 # 2,000 first logins each upgrade a legacy md5 row: the lowest KDF cost keeps that short.
 TT_DB_EXTRA=$'PasswordKdfIterations=1000'
 tt_suite_start
-client_md5=$(printf '%s' test123 | md5sum | cut -d' ' -f1)
-tt_check "accounts TT101..TT$N added" sql "SET SESSION max_recursive_iterations = 100000;
-    INSERT INTO IMUser (id, sex, name, domain, nick, password, salt, phone, email, avatar,
-                        departId, status, created, updated, push_shield_status, sign_info)
-    SELECT n, 1 + n % 2, CONCAT('TT', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-           CONCAT('tt', LPAD(n, GREATEST(3, LENGTH(n)), '0')),
-           CONCAT('User ', n), MD5(CONCAT('$client_md5', (n * 7919) % 10000)),
-           (n * 7919) % 10000, '', CONCAT('tt', n, '@example.com'), '', 2 + (n - 1) % 4, 0,
-           UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, ''
-    FROM (WITH RECURSIVE seq(n) AS (SELECT 101 UNION ALL SELECT n + 1 FROM seq WHERE n < $N)
-          SELECT n FROM seq) AS s"
+tt_check "accounts TT101..TT$N added" \
+    "$TT_SRC/scripts/seed-users.sh" --dir "$TT_TMP/stack" --to "$N"
 tt_check "ttadm group add Everyone (all $N)" "$TT_BUILD/tools/ttadm" -c "$TT_TMP/db.conf" \
     group add Everyone --members "$(seq -s, 1 "$N")" --creator TT001
 tt_check "group 1 has $N members" \
