@@ -465,26 +465,47 @@ static int phase_main(uint16_t p1, uint16_t p2)
     br = by_id(f, 1, old, 2);
     check(br && br->n_msg_list == 0, "older messages by id: none");
     tt_pb_free(br);
+    /* first from TT006's own msg_server, which heard of the change from the other one */
+    uint32_t first = gtext(b, 1, "welcome from TT002");
+    check(first == last + 1, "TT002 (msg_server 2) writes: msg_id %u (got %u)", last + 1, first);
+    check(got_text(f, 2, 1, first, "welcome from TT002"),
+          "the new member (msg_server 2) gets it at once");
+    check(got_text(a, 2, 1, first, "welcome from TT002") &&
+              got_text(a2, 2, 1, first, "welcome from TT002") &&
+              got_text(c, 2, 1, first, "welcome from TT002") &&
+              got_text(g, 2, 1, first, "welcome from TT002") &&
+              got_text(d, 2, 1, first, "welcome from TT002") &&
+              got_text(d2, 2, 1, first, "welcome from TT002"),
+          "and so do the others, both of TT004's devices too");
     id = gtext(c, 1, "welcome TT006");
-    check(id == last + 1, "TT003 writes: msg_id %u (got %u)", last + 1, id);
-    check(got_text(f, 3, 1, id, "welcome TT006"), "the new member gets it at once");
+    check(id == first + 1, "TT003 (msg_server 1) writes: msg_id %u (got %u)", first + 1, id);
+    check(got_text(f, 3, 1, id, "welcome TT006"), "the new member gets it too");
     check(got_text(a, 3, 1, id, "welcome TT006") && got_text(a2, 3, 1, id, "welcome TT006") &&
               got_text(b, 3, 1, id, "welcome TT006") && got_text(g, 3, 1, id, "welcome TT006") &&
               got_text(d, 3, 1, id, "welcome TT006") && got_text(d2, 3, 1, id, "welcome TT006"),
-          "and so do the others, both of TT004's devices too");
-    snprintf(ids, sizeof(ids), "%u", id);
-    check(history_is(f, 1, ids), "TT006's history: that message only");
-    check(unread_of(f, 1, &lid, NULL, NULL) == 1 && lid == id, "and 1 unread");
+          "and the others");
+    snprintf(ids, sizeof(ids), "%u,%u", id, first);
+    check(history_is(f, 1, ids), "TT006's history: those two only");
+    check(unread_of(f, 1, &lid, NULL, NULL) == 2 && lid == id, "and 2 unread");
     last = id;
 
     /* a removed member receives nothing more and cannot post */
     check(change(a, 1, DEL, 7) == 0, "the creator removes TT007 (online on msg_server 2)");
-    id = gtext(a, 1, "after TT007 left");
-    check(id == last + 1, "TT001 writes: msg_id %u (got %u)", last + 1, id);
-    ttc_t *rest[] = {a2, b, c, d, d2, f};
+    first = gtext(b, 1, "TT002 after TT007 left");
+    check(first == last + 1, "TT002 (TT007's msg_server) writes: msg_id %u (got %u)", last + 1,
+          first);
+    ttc_t *rest[] = {a, a2, b, c, d, d2, f};
     int all_got = 1;
-    for (size_t i = 0; i < 6; i++)
-        all_got &= got_text(rest[i], 1, 1, id, "after TT007 left");
+    for (size_t i = 0; i < 7; i++)
+        if (rest[i] != b)
+            all_got &= got_text(rest[i], 2, 1, first, "TT002 after TT007 left");
+    check(all_got, "the members get it");
+    id = gtext(a, 1, "after TT007 left");
+    check(id == first + 1, "TT001 (msg_server 1) writes: msg_id %u (got %u)", first + 1, id);
+    all_got = 1;
+    for (size_t i = 0; i < 7; i++)
+        if (rest[i] != a)
+            all_got &= got_text(rest[i], 1, 1, id, "after TT007 left");
     check(all_got, "the members get it");
     check(itc_nothing_more(g, 1000), "TT007 gets nothing more");
     check(refused(g, 1, "refused: from removed TT007"), "TT007's post gets no ack");
@@ -492,7 +513,7 @@ static int phase_main(uint16_t p1, uint16_t p2)
     history_ids(g, 1, 0, 100, hist, sizeof(hist));
     int sees_new = 0;
     for (char *s = hist; *s && !sees_new;) {
-        sees_new = (uint32_t)strtoul(s, &s, 10) >= id;
+        sees_new = (uint32_t)strtoul(s, &s, 10) >= first;
         s += *s == ',';
     }
     check(!sees_new, "TT007's history has nothing from after its removal (%s)", hist);
