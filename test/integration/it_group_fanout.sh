@@ -11,6 +11,10 @@ SENDERS=${TT_FANOUT_SENDERS:-3}
 MSGS=${TT_FANOUT_MSGS:-4}
 TT_MS_EXTRA=$'MsgRateLimit=2000'
 TT_MS_MAX_CONN=$(( N + 1000 ))
+# this program holds N + SENDERS connections, each msg_server about half of them
+if [ "$(ulimit -n)" != unlimited ] && (( $(ulimit -n) < N + 1000 )); then
+    ulimit -n $(( N + 1000 )) 2>/dev/null || tt_log "ulimit -n $(ulimit -n): the logins may fail"
+fi
 # 2,000 first logins each upgrade a legacy md5 row: the lowest KDF cost keeps that short.
 TT_DB_EXTRA=$'PasswordKdfIterations=1000'
 tt_suite_start
