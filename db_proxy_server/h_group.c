@@ -512,9 +512,9 @@ static int group_stored_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req,
     return rc < 0 ? -1 : 0;
 }
 
-int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
+int dbp_group_msg_prepare(const db_proxy_t *dbp, const IM__Message__IMMsgData *req,
+                          td_msg_send_t *s)
 {
-    const db_proxy_t *dbp = x->dbp;
     const char *why = NULL;
     if (req->from_user_id == 0 || req->to_session_id == 0)
         why = "bad sender or group";
@@ -528,7 +528,7 @@ int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
     if (why) {
         log_info("group message from user %u to group %u not stored: %s",
                  (unsigned)req->from_user_id, (unsigned)req->to_session_id, why);
-        return dbp_msg_stored_answer(x, req, 0, req->create_time, 0) < 0 ? -1 : 0;
+        return -1;
     }
     /* resends are known as for one-to-one messages (h_msg.c) */
     uint64_t key = 0;
@@ -542,7 +542,7 @@ int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
                                 req->msg_data.data, req->msg_data.len);
         window = dbp->resend_window;
     }
-    td_msg_send_t s = {
+    *s = (td_msg_send_t){
         .from = req->from_user_id,
         .to = req->to_session_id,
         .type = req->msg_type,
@@ -552,30 +552,25 @@ int dbp_group_msg(dbp_ctx_t *x, const IM__Message__IMMsgData *req)
         .data = req->msg_data.data,
         .len = req->msg_data.len,
     };
-    td_conn_t *c = dbp_db(x, 1);
-    if (!c)
-        return -1;
-    td_group_sent_t out = {.have_version = dbp_msg_group_version(req)};
-    int rc = td_group_store(c, &s, &out);
-    if (rc < 0)
-        dbp_db_failed(x, c, "group message store");
-    dbp_db_put(x, c, 1);
-    if (rc < 0)
-        return -1;
-    if (out.refused) {
+    return 0;
+}
+
+int dbp_group_msg_answer(dbp_ctx_t *x, const IM__Message__IMMsgData *req,
+                         const td_group_sent_t *out)
+{
+    if (out->refused) {
         log_info("group message from user %u to group %u not stored: no such group or not a "
                  "member", (unsigned)req->from_user_id, (unsigned)req->to_session_id);
         return dbp_msg_stored_answer(x, req, 0, req->create_time, 0) < 0 ? -1 : 0;
     }
-    if (out.sent.duplicate) {
+    if (out->sent.duplicate) {
         log_info("group message from user %u to group %u is a resend of msg_id %u: not stored "
                  "again", (unsigned)req->from_user_id, (unsigned)req->to_session_id,
-                 (unsigned)out.sent.msg_id);
-        return dbp_msg_stored_answer(x, req, out.sent.msg_id, out.sent.created, 1) < 0 ? -1 : 0;
+                 (unsigned)out->sent.msg_id);
+        return dbp_msg_stored_answer(x, req, out->sent.msg_id, out->sent.created, 1) < 0 ? -1
+                                                                                        : 0;
     }
-    rc = group_stored_answer(x, req, &out);
-    td_ids_free(&out.members);
-    return rc;
+    return group_stored_answer(x, req, out);
 }
 
 int dbp_group_read_ack(dbp_ctx_t *x, const IM__Message__IMMsgDataReadAck *req)

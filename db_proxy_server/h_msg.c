@@ -3,8 +3,9 @@
  * that does not exist is not stored), the resends a client marks as such (same client msg_id,
  * or same seq_num and client create_time) recognised and answered with the first msg_id — any
  * other repeat is a new message —, read acks, unread counts, history, messages by id, the latest
- * msg_id, recent sessions and their removal. Requests of group sessions (and group messages)
- * are handed to h_group.c.
+ * msg_id, recent sessions and their removal. Requests of group sessions are handed to h_group.c;
+ * group messages are checked and answered there, and stored here with the rest of the batch
+ * (in a transaction of their own: td_group_store_batch).
  *
  * MariaDB holds the messages, the id counters and the recent sessions (td_msg.c); Redis
  * (pool "unread") holds the unread counters unread_<uid> = {peer: count}, incremented after the
@@ -175,7 +176,8 @@ typedef struct stored_s {
     td_msg_send_t s;                   /* what was stored */
     td_msg_sent_t out;                 /* how */
     int ok;                            /* committed (or a resend of a committed message) */
-    int answered;                      /* a group message, answered by h_group.c */
+    int group;                         /* a group message (stored by td_group_store_batch) */
+    td_group_sent_t gout;              /* how, then */
     int after;                         /* AFTER_* */
     char unread_key[24], peer[12];     /* Redis arguments */
     char done_key[48], msg_id[12], window[12];
@@ -200,8 +202,8 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
     size_t nc = 0;
     for (size_t i = 0; i < n; i++) {
         stored_t *m = &st[i];
-        if (!m->ok)
-            continue;
+        if (!m->ok || m->group)
+            continue; /* group messages: nothing in Redis (unread counts come from MariaDB) */
         m->after = m->out.duplicate == 2 ? AFTER_DUPE
                    : m->out.duplicate    ? AFTER_RESEND
                                          : AFTER_NEW;
@@ -304,8 +306,8 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     size_t k = 0;
     int rc = ids && missing && of ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (st[i].x && atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) !=
-                           st[i].s.to) {
+        if (st[i].x && !st[i].group &&
+            atomic_load_explicit(known_slot(st[i].s.to), memory_order_relaxed) != st[i].s.to) {
             ids[k] = st[i].s.to;
             of[k++] = i;
         }
@@ -325,33 +327,16 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     return rc;
 }
 
-/* Stores the messages (one transaction; one by one when the batch cannot commit for a
- * reason that is not the connection, so that one bad message does not fail the others). */
-static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
+/* The one-to-one messages of st[of[0..k-1]] (s[j] of st[of[j]]): one transaction, or one by
+ * one when the batch cannot commit for a reason that is not the connection, so that one bad
+ * message does not fail the others. The number stored as new. */
+static size_t store_single(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_t *of,
+                           const td_msg_send_t *s, size_t k)
 {
-    static atomic_uint stored;
-    td_msg_send_t *s = calloc(n, sizeof(*s));
-    td_msg_sent_t *out = calloc(n, sizeof(*out));
-    size_t *of = calloc(n, sizeof(*of));
-    td_conn_t *c = s && out && of ? dbp_db(x, 1) : NULL;
-    if (c && drop_unknown_receivers(c, st, n) < 0) {
-        dbp_db_failed(x, c, "receiver lookup");
-        dbp_db_put(x, c, 1);
-        c = NULL;
-    }
-    if (!c) {
-        free(s);
-        free(out);
-        free(of);
-        return;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (st[i].x) {
-            s[k] = st[i].s;
-            of[k++] = i;
-        }
-    int rc = k ? td_msg_store_batch(c, s, k, out) : 0;
+    td_msg_sent_t *out = calloc(k, sizeof(*out));
+    if (!out)
+        return 0;
+    int rc = td_msg_store_batch(c, s, k, out);
     if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
         dbp_db_failed(x, c, "message batch store (storing one by one)");
         for (size_t j = 0; j < k; j++) {
@@ -373,6 +358,84 @@ static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
     size_t fresh = 0;
     for (size_t j = 0; j < k; j++)
         fresh += st[of[j]].ok && !out[j].duplicate;
+    if (out[0].attempts > 1)
+        log_info("%zu message(s) %s after %d transactions (lock conflicts)", k,
+                 rc == 0 ? "stored" : "not stored", out[0].attempts);
+    free(out);
+    return fresh;
+}
+
+/* The group messages of st[of[0..k-1]]: one transaction (td_group_store_batch), or one by one
+ * as for one-to-one messages. Each st[].gout holds the result (its have_version set before).
+ * The number stored as new. */
+static size_t store_groups(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_t *of,
+                           const td_msg_send_t *s, size_t k)
+{
+    td_group_sent_t *out = calloc(k, sizeof(*out));
+    if (!out)
+        return 0;
+    for (size_t j = 0; j < k; j++)
+        out[j].have_version = st[of[j]].gout.have_version;
+    int rc = td_group_store_batch(c, s, k, out);
+    if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
+        dbp_db_failed(x, c, "group message batch store (storing one by one)");
+        for (size_t j = 0; j < k; j++) {
+            if (td_group_store(c, &s[j], &out[j]) == 0)
+                st[of[j]].ok = 1;
+            else
+                dbp_db_failed(st[of[j]].x, c, "group message store");
+        }
+    } else if (rc < 0) {
+        dbp_db_failed(x, c, "group message store");
+    } else {
+        for (size_t j = 0; j < k; j++)
+            st[of[j]].ok = 1;
+    }
+    size_t fresh = 0;
+    for (size_t j = 0; j < k; j++) {
+        stored_t *m = &st[of[j]];
+        if (m->ok) {
+            m->gout = out[j]; /* the member list moves to it */
+            fresh += !out[j].refused && !out[j].sent.duplicate;
+        } else {
+            td_ids_free(&out[j].members);
+        }
+    }
+    if (out[0].sent.attempts > 1)
+        log_info("%zu group message(s) %s after %d transactions (lock conflicts)", k,
+                 rc == 0 ? "stored" : "not stored", out[0].sent.attempts);
+    free(out);
+    return fresh;
+}
+
+/* Stores the messages: the one-to-one ones in one transaction, the group ones in another. */
+static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
+{
+    static atomic_uint stored;
+    td_msg_send_t *s = calloc(n, sizeof(*s));
+    size_t *of = calloc(n, sizeof(*of));
+    td_conn_t *c = s && of ? dbp_db(x, 1) : NULL;
+    if (c && drop_unknown_receivers(c, st, n) < 0) {
+        dbp_db_failed(x, c, "receiver lookup");
+        dbp_db_put(x, c, 1);
+        c = NULL;
+    }
+    if (!c) {
+        free(s);
+        free(of);
+        return;
+    }
+    size_t fresh = 0;
+    for (int group = 0; group <= 1; group++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (st[i].x && st[i].group == group) {
+                s[k] = st[i].s;
+                of[k++] = i;
+            }
+        if (k)
+            fresh += group ? store_groups(x, c, st, of, s, k) : store_single(x, c, st, of, s, k);
+    }
     unsigned before = atomic_fetch_add(&stored, (unsigned)fresh);
     if (window && fresh && before / DBP_MSG_PURGE_EVERY != (before + fresh) / DBP_MSG_PURGE_EVERY) {
         uint64_t deleted = 0;
@@ -383,11 +446,7 @@ static void store_all(dbp_ctx_t *x, stored_t *st, size_t n, uint32_t window)
                       (unsigned)window);
     }
     dbp_db_put(x, c, 1);
-    if (k && out[0].attempts > 1)
-        log_info("%zu message(s) %s after %d transactions (lock conflicts)", k,
-                 rc == 0 ? "stored" : "not stored", out[0].attempts);
     free(s);
-    free(out);
     free(of);
 }
 
@@ -404,8 +463,12 @@ static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_
     for (size_t i = 0; i < n; i++) {
         const IM__Message__IMMsgData *req = (const IM__Message__IMMsgData *)m[i];
         st[i].req = req;
-        if (dbp_group_msg_type(req->msg_type)) { /* one transaction each (h_group.c) */
-            st[i].answered = dbp_group_msg(&x[i], req) == 0;
+        if (dbp_group_msg_type(req->msg_type)) { /* checked by h_group.c, stored with the rest */
+            if (dbp_group_msg_prepare(dbp, req, &st[i].s) < 0)
+                continue; /* answered msg_id 0 below */
+            st[i].x = &x[i];
+            st[i].group = 1;
+            st[i].gout.have_version = dbp_msg_group_version(req);
             continue;
         }
         const char *why = msg_refusal(req);
@@ -446,10 +509,13 @@ static void msg_data_batch(dbp_ctx_t *x, const ProtobufCMessage *const *m, size_
     after_commit(&x[0], st, n);
     for (size_t i = 0; i < n; i++) {
         stored_t *s = &st[i];
-        if (s->answered)
-            continue;
         if (s->x && !s->ok)
             continue; /* not stored: the error answer */
+        if (s->group) {
+            dbp_group_msg_answer(&x[i], s->req, &s->gout);
+            td_ids_free(&s->gout.members);
+            continue;
+        }
         if (s->ok && s->after != AFTER_NEW)
             log_info("message from user %u to %u is a resend of msg_id %u: not stored again%s",
                      (unsigned)s->s.from, (unsigned)s->s.to, (unsigned)s->out.msg_id,

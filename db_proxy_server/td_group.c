@@ -67,10 +67,11 @@ static const char SQL_DEDUPE_PUT[] =
     "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created) "
     "VALUES (?, ?, ?, UNIX_TIMESTAMP()) "
     "ON DUPLICATE KEY UPDATE msgId = VALUES(msgId), created = VALUES(created)";
-/* The group row locked first: a member change (which locks it too) cannot commit between the
- * membership check of a message and its commit, and the version read is the one the message
- * is stored under. For update, not shared: the message updates the row (lastChated), and two
- * messages holding it shared would each wait for the other to let go. */
+/* The group row locked: a member change (which locks it for update) cannot commit between
+ * the membership check of a message and its commit, and the version read is the one the
+ * message is stored under. For update, not shared: the transaction writes the row
+ * (lastChated) before it commits, and two writers holding it shared would each wait for the
+ * other's lock there (a deadlock whenever two messages of one group are stored at once). */
 static const char SQL_GROUP_MSG_LOCK[] = "SELECT version FROM IMGroup WHERE id = ? FOR UPDATE";
 static const char SQL_MEMBER_IS[] =
     "SELECT id FROM IMGroupMember WHERE groupId = ? AND userId = ? AND status = 0 LIMIT 1";
@@ -309,6 +310,11 @@ int td_group_last_msg_id(td_conn_t *c, uint32_t gid, uint32_t *last)
     int rc = first_u32(c, SQL_CTR_GET, k, 1, last, 1);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
+    return td_group_msg_max(c, gid, last);
+}
+
+int td_group_msg_max(td_conn_t *c, uint32_t gid, uint32_t *last)
+{
     td_arg_t g[] = {TD_U32(gid)};
     *last = 0;
     return first_u32(c, SQL_MSG_MAX[td_group_shard(gid)], g, 1, last, 1) < 0 ? -1 : 0;
@@ -470,8 +476,8 @@ static int gstore_body(td_conn_t *c, void *arg)
     g->refused = 0;
     g->out->duplicate = 0;
     uint64_t key = td_msg_session_key(TD_SESSION_GROUP, gid);
-    /* First, before any plain read makes the transaction's snapshot: the group row locked, so
-     * that what is read below is after every member change that committed. */
+    /* First, before any plain read makes the transaction's snapshot: the group row locked,
+     * so that what is read below is after every member change that committed. */
     td_arg_t gk[] = {TD_U32(gid)};
     int rc = first_u32(c, SQL_GROUP_MSG_LOCK, gk, 1, &g->version, 1);
     if (rc <= 0) { /* no such group */

@@ -96,8 +96,9 @@ int td_group_shields(td_conn_t *c, uint32_t gid,
  * window) answered with its msgId, nothing written; the sender must be a member (else *refused
  * = 1, nothing written); the next msgId; voice rows; the IMGroupMessage_<gid % 8> row; the
  * sender's read position moved to it; IMGroup.lastChated; the dedupe row; COMMIT. Retried on a
- * deadlock. The group row is locked first (for update: the message updates it), so no member
- * change commits between the membership check and the commit: the message is stored under out->version, and when that is not
+ * deadlock. The group row is locked (for update: the transaction writes it) before the
+ * membership check and before any plain read, so no member change commits in between: the
+ * message is stored under out->version, and when that is not
  * out->have_version (the caller's cached member list) out->members gets the members of that
  * version, read in the same transaction. 0 committed / duplicate / refused, -1 error (rolled
  * back); out->members is freed by the caller (td_ids_free), empty unless stored. */
@@ -109,6 +110,19 @@ typedef struct td_group_sent_s {
     td_ids_t members;      /* its members, when version != have_version */
 } td_group_sent_t;
 int td_group_store(td_conn_t *c, const td_msg_send_t *s, td_group_sent_t *out);
+/* Stores n (1 .. TD_MSG_BATCH_MAX) group messages in ONE transaction with a number of
+ * statements that does not grow with n (the group rows locked in ascending id order first,
+ * then resend keys, memberships, member lists, counters read with one multi-row statement
+ * each, the counters, message rows (one per shard), read positions, lastChated and resend keys
+ * written with one bulk execution each; only voice messages and imported groups without a
+ * counter row cost statements of their own). The same rules and results as td_group_store for
+ * each message: out[i] of s[i] (zeroed by the caller but for out[i].have_version), ids in the
+ * order of s within each group, a refused or resent message alone answered as such (a resend
+ * of a message earlier in this batch: its id, duplicate), a group's members read once. Retried like
+ * td_group_store. 0 committed, -1 error (rolled back: none is stored; the caller may store
+ * them one by one). Every s[i] must be a group message with a sender and a group (checked:
+ * -1 otherwise). */
+int td_group_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_group_sent_t *out);
 /* A member has read everything: readMsgId = the group's last msgId. *matched 0: not a member. */
 int td_group_read_all(td_conn_t *c, uint32_t gid, uint32_t uid, uint64_t *matched);
 /* History visible to a member who joined after msgId `join`: msgId > join, <= begin (0: from
@@ -133,6 +147,8 @@ int td_group_count_after(td_conn_t *c, uint32_t gid, uint32_t after, uint32_t *n
 /* The group's last message id (tt_msg_counter, or MAX(msgId) of its messages for a group an
  * imported database has without a counter row). */
 int td_group_last_msg_id(td_conn_t *c, uint32_t gid, uint32_t *last);
+/* MAX(msgId) of the group's messages (0: none): where an imported group's ids go on. */
+int td_group_msg_max(td_conn_t *c, uint32_t gid, uint32_t *last);
 /* IMGroupMessage_<gid % 8>: the shard number. */
 unsigned td_group_shard(uint32_t gid);
 

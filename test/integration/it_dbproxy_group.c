@@ -6,10 +6,15 @@
  *                                  from the read position, read ack, join-time history, by id,
  *                                  latest id, recent sessions, voice, the database-made group
  *   it_dbproxy_group PORT flushed  after FLUSHALL on Redis: ids go on, none reused
+ *   it_dbproxy_group PORT burst GA GB GC G60 V60   group and one-to-one messages pipelined
+ *                                  on one connection, a member removed meanwhile (see there)
+ *   it_dbproxy_group PORT fallback GA  a batch MariaDB fails: stored one by one
+ *   it_dbproxy_group PORT parallel GC  two connections' messages to one group at once
  * Exit status 0 when every check passed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -558,6 +563,370 @@ static void phase_flushed(peer_t *p)
     check(unread_of(p, 4, 1, NULL, NULL) == 3, "member 4's unread (5, 6, 7) survive the flush");
 }
 
+/* ---- a burst: group and one-to-one messages pipelined on one connection ---- */
+
+#define BURST_N 200     /* requests of the burst */
+#define BURST_NOBODY 57 /* a non-member's message in the middle */
+#define BURST_DUP 58    /* a resend of request 50 */
+#define BURST_LOST 99   /* a message to a group that does not exist */
+
+typedef struct bmsg_s {
+    uint32_t from, to, type, seq, have; /* have: the cached version sent (groups) */
+    int group;                          /* index into the burst's groups, -1: one-to-one */
+    char text[48];
+    uint8_t voice[4 + 120];
+    uint8_t attach[32];
+    size_t attach_len;
+} bmsg_t;
+
+/* Request k: groups ga (21, 22, 23), gb (21, 24: 24 removed while the burst runs), gc (22, 23,
+ * 26) and g60 (21, 22: a database-made group without a counter row) interleaved with
+ * one-to-one messages; have[] the versions to send as cached (0 for the first of a group). */
+static void burst_msg(int k, const uint32_t *gid, const uint32_t *have, bmsg_t *m)
+{
+    static const struct { uint32_t from; int group; uint32_t to; } pat[10] = {
+        {21, 0, 0}, {21, -1, 22}, {24, 1, 0}, {22, 2, 0}, {22, 0, 0},
+        {21, 3, 0}, {23, -1, 21}, {21, 1, 0}, {26, 2, 0}, {23, 0, 0}};
+    int src = k == BURST_DUP ? 50 : k;
+    memset(m, 0, sizeof(*m));
+    m->from = pat[src % 10].from;
+    m->group = pat[src % 10].group;
+    m->to = m->group < 0 ? pat[src % 10].to : gid[m->group];
+    if (k == BURST_NOBODY) {
+        m->from = 25;
+        m->group = 0;
+        m->to = gid[0];
+    } else if (k == BURST_LOST) {
+        m->group = 0; /* answered 0; no group's id is used */
+        m->to = 4242;
+    }
+    m->seq = (uint32_t)src + 1;
+    snprintf(m->text, sizeof(m->text), "burst %d", src);
+    if (m->group < 0) {
+        m->type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
+        m->attach_len = 12;
+    } else {
+        m->type = src % 40 == 8 ? GVOICE : GTEXT;
+        if (m->type == GVOICE) {
+            tt_put32(m->voice, 2);
+            for (size_t i = 4; i < sizeof(m->voice); i++)
+                m->voice[i] = (uint8_t)(i * 5 + (size_t)src);
+        }
+        /* msg_server's group form: head, BE32(16), RSND, seq, client time, cached version */
+        m->have = k < 10 ? 0 : have[m->group];
+        tt_put32(m->attach + 12, 16);
+        memcpy(m->attach + 16, "RSND", 4);
+        tt_put32(m->attach + 20, m->seq);
+        tt_put32(m->attach + 24, 1700000000u + (uint32_t)src);
+        tt_put32(m->attach + 28, m->have);
+        m->attach_len = 32;
+    }
+    for (size_t i = 0; i < 12; i++)
+        m->attach[i] = (uint8_t)(k * 7 + (int)i);
+}
+
+/* Holds back what is sent on p until cork(p, 0): requests sent in between reach db_proxy_server
+ * together, as from a busy msg_server, so that they wait together and share batches. */
+static void cork(peer_t *p, int on)
+{
+    setsockopt(p->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
+static int burst_send(peer_t *p, int k, const uint32_t *gid, const uint32_t *have)
+{
+    bmsg_t m;
+    burst_msg(k, gid, have, &m);
+    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+    q.from_user_id = m.from;
+    q.to_session_id = m.to;
+    q.create_time = (uint32_t)time(NULL);
+    q.msg_type = m.type;
+    if (m.type == GVOICE)
+        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
+    else
+        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
+    q.has_attach_data = 1;
+    q.attach_data = (ProtobufCBinaryData){m.attach_len, m.attach};
+    return send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(1000 + k), &q.base);
+}
+
+/* What the answer to a group message said. */
+typedef struct bans_s {
+    uint32_t id;       /* msg_id (0: not stored) */
+    int dupe;          /* the duplicate mark */
+    int grpv;          /* a GRPV payload */
+    uint32_t version;  /* its version */
+    char members[64];  /* its members, "a,b,c" */
+    size_t n;          /* how many */
+} bans_t;
+
+static int burst_answer(peer_t *p, int k, const uint32_t *gid, const uint32_t *have, bans_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    uint16_t cid, seq;
+    uint8_t *body;
+    size_t len;
+    if (recv_frame(p, T, &cid, &seq, &body, &len) < 0)
+        return -1;
+    IM__Message__IMMsgData *a =
+        (IM__Message__IMMsgData *)tt_pb_unpack(&im__message__immsg_data__descriptor, body, len);
+    free(body);
+    bmsg_t m;
+    burst_msg(k, gid, have, &m);
+    int ok = a && cid == MSG(DATA) && seq == 1000 + k && a->from_user_id == m.from &&
+             a->to_session_id == m.to && a->has_attach_data && a->attach_data.len >= 12 &&
+             memcmp(a->attach_data.data, m.attach, 12) == 0;
+    if (ok) {
+        const uint8_t *d = a->attach_data.data;
+        size_t l = a->attach_data.len;
+        r->id = a->msg_id;
+        r->dupe = l == 20 && memcmp(d + 12, "\0\0\0\4DUPE", 8) == 0;
+        if (l >= 28 && memcmp(d + 16, "GRPV", 4) == 0 && tt_get32(d + 12) == l - 16 &&
+            tt_get32(d + 24) * 4 + 28 == l) {
+            r->grpv = 1;
+            r->version = tt_get32(d + 20);
+            r->n = tt_get32(d + 24);
+            size_t off = 0;
+            for (size_t i = 0; i < r->n && off < sizeof(r->members) - 12; i++)
+                off += (size_t)snprintf(r->members + off, sizeof(r->members) - off, "%s%u",
+                                        i ? "," : "", tt_get32(d + 28 + 4 * i));
+        }
+    }
+    tt_pb_free(a);
+    return ok ? 0 : -1;
+}
+
+/* it_dbproxy_group PORT burst GA GB GC G60 V60: BURST_N messages sent at once on one
+ * connection (the first half, then a removal of 24 from gb on a second connection, then the
+ * second half), all answered in order: each group's ids gap-free in the order sent (g60 going
+ * on after its stored rows), one-to-one ids likewise, the non-member, the unknown group and
+ * the removed member refused alone, the resend answered with the first id, the versions and
+ * member lists as msg_server needs them. */
+static void phase_burst(peer_t *p, char **argv)
+{
+    uint32_t gid[4], have[4] = {1, 1, 1, 0};
+    for (int i = 0; i < 4; i++)
+        gid[i] = (uint32_t)strtoul(argv[3 + i], NULL, 10);
+    have[3] = (uint32_t)strtoul(argv[7], NULL, 10);
+    peer_t p2;
+    if (peer_open(&p2, (uint16_t)atoi(argv[1])) < 0) {
+        check(0, "a second connection");
+        return;
+    }
+    cork(p, 1);
+    for (int k = 0; k < BURST_N / 2; k++)
+        burst_send(p, k, gid, have);
+    cork(p, 0);
+    /* the first answer: storing has begun (its batch holds most of the first half) */
+    bans_t ans[BURST_N];
+    int first_ok = burst_answer(p, 0, gid, have, &ans[0]) == 0;
+    uint32_t u24 = 24;
+    int rm = change_is(&p2, 0, DEL, gid[1], &u24, 1, "24", "21");
+    check(rm == 0, "24 removed from gb while the burst runs (%d)", rm);
+    peer_close(&p2);
+    cork(p, 1);
+    for (int k = BURST_N / 2; k < BURST_N; k++)
+        burst_send(p, k, gid, have);
+    cork(p, 0);
+
+    const char *want_members[4] = {"21,22,23", "21,24", "22,23,26", "21,22"};
+    uint32_t next[4] = {1, 1, 1, 41}, next1[2] = {0, 0}; /* next1: first one-to-one ids */
+    int answered = 0, ids_ok = 1, lists_ok = 1, versions_ok = 1, removed_ok = 1, gone = 0;
+    uint32_t gb_version = 1;
+    for (int k = 0; k < BURST_N; k++) {
+        bmsg_t m;
+        burst_msg(k, gid, have, &m);
+        bans_t *r = &ans[k];
+        if (k == 0 ? !first_ok : burst_answer(p, k, gid, have, r) < 0) {
+            printf("  (no or a wrong answer to request %d)\n", k);
+            continue;
+        }
+        answered++;
+        if (m.group < 0) { /* one-to-one: the conversation's ids in order */
+            int c = m.from == 21 ? 0 : 1;
+            if (r->id == 0 || (next1[c] && r->id != next1[c]))
+                ids_ok = 0;
+            next1[c] = r->id + 1;
+            continue;
+        }
+        if (k == BURST_NOBODY || k == BURST_LOST || k == BURST_DUP)
+            continue; /* checked below */
+        if (m.from == 24) { /* stored until the removal, refused after */
+            if (r->id == 0) {
+                gone = 1;
+            } else if (gone || !r->grpv || r->version != 1) {
+                removed_ok = 0;
+            }
+            if (k >= BURST_N / 2 && r->id)
+                removed_ok = 0;
+            if (r->id == 0)
+                continue;
+        }
+        if (r->id != next[m.group]) {
+            printf("  (request %d to group %u: id %u, want %u)\n", k, m.to, r->id,
+                   next[m.group]);
+            ids_ok = 0;
+        }
+        next[m.group] = r->id + 1;
+        if (!r->grpv || r->dupe) {
+            lists_ok = 0;
+            continue;
+        }
+        const char *want = want_members[m.group];
+        uint32_t v = have[m.group];
+        if (m.group == 1) { /* gb: version 1, then 2 (24 gone) and never back */
+            if (r->version < gb_version || r->version > 2)
+                versions_ok = 0;
+            gb_version = r->version;
+            v = 1;
+            if (r->version == 2)
+                want = "21";
+        } else if (r->version != v) {
+            versions_ok = 0;
+        }
+        if (m.have == r->version ? r->n != 0 : strcmp(r->members, want) != 0) {
+            printf("  (request %d: version %u, cached %u, members '%s', want '%s')\n", k,
+                   r->version, m.have, r->members, m.have == r->version ? "" : want);
+            lists_ok = 0;
+        }
+    }
+    check(answered == BURST_N, "%d pipelined group and one-to-one messages all answered in order "
+          "(%d)", BURST_N, answered);
+    check(ids_ok, "each group's ids go on without a gap in the order sent (g60 after its stored "
+          "rows), and each conversation's");
+    check(versions_ok, "stored under the group's version (gb's goes from 1 to 2, never back)");
+    check(lists_ok, "members sent only where the cached version differs: those of the version");
+    int kept = 0;
+    for (int k = 2; k < BURST_N; k += 10)
+        kept += ans[k].id != 0;
+    check(removed_ok && gone, "the removed member's messages: stored under version 1 until the "
+          "removal (%d of them), then refused; all of the second half refused", kept);
+    check(ans[BURST_NOBODY].id == 0 && !ans[BURST_NOBODY].grpv,
+          "the non-member's message in the middle: msg_id 0, nothing else refused");
+    check(ans[BURST_LOST].id == 0, "the message to an unknown group: msg_id 0");
+    check(ans[BURST_DUP].id == ans[50].id && ans[50].id && ans[BURST_DUP].dupe,
+          "the resend of request 50 in the same burst: its id, the duplicate mark");
+    printf("burst: last ids %u %u %u %u\n", next[0] - 1, next[1] - 1, next[2] - 1, next[3] - 1);
+}
+
+/* it_dbproxy_group PORT fallback GA: 12 messages of 21 to ga at once, the 6th of which
+ * MariaDB refuses (a trigger it_dbproxy_group.sh made): the batch fails, its messages are
+ * stored one by one, all answered in order, only that one with msg_id 0, the others with the
+ * next ids. */
+static void phase_fallback(peer_t *p, uint32_t ga)
+{
+    uint32_t last = latest_id(p, 21, ga);
+    uint8_t attach[12][12];
+    for (int k = 0; k < 12; k++) {
+        char text[32];
+        snprintf(text, sizeof(text), k == 5 ? "poison" : "after poison %d", k);
+        for (int i = 0; i < 12; i++)
+            attach[k][i] = (uint8_t)(k * 11 + i);
+        IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+        q.from_user_id = 21;
+        q.to_session_id = ga;
+        q.create_time = (uint32_t)time(NULL);
+        q.msg_type = GTEXT;
+        q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+        q.has_attach_data = 1;
+        q.attach_data = (ProtobufCBinaryData){12, attach[k]};
+        send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(2000 + k), &q.base);
+    }
+    int in_order = 1, ids_ok = 1;
+    uint32_t next = last + 1;
+    for (int k = 0; k < 12; k++) {
+        uint16_t cid, seq;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, T, &cid, &seq, &body, &len) < 0) {
+            in_order = 0;
+            break;
+        }
+        IM__Message__IMMsgData *a = (IM__Message__IMMsgData *)tt_pb_unpack(
+            &im__message__immsg_data__descriptor, body, len);
+        free(body);
+        if (!a || seq != 2000 + k || !a->has_attach_data || a->attach_data.len < 12 ||
+            memcmp(a->attach_data.data, attach[k], 12) != 0)
+            in_order = 0;
+        else if (k == 5 ? a->msg_id != 0 : a->msg_id != next++)
+            ids_ok = 0;
+        tt_pb_free(a);
+    }
+    check(in_order, "a failing batch: every message answered in order");
+    check(ids_ok, "stored one by one: the refused one msg_id 0, the others the next ids (from %u)",
+          last + 1);
+}
+
+/* it_dbproxy_group PORT parallel GC: two connections each send 100 messages to gc at once
+ * (22 on one, 23 on the other): every one stored, each connection's ids increasing, all of
+ * them together the next 200 ids without a gap or a repeat. */
+static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
+{
+    enum { PER = 100 };
+    peer_t q2;
+    if (peer_open(&q2, port) < 0) {
+        check(0, "a second connection");
+        return;
+    }
+    peer_t *peers[2] = {p, &q2};
+    uint32_t last = latest_id(p, 22, gc);
+    uint64_t t0 = now_ms();
+    cork(p, 1);
+    cork(&q2, 1);
+    for (int k = 0; k < PER; k++)
+        for (int c = 0; c < 2; c++) {
+            char text[48];
+            snprintf(text, sizeof(text), "parallel %d/%d", c, k);
+            uint8_t attach[12] = {(uint8_t)c, (uint8_t)k};
+            IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+            q.from_user_id = c ? 23 : 22;
+            q.to_session_id = gc;
+            q.create_time = (uint32_t)time(NULL);
+            q.msg_type = GTEXT;
+            q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+            q.has_attach_data = 1;
+            q.attach_data = (ProtobufCBinaryData){12, attach};
+            send_msg(peers[c], SID_MSG, MSG(DATA), (uint16_t)(3000 + k), &q.base);
+        }
+    cork(p, 0);
+    cork(&q2, 0);
+    static uint8_t seen[2 * PER + 1];
+    int increasing = 1, answered = 0, inside = 1;
+    for (int c = 0; c < 2; c++) {
+        uint32_t prev = 0;
+        for (int k = 0; k < PER; k++) {
+            uint16_t cid, seq;
+            uint8_t *body;
+            size_t len;
+            if (recv_frame(peers[c], T, &cid, &seq, &body, &len) < 0)
+                break;
+            IM__Message__IMMsgData *a = (IM__Message__IMMsgData *)tt_pb_unpack(
+                &im__message__immsg_data__descriptor, body, len);
+            free(body);
+            if (a && seq == 3000 + k && a->msg_id) {
+                answered++;
+                increasing &= a->msg_id > prev;
+                prev = a->msg_id;
+                if (a->msg_id > last && a->msg_id <= last + 2 * PER)
+                    seen[a->msg_id - last]++;
+                else
+                    inside = 0;
+            }
+            tt_pb_free(a);
+        }
+    }
+    printf("parallel: %d group messages answered in %llu ms\n", answered,
+           (unsigned long long)(now_ms() - t0));
+    int once = 1;
+    for (int i = 1; i <= 2 * PER; i++)
+        once &= seen[i] == 1;
+    check(answered == 2 * PER, "two connections' messages to one group all stored (%d)",
+          answered);
+    check(increasing, "each connection's ids increase in the order it sent");
+    check(inside && once, "together the next %d ids, each once", 2 * PER);
+    peer_close(&q2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -575,6 +944,12 @@ int main(int argc, char **argv)
         phase_msgs(&p);
     } else if (strcmp(phase, "flushed") == 0) {
         phase_flushed(&p);
+    } else if (strcmp(phase, "parallel") == 0 && argc >= 4) {
+        phase_parallel(&p, (uint16_t)atoi(argv[1]), (uint32_t)strtoul(argv[3], NULL, 10));
+    } else if (strcmp(phase, "fallback") == 0 && argc >= 4) {
+        phase_fallback(&p, (uint32_t)strtoul(argv[3], NULL, 10));
+    } else if (strcmp(phase, "burst") == 0 && argc >= 8) {
+        phase_burst(&p, argv);
     } else {
         fprintf(stderr, "unknown phase %s\n", phase);
         peer_close(&p);

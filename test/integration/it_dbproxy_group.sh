@@ -139,7 +139,89 @@ it_check "Redis flushed: group ids go on, none reused" flushed "$P_DB" flushed
 tt_check "no id stored twice" \
     sql_is "SELECT COUNT(*) - COUNT(DISTINCT groupId, msgId) FROM IMGroupMessage_1" 0
 
+# ---- a burst: group messages among one-to-one ones on one connection, stored in batches ----
+gadd() { adm group add "$1" --members "$2" && sed -n 's/.*(id \([0-9]*\),.*/\1/p' "$TT_TMP/adm.out"; }
+GA=$(gadd Burst-a TT021,TT022,TT023); GB=$(gadd Burst-b TT021,TT024); GC=$(gadd Burst-c TT022,TT023,TT026)
+sql "INSERT INTO IMGroup (id, name, avatar, creator, type, userCnt, status, version, lastChated,
+        updated, created) VALUES (60, 'Imported', '', 21, 1, 2, 0, 3, 0, 1600000000, 1600000000);
+     INSERT INTO IMGroupMember (groupId, userId, status, created, updated) VALUES
+        (60, 21, 0, 1600000000, 1600000000), (60, 22, 0, 1600000000, 1600000000);
+     INSERT INTO IMGroupMessage_4 (groupId, userId, msgId, content, type, status, updated,
+        created) VALUES (60, 22, 40, 'old', 17, 0, 1600000000, 1600000000)"
+tt_check "three groups made for the burst" test -n "$GA" -a -n "$GB" -a -n "$GC"
+COUNTERS="'Com_commit','Com_begin','Questions','Com_stmt_execute','Com_select','Com_insert','Com_update','Handler_commit','Innodb_deadlocks'"
+status() { sql "SHOW GLOBAL STATUS WHERE Variable_name IN ($COUNTERS)" | sort; }
+status >"$TT_TMP/status.before"
+it_check "a burst of group and one-to-one messages: in order, gap-free, refusals alone" \
+    burst "$P_DB" burst "$GA" "$GB" "$GC" 60 3
+status >"$TT_TMP/status.after"
+join "$TT_TMP/status.before" "$TT_TMP/status.after" | awk '{ printf "%s=%d ", $1, $3 - $2 }' \
+    >"$TT_TMP/status.delta"
+tt_log "MariaDB during the burst (200 requests, 160 of them group messages): $(cat "$TT_TMP/status.delta")"
+delta() { sed -n "s/.*$1=\([0-9-]*\).*/\1/p" "$TT_TMP/status.delta"; }
+tt_check "the burst took far fewer transactions than messages (batches: $(delta Com_commit) commits)" \
+    test "$(delta Com_commit)" -lt 60
+tt_check "each group's rows: ids 1..n without a gap, one row per message" \
+    sql_is "SELECT COUNT(*) = MAX(msgId) AND COUNT(DISTINCT msgId) = COUNT(*)
+            FROM IMGroupMessage_$((GA % 8)) WHERE groupId = $GA" 1
+tt_check "g60's ids go on after its stored row 40, its counter made" \
+    sql_is "SELECT MIN(msgId), COUNT(*) - 1 = MAX(msgId) - 40,
+            (SELECT lastMsgId FROM tt_msg_counter WHERE sessionKey = (2 << 32) | 60) = MAX(msgId)
+            FROM IMGroupMessage_4 WHERE groupId = 60" "40	1	1"
+tt_check "the counters match the rows" \
+    sql_is "SELECT COUNT(*) FROM tt_msg_counter c WHERE c.sessionKey IN ((2 << 32) | $GA,
+            (2 << 32) | $GB, (2 << 32) | $GC) AND c.lastMsgId = (SELECT MAX(msgId) FROM (
+            SELECT groupId, msgId FROM IMGroupMessage_0 UNION ALL SELECT groupId, msgId FROM
+            IMGroupMessage_1 UNION ALL SELECT groupId, msgId FROM IMGroupMessage_2 UNION ALL
+            SELECT groupId, msgId FROM IMGroupMessage_3 UNION ALL SELECT groupId, msgId FROM
+            IMGroupMessage_4 UNION ALL SELECT groupId, msgId FROM IMGroupMessage_5 UNION ALL
+            SELECT groupId, msgId FROM IMGroupMessage_6 UNION ALL SELECT groupId, msgId FROM
+            IMGroupMessage_7) m WHERE m.groupId = c.sessionKey & 0xffffffff)" 3
+tt_check "nothing of the non-member's" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_$((GA % 8)) WHERE groupId = $GA AND userId = 25" 0
+tt_check "the resend stored once" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_$((GA % 8)) WHERE groupId = $GA AND content = 'burst 50'" 1
+tt_check "the senders' read positions are their last messages" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMember m WHERE m.groupId = $GA AND m.status = 0 AND
+            m.readMsgId = (SELECT MAX(msgId) FROM IMGroupMessage_$((GA % 8)) g
+                           WHERE g.groupId = $GA AND g.userId = m.userId)" 3
+tt_check "lastChated set on every burst group" \
+    sql_is "SELECT COUNT(*) FROM IMGroup WHERE id IN ($GA, $GB, $GC, 60) AND lastChated > 1600000000" 4
+tt_check "the voice messages have their audio rows" \
+    sql_is "SELECT COUNT(*), SUM(content REGEXP '^[0-9]+$') FROM IMGroupMessage_$((GC % 8))
+            WHERE groupId = $GC AND type = 18" "5	5"
+
+status >"$TT_TMP/status.before"
+it_check "two connections to one group at once: all stored, ids gap-free" \
+    parallel "$P_DB" parallel "$GC"
+status >"$TT_TMP/status.after"
+join "$TT_TMP/status.before" "$TT_TMP/status.after" | awk '{ printf "%s=%d ", $1, $3 - $2 }' \
+    >"$TT_TMP/status.delta"
+tt_log "MariaDB during the parallel phase (200 group messages): $(cat "$TT_TMP/status.delta")"
+tt_log "$(grep '^parallel:' "$TT_TMP/it_parallel.out" || true)"
+tt_check "no deadlock between two batches of one group ($(delta Innodb_deadlocks))" \
+    test "$(delta Innodb_deadlocks)" = 0
+
+# A batch MariaDB refuses (a trigger fails one row): stored again one message at a time.
+MYSQL_PWD=teamtalk mariadb --no-defaults -h127.0.0.1 -P"$P_MY" -uteamtalk teamtalk <<EOF
+DELIMITER //
+CREATE TRIGGER tt_test_poison BEFORE INSERT ON IMGroupMessage_$((GA % 8)) FOR EACH ROW
+BEGIN
+    IF NEW.content = 'poison' THEN
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison row';
+    END IF;
+END//
+DELIMITER ;
+EOF
+it_check "a failing group batch: stored one by one, only the bad message refused" \
+    fallback "$P_DB" fallback "$GA"
+sql "DROP TRIGGER tt_test_poison"
+tt_check "... after the batch with it failed" grep -q 'group message batch store (storing one by one)' \
+    "$TT_LOG_DIR"/*.log
+tt_check "nothing of the refused one" \
+    sql_is "SELECT COUNT(*) FROM IMGroupMessage_$((GA % 8)) WHERE content = 'poison'" 0
+
 rc=0; tt_stop "$TT_PID_db_proxy_server" || rc=$?
 tt_check "db_proxy_server exits 0 on SIGTERM" test "$rc" = 0
-tt_check_logs
+tt_check_logs 'poison row'
 tt_finish

@@ -8,6 +8,7 @@
 #include "IM.Buddy.pb-c.h"
 #include "IM.Message.pb-c.h"
 #include "db_proxy.h"
+#include "h_group.h"
 #include "h_msg.h"
 #include "msg_server.h"
 #include "td_msg.h"
@@ -397,6 +398,68 @@ static void test_fail_answers(void **state)
     tt_pb_free(rr);
 }
 
+/* What a group message is stored as before the batch: refusals, and its resend key and
+ * window chosen as for one-to-one messages (client msg_id first, else msg_server's RSND). */
+static void test_group_prepare(void **state)
+{
+    (void)state;
+    db_proxy_t dbp;
+    memset(&dbp, 0, sizeof(dbp));
+    dbp.dedupe_window = 600;
+    dbp.resend_window = 120;
+    uint8_t attach[DBP_MSG_ATTACH_GROUP_LEN] = {0};
+    memcpy(attach, ATTACH12, 12);
+    tt_put32(attach + 12, 16);
+    memcpy(attach + 16, DBP_MSG_RESEND_TAG, 4);
+    tt_put32(attach + 20, 9);          /* seq */
+    tt_put32(attach + 24, 1700000000); /* client time */
+    tt_put32(attach + 28, 4);          /* cached version */
+    IM__Message__IMMsgData m = IM__MESSAGE__IMMSG_DATA__INIT;
+    m.from_user_id = 3;
+    m.to_session_id = 70;
+    m.create_time = 1700000005;
+    m.msg_type = TD_MSG_TYPE_GROUP_TEXT;
+    m.msg_data = (ProtobufCBinaryData){2, (uint8_t *)"hi"};
+    ATTACH_SET(m, attach);
+    td_msg_send_t s;
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), 0);
+    assert_int_equal(s.from, 3);
+    assert_int_equal(s.to, 70);
+    assert_int_equal(s.type, TD_MSG_TYPE_GROUP_TEXT);
+    assert_int_equal(s.create_time, 1700000005);
+    assert_int_equal(s.dedupe_window, 120);
+    assert_true(s.client_key == td_msg_resend_key(70, TD_MSG_TYPE_GROUP_TEXT, 9, 1700000000,
+                                                  (const uint8_t *)"hi", 2));
+    assert_int_equal(dbp_msg_group_version(&m), 4);
+    m.msg_id = 55; /* a client msg_id wins */
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), 0);
+    assert_int_equal(s.dedupe_window, 600);
+    assert_true(s.client_key == td_msg_client_key(70, 55, TD_MSG_TYPE_GROUP_TEXT,
+                                                  (const uint8_t *)"hi", 2));
+    m.msg_id = 0;
+    m.has_attach_data = 0; /* neither: no key */
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), 0);
+    assert_int_equal(s.dedupe_window, 0);
+    assert_true(s.client_key == 0);
+    /* refused before any storing */
+    m.from_user_id = 0;
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), -1);
+    m.from_user_id = 3;
+    m.to_session_id = 0;
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), -1);
+    m.to_session_id = 70;
+    m.msg_data.len = 0;
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), -1);
+    static uint8_t big[TD_MSG_TEXT_BYTES_MAX + 1];
+    m.msg_data = (ProtobufCBinaryData){sizeof(big), big};
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), -1);
+    m.msg_type = TD_MSG_TYPE_GROUP_AUDIO;
+    m.msg_data = (ProtobufCBinaryData){4, big}; /* a duration, no audio */
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), -1);
+    m.msg_data = (ProtobufCBinaryData){5, big};
+    assert_int_equal(dbp_group_msg_prepare(&dbp, &m, &s), 0);
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -426,7 +489,7 @@ int main(void)
         cmocka_unit_test(test_client_key), cmocka_unit_test(test_keys),
         cmocka_unit_test(test_audio_split), cmocka_unit_test(test_stored_answer),
         cmocka_unit_test(test_msg_info),   cmocka_unit_test(test_fail_answers),
-        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table),      cmocka_unit_test(test_group_prepare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
