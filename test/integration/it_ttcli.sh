@@ -3,7 +3,9 @@
 # pipes talk across the msg_servers, a chat on a terminal (script(1) gives it a pty), `send`
 # then `unread`, `history`, `sessions` and a chat that shows the backlog and marks it read,
 # texts stored as the shipped clients' cipher makes them, and clear errors for a user that
-# does not exist. Groups are not tried: msg_server does not serve them yet.
+# does not exist; then a group made by ttadm: two `ttcli chat group:1` sessions through pipes
+# on different msg_servers, and an offline member's unread, history, sessions, groups, chat
+# backlog and send; a non-member's send refused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 tt_suite_start
@@ -93,6 +95,70 @@ tt_check "chat on a terminal sends the typed line" sh -c \
     "{ sleep 2; printf 'typed on a tty\n'; sleep 2; printf '\004'; } | script -qfec \"'$CLI' -m 127.0.0.1:$P_MS1 -u TT025 chat TT026\" /dev/null >'$TT_TMP/tty.out' 2>&1"
 tt_check "the terminal chat showed the sent line" grep -q ' #1 you: typed on a tty' "$TT_TMP/tty.out"
 tt_check "TT026 got it" sh -c "'$CLI' -m 127.0.0.1:$P_MS2 -u TT026 history TT025 | grep -q ' #1 TT025: typed on a tty$'"
+
+# --- a group chat: TT031 on msg_server 1 and TT032 on msg_server 2, TT033 away, TT034 no member
+tt_check "ttadm group add Friends" "$TT_BUILD/tools/ttadm" -c "$TT_TMP/db.conf" group add Friends \
+    --members TT031,TT032,TT033 --creator TT031
+mkfifo "$TT_TMP/ga.in" "$TT_TMP/gb.in"
+"$CLI" "${M1[@]}" -u TT031 chat group:1 <"$TT_TMP/ga.in" >"$TT_TMP/ga.out" 2>"$TT_TMP/ga.cli" &
+PID_A=$!
+"$CLI" "${M2[@]}" -u TT032 -t android chat group:1 <"$TT_TMP/gb.in" >"$TT_TMP/gb.out" 2>"$TT_TMP/gb.cli" &
+PID_B=$!
+exec 5>"$TT_TMP/ga.in" 6>"$TT_TMP/gb.in"
+tt_check "group chat A is on" wait_for "$TT_TMP/ga.out" '^chat with group:1 \(group 1\) as TT031; '
+tt_check "group chat B is on" wait_for "$TT_TMP/gb.out" '^chat with group:1 \(group 1\) as TT032; '
+sleep 0.5 # both have asked for their unread counts: what follows arrives live
+echo "hello" >&5
+tt_check "A's line is sent and shown as A's" wait_for "$TT_TMP/ga.out" ' #1 you: hello$'
+tt_check "B (the other msg_server) prints it as it arrives" wait_for "$TT_TMP/gb.out" ' #1 TT031: hello$'
+printf 'hi all, 32 here\n\nsecond line, 你好\n' >&6
+tt_check "A prints B's first line" wait_for "$TT_TMP/ga.out" ' #2 TT032: hi all, 32 here$'
+tt_check "A prints B's second line (UTF-8)" wait_for "$TT_TMP/ga.out" ' #3 TT032: second line, 你好$'
+tt_check "B shows its own lines once, as sent" \
+    test "$(grep -c ' you: ' "$TT_TMP/gb.out") $(grep -c 'other device\|TT032:' "$TT_TMP/gb.out")" = "2 0"
+tt_check "A does not get its own line back" test "$(grep -c 'TT031:\|other device' "$TT_TMP/ga.out")" = 0
+exec 5>&- 6>&-
+rc=0; wait "$PID_A" || rc=$?
+tt_check "Ctrl-D ends group chat A with 0" test "$rc" = 0
+rc=0; wait "$PID_B" || rc=$?
+tt_check "group chat B ends with 0" test "$rc" = 0
+tt_check "the group chats wrote no errors" test ! -s "$TT_TMP/ga.cli" -a ! -s "$TT_TMP/gb.cli"
+tt_check "the group text is stored once, as the shipped clients encrypt it" \
+    test "$(sql "SELECT msgId, userId, type FROM IMGroupMessage_1 WHERE groupId = 1 AND content = 'nnZSBwfPCz60q69ddmfIJA=='")" = "1	31	17"
+tt_check "the chats marked what they printed read: TT031" \
+    sh -c "'$CLI' -m 127.0.0.1:$P_MS2 -u TT031 unread | grep -qx 'unread: 0 in 0 sessions'"
+tt_check "... and TT032" \
+    sh -c "'$CLI' -m 127.0.0.1:$P_MS1 -u TT032 unread | grep -qx 'unread: 0 in 0 sessions'"
+out=$("$CLI" "${M1[@]}" -u TT033 unread) || true
+tt_check "the offline member's unread shows the group, the count and the latest text" \
+    grep -q $'^group:1\t3\t#3 TT032: second line, 你好$' <<<"$out"
+tt_check "... and the total" grep -qx 'unread: 3 in 1 sessions' <<<"$out"
+tt_check "its history of the group, in order" \
+    test "$("$CLI" "${M2[@]}" -u TT033 history group:1 | cut -d' ' -f3-)" = \
+"#1 TT031: hello
+#2 TT032: hi all, 32 here
+#3 TT032: second line, 你好"
+tt_check "history group:1 N gives the last N" \
+    test "$("$CLI" "${M2[@]}" -u TT033 history group:1 1 | cut -d' ' -f3-)" = "#3 TT032: second line, 你好"
+out=$("$CLI" "${M1[@]}" -u TT033 sessions) || true
+tt_check "its sessions list the group with its latest message" \
+    grep -Eq $'^group:1\t[0-9-]+ [0-9:]+\t#3 second line, 你好$' <<<"$out"
+out=$("$CLI" "${M1[@]}" -u TT033 groups) || true
+tt_check "its groups list Friends" grep -Eq $'^1\tnormal\tFriends\tversion 1\t-\t' <<<"$out"
+out=$("$CLI" "${M2[@]}" -u TT033 chat group:1 </dev/null) || true
+tt_check "a group chat shows what came while away" grep -qx -- '--- 3 unread' <<<"$out"
+tt_check "... oldest first" \
+    test "$(grep ' TT03[12]: ' <<<"$out" | cut -d' ' -f3-)" = $'#1 TT031: hello\n#2 TT032: hi all, 32 here\n#3 TT032: second line, 你好'
+tt_check "after it nothing is unread" \
+    sh -c "'$CLI' -m 127.0.0.1:$P_MS1 -u TT033 unread | grep -qx 'unread: 0 in 0 sessions'"
+out=$("$CLI" "${M1[@]}" -u TT033 send group:1 'from the shell') || true
+tt_check "send to a group prints the msg_id ($out)" test "$out" = "sent: msg_id 4 to group:1 (group 1)"
+tt_check "the others have it" \
+    sh -c "'$CLI' -m 127.0.0.1:$P_MS2 -u TT032 history group:1 1 | grep -q ' #4 TT033: from the shell$'"
+rc=0; "$CLI" "${M1[@]}" -w 3 -u TT034 send group:1 intruding >/dev/null 2>"$TT_TMP/e4" || rc=$?
+tt_check "a non-member's send fails (no ack)" test "$rc" = 1
+tt_check "... with a clear error" grep -q '^ttcli: send to group:1: no ack from the server within 3000 ms' "$TT_TMP/e4"
+tt_check "nothing stored for it" test "$(sql "SELECT COUNT(*) FROM IMGroupMessage_1 WHERE userId = 34")" = 0
 
 # --- users that do not exist
 rc=0; "$CLI" "${M1[@]}" -u TT023 send TT999 hi >/dev/null 2>"$TT_TMP/e1" || rc=$?

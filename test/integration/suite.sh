@@ -2,7 +2,8 @@
 # MariaDB and Redis (scripts/stack.sh), db_proxy_server, route_server, login_server and two
 # msg_servers. After tt_suite_start: P_MY P_RD P_DB P_ROUTE P_LHTTP P_LMS P_MS1 P_MS2, and
 # the functions sql (runs SQL as teamtalk), tt_suite_db_start / tt_suite_stop_all.
-# Extra msg_server config lines can be given in $TT_MS_EXTRA (one per line).
+# Extra msg_server config lines can be given in $TT_MS_EXTRA (one per line), db_proxy_server
+# ones in $TT_DB_EXTRA; $TT_MS_MAX_CONN is each msg_server's MaxConnCnt (default 1000).
 
 P_MY=$(tt_free_port); P_RD=$(tt_free_port); P_DB=$(tt_free_port); P_ROUTE=$(tt_free_port)
 P_LHTTP=$(tt_free_port); P_LMS=$(tt_free_port); P_MS1=$(tt_free_port); P_MS2=$(tt_free_port)
@@ -38,6 +39,7 @@ tt_suite_start() {
         -e "s/^\([a-z_]*\)_port=6379/\1_port=$P_RD/" \
         "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
     echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
+    [ -z "${TT_DB_EXTRA:-}" ] || printf '%s\n' "$TT_DB_EXTRA" >> "$TT_TMP/db.conf"
     printf 'ListenIP=127.0.0.1\nListenMsgPort=%s\nDaemonSecret=%s\n' "$P_ROUTE" "$TT_DAEMON_SECRET" \
         > "$TT_TMP/route.conf"
     printf 'HttpListenIP=127.0.0.1\nHttpPort=%s\nMsgServerListenIP=127.0.0.1\nMsgServerPort=%s\nmsfs=http://127.0.0.1:8700/\ndiscovery=http://127.0.0.1/api/discovery\nDaemonSecret=%s\n' \
@@ -49,7 +51,7 @@ tt_suite_start() {
 ListenIP=127.0.0.1
 ListenPort=${!port_var}
 IpAddr1=127.0.0.1
-MaxConnCnt=1000
+MaxConnCnt=${TT_MS_MAX_CONN:-1000}
 aesKey=12345678901234567890123456789012
 ConcurrentDBConnCnt=2
 DBServerIP1=127.0.0.1
