@@ -177,6 +177,7 @@ static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
+    ms_slot_hold_db(c, s);
     s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, pdu->seq_num,
                              m->create_time, m->msg_data.data, m->msg_data.len);
     /* with seq and the client's time: resends are known; for a group the version of its

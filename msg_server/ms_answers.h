@@ -7,6 +7,14 @@
 
 /* Reserves the next answer slot; NULL when the window is full (the caller pauses reading). */
 slot_t *ms_slot_open(client_t *c, uint16_t seq, int link);
+/* Counts the message of slot s among those in flight to db_proxy_server until its answer (or
+ * until it is given up). At MaxMsgInFlight the client is paused and queued: it is read again,
+ * longest waiting first, as answers make room, so a backlog waits in the clients' sockets
+ * instead of in the servers' queues, and no message waits here longer than the bound's worth
+ * of db_proxy_server's work. */
+void ms_slot_hold_db(client_t *c, slot_t *s);
+/* Stops the wake-up timer (at exit). */
+void ms_answers_stop(msg_server_t *ms);
 /* 1 when the answer window is full. */
 int ms_slots_full(const client_t *c);
 /* Fills the slot with this ordinal with an answer (msg may be NULL: no answer). */

@@ -152,6 +152,71 @@ static void test_fail_link_through_map(void **state)
     teardown(&f);
 }
 
+/* MaxMsgInFlight: at the bound a client that sends a message is paused and queued; answers
+ * wake the queued clients longest waiting first, as far as there is room; a client that goes
+ * leaves the queue and gives back what it had in flight. */
+static void test_inflight_bound_pauses_and_wakes_in_order(void **state)
+{
+    (void)state;
+    fixture_t f;
+    setup(&f);
+    f.ms.max_msg_inflight = 2;
+    client_t c2 = f.c, c3 = f.c;
+    c2.conn = tt_conn_new(f.ms.d.loop, -1, &cap_io, &noop, NULL, NULL);
+    c3.conn = tt_conn_new(f.ms.d.loop, -1, &cap_io, &noop, NULL, NULL);
+    client_t *cl[3] = {&f.c, &c2, &c3};
+    uint32_t ord[3];
+    for (int i = 0; i < 3; i++) {
+        slot_t *s = ms_slot_open(cl[i], (uint16_t)(i + 1), 0);
+        assert_non_null(s);
+        ord[i] = s->ordinal;
+        ms_slot_hold_db(cl[i], s);
+    }
+    assert_int_equal(f.ms.msg_inflight, 3);
+    assert_false(f.c.conn->paused); /* under the bound when it sent */
+    assert_true(c2.conn->paused);   /* reached it */
+    assert_true(c3.conn->paused);   /* over it (one message each at most) */
+    assert_int_equal(f.ms.dbw_count, 2);
+    assert_ptr_equal(f.ms.dbw_head, &c2);
+    answer(&f.c, ord[0]); /* 2 in flight: still no room */
+    assert_int_equal(f.ms.msg_inflight, 2);
+    assert_true(c2.conn->paused);
+    answer(&c2, ord[1]); /* room for one: the longest waiting goes first */
+    assert_int_equal(f.ms.msg_inflight, 1);
+    assert_false(c2.conn->paused);
+    assert_true(c3.conn->paused);
+    assert_ptr_equal(f.ms.dbw_head, &c3);
+    ms_slots_free(&c3); /* c3 goes: out of the queue, its message no longer counted */
+    assert_int_equal(f.ms.msg_inflight, 0);
+    assert_int_equal(f.ms.dbw_count, 0);
+    assert_null(f.ms.dbw_head);
+    /* the slot given up by expiry settles too */
+    slot_t *s = ms_slot_open(&f.c, 9, 0);
+    ms_slot_hold_db(&f.c, s);
+    ms_slot_hold_db(&f.c, s); /* counted once */
+    assert_int_equal(f.ms.msg_inflight, 1);
+    ms_slots_expire(&f.c, tt_clock_ms() + 1000);
+    assert_int_equal(f.ms.msg_inflight, 0);
+    ms_slots_free(&c2);
+    tt_conn_close(c2.conn, "test over");
+    tt_conn_close(c3.conn, "test over");
+    ms_answers_stop(&f.ms);
+    teardown(&f);
+}
+
+/* Without a bound (MaxMsgInFlight=0) nothing is counted and nobody waits. */
+static void test_inflight_unbounded(void **state)
+{
+    (void)state;
+    fixture_t f;
+    setup(&f);
+    for (int i = 0; i < 3; i++)
+        ms_slot_hold_db(&f.c, ms_slot_open(&f.c, (uint16_t)i, 0));
+    assert_int_equal(f.ms.msg_inflight, 0);
+    assert_false(f.c.conn->paused);
+    teardown(&f);
+}
+
 static void test_attach_round_trip(void **state)
 {
     (void)state;
@@ -183,6 +248,8 @@ int main(void)
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_window_pauses_and_expiry),
         cmocka_unit_test(test_fail_link_through_map),
+        cmocka_unit_test(test_inflight_bound_pauses_and_wakes_in_order),
+        cmocka_unit_test(test_inflight_unbounded),
         cmocka_unit_test(test_attach_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
