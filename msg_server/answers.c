@@ -172,7 +172,11 @@ void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
         return; /* given up already, or not ours */
     s->done = 1;
     settle(c, s);
-    if (msg) {
+    if (msg && s == &c->slots[c->head]) {
+        /* the oldest: it leaves now, straight into the connection's output */
+        if (c->state != CLIENT_GONE)
+            tt_pdu_send(c->conn, sid, cid, s->seq, msg);
+    } else if (msg) {
         size_t body = protobuf_c_message_get_packed_size(msg);
         s->frame = malloc(TT_PDU_HEADER_LEN + body);
         if (s->frame) {
