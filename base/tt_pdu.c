@@ -223,6 +223,10 @@ int tt_pdu_conn_drain(tt_conn_t *c, uint32_t max_len, tt_pdu_fn fn, void *arg)
         fn(c, &pdu, arg);
         if (c->state == TT_CONN_CLOSED)
             break;
+        if (c->hold_frame) { /* to be handled again after a resume */
+            c->hold_frame = 0;
+            break;
+        }
         tt_buf_consume(&c->in, pdu.length);
         handled++;
     }

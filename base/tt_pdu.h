@@ -99,7 +99,7 @@ int tt_pdu_reader_next(tt_pdu_reader_t *r, tt_pdu_t *pdu);
 typedef void (*tt_pdu_fn)(tt_conn_t *c, const tt_pdu_t *pdu, void *arg);
 
 /* Calls fn for every whole frame in c->in and consumes them; stops when the connection closes
- * or pauses. A bad frame closes the connection (the reason says why). Returns frames handled. */
+ * or pauses, or when fn set c->hold_frame (that frame stays, for after a resume). A bad frame closes the connection (the reason says why). Returns frames handled. */
 int tt_pdu_conn_drain(tt_conn_t *c, uint32_t max_len, tt_pdu_fn fn, void *arg);
 /* Queues one frame carrying msg on c. 0 ok, -1 when the connection refused it. */
 int tt_pdu_send(tt_conn_t *c, uint16_t service_id, uint16_t command_id, uint16_t seq_num,

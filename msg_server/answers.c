@@ -36,14 +36,19 @@ static void dbw_remove(client_t *c)
     ms->dbw_count--;
 }
 
-/* Reads again the clients that waited longest, as many as there is room for. */
-static void dbw_wake(msg_server_t *ms)
+/* Reads again the clients that waited longest: one per message that left when answers wake
+ * them (its kept message takes the room), as many as there is room for from the timer (a
+ * woken client may have been unable to send: window full, rate limit, gone). */
+static void dbw_wake(msg_server_t *ms, uint32_t max)
 {
     uint32_t room = ms->msg_inflight < ms->max_msg_inflight
                         ? ms->max_msg_inflight - ms->msg_inflight : 0;
+    if (room > max)
+        room = max;
     for (; room > 0 && ms->dbw_head; room--) {
         client_t *c = ms->dbw_head;
         dbw_remove(c);
+        c->dbw_pass = 1;
         ms_client_update_pause(c);
     }
     if (ms->dbw_head && !tt_timer_active(&ms->dbw_timer))
@@ -54,7 +59,42 @@ static void dbw_timer_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
 {
     (void)loop;
     (void)t;
-    dbw_wake(udata);
+    dbw_wake(udata, UINT32_MAX);
+}
+
+int ms_db_gate(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (!ms->max_msg_inflight)
+        return 0;
+    if (ms->msg_inflight < ms->max_msg_inflight && (!ms->dbw_head || c->dbw_pass)) {
+        c->dbw_pass = 0;
+        return 0;
+    }
+    c->dbw_pass = 0;
+    if (!ms->dbw_timer.cb)
+        tt_timer_init(&ms->dbw_timer, dbw_timer_cb, ms);
+    if (ms->dbw_count == 0)
+        log_info_rl("%u messages in flight to db_proxy_server (MaxMsgInFlight): clients are "
+                    "read later (%llu waits so far)",
+                    ms->msg_inflight, (unsigned long long)ms->dbw_pauses);
+    ms->dbw_pauses++;
+    c->conn->hold_frame = 1;
+    if (!c->db_wait) {
+        c->db_wait = 1;
+        c->dbw_next = NULL;
+        c->dbw_prev = ms->dbw_tail;
+        if (ms->dbw_tail)
+            ms->dbw_tail->dbw_next = c;
+        else
+            ms->dbw_head = c;
+        ms->dbw_tail = c;
+        ms->dbw_count++;
+    }
+    ms_client_update_pause(c);
+    if (!tt_timer_active(&ms->dbw_timer))
+        tt_timer_start(ms->d.loop, &ms->dbw_timer, DBW_RETRY_MS, 0);
+    return 1;
 }
 
 void ms_slot_hold_db(client_t *c, slot_t *s)
@@ -64,24 +104,6 @@ void ms_slot_hold_db(client_t *c, slot_t *s)
         return;
     s->held = 1;
     ms->msg_inflight++;
-    if (ms->msg_inflight < ms->max_msg_inflight || c->db_wait)
-        return;
-    if (!ms->dbw_timer.cb)
-        tt_timer_init(&ms->dbw_timer, dbw_timer_cb, ms);
-    if (ms->dbw_pauses++ == 0 || ms->dbw_count == 0)
-        log_info_rl("%u messages in flight to db_proxy_server (MaxMsgInFlight): clients are "
-                    "read later (%llu pauses so far)",
-                    ms->msg_inflight, (unsigned long long)ms->dbw_pauses);
-    c->db_wait = 1;
-    c->dbw_next = NULL;
-    c->dbw_prev = ms->dbw_tail;
-    if (ms->dbw_tail)
-        ms->dbw_tail->dbw_next = c;
-    else
-        ms->dbw_head = c;
-    ms->dbw_tail = c;
-    ms->dbw_count++;
-    ms_client_update_pause(c);
 }
 
 /* The slot's answer came (or it was given up): its message is no longer in flight. */
@@ -94,7 +116,7 @@ static void settle(client_t *c, slot_t *s)
     if (ms->msg_inflight > 0)
         ms->msg_inflight--;
     if (ms->dbw_head)
-        dbw_wake(ms);
+        dbw_wake(ms, 1);
 }
 
 void ms_answers_stop(msg_server_t *ms)

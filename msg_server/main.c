@@ -58,7 +58,7 @@ static int read_abuse_limits(tt_daemon_t *d, msg_server_t *ms)
         tt_daemon_cfg_int(d, "P2pRateLimit", 20, 1, 1000000, &p2p_rate) < 0 ||
         tt_daemon_cfg_int(d, "P2pRateBurst", 40, 1, 1000000, &p2p_burst) < 0 ||
         tt_daemon_cfg_int(d, "GroupCacheMembers", 1000000, 1000, 1000000000, &group_cache) < 0 ||
-        tt_daemon_cfg_int(d, "MaxMsgInFlight", 1024, 0, 1000000, &inflight) < 0)
+        tt_daemon_cfg_int(d, "MaxMsgInFlight", 3072, 0, 1000000, &inflight) < 0)
         return -1;
     ms->max_msg_inflight = (uint32_t)inflight;
     ms->group_cache_max = (size_t)group_cache;

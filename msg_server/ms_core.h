@@ -71,6 +71,7 @@ struct client_s {
     ms_bucket_t p2p;           /* P2P commands (limits.c) */
     int voice_wait;            /* throttled until the user's voice bucket has a token */
     int db_wait;               /* paused: MaxMsgInFlight messages are with db_proxy_server */
+    int dbw_pass;              /* woken from db_wait: its next message goes ahead */
     client_t *dbw_prev, *dbw_next; /* the FIFO of clients in db_wait (answers.c) */
 };
 
