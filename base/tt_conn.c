@@ -50,6 +50,14 @@ const tt_conn_io_t tt_conn_socket_io = {sock_recv, sock_send, sock_close};
 
 /* ---- helpers ---- */
 
+/* Reads land in a buffer of the thread (one loop per thread) when the connection holds no
+ * input: the frames in it are handled in place, and only a partial frame left over is copied
+ * into the connection's own buffer. So the common case — whole frames arriving — allocates
+ * nothing per read. */
+static __thread uint8_t scratch[READ_CHUNK];
+static __thread int scratch_busy;
+
+
 static void watch(tt_conn_t *c);
 static void arm_timer(tt_conn_t *c);
 
@@ -60,7 +68,7 @@ static void account(tt_conn_t *c)
     tt_conn_pool_t *p = c->pool;
     if (!p)
         return;
-    size_t now = c->in.cap + c->out.cap;
+    size_t now = (c->in.data == scratch ? 0 : c->in.cap) + c->out.cap; /* scratch: not its own */
     if (now == c->pool_bytes)
         return;
     p->used = p->used - c->pool_bytes + now;
@@ -203,15 +211,47 @@ static void free_defer_cb(tt_defer_t *d)
     free(c);
 }
 
+/* Runs on_read over the n bytes just read into the scratch buffer, then keeps what is left. */
+static void process_scratch(tt_conn_t *c, size_t n)
+{
+    c->in.data = scratch;
+    c->in.cap = READ_CHUNK;
+    c->in.start = 0;
+    c->in.end = n;
+    scratch_busy = 1;
+    if (c->state == TT_CONN_OPEN && !c->paused)
+        c->h->on_read(c);
+    scratch_busy = 0;
+    size_t left = tt_buf_len(&c->in);
+    const uint8_t *rest = tt_buf_head(&c->in);
+    tt_buf_init(&c->in);
+    if (left && c->state != TT_CONN_CLOSED && tt_buf_append(&c->in, rest, left) < 0) {
+        tt_conn_close(c, "out of memory");
+        return;
+    }
+    if (c->state == TT_CONN_OPEN && tt_buf_len(&c->in) > c->lim.max_in)
+        tt_conn_close(c, "input limit of %zu bytes exceeded", c->lim.max_in);
+    account(c);
+}
+
 static void on_readable(tt_conn_t *c)
 {
     size_t budget = READ_BUDGET;
     while (c->state == TT_CONN_OPEN && !c->paused && budget > 0) {
-        if (tt_buf_reserve(&c->in, READ_CHUNK) < 0) {
-            tt_conn_close(c, "out of memory");
-            return;
+        int use_scratch = c->in.cap == 0 && !scratch_busy;
+        size_t room;
+        ssize_t n;
+        if (use_scratch) {
+            room = READ_CHUNK;
+            n = c->io->recv(c, scratch, room);
+        } else {
+            if (tt_buf_reserve(&c->in, READ_CHUNK) < 0) {
+                tt_conn_close(c, "out of memory");
+                return;
+            }
+            room = tt_buf_room(&c->in);
+            n = c->io->recv(c, tt_buf_tail(&c->in), room);
         }
-        ssize_t n = c->io->recv(c, tt_buf_tail(&c->in), tt_buf_room(&c->in));
         if (n == -2)
             break;
         if (n == 0) {
@@ -224,11 +264,19 @@ static void on_readable(tt_conn_t *c)
             tt_conn_close(c, "read error: %s", strerror(errno));
             return;
         }
-        tt_buf_commit(&c->in, (size_t)n);
         c->bytes_in += (uint64_t)n;
         c->last_rx = tt_loop_now(c->loop);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        process_input(c);
+        if (use_scratch) {
+            process_scratch(c, (size_t)n);
+        } else {
+            tt_buf_commit(&c->in, (size_t)n);
+            process_input(c);
+        }
+        /* A short read emptied the socket: the next bytes are reported by the (level-
+         * triggered) loop; asking again now would only return "would block". */
+        if ((size_t)n < room)
+            break;
     }
     if (c->state == TT_CONN_OPEN && tt_buf_len(&c->in) == 0)
         tt_buf_trim(&c->in, 0);

@@ -55,6 +55,9 @@ struct tt_conn_s {
     int fd;                      /* socket, -1 for memory-driven connections */
     tt_conn_state_t state;       /* life-cycle state */
     int paused;                  /* 1 while reading is suspended by the owner */
+    int hold_frame;              /* set by a frame handler of tt_pdu_conn_drain (which clears
+                                  * it) to keep the frame unconsumed: with the connection
+                                  * paused, it is handled again once reading resumes */
     const tt_conn_io_t *io;      /* transport */
     const tt_conn_handler_t *h;  /* owner callbacks */
     void *udata;                 /* data of the handler's owner (e.g. tt_server) */

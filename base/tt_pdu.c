@@ -95,6 +95,45 @@ static int get_varint(const uint8_t *b, size_t len, size_t *pos, uint64_t *v)
     return -1;
 }
 
+int tt_pb_next_field(const uint8_t *body, size_t len, size_t *pos, tt_pb_field_t *f)
+{
+    if (*pos >= len)
+        return 0;
+    uint64_t key, n;
+    memset(f, 0, sizeof(*f));
+    f->start = *pos;
+    if (get_varint(body, len, pos, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+        return -1;
+    f->number = (uint32_t)(key >> 3);
+    f->wire = (uint32_t)(key & 7);
+    switch (f->wire) {
+    case 0:
+        if (get_varint(body, len, pos, &f->value) < 0)
+            return -1;
+        break;
+    case 1:
+    case 5:
+        n = f->wire == 1 ? 8 : 4;
+        if (len - *pos < n)
+            return -1;
+        f->data = body + *pos;
+        f->len = (size_t)n;
+        *pos += (size_t)n;
+        break;
+    case 2:
+        if (get_varint(body, len, pos, &n) < 0 || n > len - *pos)
+            return -1;
+        f->data = body + *pos;
+        f->len = (size_t)n;
+        *pos += (size_t)n;
+        break;
+    default:
+        return -1;
+    }
+    f->end = *pos;
+    return 1;
+}
+
 int tt_pb_field_has_nul(const uint8_t *body, size_t len, uint32_t field)
 {
     size_t pos = 0;
@@ -184,6 +223,10 @@ int tt_pdu_conn_drain(tt_conn_t *c, uint32_t max_len, tt_pdu_fn fn, void *arg)
         fn(c, &pdu, arg);
         if (c->state == TT_CONN_CLOSED)
             break;
+        if (c->hold_frame) { /* to be handled again after a resume */
+            c->hold_frame = 0;
+            break;
+        }
         tt_buf_consume(&c->in, pdu.length);
         handled++;
     }

@@ -66,6 +66,20 @@ void tt_pb_free(void *msg);
  * not well-formed. */
 int tt_pb_field_has_nul(const uint8_t *body, size_t len, uint32_t field);
 
+/* One top-level field of a protobuf body, as tt_pb_next_field reads it. */
+typedef struct tt_pb_field_s {
+    uint32_t number;     /* field number */
+    uint32_t wire;       /* wire type: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit */
+    uint64_t value;      /* a varint's value */
+    const uint8_t *data; /* a length-delimited field's bytes */
+    size_t len;          /* their number */
+    size_t start, end;   /* where the whole field (key included) lies in the body */
+} tt_pb_field_t;
+/* Reads the field at *pos and moves *pos past it, so that a few fields can be read without
+ * unpacking (and allocating) the whole message. 1 a field, 0 the end of the body, -1 not
+ * well-formed (groups included). */
+int tt_pb_next_field(const uint8_t *body, size_t len, size_t *pos, tt_pb_field_t *f);
+
 /* Incremental reader over a byte stream: feed arbitrary pieces, take whole frames. */
 typedef struct tt_pdu_reader_s {
     tt_buf_t buf;       /* unconsumed bytes */
@@ -85,7 +99,7 @@ int tt_pdu_reader_next(tt_pdu_reader_t *r, tt_pdu_t *pdu);
 typedef void (*tt_pdu_fn)(tt_conn_t *c, const tt_pdu_t *pdu, void *arg);
 
 /* Calls fn for every whole frame in c->in and consumes them; stops when the connection closes
- * or pauses. A bad frame closes the connection (the reason says why). Returns frames handled. */
+ * or pauses, or when fn set c->hold_frame (that frame stays, for after a resume). A bad frame closes the connection (the reason says why). Returns frames handled. */
 int tt_pdu_conn_drain(tt_conn_t *c, uint32_t max_len, tt_pdu_fn fn, void *arg);
 /* Queues one frame carrying msg on c. 0 ok, -1 when the connection refused it. */
 int tt_pdu_send(tt_conn_t *c, uint16_t service_id, uint16_t command_id, uint16_t seq_num,

@@ -15,6 +15,7 @@
 #     --db-threads N      db_proxy_server ThreadNum (default 8)
 #     --msg-batch N       db_proxy_server MsgBatchMax (default: the server's, 256)
 #     --db-conf K=V       one more db_proxy_server setting (repeatable)
+#     --msg-conf K=V      one more msg_server setting (repeatable), e.g. MaxMsgInFlight=0
 #     --db-links N        msg_server ConcurrentDBConnCnt: links to db_proxy_server, each one
 #                         a lane of messages stored in order (default 4, as conf/ gives: two
 #                         DBServer entries of 2)
@@ -56,6 +57,7 @@ RATE_LIMIT=
 DB_THREADS=8
 MSG_BATCH=
 DB_CONF=()
+MSG_CONF=()
 DB_LINKS=4
 PRELOGIN=1
 KEEP=
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
         --db-threads) DB_THREADS=$2; shift 2 ;;
         --msg-batch) MSG_BATCH=$2; shift 2 ;;
         --db-conf) DB_CONF+=("$2"); shift 2 ;;
+        --msg-conf) MSG_CONF+=("$2"); shift 2 ;;
         --db-links) DB_LINKS=$2; shift 2 ;;
         --msg-servers) NMSG=$2; shift 2 ;;
         --no-prelogin) PRELOGIN=; shift ;;
@@ -77,7 +80,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1; shift ;;
         --db-status) DB_STATUS=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
@@ -237,6 +240,7 @@ RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
 LoginTimeout=60
 CONF
+for kv in "${MSG_CONF[@]}"; do printf '%s\n' "$kv" >> "$TMP/msg$k.conf"; done
 if [ "$RATE_LIMIT" != shipped ]; then
     printf 'MsgRateLimit=%s\nMsgRateBurst=%s\n' "$RATE_LIMIT" $(( RATE_LIMIT * 2 )) >> "$TMP/msg$k.conf"
 fi

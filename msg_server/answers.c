@@ -14,6 +14,119 @@
 #include "ms_session.h"
 #include "tt_log.h"
 
+/* ---- the bound on messages in flight to db_proxy_server ---- */
+
+#define DBW_RETRY_MS 10 /* a woken client may have had nothing to send: look again this soon */
+
+static void dbw_remove(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (!c->db_wait)
+        return;
+    if (c->dbw_prev)
+        c->dbw_prev->dbw_next = c->dbw_next;
+    else
+        ms->dbw_head = c->dbw_next;
+    if (c->dbw_next)
+        c->dbw_next->dbw_prev = c->dbw_prev;
+    else
+        ms->dbw_tail = c->dbw_prev;
+    c->dbw_prev = c->dbw_next = NULL;
+    c->db_wait = 0;
+    ms->dbw_count--;
+}
+
+/* Reads again the clients that waited longest: one per message that left when answers wake
+ * them (its kept message takes the room), as many as there is room for from the timer (a
+ * woken client may have been unable to send: window full, rate limit, gone). */
+static void dbw_wake(msg_server_t *ms, uint32_t max)
+{
+    uint32_t room = ms->msg_inflight < ms->max_msg_inflight
+                        ? ms->max_msg_inflight - ms->msg_inflight : 0;
+    if (room > max)
+        room = max;
+    for (; room > 0 && ms->dbw_head; room--) {
+        client_t *c = ms->dbw_head;
+        dbw_remove(c);
+        c->dbw_pass = 1;
+        ms_client_update_pause(c);
+    }
+    if (ms->dbw_head && !tt_timer_active(&ms->dbw_timer))
+        tt_timer_start(ms->d.loop, &ms->dbw_timer, DBW_RETRY_MS, 0);
+}
+
+static void dbw_timer_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)loop;
+    (void)t;
+    dbw_wake(udata, UINT32_MAX);
+}
+
+int ms_db_gate(client_t *c)
+{
+    msg_server_t *ms = c->ms;
+    if (!ms->max_msg_inflight)
+        return 0;
+    if (ms->msg_inflight < ms->max_msg_inflight && (!ms->dbw_head || c->dbw_pass)) {
+        c->dbw_pass = 0;
+        return 0;
+    }
+    c->dbw_pass = 0;
+    if (!ms->dbw_timer.cb)
+        tt_timer_init(&ms->dbw_timer, dbw_timer_cb, ms);
+    if (ms->dbw_count == 0)
+        log_info_rl("%u messages in flight to db_proxy_server (MaxMsgInFlight): clients are "
+                    "read later (%llu waits so far)",
+                    ms->msg_inflight, (unsigned long long)ms->dbw_pauses);
+    ms->dbw_pauses++;
+    c->conn->hold_frame = 1;
+    if (!c->db_wait) {
+        c->db_wait = 1;
+        c->dbw_next = NULL;
+        c->dbw_prev = ms->dbw_tail;
+        if (ms->dbw_tail)
+            ms->dbw_tail->dbw_next = c;
+        else
+            ms->dbw_head = c;
+        ms->dbw_tail = c;
+        ms->dbw_count++;
+    }
+    ms_client_update_pause(c);
+    if (!tt_timer_active(&ms->dbw_timer))
+        tt_timer_start(ms->d.loop, &ms->dbw_timer, DBW_RETRY_MS, 0);
+    return 1;
+}
+
+void ms_slot_hold_db(client_t *c, slot_t *s)
+{
+    msg_server_t *ms = c->ms;
+    if (!ms->max_msg_inflight || s->held)
+        return;
+    s->held = 1;
+    ms->msg_inflight++;
+}
+
+/* The slot's answer came (or it was given up): its message is no longer in flight. */
+static void settle(client_t *c, slot_t *s)
+{
+    msg_server_t *ms = c->ms;
+    if (!s->held)
+        return;
+    s->held = 0;
+    if (ms->msg_inflight > 0)
+        ms->msg_inflight--;
+    if (ms->dbw_head)
+        dbw_wake(ms, 1);
+}
+
+void ms_answers_stop(msg_server_t *ms)
+{
+    if (ms->dbw_timer.cb)
+        tt_timer_stop(ms->d.loop, &ms->dbw_timer);
+}
+
+/* ---- slots ---- */
+
 slot_t *ms_slot_open(client_t *c, uint16_t seq, int link)
 {
     if (!c->slots) {
@@ -80,7 +193,12 @@ void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
     if (!s)
         return; /* given up already, or not ours */
     s->done = 1;
-    if (msg) {
+    settle(c, s);
+    if (msg && s == &c->slots[c->head]) {
+        /* the oldest: it leaves now, straight into the connection's output */
+        if (c->state != CLIENT_GONE)
+            tt_pdu_send(c->conn, sid, cid, s->seq, msg);
+    } else if (msg) {
         size_t body = protobuf_c_message_get_packed_size(msg);
         s->frame = malloc(TT_PDU_HEADER_LEN + body);
         if (s->frame) {
@@ -96,6 +214,7 @@ void ms_slot_answer(client_t *c, uint32_t ordinal, uint16_t sid, uint16_t cid,
 static void give_up(client_t *c, slot_t *s)
 {
     s->done = 1;
+    settle(c, s);
     if (!s->validate || c->state != CLIENT_VALIDATING)
         return;
     IM__Login__IMLoginRes res = IM__LOGIN__IMLOGIN_RES__INIT;
@@ -128,6 +247,7 @@ void ms_slots_expire(client_t *c, uint64_t now)
                 return;
             }
             s->done = 1;
+            settle(c, s);
             changed = 1;
         }
     }
@@ -156,6 +276,7 @@ void ms_slots_fail_link(msg_server_t *ms, int link)
             if (s->msg_key && c->user_id && ms->on_msg_unanswered)
                 ms->on_msg_unanswered(ms, c->user_id, s->msg_key);
             s->done = 1;
+            settle(c, s);
             changed = 1;
         }
         if (changed)
@@ -165,10 +286,13 @@ void ms_slots_fail_link(msg_server_t *ms, int link)
 
 void ms_slots_free(client_t *c)
 {
+    dbw_remove(c);
     if (!c->slots)
         return;
-    for (uint32_t i = 0; i < MS_WINDOW; i++)
+    for (uint32_t i = 0; i < MS_WINDOW; i++) {
+        settle(c, &c->slots[i]); /* what it still had with db_proxy no longer counts */
         free(c->slots[i].frame);
+    }
     free(c->slots);
     c->slots = NULL;
     c->count = 0;

@@ -137,48 +137,121 @@ static void chat_finish(msg_server_t *ms)
 
 /* ---- sending ---- */
 
-static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
+/* What chat needs of a client's IMMsgData. */
+typedef struct msg_view_s {
+    uint32_t to, msg_id, create_time, type;
+    const uint8_t *data; /* msg_data */
+    size_t len;
+} msg_view_t;
+
+/* Reads a client's IMMsgData in place: 0 when it holds each of its fields once, every
+ * required one, with the wire types protobuf-c expects (attach_data, never trusted, may be
+ * there: it is replaced), and nothing else; -1 otherwise (protobuf-c then decides). */
+static int view_scan(const uint8_t *body, size_t len, msg_view_t *v)
+{
+    unsigned seen = 0;
+    size_t pos = 0;
+    tt_pb_field_t f;
+    int rc;
+    memset(v, 0, sizeof(*v));
+    while ((rc = tt_pb_next_field(body, len, &pos, &f)) == 1) {
+        if (f.number == 20 && f.wire == 2)
+            continue;
+        if (f.number < 1 || f.number > 6 || (seen & (1u << f.number)))
+            return -1;
+        seen |= 1u << f.number;
+        if (f.number == 6) {
+            if (f.wire != 2)
+                return -1;
+            v->data = f.data;
+            v->len = f.len;
+            continue;
+        }
+        if (f.wire != 0 || f.value > UINT32_MAX)
+            return -1;
+        uint32_t x = (uint32_t)f.value;
+        if (f.number == 2)
+            v->to = x;
+        else if (f.number == 3)
+            v->msg_id = x;
+        else if (f.number == 4)
+            v->create_time = x;
+        else if (f.number == 5)
+            v->type = x;
+    }
+    return rc == 0 && seen == 0x7e ? 0 : -1;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* The IMMsgData for db_proxy_server, packed as protobuf-c packs it (fields in order). */
+static size_t pack_db_msg(uint8_t *out, uint32_t from, const msg_view_t *v, uint32_t now,
+                          const uint8_t *attach, size_t alen)
+{
+    size_t n = 0;
+    out[n++] = 0x08;
+    n += put_varint(out + n, from);
+    out[n++] = 0x10;
+    n += put_varint(out + n, v->to);
+    out[n++] = 0x18;
+    n += put_varint(out + n, v->msg_id);
+    out[n++] = 0x20;
+    n += put_varint(out + n, now);
+    out[n++] = 0x28;
+    n += put_varint(out + n, v->type);
+    out[n++] = 0x32;
+    n += put_varint(out + n, v->len);
+    if (v->len)
+        memcpy(out + n, v->data, v->len);
+    n += v->len;
+    out[n++] = 0xa2; /* field 20, length-delimited */
+    out[n++] = 0x01;
+    n += put_varint(out + n, alen);
+    memcpy(out + n, attach, alen);
+    return n + alen;
+}
+
+static void chat_send_msg(client_t *c, const tt_pdu_t *pdu, const msg_view_t *m)
 {
     msg_server_t *ms = c->ms;
-    ms_msg_spend(c);
-    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
-        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
-    if (!m) {
-        log_warn_rl("message from user %u does not parse: dropped", c->user_id);
-        return;
-    }
     const char *why = NULL;
-    int group = is_group(m->msg_type);
-    if (!is_single(m->msg_type) && !group)
+    int group = is_group(m->type);
+    if (!is_single(m->type) && !group)
         why = "not a message type";
-    else if (m->msg_data.len == 0)
+    else if (m->len == 0)
         why = "empty";
-    else if (m->to_session_id == 0 || (!group && m->to_session_id == c->user_id))
+    else if (m->to == 0 || (!group && m->to == c->user_id))
         why = "bad receiver";
-    else if (!is_voice(m->msg_type) && m->msg_data.len > ms->max_text)
+    else if (!is_voice(m->type) && m->len > ms->max_text)
         why = "text longer than can be stored";
-    else if (is_voice(m->msg_type) && m->msg_data.len <= 4)
+    else if (is_voice(m->type) && m->len <= 4)
         why = "voice without audio";
-    else if (is_voice(m->msg_type) && m->msg_data.len > ms->max_voice)
+    else if (is_voice(m->type) && m->len > ms->max_voice)
         why = "voice longer than MaxVoiceMessage";
     int link = why ? -1 : ms_db_pick(ms, c);
     if (!why && link < 0)
         why = "no db_proxy_server link (the client will resend)";
     if (why) {
-        log_warn_rl("message from user %u to %u not accepted: %s", c->user_id, m->to_session_id,
-                 why);
-        tt_pb_free(m);
+        log_warn_rl("message from user %u to %u not accepted: %s", c->user_id, m->to, why);
         return;
     }
-    if (is_voice(m->msg_type))
+    if (is_voice(m->type))
         ms_voice_spend(c);
     slot_t *s = ms_slot_open(c, pdu->seq_num, link);
-    if (!s) {
-        tt_pb_free(m);
+    if (!s)
         return;
-    }
-    s->msg_key = ms_chat_key(m->to_session_id, m->msg_id, m->msg_type, pdu->seq_num,
-                             m->create_time, m->msg_data.data, m->msg_data.len);
+    ms_slot_hold_db(c, s);
+    s->msg_key = ms_chat_key(m->to, m->msg_id, m->type, pdu->seq_num, m->create_time, m->data,
+                             m->len);
     /* with seq and the client's time: resends are known; for a group the version of its
      * member list cached here (db_proxy sends the members when the message is stored under
      * another) */
@@ -186,17 +259,40 @@ static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
     size_t attach_len = group ? MS_ATTACH_GROUP_LEN : MS_ATTACH_CHAT_LEN;
     if (group)
         ms_attach_encode_group(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time,
-                               ms_gcache_version(ms, m->to_session_id));
+                               ms_gcache_version(ms, m->to));
     else
         ms_attach_encode_chat(attach, c->handle, s->ordinal, pdu->seq_num, m->create_time);
-    m->from_user_id = c->user_id;
-    m->create_time = (uint32_t)time(NULL);
-    free(m->attach_data.data); /* whatever the client put there is not trusted */
-    m->has_attach_data = 1;
-    m->attach_data.data = attach;
-    m->attach_data.len = attach_len;
-    tt_link_send(ms->db[link].link, SID_MSG, CID_MSG_DATA, pdu->seq_num, &m->base);
-    m->attach_data.data = NULL; /* on the stack: not for tt_pb_free */
+    /* from_user_id and create_time are ours; whatever attach_data the client put is dropped */
+    uint8_t stack[2048];
+    size_t cap = m->len + 96;
+    uint8_t *body = cap <= sizeof(stack) ? stack : malloc(cap);
+    if (!body)
+        return; /* out of memory: the slot is given up after RequestTimeout */
+    size_t n = pack_db_msg(body, c->user_id, m, (uint32_t)time(NULL), attach, attach_len);
+    tt_link_send_raw(ms->db[link].link, SID_MSG, CID_MSG_DATA, pdu->seq_num, body, n);
+    if (body != stack)
+        free(body);
+}
+
+static void chat_client_msg(client_t *c, const tt_pdu_t *pdu)
+{
+    if (ms_db_gate(c))
+        return; /* kept: taken again when db_proxy_server has room */
+    ms_msg_spend(c);
+    msg_view_t v;
+    if (view_scan(pdu->body, pdu->body_len, &v) == 0) {
+        chat_send_msg(c, pdu, &v);
+        return;
+    }
+    IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
+        &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
+    if (!m) {
+        log_warn_rl("message from user %u does not parse: dropped", c->user_id);
+        return;
+    }
+    v = (msg_view_t){m->to_session_id, m->msg_id, m->create_time, (uint32_t)m->msg_type,
+                     m->msg_data.data, m->msg_data.len};
+    chat_send_msg(c, pdu, &v);
     tt_pb_free(m);
 }
 
@@ -293,8 +389,104 @@ static void group_deliver(msg_server_t *ms, IM__Message__IMMsgData *m, const cli
     free(list);
 }
 
+/* The sender's ack of a stored message (in its slot), when the sending connection is still
+ * there and logged in as the sender; NULL otherwise (the sender's other devices still get a
+ * copy). *key gets what the sender sent, while its request waited for this answer. */
+static client_t *ack_sender(msg_server_t *ms, uint32_t handle, uint32_t ordinal, uint32_t from,
+                            uint32_t to, uint32_t msg_id, uint32_t type, uint64_t *key)
+{
+    client_t *sender = ms_client_find(ms, handle);
+    *key = 0;
+    if (sender && sender->user_id == from)
+        *key = ms_slot_key(sender, ordinal);
+    if (!sender || sender->user_id != from || sender->state != CLIENT_ONLINE)
+        return NULL;
+    IM__Message__IMMsgDataAck ack = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
+    ack.user_id = from;
+    ack.session_id = to;
+    ack.msg_id = msg_id;
+    ack.session_type = is_group(type) ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
+                                      : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
+    ms_slot_answer(sender, ordinal, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK,
+                   &ack.base);
+    return sender;
+}
+
+/* The stored answer of a one-to-one message — the common case — read without unpacking it:
+ * the few fields needed are read in place, and the frame the receivers get is the answer's
+ * bytes without attach_data (what packing the unpacked message again gave: protobuf-c packs
+ * in field order). Anything else — a group message, one not stored, a resend's duplicate
+ * mark, a field twice, of another type or unknown — goes the general way: 0. */
+static int chat_stored_fast(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    uint32_t v[5] = {0}; /* fields 1..5: from, to, msg_id, create_time, type */
+    unsigned seen = 0;
+    const uint8_t *attach = NULL;
+    size_t alen = 0, a_start = 0, a_end = 0, pos = 0;
+    tt_pb_field_t f;
+    int rc;
+    while ((rc = tt_pb_next_field(pdu->body, pdu->body_len, &pos, &f)) == 1) {
+        if (f.number >= 1 && f.number <= 6) {
+            if (seen & (1u << f.number))
+                return 0;
+            seen |= 1u << f.number;
+            if (f.number == 6) {
+                if (f.wire != 2)
+                    return 0;
+            } else if (f.wire != 0 || f.value > UINT32_MAX) {
+                return 0;
+            } else {
+                v[f.number - 1] = (uint32_t)f.value;
+            }
+        } else if (f.number == 20 && f.wire == 2 && !attach) {
+            attach = f.data;
+            alen = f.len;
+            a_start = f.start;
+            a_end = f.end;
+        } else {
+            return 0;
+        }
+    }
+    if (rc < 0 || seen != 0x7e || !attach || !is_single(v[4]) || v[2] == 0)
+        return 0;
+    ProtobufCBinaryData ad = {alen, (uint8_t *)attach};
+    uint32_t handle, ordinal;
+    const uint8_t *payload;
+    size_t plen;
+    if (ms_attach_decode(&ad, &handle, &ordinal, &payload, &plen) < 0 ||
+        (plen == MS_DUP_MARK_LEN && memcmp(payload, MS_DUP_MARK, MS_DUP_MARK_LEN) == 0))
+        return 0;
+    uint32_t from = v[0], to = v[1], msg_id = v[2];
+    uint64_t key;
+    client_t *sender = ack_sender(ms, handle, ordinal, from, to, msg_id, v[4], &key);
+    if (unanswered_take(ms, from, key))
+        log_info("message %u from user %u to %u: its first answer was lost with a db_proxy "
+                 "link, delivered now",
+                 msg_id, from, to);
+    size_t blen = pdu->body_len - (a_end - a_start);
+    uint8_t stack[2048];
+    uint8_t *frame = TT_PDU_HEADER_LEN + blen <= sizeof(stack) ? stack
+                                                                 : malloc(TT_PDU_HEADER_LEN + blen);
+    if (!frame)
+        return 1; /* out of memory: the receivers find it in their unread counts */
+    tt_pdu_encode_header(frame, (uint32_t)(TT_PDU_HEADER_LEN + blen), SID_MSG, CID_MSG_DATA, 0);
+    memcpy(frame + TT_PDU_HEADER_LEN, pdu->body, a_start);
+    memcpy(frame + TT_PDU_HEADER_LEN + a_start, pdu->body + a_end, pdu->body_len - a_end);
+    size_t len = TT_PDU_HEADER_LEN + blen;
+    ms_user_write(ms, to, NULL, frame, len);
+    ms_user_write(ms, from, sender, frame, len);
+    tt_link_t *route = ms_route_master(ms);
+    if (route)
+        tt_link_send_raw(route, SID_MSG, CID_MSG_DATA, 0, frame + TT_PDU_HEADER_LEN, blen);
+    if (frame != stack)
+        free(frame);
+    return 1;
+}
+
 static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
 {
+    if (chat_stored_fast(ms, pdu))
+        return;
     IM__Message__IMMsgData *m = (IM__Message__IMMsgData *)tt_pb_unpack(
         &im__message__immsg_data__descriptor, pdu->body, pdu->body_len);
     uint32_t handle = 0, ordinal = 0;
@@ -306,11 +498,8 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
-    client_t *sender = ms_client_find(ms, handle);
-    uint64_t key = 0; /* what the sender sent, while its request waits for this answer */
-    if (sender && sender->user_id == m->from_user_id)
-        key = ms_slot_key(sender, ordinal);
     if (m->msg_id == 0) {
+        client_t *sender = ms_client_find(ms, handle);
         /* Not stored (refused, e.g. no such receiver, or the database failed): no ack, which
          * every client shows as failed; a resend the client marks as one is stored once. */
         static uint64_t minute;
@@ -334,18 +523,9 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
         tt_pb_free(m);
         return;
     }
-    if (sender && sender->user_id == m->from_user_id && sender->state == CLIENT_ONLINE) {
-        IM__Message__IMMsgDataAck ack = IM__MESSAGE__IMMSG_DATA_ACK__INIT;
-        ack.user_id = m->from_user_id;
-        ack.session_id = m->to_session_id;
-        ack.msg_id = m->msg_id;
-        ack.session_type = is_group(m->msg_type) ? IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_GROUP
-                                                 : IM__BASE_DEFINE__SESSION_TYPE__SESSION_TYPE_SINGLE;
-        ms_slot_answer(sender, ordinal, SID_MSG, IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA_ACK,
-                       &ack.base);
-    } else {
-        sender = NULL; /* the sending connection left: its other devices still get a copy */
-    }
+    uint64_t key;
+    client_t *sender = ack_sender(ms, handle, ordinal, m->from_user_id, m->to_session_id,
+                                  m->msg_id, m->msg_type, &key);
     int lost_before = unanswered_take(ms, m->from_user_id, key);
     if (plen == MS_DUP_MARK_LEN && memcmp(payload, MS_DUP_MARK, MS_DUP_MARK_LEN) == 0 &&
         !lost_before) {

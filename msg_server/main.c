@@ -50,14 +50,17 @@ static int seconds(tt_daemon_t *d, const char *key, long long def, long long max
 static int read_abuse_limits(tt_daemon_t *d, msg_server_t *ms)
 {
     long long max_voice, voice_rate, voice_burst, max_p2p, p2p_rate, p2p_burst, group_cache;
+    long long inflight;
     if (tt_daemon_cfg_int(d, "MaxVoiceMessage", 256 * 1024, 64, 64 << 20, &max_voice) < 0 ||
         tt_daemon_cfg_int(d, "VoiceRateLimit", 30, 1, 1000000, &voice_rate) < 0 ||
         tt_daemon_cfg_int(d, "VoiceRateBurst", 10, 1, 1000000, &voice_burst) < 0 ||
         tt_daemon_cfg_int(d, "MaxP2pCommand", 4096, 64, 64 << 20, &max_p2p) < 0 ||
         tt_daemon_cfg_int(d, "P2pRateLimit", 20, 1, 1000000, &p2p_rate) < 0 ||
         tt_daemon_cfg_int(d, "P2pRateBurst", 40, 1, 1000000, &p2p_burst) < 0 ||
-        tt_daemon_cfg_int(d, "GroupCacheMembers", 1000000, 1000, 1000000000, &group_cache) < 0)
+        tt_daemon_cfg_int(d, "GroupCacheMembers", 1000000, 1000, 1000000000, &group_cache) < 0 ||
+        tt_daemon_cfg_int(d, "MaxMsgInFlight", 3072, 0, 1000000, &inflight) < 0)
         return -1;
+    ms->max_msg_inflight = (uint32_t)inflight;
     ms->group_cache_max = (size_t)group_cache;
     ms->max_voice = (uint32_t)max_voice;
     ms->voice_rate = (uint32_t)voice_rate;
@@ -185,6 +188,7 @@ static void finish(tt_daemon_t *d, void *udata)
     if (d->loop && ms->tick.cb) { /* start() ran */
         tt_timer_stop(d->loop, &ms->tick);
         ms_limits_stop(ms);
+        ms_answers_stop(ms);
     }
     /* Close the clients first (their close handlers use the links), then the links. */
     if (d->loop) {

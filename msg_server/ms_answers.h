@@ -7,6 +7,17 @@
 
 /* Reserves the next answer slot; NULL when the window is full (the caller pauses reading). */
 slot_t *ms_slot_open(client_t *c, uint16_t seq, int link);
+/* The bound on messages in flight to db_proxy_server (MaxMsgInFlight). Before a message is
+ * taken: 1 when it must wait — at the bound, or while others wait — then its frame is kept
+ * unconsumed, the client paused and queued; answers wake the queued clients one by one,
+ * longest waiting first, and each then sends that message. So a backlog waits in the
+ * clients' sockets, not in the servers' queues, and no message waits with db_proxy_server
+ * longer than the bound's worth of its work. 0: go ahead. */
+int ms_db_gate(client_t *c);
+/* Counts the message of slot s as in flight until its answer (or until it is given up). */
+void ms_slot_hold_db(client_t *c, slot_t *s);
+/* Stops the wake-up timer (at exit). */
+void ms_answers_stop(msg_server_t *ms);
 /* 1 when the answer window is full. */
 int ms_slots_full(const client_t *c);
 /* Fills the slot with this ordinal with an answer (msg may be NULL: no answer). */

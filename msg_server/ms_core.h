@@ -43,6 +43,7 @@ typedef struct slot_s {
     uint8_t done;      /* answer ready (or given up) */
     uint8_t link;      /* index of the db link the request went to, 0xff for others */
     uint8_t validate;  /* a login validation: giving up answers the login with an error */
+    uint8_t held;      /* a message counted in ms->msg_inflight until its answer (answers.c) */
     uint64_t deadline; /* give up waiting at this loop time */
     uint8_t *frame;    /* the answer, a whole PDU, NULL for none */
     uint32_t frame_len;
@@ -69,6 +70,9 @@ struct client_s {
     client_t *next_throttled;  /* list of throttled clients */
     ms_bucket_t p2p;           /* P2P commands (limits.c) */
     int voice_wait;            /* throttled until the user's voice bucket has a token */
+    int db_wait;               /* paused: MaxMsgInFlight messages are with db_proxy_server */
+    int dbw_pass;              /* woken from db_wait: its next message goes ahead */
+    client_t *dbw_prev, *dbw_next; /* the FIFO of clients in db_wait (answers.c) */
 };
 
 struct user_s {
@@ -113,6 +117,8 @@ struct msg_server_s {
     uint32_t voice_rate, voice_burst;    /* voice messages per minute per user, at once */
     uint32_t max_p2p;                    /* largest P2P command (bytes of the PDU body) */
     uint32_t p2p_rate, p2p_burst;        /* P2P commands per second per connection, at once */
+    uint32_t max_msg_inflight;           /* MaxMsgInFlight: messages with db_proxy at most
+                                          * before clients are read later (0: no bound) */
     upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
         route_addr[MS_MAX_UPSTREAMS];
     int n_db_addr, n_login_addr, n_route_addr;
@@ -129,6 +135,11 @@ struct msg_server_s {
     tt_timer_t tick;                     /* 1 s housekeeping */
     tt_timer_t unthrottle;               /* resumes rate-limited clients */
     client_t *throttled;                 /* clients paused by the rate limit */
+    uint32_t msg_inflight;               /* messages sent to db_proxy, not answered */
+    client_t *dbw_head, *dbw_tail;       /* clients paused for that, longest waiting first */
+    uint32_t dbw_count;                  /* how many */
+    uint64_t dbw_pauses;                 /* pauses for it, ever */
+    tt_timer_t dbw_timer;                /* wakes waiting clients the answers did not wake */
     struct ms_unanswered_s *unanswered;  /* messages whose db link died unanswered (chat.c) */
     uint64_t p2p_dropped;                /* P2P commands over a limit (limits.c) */
     tt_map_t groups;                     /* group id -> ms_group_t, member cache (gcache.c) */

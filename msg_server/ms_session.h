@@ -29,8 +29,8 @@ void ms_broadcast(msg_server_t *ms, int filter, uint16_t sid, uint16_t cid,
                   const ProtobufCMessage *msg);
 /* Kicks (notice + close) the user's connections of the same class as client_type. */
 void ms_kick_same_class(user_t *u, uint32_t client_type, uint32_t reason, const client_t *except);
-/* Reading is paused while the answer window is full or the rate limit holds; resumes when
- * neither does. */
+/* Reading is paused while the answer window is full, the rate limit holds or the client waits
+ * for room among the messages in flight to db_proxy_server; resumes when none does. */
 void ms_client_update_pause(client_t *c);
 /* Frees the users (at exit, after every connection closed). */
 void ms_users_free(msg_server_t *ms);

@@ -129,7 +129,8 @@ void ms_client_update_pause(client_t *c)
 {
     if (c->state == CLIENT_GONE || !tt_conn_is_open(c->conn))
         return;
-    if (c->throttled || (c->slots && c->count == MS_WINDOW)) /* rate limit or window full */
+    /* rate limit, window full, or too many messages with db_proxy_server */
+    if (c->throttled || c->db_wait || (c->slots && c->count == MS_WINDOW))
         tt_conn_pause(c->conn);
     else
         tt_conn_resume(c->conn);

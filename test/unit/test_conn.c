@@ -195,6 +195,51 @@ static void test_pause_resume_and_input_cap(void **state)
     tt_loop_free(loop);
 }
 
+/* A reader of 10-byte records: consumes whole ones only. */
+static size_t g_records;
+static void records_on_read(tt_conn_t *c)
+{
+    while (tt_buf_len(&c->in) >= 10) {
+        tt_buf_consume(&c->in, 10);
+        g_records++;
+    }
+}
+
+/* A read into the thread's scratch buffer keeps only what the handler left (a partial
+ * record), in the connection's own buffer; whole records leave no allocation behind. */
+static void test_scratch_read_keeps_the_rest(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    int sv[2];
+    make_pair(sv);
+    static const tt_conn_handler_t records = {NULL, records_on_read, NULL, NULL};
+    tt_conn_t *c = tt_conn_new(loop, sv[0], NULL, &records, NULL, NULL);
+    g_records = 0;
+    assert_int_equal(write(sv[1], "0123456789abcde", 15), 15);
+    for (int i = 0; i < 3; i++)
+        tt_loop_run_once(loop, 10);
+    assert_int_equal(g_records, 1);
+    assert_int_equal(tt_buf_len(&c->in), 5); /* the partial record is kept ... */
+    assert_memory_equal(tt_buf_head(&c->in), "abcde", 5);
+    assert_true(c->in.cap > 0);              /* ... in a buffer of its own */
+    assert_int_equal(write(sv[1], "fghij0123456789", 15), 15);
+    for (int i = 0; i < 3; i++)
+        tt_loop_run_once(loop, 10);
+    assert_int_equal(g_records, 3);
+    assert_int_equal(tt_buf_len(&c->in), 0);
+    assert_int_equal(c->in.cap, 0); /* nothing held once consumed */
+    assert_int_equal(write(sv[1], "9876543210", 10), 10);
+    for (int i = 0; i < 3; i++)
+        tt_loop_run_once(loop, 10);
+    assert_int_equal(g_records, 4);
+    assert_int_equal(c->in.cap, 0); /* a whole record read in place */
+    tt_conn_close(c, "bye");
+    tt_loop_run_once(loop, 0);
+    close(sv[1]);
+    tt_loop_free(loop);
+}
+
 typedef struct accept_ctx_s {
     tt_loop_t *loop;
     tt_conn_t *server_side;
@@ -474,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_pool_cuts_biggest_non_readers_first),
         cmocka_unit_test(test_pool_counts_input),
         cmocka_unit_test(test_set_caps),
+        cmocka_unit_test(test_scratch_read_keeps_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,119 @@ static void test_fail_link_through_map(void **state)
     teardown(&f);
 }
 
+/* One message of client c: through the gate, a slot, counted. The slot's ordinal + 1, or 0
+ * when the gate made it wait. */
+static uint32_t send_msg(client_t *c, uint16_t seq)
+{
+    if (ms_db_gate(c))
+        return 0;
+    slot_t *s = ms_slot_open(c, seq, 0);
+    assert_non_null(s);
+    ms_slot_hold_db(c, s);
+    return s->ordinal + 1;
+}
+
+/* MaxMsgInFlight: at the bound a message waits — its frame kept, its client paused and
+ * queued — and so does any other while some wait; each answer wakes the client that waited
+ * longest, whose message then goes ahead; a client that goes leaves the queue and gives back
+ * what it had in flight; a slot given up settles too. */
+static void test_inflight_bound_keeps_frames_and_wakes_in_order(void **state)
+{
+    (void)state;
+    fixture_t f;
+    setup(&f);
+    f.ms.max_msg_inflight = 2;
+    client_t c2 = f.c, c3 = f.c;
+    c2.conn = tt_conn_new(f.ms.d.loop, -1, &cap_io, &noop, NULL, NULL);
+    c3.conn = tt_conn_new(f.ms.d.loop, -1, &cap_io, &noop, NULL, NULL);
+    uint32_t o1 = send_msg(&f.c, 1), o2 = send_msg(&c2, 1);
+    assert_true(o1 && o2);
+    assert_int_equal(f.ms.msg_inflight, 2);
+    assert_false(f.c.conn->paused);
+    assert_int_equal(send_msg(&c3, 1), 0); /* at the bound: waits */
+    assert_true(c3.conn->paused);
+    assert_true(c3.conn->hold_frame); /* its frame is not consumed */
+    c3.conn->hold_frame = 0;          /* (what tt_pdu_conn_drain does) */
+    assert_int_equal(send_msg(&f.c, 2), 0); /* queued behind c3 */
+    f.c.conn->hold_frame = 0;
+    assert_int_equal(f.ms.dbw_count, 2);
+    assert_ptr_equal(f.ms.dbw_head, &c3);
+    answer(&f.c, o1 - 1); /* room for one: c3, the longest waiting, goes */
+    assert_int_equal(f.ms.msg_inflight, 1);
+    assert_false(c3.conn->paused);
+    assert_true(f.c.conn->paused);
+    assert_int_equal(send_msg(&c2, 2), 0); /* others wait behind the woken one */
+    c2.conn->hold_frame = 0;
+    uint32_t o3 = send_msg(&c3, 1); /* its kept message, read again */
+    assert_true(o3 != 0);
+    assert_int_equal(f.ms.msg_inflight, 2);
+    ms_slots_free(&c3); /* c3 goes: its message is no longer counted, the next one wakes */
+    assert_int_equal(f.ms.msg_inflight, 1);
+    assert_false(f.c.conn->paused);
+    assert_ptr_equal(f.ms.dbw_head, &c2);
+    ms_slots_free(&c2); /* a waiting client that goes leaves the queue */
+    assert_null(f.ms.dbw_head);
+    assert_int_equal(f.ms.dbw_count, 0);
+    assert_int_equal(f.ms.msg_inflight, 0);
+    uint32_t o4 = send_msg(&f.c, 3); /* nobody waits, room: straight through */
+    assert_true(o4 != 0);
+    ms_slots_expire(&f.c, tt_clock_ms() + 1000); /* given up: settles */
+    assert_int_equal(f.ms.msg_inflight, 0);
+    tt_conn_close(c2.conn, "test over");
+    tt_conn_close(c3.conn, "test over");
+    ms_answers_stop(&f.ms);
+    teardown(&f);
+}
+
+/* Without a bound (MaxMsgInFlight=0) nothing is counted and nobody waits. */
+static void test_inflight_unbounded(void **state)
+{
+    (void)state;
+    fixture_t f;
+    setup(&f);
+    for (int i = 0; i < 3; i++)
+        assert_true(send_msg(&f.c, (uint16_t)(i + 1)) != 0);
+    assert_int_equal(f.ms.msg_inflight, 0);
+    assert_false(f.c.conn->paused);
+    teardown(&f);
+}
+
+/* A frame handler that sets hold_frame leaves the frame for after a resume. */
+static int g_frames;
+static void hold_on_first(tt_conn_t *c, const tt_pdu_t *pdu, void *arg)
+{
+    (void)pdu;
+    (void)arg;
+    if (g_frames++ == 0) {
+        c->hold_frame = 1;
+        tt_conn_pause(c);
+    }
+}
+static void hold_read(tt_conn_t *c) { tt_pdu_conn_drain(c, 1024, hold_on_first, NULL); }
+static const tt_conn_handler_t hold_h = {NULL, hold_read, NULL, NULL};
+
+static void test_drain_hold_frame(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    tt_conn_t *c = tt_conn_new(loop, -1, &cap_io, &hold_h, NULL, NULL);
+    uint8_t two[2 * TT_PDU_HEADER_LEN];
+    tt_pdu_encode_header(two, TT_PDU_HEADER_LEN, 3, 0x0301, 1);
+    tt_pdu_encode_header(two + TT_PDU_HEADER_LEN, TT_PDU_HEADER_LEN, 3, 0x0301, 2);
+    g_frames = 0;
+    tt_conn_feed(c, two, sizeof(two));
+    assert_int_equal(g_frames, 1);
+    assert_int_equal(tt_buf_len(&c->in), sizeof(two)); /* nothing consumed */
+    assert_false(c->hold_frame);
+    tt_conn_resume(c);
+    tt_loop_run_once(loop, 0);
+    assert_int_equal(g_frames, 3); /* the kept frame again, then the next */
+    assert_int_equal(tt_buf_len(&c->in), 0);
+    tt_conn_close(c, "test over");
+    tt_loop_run_once(loop, 0);
+    tt_loop_free(loop);
+}
+
 static void test_attach_round_trip(void **state)
 {
     (void)state;
@@ -183,6 +296,9 @@ int main(void)
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_window_pauses_and_expiry),
         cmocka_unit_test(test_fail_link_through_map),
+        cmocka_unit_test(test_inflight_bound_keeps_frames_and_wakes_in_order),
+        cmocka_unit_test(test_drain_hold_frame),
+        cmocka_unit_test(test_inflight_unbounded),
         cmocka_unit_test(test_attach_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,6 +300,44 @@ static void test_field_has_nul(void **state)
     assert_int_equal(tt_pb_field_has_nul(group, sizeof(group), 2), -1);
 }
 
+/* Fields read in place: numbers, wire types, values and where each lies; an IMMsgData packed
+ * by protobuf-c reads back field by field, with attach_data last. */
+static void test_next_field(void **state)
+{
+    (void)state;
+    static const uint8_t b[] = {0x08, 0xac, 0x02, 0x12, 2, 'h', 'i', 0x1d, 1, 2, 3, 4,
+                                0xa2, 0x01, 1, 'x'}; /* 1: 300, 2: "hi", 3: fixed32, 20: "x" */
+    size_t pos = 0;
+    tt_pb_field_t f;
+    assert_int_equal(tt_pb_next_field(b, sizeof(b), &pos, &f), 1);
+    assert_int_equal(f.number, 1);
+    assert_int_equal(f.wire, 0);
+    assert_int_equal(f.value, 300);
+    assert_int_equal(f.start, 0);
+    assert_int_equal(f.end, 3);
+    assert_int_equal(tt_pb_next_field(b, sizeof(b), &pos, &f), 1);
+    assert_int_equal(f.number, 2);
+    assert_int_equal(f.len, 2);
+    assert_memory_equal(f.data, "hi", 2);
+    assert_int_equal(tt_pb_next_field(b, sizeof(b), &pos, &f), 1);
+    assert_int_equal(f.wire, 5);
+    assert_int_equal(f.len, 4);
+    assert_int_equal(tt_pb_next_field(b, sizeof(b), &pos, &f), 1);
+    assert_int_equal(f.number, 20);
+    assert_int_equal(f.start, 12);
+    assert_int_equal(f.end, sizeof(b));
+    assert_int_equal(tt_pb_next_field(b, sizeof(b), &pos, &f), 0);
+    static const uint8_t cut[] = {0x12, 5, 'a'};
+    pos = 0;
+    assert_int_equal(tt_pb_next_field(cut, sizeof(cut), &pos, &f), -1);
+    static const uint8_t zero[] = {0x00, 0x01}; /* field number 0 */
+    pos = 0;
+    assert_int_equal(tt_pb_next_field(zero, sizeof(zero), &pos, &f), -1);
+    static const uint8_t group[] = {0x0b, 0x0c};
+    pos = 0;
+    assert_int_equal(tt_pb_next_field(group, sizeof(group), &pos, &f), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_conn_drain_bad_frame_closes_only_that_conn),
         cmocka_unit_test(test_cmd_table),
         cmocka_unit_test(test_field_has_nul),
+        cmocka_unit_test(test_next_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
