@@ -44,13 +44,18 @@ enum {
      "updated, created) VALUES ",                                                             \
      "(?, ?, ?, ?, ?, 0, ?, ?)", "", "", 7, 1}
 
+/* The reads of pairs list them as a row IN list (a third of the time of the same conditions
+ * OR-ed, td_msg_batch.c) and name their index: with a few hundred rows and 256 keys the
+ * optimizer would otherwise scan the whole table. */
 static const td_bulk_kind_t KINDS[G_COUNT] = {
     [G_LOCK] = {"SELECT id, version FROM IMGroup WHERE id IN (", "?", ", ", ") FOR UPDATE", 1,
                 0},
-    [G_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe WHERE ",
-                      "(fromId = ? AND clientKey = ?)", " OR ", "", 2, 0},
-    [G_MEMBER_IS] = {"SELECT groupId, userId FROM IMGroupMember WHERE status = 0 AND (",
-                     "(groupId = ? AND userId = ?)", " OR ", ")", 2, 0},
+    [G_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe FORCE INDEX "
+                      "(PRIMARY) WHERE (fromId, clientKey) IN (",
+                      "(?, ?)", ", ", ")", 2, 0},
+    [G_MEMBER_IS] = {"SELECT groupId, userId FROM IMGroupMember FORCE INDEX "
+                     "(idx_groupId_userId_status) WHERE status = 0 AND (groupId, userId) IN (",
+                     "(?, ?)", ", ", ")", 2, 0},
     /* as td_group_members: each member once, in the order of its first row */
     [G_MEMBERS] = {"SELECT groupId, userId FROM IMGroupMember WHERE status = 0 AND groupId IN (",
                    "?", ", ", ") GROUP BY groupId, userId ORDER BY groupId, MIN(id)", 1, 0},
