@@ -637,19 +637,10 @@ static int batch_send(peer_t *p, int k, uint16_t seq)
 {
     bmsg_t m;
     batch_msg(k, &m);
-    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-    q.from_user_id = m.from;
-    q.to_session_id = m.to;
-    q.msg_id = m.client_id;
-    q.create_time = (uint32_t)time(NULL);
-    q.msg_type = m.type;
-    if (m.type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO)
-        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
-    else
-        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
-    q.has_attach_data = 1;
-    q.attach_data = (ProtobufCBinaryData){sizeof(m.attach), m.attach};
-    return send_msg(p, SID_MSG, MSG_DATA, seq, &q.base);
+    int voice = m.type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
+    return send_msg_data(p, seq, m.from, m.to, m.client_id, m.type,
+                         voice ? (const void *)m.voice : m.text,
+                         voice ? sizeof(m.voice) : strlen(m.text), m.attach, sizeof(m.attach));
 }
 
 /* The answer to request k: its msg_id (0: none or wrong) and whether it carries the

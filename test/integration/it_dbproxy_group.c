@@ -636,18 +636,10 @@ static int burst_send(peer_t *p, int k, const uint32_t *gid, const uint32_t *hav
 {
     bmsg_t m;
     burst_msg(k, gid, have, &m);
-    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-    q.from_user_id = m.from;
-    q.to_session_id = m.to;
-    q.create_time = (uint32_t)time(NULL);
-    q.msg_type = m.type;
-    if (m.type == GVOICE)
-        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
-    else
-        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
-    q.has_attach_data = 1;
-    q.attach_data = (ProtobufCBinaryData){m.attach_len, m.attach};
-    return send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(1000 + k), &q.base);
+    int voice = m.type == GVOICE;
+    return send_msg_data(p, (uint16_t)(1000 + k), m.from, m.to, 0, m.type,
+                         voice ? (const void *)m.voice : m.text,
+                         voice ? sizeof(m.voice) : strlen(m.text), m.attach, m.attach_len);
 }
 
 /* What the answer to a group message said. */
