@@ -105,11 +105,11 @@ static inline int send_msg(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq,
     return rc;
 }
 
-/* Sends an IMMsgData from -> to (created now) with seq: type, content (data, len), the
- * client's msg_id and attach_data (attach, attach_len). */
-static inline int send_msg_data(peer_t *p, uint16_t seq, uint32_t from, uint32_t to,
-                                uint32_t client_id, uint32_t type, const void *data, size_t len,
-                                const uint8_t *attach, size_t attach_len)
+/* An IMMsgData from -> to (created now): type, content (data, len), the client's msg_id and
+ * attach_data (attach, attach_len), pointing into the caller's buffers. */
+static inline IM__Message__IMMsgData msg_data(uint32_t from, uint32_t to, uint32_t client_id,
+                                              uint32_t type, const void *data, size_t len,
+                                              const uint8_t *attach, size_t attach_len)
 {
     IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
     q.from_user_id = from;
@@ -120,8 +120,7 @@ static inline int send_msg_data(peer_t *p, uint16_t seq, uint32_t from, uint32_t
     q.msg_data = (ProtobufCBinaryData){len, (uint8_t *)data};
     q.has_attach_data = 1;
     q.attach_data = (ProtobufCBinaryData){attach_len, (uint8_t *)attach};
-    return send_msg(p, IM__BASE_DEFINE__SERVICE_ID__SID_MSG,
-                    IM__BASE_DEFINE__MESSAGE_CMD_ID__CID_MSG_DATA, seq, &q.base);
+    return q;
 }
 
 static inline void heartbeat_if_idle(peer_t *p)
