@@ -1,7 +1,6 @@
 #include "tb_cpu.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +42,9 @@ int tb_cpu_parse_stat(const char *text, uint64_t *ticks)
 
 int tb_cpu_read(pid_t pid, uint64_t *ticks)
 {
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[2048];
+    if (tb_proc_read(pid, "stat", buf, sizeof(buf)) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     return tb_cpu_parse_stat(buf, ticks);
 }
 

@@ -35,17 +35,25 @@ int tb_rss_parse(const char *text, uint64_t *rss, uint64_t *hwm)
     return 0;
 }
 
-int tb_rss_read(pid_t pid, uint64_t *rss, uint64_t *hwm)
+int tb_proc_read(pid_t pid, const char *name, char *buf, size_t cap)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t n = read(fd, buf, cap - 1);
     close(fd);
     if (n <= 0)
         return -1;
     buf[n] = '\0';
+    return 0;
+}
+
+int tb_rss_read(pid_t pid, uint64_t *rss, uint64_t *hwm)
+{
+    char buf[4096];
+    if (tb_proc_read(pid, "status", buf, sizeof(buf)) < 0)
+        return -1;
     return tb_rss_parse(buf, rss, hwm);
 }

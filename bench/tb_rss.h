@@ -3,6 +3,7 @@
 #ifndef TB_RSS_H
 #define TB_RSS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,5 +22,8 @@ typedef struct tb_watch_s {
 int tb_rss_read(pid_t pid, uint64_t *rss, uint64_t *hwm);
 /* Parses the text of a /proc/PID/status file (exposed for the self-test). */
 int tb_rss_parse(const char *text, uint64_t *rss, uint64_t *hwm);
+/* Reads /proc/PID/NAME ("status", "stat") into buf, NUL-terminated (at most cap - 1 bytes: what
+ * is beyond is cut). 0 ok, -1 when the process is gone or unreadable. Also for tb_cpu.c. */
+int tb_proc_read(pid_t pid, const char *name, char *buf, size_t cap);
 
 #endif

@@ -327,9 +327,30 @@ static int drop_unknown_receivers(td_conn_t *c, stored_t *st, size_t n)
     return rc;
 }
 
+/* After a batch store of the k messages st[of[0..k-1]] returned rc: 1 when they are to be
+ * stored one by one (the batch could not commit for a reason that is not the connection: one
+ * bad message must not fail the others); else 0, every message marked ok when it committed.
+ * what names the store in the log ("message", "group message"). */
+static int batch_outcome(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_t *of, size_t k,
+                         int rc, const char *what)
+{
+    char why[64];
+    if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
+        snprintf(why, sizeof(why), "%s batch store (storing one by one)", what);
+        dbp_db_failed(x, c, why);
+        return 1;
+    }
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "%s store", what);
+        dbp_db_failed(x, c, why);
+    }
+    for (size_t j = 0; rc == 0 && j < k; j++)
+        st[of[j]].ok = 1;
+    return 0;
+}
+
 /* The one-to-one messages of st[of[0..k-1]] (s[j] of st[of[j]]): one transaction, or one by
- * one when the batch cannot commit for a reason that is not the connection, so that one bad
- * message does not fail the others. The number stored as new. */
+ * one (batch_outcome). The number stored as new. */
 static size_t store_single(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_t *of,
                            const td_msg_send_t *s, size_t k)
 {
@@ -337,27 +358,21 @@ static size_t store_single(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_
     if (!out)
         return 0;
     int rc = td_msg_store_batch(c, s, k, out);
-    if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
-        dbp_db_failed(x, c, "message batch store (storing one by one)");
+    if (batch_outcome(x, c, st, of, k, rc, "message"))
         for (size_t j = 0; j < k; j++) {
-            if (td_msg_store(c, &s[j], &out[j]) == 0) {
+            if (td_msg_store(c, &s[j], &out[j]) == 0)
                 st[of[j]].ok = 1;
-                st[of[j]].out = out[j];
-            } else {
+            else
                 dbp_db_failed(st[of[j]].x, c, "message store");
-            }
         }
-    } else if (rc < 0) {
-        dbp_db_failed(x, c, "message store");
-    } else {
-        for (size_t j = 0; j < k; j++) {
-            st[of[j]].ok = 1;
-            st[of[j]].out = out[j];
+    size_t fresh = 0;
+    for (size_t j = 0; j < k; j++) {
+        stored_t *m = &st[of[j]];
+        if (m->ok) {
+            m->out = out[j];
+            fresh += !out[j].duplicate;
         }
     }
-    size_t fresh = 0;
-    for (size_t j = 0; j < k; j++)
-        fresh += st[of[j]].ok && !out[j].duplicate;
     if (out[0].attempts > 1)
         log_info("%zu message(s) %s after %d transactions (lock conflicts)", k,
                  rc == 0 ? "stored" : "not stored", out[0].attempts);
@@ -366,7 +381,7 @@ static size_t store_single(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_
 }
 
 /* The group messages of st[of[0..k-1]]: one transaction (td_group_store_batch), or one by one
- * as for one-to-one messages. Each st[].gout holds the result (its have_version set before).
+ * (batch_outcome). Each st[].gout holds the result (its have_version set before).
  * The number stored as new. */
 static size_t store_groups(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_t *of,
                            const td_msg_send_t *s, size_t k)
@@ -377,20 +392,13 @@ static size_t store_groups(dbp_ctx_t *x, td_conn_t *c, stored_t *st, const size_
     for (size_t j = 0; j < k; j++)
         out[j].have_version = st[of[j]].gout.have_version;
     int rc = td_group_store_batch(c, s, k, out);
-    if (rc < 0 && k > 1 && !td_error_is_connection(td_conn_errno(c))) {
-        dbp_db_failed(x, c, "group message batch store (storing one by one)");
+    if (batch_outcome(x, c, st, of, k, rc, "group message"))
         for (size_t j = 0; j < k; j++) {
             if (td_group_store(c, &s[j], &out[j]) == 0)
                 st[of[j]].ok = 1;
             else
                 dbp_db_failed(st[of[j]].x, c, "group message store");
         }
-    } else if (rc < 0) {
-        dbp_db_failed(x, c, "group message store");
-    } else {
-        for (size_t j = 0; j < k; j++)
-            st[of[j]].ok = 1;
-    }
     size_t fresh = 0;
     for (size_t j = 0; j < k; j++) {
         stored_t *m = &st[of[j]];

@@ -16,12 +16,11 @@
  *      the resend keys written.
  * Reads are multi-row statements in fixed shapes (256, 64, 16, 4, 1 conditions, padded by
  * repeating the last one), writes bulk executions of a one-row statement (td_exec_bulk), as in
- * td_msg_batch.c. */
-#include <pthread.h>
-#include <stdio.h>
+ * td_msg_batch.c (td_bulk.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_bulk.h"
 #include "td_group.h"
 
 /* ---- statement shapes ---- */
@@ -40,27 +39,23 @@ enum {
     G_COUNT = G_MSG_ADD + 8
 };
 
-static const size_t SHAPES[] = {256, 64, 16, 4, 1};
-#define NSHAPES (sizeof(SHAPES) / sizeof(SHAPES[0]))
-
-typedef struct kind_s {
-    const char *head, *row, *sep, *tail;
-    int args;  /* parameters per row */
-    int write; /* one row, run in bulk (else a read, in shapes) */
-} kind_t;
-
 #define GMSG_KIND(n)                                                                          \
     {"INSERT INTO IMGroupMessage_" #n " (groupId, userId, msgId, content, type, status, "      \
      "updated, created) VALUES ",                                                             \
      "(?, ?, ?, ?, ?, 0, ?, ?)", "", "", 7, 1}
 
-static const kind_t KINDS[G_COUNT] = {
+/* The reads of pairs list them as a row IN list (a third of the time of the same conditions
+ * OR-ed, td_msg_batch.c) and name their index: with a few hundred rows and 256 keys the
+ * optimizer would otherwise scan the whole table. */
+static const td_bulk_kind_t KINDS[G_COUNT] = {
     [G_LOCK] = {"SELECT id, version FROM IMGroup WHERE id IN (", "?", ", ", ") FOR UPDATE", 1,
                 0},
-    [G_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe WHERE ",
-                      "(fromId = ? AND clientKey = ?)", " OR ", "", 2, 0},
-    [G_MEMBER_IS] = {"SELECT groupId, userId FROM IMGroupMember WHERE status = 0 AND (",
-                     "(groupId = ? AND userId = ?)", " OR ", ")", 2, 0},
+    [G_DEDUPE_GET] = {"SELECT fromId, clientKey, msgId, created FROM tt_msg_dedupe FORCE INDEX "
+                      "(PRIMARY) WHERE (fromId, clientKey) IN (",
+                      "(?, ?)", ", ", ")", 2, 0},
+    [G_MEMBER_IS] = {"SELECT groupId, userId FROM IMGroupMember FORCE INDEX "
+                     "(idx_groupId_userId_status) WHERE status = 0 AND (groupId, userId) IN (",
+                     "(?, ?)", ", ", ")", 2, 0},
     /* as td_group_members: each member once, in the order of its first row */
     [G_MEMBERS] = {"SELECT groupId, userId FROM IMGroupMember WHERE status = 0 AND groupId IN (",
                    "?", ", ", ") GROUP BY groupId, userId ORDER BY groupId, MIN(id)", 1, 0},
@@ -82,30 +77,8 @@ static const kind_t KINDS[G_COUNT] = {
     [G_MSG_ADD + 6] = GMSG_KIND(6), [G_MSG_ADD + 7] = GMSG_KIND(7),
 };
 
-static char *g_sql[G_COUNT][NSHAPES]; /* built once, never freed (a few kilobytes) */
-static int g_sql_ok;
-static pthread_once_t g_sql_once = PTHREAD_ONCE_INIT;
-
-static void build_sql(void)
-{
-    for (int k = 0; k < G_COUNT; k++) {
-        const kind_t *d = &KINDS[k];
-        for (size_t s = 0; s < (d->write ? 1 : NSHAPES); s++) {
-            size_t rows = d->write ? 1 : SHAPES[s];
-            size_t len = strlen(d->head) + strlen(d->tail) + 1 +
-                         rows * (strlen(d->row) + strlen(d->sep));
-            char *q = malloc(len);
-            if (!q)
-                return;
-            size_t o = (size_t)snprintf(q, len, "%s", d->head);
-            for (size_t r = 0; r < rows; r++)
-                o += (size_t)snprintf(q + o, len - o, "%s%s", r ? d->sep : "", d->row);
-            snprintf(q + o, len - o, "%s", d->tail);
-            g_sql[k][s] = q;
-        }
-    }
-    g_sql_ok = 1;
-}
+static char *g_text[G_COUNT][TD_BULK_SHAPES];
+static td_bulk_t g_sql = {.kinds = KINDS, .nkinds = G_COUNT, .text = g_text};
 
 /* ---- the batch ---- */
 
@@ -183,51 +156,11 @@ static int open_msg(const gbatch_t *b, size_t i)
     return b->first[i] < 0 && !b->out[i].refused && !b->out[i].sent.duplicate;
 }
 
-/* A read over `count` items in statements of the fixed shapes (as td_msg_batch.c). */
-static int run_reads(td_conn_t *c, gbatch_t *b, int kind, size_t count,
-                     void (*fill)(gbatch_t *b, size_t i, td_arg_t *a), td_col_t *cols,
-                     int ncols, int (*on_row)(void *arg))
-{
-    td_arg_t args[TD_MAX_ARGS];
-    size_t per = (size_t)KINDS[kind].args;
-    for (size_t i = 0; i < count;) {
-        size_t left = count - i, s = 0;
-        while (s + 1 < NSHAPES && SHAPES[s + 1] >= left)
-            s++;
-        if (SHAPES[s] > 2 * left && s + 1 < NSHAPES)
-            s++;
-        size_t take = left < SHAPES[s] ? left : SHAPES[s];
-        for (size_t r = 0; r < SHAPES[s]; r++)
-            fill(b, i + (r < take ? r : take - 1), args + r * per);
-        if (td_query(c, g_sql[kind][s], args, (int)(SHAPES[s] * per), cols, ncols, on_row, b) <
-            0)
-            return -1;
-        i += take;
-    }
-    return 0;
-}
-
-/* A write of `count` rows in one bulk execution. */
-static int run_writes(td_conn_t *c, gbatch_t *b, int kind, size_t count,
-                      void (*fill)(gbatch_t *b, size_t i, td_arg_t *a))
-{
-    if (count == 0)
-        return 0;
-    size_t per = (size_t)KINDS[kind].args;
-    td_arg_t *args = malloc(count * per * sizeof(*args));
-    if (!args)
-        return -1;
-    for (size_t i = 0; i < count; i++)
-        fill(b, i, args + i * per);
-    int rc = td_exec_bulk(c, g_sql[kind][0], args, (int)per, count, NULL);
-    free(args);
-    return rc;
-}
-
 /* ---- 1. the group rows, locked ---- */
 
-static void fill_gid(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_gid(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     a[0] = TD_U32(b->g[i].gid);
 }
 
@@ -245,7 +178,7 @@ static int on_lock(void *arg)
 static int lock_groups(td_conn_t *c, gbatch_t *b)
 {
     td_col_t cols[] = {TD_COL_U32(&b->f.lk.id), TD_COL_U32(&b->f.lk.version)};
-    if (run_reads(c, b, G_LOCK, b->ng, fill_gid, cols, 2, on_lock) < 0)
+    if (td_bulk_read(c, &g_sql, G_LOCK, b->ng, fill_gid, b, cols, 2, on_lock) < 0)
         return -1;
     for (size_t i = 0; i < b->n; i++)
         if (!b->g[b->grp_of[i]].found)
@@ -255,8 +188,9 @@ static int lock_groups(td_conn_t *c, gbatch_t *b)
 
 /* ---- 2. resend keys ---- */
 
-static void fill_dedupe_get(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_dedupe_get(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     const td_msg_send_t *s = &b->s[b->order[i]];
     a[0] = TD_U32(s->from);
     a[1] = TD_U64(s->client_key);
@@ -286,13 +220,14 @@ static int resend_check(td_conn_t *c, gbatch_t *b)
             b->order[b->norder++] = i;
     td_col_t cols[] = {TD_COL_U32(&b->f.dd.from), TD_COL_U64(&b->f.dd.key),
                        TD_COL_U32(&b->f.dd.msg_id), TD_COL_U32(&b->f.dd.created)};
-    return run_reads(c, b, G_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
+    return td_bulk_read(c, &g_sql, G_DEDUPE_GET, b->norder, fill_dedupe_get, b, cols, 4, on_dedupe);
 }
 
 /* ---- 3. membership ---- */
 
-static void fill_snd(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_snd(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     const snd_t *s = &b->snd[b->order[i]];
     a[0] = TD_U32(s->gid);
     a[1] = TD_U32(s->uid);
@@ -317,7 +252,7 @@ static int membership(td_conn_t *c, gbatch_t *b)
         if (b->snd[k].asked)
             b->order[b->norder++] = k;
     td_col_t cols[] = {TD_COL_U32(&b->f.mb.gid), TD_COL_U32(&b->f.mb.uid)};
-    if (run_reads(c, b, G_MEMBER_IS, b->norder, fill_snd, cols, 2, on_member) < 0)
+    if (td_bulk_read(c, &g_sql, G_MEMBER_IS, b->norder, fill_snd, b, cols, 2, on_member) < 0)
         return -1;
     for (size_t i = 0; i < b->n; i++)
         if (open_msg(b, i) && !b->snd[b->snd_of[i]].member)
@@ -327,8 +262,9 @@ static int membership(td_conn_t *c, gbatch_t *b)
 
 /* ---- 4. member lists ---- */
 
-static void fill_busy_gid(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_busy_gid(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     a[0] = TD_U32(b->g[b->order[i]].gid);
 }
 
@@ -357,18 +293,20 @@ static int member_lists(td_conn_t *c, gbatch_t *b)
         if (b->g[k].want_members)
             b->order[b->norder++] = k;
     td_col_t cols[] = {TD_COL_U32(&b->f.mb.gid), TD_COL_U32(&b->f.mb.uid)};
-    return run_reads(c, b, G_MEMBERS, b->norder, fill_busy_gid, cols, 2, on_member_row);
+    return td_bulk_read(c, &g_sql, G_MEMBERS, b->norder, fill_busy_gid, b, cols, 2, on_member_row);
 }
 
 /* ---- 5. ids and the writes ---- */
 
-static void fill_ctr_get(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_ctr_get(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     a[0] = TD_U64(td_msg_session_key(TD_SESSION_GROUP, b->g[b->order[i]].gid));
 }
 
-static void fill_ctr_put(gbatch_t *b, size_t i, td_arg_t *a)
+static void fill_ctr_put(void *ctx, size_t i, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     const grp_t *g = &b->g[b->order[i]];
     a[0] = TD_U64(td_msg_session_key(TD_SESSION_GROUP, g->gid));
     a[1] = TD_U32(g->last);
@@ -392,7 +330,7 @@ static int assign_ids(td_conn_t *c, gbatch_t *b)
 {
     /* b->order: the busy groups */
     td_col_t cols[] = {TD_COL_U64(&b->f.ctr.key), TD_COL_U32(&b->f.ctr.last)};
-    if (run_reads(c, b, G_CTR_GET, b->norder, fill_ctr_get, cols, 2, on_counter) < 0)
+    if (td_bulk_read(c, &g_sql, G_CTR_GET, b->norder, fill_ctr_get, b, cols, 2, on_counter) < 0)
         return -1;
     for (size_t k = 0; k < b->norder; k++) { /* an imported group: after its stored rows */
         grp_t *g = &b->g[b->order[k]];
@@ -411,11 +349,12 @@ static int assign_ids(td_conn_t *c, gbatch_t *b)
         g->chatted = b->s[i].create_time;
         b->snd[b->snd_of[i]].read = g->last;
     }
-    return run_writes(c, b, G_CTR_PUT, b->norder, fill_ctr_put);
+    return td_bulk_write(c, &g_sql, G_CTR_PUT, b->norder, fill_ctr_put, b, NULL);
 }
 
-static void fill_msg(gbatch_t *b, size_t k, td_arg_t *a)
+static void fill_msg(void *ctx, size_t k, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     size_t i = b->order[k];
     const td_msg_send_t *s = &b->s[i];
     const char *content = (const char *)s->data;
@@ -444,29 +383,32 @@ static int insert_messages(td_conn_t *c, gbatch_t *b)
         for (size_t i = 0; i < b->n; i++)
             if (open_msg(b, i) && td_group_shard(b->s[i].to) == shard)
                 b->order[b->norder++] = i;
-        if (run_writes(c, b, G_MSG_ADD + (int)shard, b->norder, fill_msg) < 0)
+        if (td_bulk_write(c, &g_sql, G_MSG_ADD + (int)shard, b->norder, fill_msg, b, NULL) < 0)
             return -1;
     }
     return 0;
 }
 
-static void fill_read(gbatch_t *b, size_t k, td_arg_t *a)
+static void fill_read(void *ctx, size_t k, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     const snd_t *s = &b->snd[b->order[k]];
     a[0] = TD_U32(s->read);
     a[1] = TD_U32(s->gid);
     a[2] = TD_U32(s->uid);
 }
 
-static void fill_chatted(gbatch_t *b, size_t k, td_arg_t *a)
+static void fill_chatted(void *ctx, size_t k, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     const grp_t *g = &b->g[b->order[k]];
     a[0] = TD_U32(g->chatted);
     a[1] = TD_U32(g->gid);
 }
 
-static void fill_dedupe_put(gbatch_t *b, size_t k, td_arg_t *a)
+static void fill_dedupe_put(void *ctx, size_t k, td_arg_t *a)
 {
+    const gbatch_t *b = ctx;
     size_t i = b->order[k];
     a[0] = TD_U32(b->s[i].from);
     a[1] = TD_U64(b->s[i].client_key);
@@ -480,19 +422,19 @@ static int positions(td_conn_t *c, gbatch_t *b)
     for (size_t k = 0; k < b->nsnd; k++)
         if (b->snd[k].read)
             b->order[b->norder++] = k;
-    if (run_writes(c, b, G_READ_PUT, b->norder, fill_read) < 0)
+    if (td_bulk_write(c, &g_sql, G_READ_PUT, b->norder, fill_read, b, NULL) < 0)
         return -1;
     b->norder = 0;
     for (size_t k = 0; k < b->ng; k++)
         if (b->g[k].busy)
             b->order[b->norder++] = k;
-    if (run_writes(c, b, G_CHATTED, b->norder, fill_chatted) < 0)
+    if (td_bulk_write(c, &g_sql, G_CHATTED, b->norder, fill_chatted, b, NULL) < 0)
         return -1;
     b->norder = 0;
     for (size_t i = 0; i < b->n; i++)
         if (open_msg(b, i) && b->s[i].dedupe_window)
             b->order[b->norder++] = i;
-    return run_writes(c, b, G_DEDUPE_PUT, b->norder, fill_dedupe_put);
+    return td_bulk_write(c, &g_sql, G_DEDUPE_PUT, b->norder, fill_dedupe_put, b, NULL);
 }
 
 /* The busy groups into b->order (and whether each needs its member list); their number. */
@@ -618,8 +560,7 @@ int td_group_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_grou
 {
     if (n == 0 || n > TD_MSG_BATCH_MAX)
         return -1;
-    pthread_once(&g_sql_once, build_sql);
-    if (!g_sql_ok)
+    if (td_bulk_ready(&g_sql) < 0)
         return -1;
     gbatch_t b;
     memset(&b, 0, sizeof(b));

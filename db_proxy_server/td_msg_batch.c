@@ -3,7 +3,7 @@
  * Writes go out as bulk executions of a one-row statement (td_exec_bulk: one round trip for
  * any number of rows). Reads are multi-row statements in a few fixed shapes (256, 64, 16, 4
  * and 1 conditions), padded by repeating a condition, so each connection prepares
- * a bounded set of statements once and reuses them.
+ * a bounded set of statements once and reuses them (td_bulk.h).
  *
  * Everything a message needs of its conversation is in the conversation's tt_pair_lock row
  * (migration 009): its relation id, last msgId and what is known of its recent-session rows.
@@ -14,11 +14,10 @@
  * passes what they hold). A conversation whose row is not filled yet (first contact, or older
  * than migration 009) is filled once: its relation read (created when there is none), its id
  * continued from tt_msg_counter or MAX(msgId) — all conversations of the batch together. */
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_bulk.h"
 #include "td_msg.h"
 
 /* ---- statement shapes ---- */
@@ -40,18 +39,6 @@ enum {
     K_COUNT = K_MSG_ADD + TD_MSG_SHARDS
 };
 
-static const size_t SHAPES[] = {256, 64, 16, 4, 1}; /* conditions per read statement */
-#define NSHAPES (sizeof(SHAPES) / sizeof(SHAPES[0]))
-
-typedef struct kind_s {
-    const char *head;   /* text before the rows */
-    const char *row;    /* one row (or condition) */
-    const char *sep;    /* between rows */
-    const char *tail;   /* text after the rows */
-    int args;           /* parameters per row */
-    int write;          /* one row, run in bulk (else a read, in shapes) */
-} kind_t;
-
 #define MSG_ROW "(?, ?, ?, ?, ?, ?, 0, ?, ?)"
 #define MSG_HEAD(n)                                                                           \
     "INSERT INTO IMMessage_" #n " (relateId, fromId, toId, msgId, content, type, status, "     \
@@ -61,7 +48,7 @@ typedef struct kind_s {
 /* The reads name their index (with a few thousand rows and 256 conditions the optimizer
  * would otherwise scan the whole table) and list their keys as a row IN list: a third of the
  * time of the same conditions OR-ed. */
-static const kind_t KINDS[K_COUNT] = {
+static const td_bulk_kind_t KINDS[K_COUNT] = {
     /* sessWas is assigned first: it gets sessTime as it was before this statement. */
     [K_PAIR_UP] = {"INSERT INTO tt_pair_lock (smallId, bigId, lastMsgId, sessTime) VALUES ",
                    "(?, ?, ?, ?)", ", ",
@@ -112,32 +99,8 @@ static const kind_t KINDS[K_COUNT] = {
     [K_MSG_ADD + 6] = MSG_KIND(6), [K_MSG_ADD + 7] = MSG_KIND(7),
 };
 
-static char *g_sql[K_COUNT][NSHAPES]; /* built once, never freed (a few kilobytes) */
-static int g_sql_ok;
-static pthread_once_t g_sql_once = PTHREAD_ONCE_INIT;
-
-static void build_sql(void)
-{
-    for (int k = 0; k < K_COUNT; k++) {
-        const kind_t *d = &KINDS[k];
-        for (size_t s = 0; s < NSHAPES; s++) {
-            size_t rows = d->write ? 1 : SHAPES[s];
-            if (d->write && s > 0)
-                break; /* a write has its one-row statement only */
-            size_t len = strlen(d->head) + strlen(d->tail) + 1 +
-                         rows * (strlen(d->row) + strlen(d->sep));
-            char *q = malloc(len);
-            if (!q)
-                return;
-            size_t o = (size_t)snprintf(q, len, "%s", d->head);
-            for (size_t r = 0; r < rows; r++)
-                o += (size_t)snprintf(q + o, len - o, "%s%s", r ? d->sep : "", d->row);
-            snprintf(q + o, len - o, "%s", d->tail);
-            g_sql[k][s] = q;
-        }
-    }
-    g_sql_ok = 1;
-}
+static char *g_text[K_COUNT][TD_BULK_SHAPES];
+static td_bulk_t g_sql = {.kinds = KINDS, .nkinds = K_COUNT, .text = g_text};
 
 /* ---- the batch ---- */
 
@@ -225,57 +188,12 @@ static int is_new(const batch_t *b, size_t i)
     return b->first[i] < 0 && !b->out[i].duplicate;
 }
 
-/* A read over `count` items: statements of the smallest shape that holds what is left (at
- * most 256), padded by repeating the last item — or of the next smaller one when padding would
- * more than double the conditions (every row read is checked against all of them); fill
- * writes the parameters of item i; the rows go to on_row(b). */
-static int run_reads(td_conn_t *c, batch_t *b, int kind, size_t count,
-                     void (*fill)(batch_t *b, size_t i, td_arg_t *a), td_col_t *cols, int ncols,
-                     int (*on_row)(void *arg))
-{
-    td_arg_t args[TD_MAX_ARGS];
-    size_t per = (size_t)KINDS[kind].args;
-    for (size_t i = 0; i < count;) {
-        size_t left = count - i, s = 0;
-        while (s + 1 < NSHAPES && SHAPES[s + 1] >= left)
-            s++;
-        if (SHAPES[s] > 2 * left && s + 1 < NSHAPES)
-            s++; /* padding would more than double it: this smaller shape, then another */
-        size_t take = left < SHAPES[s] ? left : SHAPES[s];
-        for (size_t r = 0; r < SHAPES[s]; r++)
-            fill(b, i + (r < take ? r : take - 1), args + r * per);
-        if (td_query(c, g_sql[kind][s], args, (int)(SHAPES[s] * per), cols, ncols, on_row, b) <
-            0)
-            return -1;
-        i += take;
-    }
-    return 0;
-}
-
-/* A write of `count` rows in one bulk execution; the rows changed are added to b->affected. */
-static int run_writes(td_conn_t *c, batch_t *b, int kind, size_t count,
-                      void (*fill)(batch_t *b, size_t i, td_arg_t *a))
-{
-    if (count == 0)
-        return 0;
-    size_t per = (size_t)KINDS[kind].args;
-    td_arg_t *args = malloc(count * per * sizeof(*args));
-    if (!args)
-        return -1;
-    for (size_t i = 0; i < count; i++)
-        fill(b, i, args + i * per);
-    uint64_t affected = 0;
-    int rc = td_exec_bulk(c, g_sql[kind][0], args, (int)per, count, &affected);
-    free(args);
-    b->affected += affected;
-    return rc;
-}
-
 /* ---- the steps of one attempt ---- */
 
 /* Every pair's row locked, nothing changed (the careful attempt, before its resend check). */
-static void fill_lock(batch_t *b, size_t i, td_arg_t *a)
+static void fill_lock(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     a[0] = TD_U32(b->pairs[i].lo);
     a[1] = TD_U32(b->pairs[i].hi);
     a[2] = TD_U32(0);
@@ -283,8 +201,9 @@ static void fill_lock(batch_t *b, size_t i, td_arg_t *a)
 }
 
 /* Resend keys: the first message of each key (b->order). */
-static void fill_dedupe_get(batch_t *b, size_t i, td_arg_t *a)
+static void fill_dedupe_get(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const td_msg_send_t *s = &b->s[b->order[i]];
     a[0] = TD_U32(s->from);
     a[1] = TD_U64(s->client_key);
@@ -315,19 +234,21 @@ static int resend_check(td_conn_t *c, batch_t *b)
             b->order[b->norder++] = i;
     td_col_t cols[] = {TD_COL_U32(&b->f.dd.from), TD_COL_U64(&b->f.dd.key),
                        TD_COL_U32(&b->f.dd.msg_id), TD_COL_U32(&b->f.dd.created)};
-    return run_reads(c, b, K_DEDUPE_GET, b->norder, fill_dedupe_get, cols, 4, on_dedupe);
+    return td_bulk_read(c, &g_sql, K_DEDUPE_GET, b->norder, fill_dedupe_get, b, cols, 4, on_dedupe);
 }
 
 /* The pairs of b->todo. */
-static void fill_todo_pair(batch_t *b, size_t i, td_arg_t *a)
+static void fill_todo_pair(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->lo);
     a[1] = TD_U32(p->hi);
 }
 
-static void fill_pair_up(batch_t *b, size_t i, td_arg_t *a)
+static void fill_pair_up(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->lo);
     a[1] = TD_U32(p->hi);
@@ -356,13 +277,13 @@ static int pair_rows(td_conn_t *c, batch_t *b)
 {
     memcpy(b->todo, b->busy, b->nbusy * sizeof(*b->todo));
     b->ntodo = b->nbusy;
-    if (run_writes(c, b, K_PAIR_UP, b->ntodo, fill_pair_up) < 0)
+    if (td_bulk_write(c, &g_sql, K_PAIR_UP, b->ntodo, fill_pair_up, b, &b->affected) < 0)
         return -1;
     td_col_t cols[] = {TD_COL_U32(&b->f.pr.lo),   TD_COL_U32(&b->f.pr.hi),
                        TD_COL_U32(&b->f.pr.rel),  TD_COL_U32(&b->f.pr.last),
                        TD_COL_U32(&b->f.pr.was),  TD_COL_U32(&b->f.pr.slo),
                        TD_COL_U32(&b->f.pr.shi)};
-    return run_reads(c, b, K_PAIR_GET, b->ntodo, fill_todo_pair, cols, 7, on_pair_row);
+    return td_bulk_read(c, &g_sql, K_PAIR_GET, b->ntodo, fill_todo_pair, b, cols, 7, on_pair_row);
 }
 
 /* Relations of the pairs being filled: the active row with the smallest id, else the smallest
@@ -382,15 +303,17 @@ static int on_relation(void *arg)
     return 0;
 }
 
-static void fill_rel_on(batch_t *b, size_t i, td_arg_t *a)
+static void fill_rel_on(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->when);
     a[1] = TD_U32(p->rel_id);
 }
 
-static void fill_rel_add(batch_t *b, size_t i, td_arg_t *a)
+static void fill_rel_add(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->lo);
     a[1] = TD_U32(p->hi);
@@ -422,15 +345,17 @@ static int relations(td_conn_t *c, batch_t *b)
     td_col_t cols[] = {TD_COL_U32(&b->f.rel.id), TD_COL_U32(&b->f.rel.lo),
                        TD_COL_U32(&b->f.rel.hi), TD_COL_U32(&b->f.rel.status)};
     todo_where(b, any_pair);
-    if (run_reads(c, b, K_REL_GET, b->ntodo, fill_todo_pair, cols, 4, on_relation) < 0)
+    if (td_bulk_read(c, &g_sql, K_REL_GET, b->ntodo, fill_todo_pair, b, cols, 4, on_relation) < 0)
         return -1;
-    if (todo_where(b, rel_off) && run_writes(c, b, K_REL_ON, b->ntodo, fill_rel_on) < 0)
+    if (todo_where(b, rel_off) &&
+        td_bulk_write(c, &g_sql, K_REL_ON, b->ntodo, fill_rel_on, b, &b->affected) < 0)
         return -1;
     if (todo_where(b, rel_none)) {
         for (size_t k = 0; k < b->ntodo; k++)
             b->pairs[b->todo[k]].rel_new = 1;
-        if (run_writes(c, b, K_REL_ADD, b->ntodo, fill_rel_add) < 0 ||
-            run_reads(c, b, K_REL_GET, b->ntodo, fill_todo_pair, cols, 4, on_relation) < 0)
+        if (td_bulk_write(c, &g_sql, K_REL_ADD, b->ntodo, fill_rel_add, b, &b->affected) < 0 ||
+            td_bulk_read(c, &g_sql, K_REL_GET, b->ntodo, fill_todo_pair, b, cols, 4,
+                         on_relation) < 0)
             return -1;
     }
     todo_where(b, any_pair);
@@ -449,8 +374,9 @@ static int relations(td_conn_t *c, batch_t *b)
  * continues from its tt_msg_counter row (which is then deleted: the counter lives in the
  * pair's row now, and an older db_proxy would fall back on MAX(msgId)), else from its
  * messages. */
-static void fill_ctr_key(batch_t *b, size_t i, td_arg_t *a)
+static void fill_ctr_key(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     a[0] = TD_U64(td_msg_session_key(TD_SESSION_SINGLE, b->pairs[b->todo[i]].relate_id));
 }
 
@@ -471,7 +397,7 @@ static int counters(td_conn_t *c, batch_t *b)
 {
     td_col_t cols[] = {TD_COL_U64(&b->f.ctr.key), TD_COL_U32(&b->f.ctr.last)};
     if (todo_where(b, rel_old) &&
-        run_reads(c, b, K_CTR_GET, b->ntodo, fill_ctr_key, cols, 2, on_counter) < 0)
+        td_bulk_read(c, &g_sql, K_CTR_GET, b->ntodo, fill_ctr_key, b, cols, 2, on_counter) < 0)
         return -1;
     todo_where(b, ctr_none);
     for (size_t k = 0; k < b->ntodo; k++) {
@@ -479,7 +405,8 @@ static int counters(td_conn_t *c, batch_t *b)
         if (td_msg_max_id(c, p->relate_id, &p->last) < 0)
             return -1;
     }
-    if (todo_where(b, ctr_moved) && run_writes(c, b, K_CTR_DEL, b->ntodo, fill_ctr_key) < 0)
+    if (todo_where(b, ctr_moved) &&
+        td_bulk_write(c, &g_sql, K_CTR_DEL, b->ntodo, fill_ctr_key, b, &b->affected) < 0)
         return -1;
     return 0;
 }
@@ -500,8 +427,9 @@ static int assign_ids(batch_t *b)
 }
 
 /* The messages, one bulk INSERT per shard (b->order: that shard's new messages). */
-static void fill_msg(batch_t *b, size_t k, td_arg_t *a)
+static void fill_msg(void *ctx, size_t k, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     size_t i = b->order[k];
     const td_msg_send_t *s = &b->s[i];
     const td_msg_sent_t *o = &b->out[i];
@@ -532,8 +460,8 @@ static int insert_messages(td_conn_t *c, batch_t *b)
         for (size_t i = 0; i < b->n; i++)
             if (is_new(b, i) && td_msg_shard(b->out[i].relate_id) == shard)
                 b->order[b->norder++] = i;
-        if (b->norder &&
-            run_writes(c, b, K_MSG_ADD + (int)shard, b->norder, fill_msg) < 0)
+        if (b->norder && td_bulk_write(c, &g_sql, K_MSG_ADD + (int)shard, b->norder, fill_msg,
+                                       b, &b->affected) < 0)
             return -1;
     }
     return 0;
@@ -543,14 +471,16 @@ static int insert_messages(td_conn_t *c, batch_t *b)
  * message — written only when the pair's row says they may be older. A row whose id the pair's
  * row does not know is looked up (the active one with the smallest id, else the smallest; none:
  * inserted), and the id learned is kept in the pair's row. */
-static void fill_sess_get(batch_t *b, size_t i, td_arg_t *a)
+static void fill_sess_get(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     a[0] = TD_U32(b->sess[b->order[i]].user);
     a[1] = TD_U32(b->sess[b->order[i]].peer);
 }
 
-static void fill_sess_put(batch_t *b, size_t i, td_arg_t *a)
+static void fill_sess_put(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const sess_t *s = &b->sess[b->order[i]];
     a[0] = TD_U32(s->id);
     a[1] = TD_U32(s->user);
@@ -598,7 +528,8 @@ static int sessions(td_conn_t *c, batch_t *b)
     td_col_t cols[] = {TD_COL_U32(&b->f.ss.id), TD_COL_U32(&b->f.ss.user),
                        TD_COL_U32(&b->f.ss.peer), TD_COL_U32(&b->f.ss.status),
                        TD_COL_U32(&b->f.ss.updated)};
-    if (run_reads(c, b, K_SESS_GET, b->norder, fill_sess_get, cols, 5, on_session_row) < 0)
+    if (td_bulk_read(c, &g_sql, K_SESS_GET, b->norder, fill_sess_get, b, cols, 5,
+                     on_session_row) < 0)
         return -1;
     b->norder = 0;
     for (size_t k = 0; k < b->nsess; k++) {
@@ -615,12 +546,13 @@ static int sessions(td_conn_t *c, batch_t *b)
         if (!(s->lookup && s->id && s->active && s->updated >= s->when))
             b->order[b->norder++] = k;
     }
-    return run_writes(c, b, K_SESS_PUT, b->norder, fill_sess_put);
+    return td_bulk_write(c, &g_sql, K_SESS_PUT, b->norder, fill_sess_put, b, &b->affected);
 }
 
 /* The rows filled or with session ids learned. */
-static void fill_pair_set(batch_t *b, size_t i, td_arg_t *a)
+static void fill_pair_set(void *ctx, size_t i, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     const pair_t *p = &b->pairs[b->todo[i]];
     a[0] = TD_U32(p->lo);
     a[1] = TD_U32(p->hi);
@@ -636,11 +568,12 @@ static int pair_save(td_conn_t *c, batch_t *b)
     for (size_t k = 0; k < b->nbusy; k++)
         if (b->pairs[b->busy[k]].save)
             b->todo[b->ntodo++] = b->busy[k];
-    return run_writes(c, b, K_PAIR_SET, b->ntodo, fill_pair_set);
+    return td_bulk_write(c, &g_sql, K_PAIR_SET, b->ntodo, fill_pair_set, b, &b->affected);
 }
 
-static void fill_dedupe_put(batch_t *b, size_t k, td_arg_t *a)
+static void fill_dedupe_put(void *ctx, size_t k, td_arg_t *a)
 {
+    const batch_t *b = ctx;
     size_t i = b->order[k];
     a[0] = TD_U32(b->s[i].from);
     a[1] = TD_U64(b->s[i].client_key);
@@ -689,8 +622,9 @@ static int batch_body(td_conn_t *c, void *arg)
     }
     /* The careful attempt locks every pair before it reads the resend keys; the fast one
      * takes every message for new, its pair upsert being the lock. */
-    if (!b->fast && (run_writes(c, b, K_PAIR_UP, b->npairs, fill_lock) < 0 ||
-                     resend_check(c, b) < 0))
+    if (!b->fast &&
+        (td_bulk_write(c, &g_sql, K_PAIR_UP, b->npairs, fill_lock, b, &b->affected) < 0 ||
+         resend_check(c, b) < 0))
         return -1;
     if (mark_busy(b) > 0) {
         if (pair_rows(c, b) < 0 ||
@@ -705,7 +639,8 @@ static int batch_body(td_conn_t *c, void *arg)
                 b->order[b->norder++] = i;
         if (b->norder) {
             b->affected = 0;
-            if (run_writes(c, b, K_DEDUPE_PUT, b->norder, fill_dedupe_put) < 0)
+            if (td_bulk_write(c, &g_sql, K_DEDUPE_PUT, b->norder, fill_dedupe_put, b,
+                              &b->affected) < 0)
                 return -1;
             if (b->fast && b->affected != b->norder) {
                 /* A key was there already (1 per row inserted, 2 per row updated): a resend,
@@ -775,8 +710,7 @@ int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_se
 {
     if (n == 0 || n > TD_MSG_BATCH_MAX)
         return -1;
-    pthread_once(&g_sql_once, build_sql);
-    if (!g_sql_ok)
+    if (td_bulk_ready(&g_sql) < 0)
         return -1;
     batch_t b;
     memset(&b, 0, sizeof(b));

@@ -637,18 +637,10 @@ static int batch_send(peer_t *p, int k, uint16_t seq)
 {
     bmsg_t m;
     batch_msg(k, &m);
-    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-    q.from_user_id = m.from;
-    q.to_session_id = m.to;
-    q.msg_id = m.client_id;
-    q.create_time = (uint32_t)time(NULL);
-    q.msg_type = m.type;
-    if (m.type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO)
-        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
-    else
-        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
-    q.has_attach_data = 1;
-    q.attach_data = (ProtobufCBinaryData){sizeof(m.attach), m.attach};
+    int voice = m.type == IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO;
+    IM__Message__IMMsgData q =
+        msg_data(m.from, m.to, m.client_id, m.type, voice ? (const void *)m.voice : m.text,
+                 voice ? sizeof(m.voice) : strlen(m.text), m.attach, sizeof(m.attach));
     return send_msg(p, SID_MSG, MSG_DATA, seq, &q.base);
 }
 
@@ -748,15 +740,10 @@ static void phase_spray(peer_t *p, int n, uint32_t first, const uint32_t *u, int
         tt_put32(attach, (uint32_t)k);
         tt_put32(attach + 4, tag);
         tt_put32(attach + 8, 0);
-        IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-        q.from_user_id = from;
-        q.to_session_id = to;
-        q.msg_id = tag + (uint32_t)k; /* a client id: a resend key, as with the batch phase */
-        q.create_time = (uint32_t)time(NULL);
-        q.msg_type = IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT;
-        q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
-        q.has_attach_data = 1;
-        q.attach_data = (ProtobufCBinaryData){sizeof(attach), attach};
+        /* a client id: a resend key, as with the batch phase */
+        IM__Message__IMMsgData q =
+            msg_data(from, to, tag + (uint32_t)k, IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT,
+                     text, strlen(text), attach, sizeof(attach));
         send_msg(p, SID_MSG, MSG_DATA, ++p->seq, &q.base);
     }
     uint32_t last[SPRAY_PAIRS] = {0};

@@ -333,15 +333,8 @@ static uint32_t gsend(peer_t *p, uint32_t from, uint32_t gid, int type, const ui
     uint8_t attach[12];
     for (size_t i = 0; i < sizeof(attach); i++)
         attach[i] = (uint8_t)(rand() & 0xff);
-    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-    q.from_user_id = from;
-    q.to_session_id = gid;
-    q.msg_id = client_id;
-    q.create_time = (uint32_t)time(NULL);
-    q.msg_type = type;
-    q.msg_data = (ProtobufCBinaryData){len, (uint8_t *)data};
-    q.has_attach_data = 1;
-    q.attach_data = (ProtobufCBinaryData){sizeof(attach), attach};
+    IM__Message__IMMsgData q =
+        msg_data(from, gid, client_id, (uint32_t)type, data, len, attach, sizeof(attach));
     IM__Message__IMMsgData *a = call(p, SID_MSG, MSG(DATA), &q.base, MSG(DATA),
                                      &im__message__immsg_data__descriptor, T);
     uint32_t id = 0;
@@ -636,17 +629,10 @@ static int burst_send(peer_t *p, int k, const uint32_t *gid, const uint32_t *hav
 {
     bmsg_t m;
     burst_msg(k, gid, have, &m);
-    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-    q.from_user_id = m.from;
-    q.to_session_id = m.to;
-    q.create_time = (uint32_t)time(NULL);
-    q.msg_type = m.type;
-    if (m.type == GVOICE)
-        q.msg_data = (ProtobufCBinaryData){sizeof(m.voice), m.voice};
-    else
-        q.msg_data = (ProtobufCBinaryData){strlen(m.text), (uint8_t *)m.text};
-    q.has_attach_data = 1;
-    q.attach_data = (ProtobufCBinaryData){m.attach_len, m.attach};
+    int voice = m.type == GVOICE;
+    IM__Message__IMMsgData q =
+        msg_data(m.from, m.to, 0, m.type, voice ? (const void *)m.voice : m.text,
+                 voice ? sizeof(m.voice) : strlen(m.text), m.attach, m.attach_len);
     return send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(1000 + k), &q.base);
 }
 
@@ -822,14 +808,7 @@ static void phase_fallback(peer_t *p, uint32_t ga)
         snprintf(text, sizeof(text), k == 5 ? "poison" : "after poison %d", k);
         for (int i = 0; i < 12; i++)
             attach[k][i] = (uint8_t)(k * 11 + i);
-        IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-        q.from_user_id = 21;
-        q.to_session_id = ga;
-        q.create_time = (uint32_t)time(NULL);
-        q.msg_type = GTEXT;
-        q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
-        q.has_attach_data = 1;
-        q.attach_data = (ProtobufCBinaryData){12, attach[k]};
+        IM__Message__IMMsgData q = msg_data(21, ga, 0, GTEXT, text, strlen(text), attach[k], 12);
         send_msg(p, SID_MSG, MSG(DATA), (uint16_t)(2000 + k), &q.base);
     }
     int in_order = 1, ids_ok = 1;
@@ -878,14 +857,8 @@ static void phase_parallel(peer_t *p, uint16_t port, uint32_t gc)
             char text[48];
             snprintf(text, sizeof(text), "parallel %d/%d", c, k);
             uint8_t attach[12] = {(uint8_t)c, (uint8_t)k};
-            IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
-            q.from_user_id = c ? 23 : 22;
-            q.to_session_id = gc;
-            q.create_time = (uint32_t)time(NULL);
-            q.msg_type = GTEXT;
-            q.msg_data = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
-            q.has_attach_data = 1;
-            q.attach_data = (ProtobufCBinaryData){12, attach};
+            IM__Message__IMMsgData q =
+                msg_data(c ? 23 : 22, gc, 0, GTEXT, text, strlen(text), attach, 12);
             send_msg(peers[c], SID_MSG, MSG(DATA), (uint16_t)(3000 + k), &q.base);
         }
     cork(p, 0);

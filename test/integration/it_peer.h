@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "IM.BaseDefine.pb-c.h"
+#include "IM.Message.pb-c.h"
 #include "tt_pdu.h"
 
 #ifndef SID_OTHER
@@ -102,6 +103,24 @@ static inline int send_msg(peer_t *p, uint16_t sid, uint16_t cid, uint16_t seq,
     int rc = send_raw(p, sid, cid, seq, body, len);
     free(body);
     return rc;
+}
+
+/* An IMMsgData from -> to (created now): type, content (data, len), the client's msg_id and
+ * attach_data (attach, attach_len), pointing into the caller's buffers. */
+static inline IM__Message__IMMsgData msg_data(uint32_t from, uint32_t to, uint32_t client_id,
+                                              uint32_t type, const void *data, size_t len,
+                                              const uint8_t *attach, size_t attach_len)
+{
+    IM__Message__IMMsgData q = IM__MESSAGE__IMMSG_DATA__INIT;
+    q.from_user_id = from;
+    q.to_session_id = to;
+    q.msg_id = client_id;
+    q.create_time = (uint32_t)time(NULL);
+    q.msg_type = type;
+    q.msg_data = (ProtobufCBinaryData){len, (uint8_t *)data};
+    q.has_attach_data = 1;
+    q.attach_data = (ProtobufCBinaryData){attach_len, (uint8_t *)attach};
+    return q;
 }
 
 static inline void heartbeat_if_idle(peer_t *p)
