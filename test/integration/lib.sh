@@ -21,13 +21,35 @@ tt_check() { # tt_check "description" command...
     if "$@"; then tt_log "ok: $what"; else tt_fail "$what"; fi
 }
 
-# A free TCP port on 127.0.0.1 (random, checked against the listening sockets).
+# A free TCP port on 127.0.0.1: random, not listening, and reserved for this test. Tests run
+# in parallel and a port's daemon starts a while after the port is picked, so a port is
+# only handed out once it is reserved as $TT_PORT_DIR/PORT (mkdir is atomic) holding this
+# test's pid; a reservation whose test is gone is taken over, and tt_cleanup drops ours.
+TT_PORT_DIR=${TMPDIR:-/tmp}/tt-ports
 tt_free_port() {
-    local p
+    local p owner
+    mkdir -p "$TT_PORT_DIR"
     while :; do
         p=$(( 20000 + RANDOM % 12000 ))  # below the ephemeral range (32768+)
-        if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return; fi
+        ss -Htln "sport = :$p" | grep -q . && continue
+        if ! mkdir "$TT_PORT_DIR/$p" 2>/dev/null; then
+            owner=$(cat "$TT_PORT_DIR/$p/pid" 2>/dev/null || true)
+            if [ -z "$owner" ]; then  # being reserved now, or left half-made long ago
+                [ -n "$(find "$TT_PORT_DIR/$p" -maxdepth 0 -mmin +1 2>/dev/null)" ] || continue
+            elif kill -0 "$owner" 2>/dev/null; then continue; fi
+            rm -rf "$TT_PORT_DIR/$p"
+            mkdir "$TT_PORT_DIR/$p" 2>/dev/null || continue
+        fi
+        echo $$ > "$TT_PORT_DIR/$p/pid"
+        echo "$p"; return
     done
+}
+tt_release_ports() {
+    local d
+    for d in "$TT_PORT_DIR"/*/; do
+        [ "$(cat "$d/pid" 2>/dev/null)" = $$ ] && rm -rf "$d"
+    done
+    return 0
 }
 
 tt_wait_port() { # tt_wait_port PORT [SECONDS]
@@ -89,6 +111,7 @@ tt_cleanup() {
     for pid in "${TT_PIDS[@]}"; do
         if tt_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
+    tt_release_ports
     if [ "$TT_FAILED" = 0 ] && [ -z "${TT_KEEP:-}" ]; then rm -rf "$TT_TMP"; else
         tt_log "logs kept in $TT_TMP"; fi
 }
