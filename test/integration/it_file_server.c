@@ -6,6 +6,7 @@
  *                                  layout, a file as the original wrote it, refusals
  *   expire MSPORT CPORT DIR        (TaskTimeout=2 OfflineFileTimeout=3 BlockTimeout=2)
  *                                  stale tasks and old files deleted, silent peers cut
+ *   limits MSPORT CPORT DIR        (MaxTasks=20 MaxBytesInFlight=1048576) the totals hold
  *   big MSPORT CPORT DIR MIB PID MAXKB   a MIB MiB offline file up and down, byte-identical,
  *                                  deleted after; file_server's VmHWM stays under MAXKB
  *   bench MSPORT CPORT DIR MIB     MiB/s offline up, offline down and online (one line each) */
@@ -594,6 +595,82 @@ static void expire(peer_t *ms)
     peer_close(&x);
 }
 
+/* MaxTasks=20 MaxBytesInFlight=1048576 MaxBlockSize=65536: the 21st task refused (the
+ * msg_server link stays), 16 blocks of 64 KiB in flight at most, the 17th pull waits for one
+ * of them. */
+static void limits(peer_t *ms)
+{
+    enum { N = 17 };
+    char ids[20][64];
+    int made = 0;
+    for (int i = 0; i < 20; i++) {
+        const char *t = new_task(ms, 5001, 5002, 1u << 20, 1);
+        if (t)
+            snprintf(ids[made++], 64, "%s", t);
+    }
+    check(made == 20, "20 tasks made (MaxTasks=20)");
+    IM__Server__IMFileTransferReq q = IM__SERVER__IMFILE_TRANSFER_REQ__INIT;
+    q.from_user_id = 5001;
+    q.to_user_id = 5002;
+    q.file_name = "x";
+    q.file_size = 1;
+    q.trans_mode = IM__BASE_DEFINE__TRANSFER_FILE_TYPE__FILE_TYPE_ONLINE;
+    IM__Server__IMFileTransferRsp *r = call(ms, SID_OTHER, OTHER(FILE_TRANSFER_REQ), &q.base,
+                                            OTHER(FILE_TRANSFER_RSP),
+                                            &im__server__imfile_transfer_rsp__descriptor, 5000);
+    check(r && r->result_code == 1 && r->task_id && !*r->task_id,
+          "the 21st is refused with result 1 and no task id");
+    if (r)
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    q.trans_mode = 3;
+    r = call(ms, SID_OTHER, OTHER(FILE_TRANSFER_REQ), &q.base, OTHER(FILE_TRANSFER_RSP),
+             &im__server__imfile_transfer_rsp__descriptor, 5000);
+    check(r && r->result_code == 1, "and the link still answers (an unknown mode: result 1)");
+    if (r)
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    static peer_t snd[N], rcv[N];
+    for (int i = 0; i < N; i++) {
+        file_login(&snd[i], 5001, ids[i], 1);
+        file_login(&rcv[i], 5002, ids[i], 2);
+        expect_state(&rcv[i], 0, ids[i], 5001);
+        send_pull(&rcv[i], ids[i], 5002, 1, 0, 65536, (uint16_t)(i + 1));
+    }
+    int forwarded = 0;
+    uint16_t seq;
+    for (int i = 0; i < N - 1; i++) {
+        IM__File__IMFilePullDataReq *p = recv_msg(&snd[i], FILE_CID(PULL_DATA_REQ),
+                                                  &im__file__imfile_pull_data_req__descriptor,
+                                                  &seq, 3000);
+        forwarded += p != NULL;
+        if (p)
+            protobuf_c_message_free_unpacked(&p->base, NULL);
+    }
+    IM__File__IMFilePullDataReq *p = recv_msg(&snd[N - 1], FILE_CID(PULL_DATA_REQ),
+                                              &im__file__imfile_pull_data_req__descriptor, &seq,
+                                              700);
+    check(forwarded == N - 1 && !p, "16 pulls of 64 KiB forwarded, the 17th waits for budget");
+    if (p)
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+    uint8_t *b = calloc(1, 65536);
+    send_block(&snd[0], ids[0], 5001, 0, b, 65536, 0);
+    p = recv_msg(&snd[N - 1], FILE_CID(PULL_DATA_REQ), &im__file__imfile_pull_data_req__descriptor,
+                 &seq, 3000);
+    check(p && seq == N, "one answered: the 17th pull goes on");
+    if (p)
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+    IM__File__IMFilePullDataRsp *d = recv_msg(&rcv[0], FILE_CID(PULL_DATA_RSP),
+                                              &im__file__imfile_pull_data_rsp__descriptor, &seq,
+                                              3000);
+    check(d && d->file_data.len == 65536 && seq == 1, "and the answer reached its receiver");
+    if (d)
+        protobuf_c_message_free_unpacked(&d->base, NULL);
+    free(b);
+    for (int i = 0; i < N; i++) {
+        peer_close(&snd[i]);
+        peer_close(&rcv[i]);
+    }
+}
+
 static long vm_hwm_kb(int pid)
 {
     char path[64], line[256];
@@ -670,6 +747,8 @@ int main(int argc, char **argv)
         basic(&ms);
     else if (strcmp(argv[1], "expire") == 0)
         expire(&ms);
+    else if (strcmp(argv[1], "limits") == 0)
+        limits(&ms);
     else if (strcmp(argv[1], "big") == 0 && argc >= 8)
         big(&ms, (uint32_t)atoi(argv[5]), atoi(argv[6]), atol(argv[7]), 0);
     else if (strcmp(argv[1], "bench") == 0 && argc >= 7)

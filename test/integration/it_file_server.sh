@@ -46,6 +46,9 @@ tt_check "expired task logged" grep -q 'expired (no progress' "$LOG"
 tt_check "silent peer logged" grep -q 'did not send the block asked' "$LOG"
 tt_check "expired file logged" grep -q 'offline file .* deleted' "$LOG"
 
+run_fs fs_limits limits MaxTasks=20 MaxBytesInFlight=1048576 MaxBlockSize=65536
+tt_check "refused task logged" grep -q 'no task (20 of MaxTasks=20 in use)' "$LOG"
+
 # file_server stays well under 64 MiB whatever the file size (under ASan, with its quarantine
 # of freed memory cut to 1 MiB, under 128 MiB: its shadow memory and allocator cost more)
 MAX_KB=65536
