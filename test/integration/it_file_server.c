@@ -31,24 +31,38 @@ static const char *dir;
 
 /* ---- file contents: a pattern from the offset, so nothing big is kept in memory ---- */
 
-static uint8_t pat(uint32_t seed, uint64_t i)
+static uint64_t word(uint32_t seed, uint64_t i);
+static uint8_t pat(uint32_t seed, uint64_t i) { return (uint8_t)(word(seed, i) >> (8 * (i & 7))); }
+
+static uint64_t word(uint32_t seed, uint64_t i) /* the 8 bytes of word i >> 3 */
 {
     uint64_t x = (i >> 3) * 0x9e3779b97f4a7c15ull + seed;
-    x ^= x >> 29;
-    return (uint8_t)(x >> (8 * (i & 7)));
+    return x ^ (x >> 29);
 }
 
 static void fill(uint8_t *b, uint32_t seed, uint64_t off, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i < n && ((off + i) & 7); i++)
+        b[i] = pat(seed, off + i);
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = word(seed, off + i);
+        for (int k = 0; k < 8; k++)
+            b[i + (size_t)k] = (uint8_t)(x >> (8 * k));
+    }
+    for (; i < n; i++)
         b[i] = pat(seed, off + i);
 }
 
 static int matches(const uint8_t *b, uint32_t seed, uint64_t off, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != pat(seed, off + i))
+    uint8_t tmp[4096];
+    for (size_t i = 0; i < n; i += sizeof(tmp)) {
+        size_t k = n - i < sizeof(tmp) ? n - i : sizeof(tmp);
+        fill(tmp, seed, off + i, k);
+        if (memcmp(tmp, b + i, k) != 0)
             return 0;
+    }
     return 1;
 }
 
@@ -692,8 +706,10 @@ static void big(peer_t *ms, uint32_t mib, int pid, long max_kb, int bench)
     const uint32_t A = 4001, B = 4002;
     uint32_t size = mib >= 4096 ? 0xffffffffu : mib << 20;
     long before = vm_hwm_kb(pid);
-    const char *t = new_task(ms, A, B, size, 2);
-    char task[64];
+    char task[64], on[64]; /* both made now: the msg_server link may idle out meanwhile */
+    const char *t = bench ? new_task(ms, A, B, size, 1) : "";
+    snprintf(on, sizeof(on), "%s", t ? t : "");
+    t = new_task(ms, A, B, size, 2);
     snprintf(task, sizeof(task), "%s", t ? t : "");
     peer_t up, dn, snd, rcv;
     uint64_t t0 = now_ms();
@@ -713,13 +729,11 @@ static void big(peer_t *ms, uint32_t mib, int pid, long max_kb, int bench)
               after, before, max_kb);
         return;
     }
-    t = new_task(ms, A, B, size, 1);
-    snprintf(task, sizeof(task), "%s", t ? t : "");
-    file_login(&snd, A, task, 1);
-    file_login(&rcv, B, task, 2);
-    expect_state(&rcv, 0, task, A);
+    file_login(&snd, A, on, 1);
+    file_login(&rcv, B, on, 2);
+    expect_state(&rcv, 0, on, A);
     t0 = now_ms();
-    check(online(&snd, &rcv, task, A, B, size, 77), "%u MiB online", mib);
+    check(online(&snd, &rcv, on, A, B, size, 77), "%u MiB online", mib);
     double on_s = secs(t0);
     peer_close(&snd);
     peer_close(&rcv);
