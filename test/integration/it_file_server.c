@@ -534,6 +534,23 @@ static void basic(peer_t *ms)
     send_pull(&x, task, B, 2, 0, 100, 1);
     check(closed_within(&x, 3000), "a pull before IMFileLoginReq closes");
     peer_close(&x);
+    /* an uploader sending more than asked, or a frame over the cap, is closed */
+    uint8_t *huge = calloc(1, 2u << 20);
+    for (int k = 0; k < 2; k++) {
+        t = new_task(ms, A, B, SEG * 4, 2);
+        snprintf(task, sizeof(task), "%s", t ? t : "");
+        file_login(&up, A, task, 3);
+        IM__File__IMFilePullDataReq *pq = recv_msg(
+            &up, FILE_CID(PULL_DATA_REQ), &im__file__imfile_pull_data_req__descriptor, NULL, 3000);
+        if (pq)
+            protobuf_c_message_free_unpacked(&pq->base, NULL);
+        send_block(&up, task, A, 0, huge, k == 0 ? SEG + 1 : 2u << 20, 0);
+        check(closed_within(&up, 3000), "%s closes the uploader",
+              k == 0 ? "a block longer than asked" : "a 2 MiB frame (over MaxBlockSize + 1 KiB)");
+        peer_close(&up);
+        check(gone_within(task, ".part", 3000), "and the partial file is deleted");
+    }
+    free(huge);
     /* upload cancelled: the partial file goes */
     t = new_task(ms, A, B, SEG * 4, 2);
     snprintf(task, sizeof(task), "%s", t ? t : "");
@@ -581,6 +598,43 @@ static void expire(peer_t *ms)
     int cut = closed_within(&up, 6000);
     check(cut, "an uploader silent on a pull is cut (%llu ms)",
           (unsigned long long)(now_ms() - t0));
+    peer_close(&up);
+    check(gone_within(task, ".part", 2000), "with its partial file");
+
+    /* a slow uploader: the block asked trickles in, 200 bytes every 200 ms */
+    t = new_task(ms, A, B, SEG * 3, 2);
+    snprintf(task, sizeof(task), "%s", t ? t : "");
+    file_login(&up, A, task, 3);
+    q = recv_msg(&up, FILE_CID(PULL_DATA_REQ), &im__file__imfile_pull_data_req__descriptor, NULL,
+                 3000);
+    if (q)
+        protobuf_c_message_free_unpacked(&q->base, NULL);
+    {
+        IM__File__IMFilePullDataRsp r = IM__FILE__IMFILE_PULL_DATA_RSP__INIT;
+        static uint8_t blk[SEG], frame[SEG + 256];
+        r.task_id = task;
+        r.user_id = A;
+        r.file_data = (ProtobufCBinaryData){SEG, blk};
+        size_t len = protobuf_c_message_pack(&r.base, frame + TT_PDU_HEADER_LEN);
+        tt_pdu_encode_header(frame, (uint32_t)(TT_PDU_HEADER_LEN + len), SID_FILE,
+                             FILE_CID(PULL_DATA_RSP), 0);
+        t0 = now_ms();
+        size_t sent = 0;
+        while (sent < len && now_ms() - t0 < 8000) {
+            if (send(up.fd, frame + sent, 200, MSG_NOSIGNAL) != 200)
+                break;
+            sent += 200;
+            struct pollfd pf = {up.fd, POLLIN, 0};
+            if (poll(&pf, 1, 200) > 0) {
+                uint8_t sink[4096];
+                if (recv(up.fd, sink, sizeof(sink), 0) <= 0)
+                    break;
+            }
+        }
+        check(sent < len && now_ms() - t0 < 6000,
+              "a slow uploader is cut (%zu of %zu bytes sent in %llu ms)", sent, len,
+              (unsigned long long)(now_ms() - t0));
+    }
     peer_close(&up);
     check(gone_within(task, ".part", 2000), "with its partial file");
 
