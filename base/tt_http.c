@@ -59,6 +59,9 @@ static http_conn_t *conn_of(http_parser *p)
 
 static void error_response(http_conn_t *hc, int status, const char *text)
 {
+    const tt_http_stream_t *st = hc->req.server ? hc->req.server->stream : NULL;
+    if (status == 413 && st && st->on_too_large && !hc->answered)
+        st->on_too_large(&hc->req, hc->req.server->udata);
     tt_http_respond(&hc->req, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
@@ -465,12 +468,15 @@ static const char *status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -478,21 +484,32 @@ static const char *status_text(int status)
     }
 }
 
-void tt_http_respond(tt_http_req_t *req, int status, const char *content_type, const void *body,
-                     size_t len)
+void tt_http_respond_ex(tt_http_req_t *req, int status, const char *content_type,
+                        const char *extra_headers, const void *body, size_t len, int head_only)
 {
     http_conn_t *hc = (http_conn_t *)((char *)req - offsetof(http_conn_t, req));
     if (hc->answered || !tt_conn_is_open(req->conn))
         return;
     hc->answered = 1;
-    char head[512];
+    char head[1024];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: %zu\r\n"
-                     "Content-Type: %s\r\nCache-Control: no-cache\r\n\r\n",
-                     status, status_text(status), len, content_type ? content_type : "text/plain");
-    if (tt_conn_write(req->conn, head, (size_t)n) == 0 && len > 0)
+                     "Content-Type: %s\r\nCache-Control: no-cache\r\n%s\r\n",
+                     status, status_text(status), len, content_type ? content_type : "text/plain",
+                     extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        tt_conn_close(req->conn, "response header too long");
+        return;
+    }
+    if (tt_conn_write(req->conn, head, (size_t)n) == 0 && len > 0 && !head_only)
         tt_conn_write(req->conn, body, len);
     tt_conn_close_after_flush(req->conn, "response sent");
+}
+
+void tt_http_respond(tt_http_req_t *req, int status, const char *content_type, const void *body,
+                     size_t len)
+{
+    tt_http_respond_ex(req, status, content_type, NULL, body, len, 0);
 }
 
 void tt_http_drop(tt_http_req_t *req, const char *why)

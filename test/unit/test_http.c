@@ -400,7 +400,7 @@ static void test_stream(void **state)
     tt_loop_t *loop = tt_loop_new();
     stream_app_t a = {0};
     char err[128];
-    static const tt_http_stream_t st = {st_headers, st_body, st_abort};
+    static const tt_http_stream_t st = {st_headers, st_body, st_abort, NULL};
     tt_http_server_t *s = tt_http_server_new(loop, "127.0.0.1", 0, NULL, st_handle, &a, err,
                                              sizeof(err));
     assert_non_null(s);
