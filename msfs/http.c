@@ -414,8 +414,11 @@ static void download_done(msfs_job_t *job)
                 m->thumbs_made++;
             if (dj->err[0])
                 log_warn_rl("thumbnail %s: %s", dj->rel, dj->err);
-            log_debug("thumbnail for %s: %s (%zu bytes, %s)", dj->peer, dj->rel, dj->len,
-                      dj->cached ? "cached" : "made");
+            if (dj->cached)
+                log_debug("thumbnail for %s: %s (%zu bytes) from the cache", dj->peer, dj->rel,
+                          dj->len);
+            else
+                log_info("thumbnail for %s: made %s (%zu bytes)", dj->peer, dj->rel, dj->len);
         } else {
             log_debug("download by %s: %s (%zu bytes)", dj->peer, dj->rel, dj->len);
         }

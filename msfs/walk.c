@@ -74,6 +74,7 @@ static int for_each_file(int dirfd_, const char *rel, msfs_walk_fn fn, void *arg
             close(fd);
         return 0;
     }
+    rewinddir(d); /* the dup shares the offset: a second pass starts at the top again */
     int rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(d)) != NULL) {
