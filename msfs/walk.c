@@ -54,7 +54,7 @@ static int for_each_leaf(const char *base_dir, int (*fn)(void *arg, int dirfd, c
             if (fd2 < 0)
                 continue;
             char rel[32];
-            snprintf(rel, sizeof(rel), "%s/%s", e1->d_name, e2->d_name);
+            snprintf(rel, sizeof(rel), "%.10s/%.3s", e1->d_name, e2->d_name);
             rc = fn(arg, fd2, rel);
             close(fd2);
         }
