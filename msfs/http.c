@@ -366,7 +366,7 @@ static void download_run(msfs_job_t *job)
 {
     download_job_t *dj = (download_job_t *)job;
     if (dj->is_thumb)
-        dj->rc = msfs_thumb_get(&dj->m->store, &dj->thumb, dj->m->thumb_max_pixels, &dj->data,
+        dj->rc = msfs_thumb_get(&dj->m->store, &dj->thumb, &dj->m->thumb_lim, &dj->data,
                                 &dj->len, &dj->cached, dj->err, sizeof(dj->err));
     else
         dj->rc = msfs_store_get(&dj->m->store, dj->rel, MSFS_MAX_SERVE, &dj->data, &dj->len,

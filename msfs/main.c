@@ -34,7 +34,8 @@ typedef struct sweep_job_s {
 static void sweep_run(msfs_job_t *job)
 {
     sweep_job_t *sj = (sweep_job_t *)job;
-    sj->rc = msfs_sweep(sj->m->base_dir, sj->cutoff, &sj->stats, sj->err, sizeof(sj->err));
+    sj->rc = msfs_sweep(sj->m->base_dir, sj->cutoff, &sj->m->sweep_stop, &sj->stats, sj->err,
+                        sizeof(sj->err));
 }
 
 static void sweep_done(msfs_job_t *job)
@@ -92,7 +93,7 @@ static int configure(tt_daemon_t *d, void *udata)
     uint16_t port;
     long long per_dir, cnt, get_threads, post_threads, max_body, max_file, get_queue,
         post_queue, max_conns, thumb_side, thumb_pixels, thumb_threads, thumb_queue, days,
-        sweep_secs;
+        sweep_secs, thumb_cache;
     if (tt_daemon_cfg_port(d, "ListenPort", -1, &port) < 0 ||
         tt_daemon_cfg_str(d, "BaseDir", &m->base_dir) < 0 ||
         tt_daemon_cfg_int(d, "FilesPerDir", 30000, 1, 1000000, &per_dir) < 0 ||
@@ -107,13 +108,15 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "HttpMaxConns", 1024, 1, 100000, &max_conns) < 0 ||
         tt_daemon_cfg_int(d, "ThumbMaxSize", 2048, 16, 8192, &thumb_side) < 0 ||
         tt_daemon_cfg_int(d, "ThumbMaxPixels", 50000000, 1, 1LL << 32, &thumb_pixels) < 0 ||
+        tt_daemon_cfg_int(d, "ThumbCacheMax", 8, 0, 1000, &thumb_cache) < 0 ||
         tt_daemon_cfg_int(d, "ThumbThreadCount", 1, 1, 64, &thumb_threads) < 0 ||
         tt_daemon_cfg_int(d, "ThumbQueueSize", 32, 1, 10000, &thumb_queue) < 0 ||
         tt_daemon_cfg_int(d, "RetentionDays", 0, 0, 100000, &days) < 0 ||
         tt_daemon_cfg_int(d, "RetentionSweepSecs", 86400, 1, 7 * 86400, &sweep_secs) < 0)
         return -1;
     m->thumb_max_side = (unsigned)thumb_side;
-    m->thumb_max_pixels = (uint64_t)thumb_pixels;
+    m->thumb_lim.max_pixels = (uint64_t)thumb_pixels;
+    m->thumb_lim.cache_max = (unsigned)thumb_cache;
     m->thumb_threads = (int)thumb_threads;
     m->thumb_queue = (size_t)thumb_queue;
     m->retention_days = (uint32_t)days;
@@ -206,6 +209,7 @@ static void finish(tt_daemon_t *d, void *udata)
     msfs_t *m = udata;
     if (m->sweep_timer_on)
         tt_timer_stop(d->loop, &m->sweep_timer);
+    __atomic_store_n(&m->sweep_stop, 1, __ATOMIC_RELAXED);
     msfs_pool_stop(&m->post_pool);
     msfs_pool_stop(&m->get_pool);
     msfs_pool_stop(&m->thumb_pool);

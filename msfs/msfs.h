@@ -178,9 +178,10 @@ typedef struct msfs_sweep_stats_s {
 } msfs_sweep_stats_t;
 
 /* Deletes the stored files last changed before cutoff, then the thumbnails whose original is
- * gone. 0 or -1 (BaseDir unreadable; reason in err). */
-int msfs_sweep(const char *base_dir, time_t cutoff, msfs_sweep_stats_t *st, char *err,
-               size_t errlen);
+ * gone, directory by directory; stops early once *stop (read atomically; may be NULL) is set.
+ * 0 or -1 (BaseDir unreadable; reason in err). */
+int msfs_sweep(const char *base_dir, time_t cutoff, const int *stop, msfs_sweep_stats_t *st,
+               char *err, size_t errlen);
 
 /* ---- the store (store.c): disk I/O, called on worker threads ---- */
 
@@ -236,11 +237,17 @@ uint64_t msfs_store_count(msfs_store_t *st);
 /* Starts libvips once per process (before any worker). -1 with the reason in err. */
 int msfs_thumb_init(const char *argv0, char *err, size_t errlen);
 void msfs_thumb_shutdown(void);
+typedef struct msfs_thumb_limits_s {
+    uint64_t max_pixels; /* ThumbMaxPixels: larger originals are refused */
+    unsigned cache_max;  /* ThumbCacheMax: cached sizes per original */
+} msfs_thumb_limits_t;
+
 /* The thumbnail t: from the cache when it is there and not older than the original (*cached
- * = 1), else made from the original, cached and returned. 0 with a malloc'ed *data (err may
- * then say that the cache could not be written), or MSFS_THUMB_*. On a worker thread. */
-int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, uint64_t max_pixels, uint8_t **data,
-                   size_t *len, int *cached, char *err, size_t errlen);
+ * = 1), else made from the original, cached (unless the original has cache_max cached sizes
+ * already) and returned. 0 with a malloc'ed *data (err may then say why it was not cached),
+ * or MSFS_THUMB_*. On a worker thread. */
+int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, const msfs_thumb_limits_t *lim,
+                   uint8_t **data, size_t *len, int *cached, char *err, size_t errlen);
 
 /* ---- worker pools (pool.c) ---- */
 
@@ -292,7 +299,7 @@ typedef struct msfs_s {
     size_t get_queue;           /* GetQueueSize */
     size_t post_queue;          /* PostQueueSize */
     unsigned thumb_max_side;    /* ThumbMaxSize: largest W and H of a thumbnail */
-    uint64_t thumb_max_pixels;  /* ThumbMaxPixels: largest original that is scaled */
+    msfs_thumb_limits_t thumb_lim; /* ThumbMaxPixels, ThumbCacheMax */
     int thumb_threads;          /* ThumbThreadCount */
     size_t thumb_queue;         /* ThumbQueueSize */
     uint32_t retention_days;    /* RetentionDays (0: keep everything) */
@@ -306,6 +313,7 @@ typedef struct msfs_s {
     tt_timer_t sweep_timer;     /* starts a sweep every sweep_secs */
     int sweep_timer_on;         /* sweep_timer was started */
     int sweep_running;          /* a sweep job is out */
+    int sweep_stop;             /* set (atomically) at the stop: a running sweep ends early */
     uint64_t uploads, downloads;/* answered successfully */
     uint64_t thumbs_made, thumbs_cached; /* thumbnails made / served from the cache */
     uint64_t refused_busy;      /* requests refused because a queue was full */

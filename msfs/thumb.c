@@ -1,8 +1,11 @@
 /* Thumbnails with libvips, on the thumbnail workers: "<stored name>_<W>x<H>.<fmt>" is the
  * stored image scaled down to fit W x H (aspect kept, never enlarged), encoded as fmt and
  * cached next to the original (written to BaseDir/.tmp, then renamed in place), so that the
- * next request is a plain read. Only image types are decoded, untrusted loaders are blocked,
- * and an image of more than max_pixels is refused before it is decoded. */
+ * next request is a plain read; at most cache_max sizes of one original are cached (every
+ * W x H asked would fill the disk), others are made and served but not kept. Only image
+ * types are decoded, untrusted loaders are blocked, and an image of more than max_pixels is
+ * refused before it is decoded. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,9 +71,33 @@ static int write_cache(msfs_store_t *st, const msfs_thumb_t *t, const void *buf,
     return 0;
 }
 
-int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, uint64_t max_pixels, uint8_t **data,
-                   size_t *len, int *cached, char *err, size_t errlen)
+/* Number of cached thumbnails of the original t->rel (names "<original>_<W>x<H>.<fmt>"). */
+static unsigned cached_count(const msfs_store_t *st, const msfs_thumb_t *t)
 {
+    char dir[4096];
+    const char *slash = strrchr(t->rel, '/');
+    if (!slash)
+        return 0;
+    const char *orig = slash + 1;
+    size_t olen = strlen(orig);
+    snprintf(dir, sizeof(dir), "%s/%.*s", st->base_dir, (int)(slash - t->rel), t->rel);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    unsigned n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, orig, olen) == 0 && e->d_name[olen] == '_' &&
+            msfs_is_thumb_name(e->d_name))
+            n++;
+    closedir(d);
+    return n;
+}
+
+int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, const msfs_thumb_limits_t *lim,
+                   uint8_t **data, size_t *len, int *cached, char *err, size_t errlen)
+{
+    uint64_t max_pixels = lim->max_pixels;
     char path[4096];
     struct stat sb, cb;
     *data = NULL;
@@ -134,7 +161,10 @@ int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, uint64_t max_pixels,
     *len = n;
     g_free(buf);
     char werr[512];
-    if (write_cache(st, t, *data, n, werr, sizeof(werr)) < 0)
-        snprintf(err, errlen, "thumbnail served but not cached: %s", werr); /* rc stays 0 */
+    if (cached_count(st, t) >= lim->cache_max)
+        snprintf(err, errlen, "thumbnail served but not cached: %s already has ThumbCacheMax "
+                 "%u cached sizes", t->rel, lim->cache_max); /* rc stays 0 */
+    else if (write_cache(st, t, *data, n, werr, sizeof(werr)) < 0)
+        snprintf(err, errlen, "thumbnail served but not cached: %s", werr);
     return 0;
 }

@@ -117,6 +117,7 @@ int msfs_walk(const char *base_dir, msfs_walk_fn fn, void *arg, char *err, size_
 
 typedef struct sweep_s {
     time_t cutoff;
+    const int *stop;
     msfs_sweep_stats_t *st;
 } sweep_t;
 
@@ -159,15 +160,17 @@ static int sweep_orphans(void *arg, int dirfd_, const msfs_entry_t *e)
 static int sweep_leaf(void *arg, int dirfd_, const char *rel)
 {
     sweep_t *s = arg;
+    if (s->stop && __atomic_load_n(s->stop, __ATOMIC_RELAXED))
+        return 1; /* msfs stops: the rest waits for the next sweep */
     for_each_file(dirfd_, rel, sweep_old, s);
     for_each_file(dirfd_, rel, sweep_orphans, s);
     return 0;
 }
 
-int msfs_sweep(const char *base_dir, time_t cutoff, msfs_sweep_stats_t *st, char *err,
-               size_t errlen)
+int msfs_sweep(const char *base_dir, time_t cutoff, const int *stop, msfs_sweep_stats_t *st,
+               char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
-    sweep_t s = {cutoff, st};
-    return for_each_leaf(base_dir, sweep_leaf, &s, err, errlen);
+    sweep_t s = {cutoff, stop, st};
+    return for_each_leaf(base_dir, sweep_leaf, &s, err, errlen) < 0 ? -1 : 0;
 }

@@ -4,7 +4,7 @@
 # ranges (206, Content-Range, 416), "<stored name>_<W>x<H>.<fmt>" thumbnails made with libvips,
 # cached on disk next to the original and served from there the second time, their bounds, a
 # non-image or an image with too many pixels refused (415), thumbnails made while downloads
-# go on, the retention sweep deleting an old file and its thumbnail, and `ttadm msfs usage`.
+# go on, at most ThumbCacheMax sizes of an image cached, the retention sweep deleting an old file and its thumbnail, and `ttadm msfs usage`.
 source "$(dirname "$0")/lib.sh"
 B=$TT_BUILD
 P=$(tt_free_port)
@@ -131,6 +131,8 @@ for i in $(seq 1 8); do
     cmp -s "$TT_TMP/cd$i" "$TT_TMP/photo.png" || ok=0
 done
 tt_check "8 thumbnails and 8 downloads at once all right" test "$ok" = 1
+n=$(find "$DATA/$(dirname "${path#g0/}")" -name "${path##*/}_*" | wc -l)
+tt_check "12 sizes asked, ThumbCacheMax (8) of them cached" test "$n" = 8
 
 # ---- oversize refused before the body ----
 out=$("${TOOL[@]}" early "$P" 20000000)
