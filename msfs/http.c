@@ -377,7 +377,11 @@ static void download_run(msfs_job_t *job)
 static void serve(download_job_t *dj, tt_http_req_t *req)
 {
     char type[64], extra[160];
-    msfs_layout_content_type(dj->rel, type, sizeof(type));
+    if (dj->is_thumb) /* never served by the original: the registered types */
+        snprintf(type, sizeof(type), "image/%s",
+                 strcmp(dj->thumb.fmt, "jpg") == 0 ? "jpeg" : dj->thumb.fmt);
+    else
+        msfs_layout_content_type(dj->rel, type, sizeof(type));
     uint64_t first, last;
     int r = dj->range[0] ? msfs_range_parse(dj->range, dj->len, &first, &last) : 0;
     if (r < 0) {

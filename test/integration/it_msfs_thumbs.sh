@@ -77,7 +77,7 @@ cache=$DATA/${path#g0/}_100x100.jpg
 tt_check "no thumbnail before it is asked" test ! -e "$cache"
 curl -s -D "$TT_TMP/t.h" -o "$TT_TMP/t1.jpg" "$URL/${path}_100x100.jpg"
 tt_check "<path>_100x100.jpg is 200" grep -q '^HTTP/1.1 200' "$TT_TMP/t.h"
-tt_check "... a JPEG (image/jpg as written)" grep -qi '^Content-Type: image/jpg' "$TT_TMP/t.h"
+tt_check "... a JPEG (image/jpeg)" grep -qi '^Content-Type: image/jpeg' "$TT_TMP/t.h"
 tt_check "... of 100x75 (640x480 fitted, aspect kept)" \
     test "$("${TOOL[@]}" size "$TT_TMP/t1.jpg")" = "100 75"
 tt_check "the thumbnail is cached next to the original" cmp -s "$cache" "$TT_TMP/t1.jpg"
