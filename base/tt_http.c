@@ -7,12 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tt_log.h"
 #include "tt_map.h"
 
 #define MAX_HEADERS 64
+/* An answer given while the client may still be sending its body (a refusal after the
+ * headers, a body cut): the rest is read and dropped for up to LINGER_MS after the answer,
+ * and the write side is shut once the answer is out, so that the client reads the answer
+ * and an end of stream instead of a reset that would destroy it. */
+#define LINGER_MS 2000
+#define LINGER_TICK_MS 20
 
 typedef struct http_conn_s http_conn_t;
 
@@ -49,7 +56,10 @@ struct http_conn_s {
     uint64_t start_ms;          /* loop time of the accept */
     uint64_t headers_at;        /* loop time the headers were complete */
     uint64_t body_bytes;        /* body bytes received */
-    tt_timer_t deadline;        /* checks the request deadlines */
+    tt_timer_t deadline;        /* checks the request deadlines (and the linger) */
+    int lingering;              /* answered before the body ended: input is dropped */
+    int shut_wr;                /* the answer is out and the write side shut */
+    uint64_t linger_until;      /* loop time the lingering connection is closed */
 };
 
 static http_conn_t *conn_of(http_parser *p)
@@ -183,7 +193,7 @@ static const http_parser_settings parser_settings = {
 static void http_on_read(tt_conn_t *c)
 {
     http_conn_t *hc = c->udata;
-    if (hc->dispatched) {
+    if (hc->dispatched || hc->lingering) {
         /* One request per connection: anything after it is ignored. */
         tt_buf_consume(&c->in, tt_buf_len(&c->in));
         return;
@@ -260,6 +270,18 @@ static void deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
     (void)t;
     http_conn_t *hc = udata;
     tt_http_server_t *s = hc->req.server;
+    if (s && hc->lingering && tt_conn_is_open(hc->req.conn)) {
+        tt_conn_t *c = hc->req.conn;
+        if (!hc->shut_wr && tt_buf_len(&c->out) == 0 && c->fd >= 0) {
+            shutdown(c->fd, SHUT_WR);
+            hc->shut_wr = 1;
+        }
+        if (tt_loop_now(loop) >= hc->linger_until)
+            tt_conn_close(c, "answered before the end of the request body");
+        else
+            tt_timer_start(loop, &hc->deadline, LINGER_TICK_MS, 0);
+        return;
+    }
     if (!s || hc->dispatched || hc->answered || !tt_conn_is_open(hc->req.conn))
         return;
     uint64_t now = tt_loop_now(loop), due = request_deadline(hc, &s->lim);
@@ -503,6 +525,13 @@ void tt_http_respond_ex(tt_http_req_t *req, int status, const char *content_type
     }
     if (tt_conn_write(req->conn, head, (size_t)n) == 0 && len > 0 && !head_only)
         tt_conn_write(req->conn, body, len);
+    tt_http_server_t *s = req->server;
+    if (s && hc->headers_done && !hc->dispatched && status != 408) {
+        hc->lingering = 1;
+        hc->linger_until = tt_loop_now(s->loop) + LINGER_MS;
+        tt_timer_start(s->loop, &hc->deadline, LINGER_TICK_MS, 0);
+        return;
+    }
     tt_conn_close_after_flush(req->conn, "response sent");
 }
 

@@ -460,8 +460,8 @@ static void ex_handle(tt_http_req_t *req, void *udata)
 }
 
 /* on_too_large answers a body over max_body in its own words, before any of it is read (by its
- * Content-Length) or as a chunked one passes it; tt_http_respond_ex adds header lines and
- * leaves the body out for HEAD. */
+ * Content-Length) or as a chunked one passes it, and the answer reaches a client that keeps
+ * sending (linger); tt_http_respond_ex adds header lines and leaves the body out for HEAD. */
 static void test_too_large_and_ex(void **state)
 {
     (void)state;
@@ -481,6 +481,18 @@ static void test_too_large_and_ex(void **state)
     assert_non_null(strstr(resp, "{\"error_code\":1}"));
     free(resp);
     assert_int_equal(a.bytes, 0);
+    /* a client that sends its body anyway still reads the answer: the rest is read and
+     * dropped, and the answer is followed by an end of stream, not a reset */
+    size_t hl = strlen(big), bl = 300 * 1024;
+    char *with_body = malloc(hl + bl);
+    assert_non_null(with_body);
+    memcpy(with_body, big, hl);
+    memset(with_body + hl, 'x', bl);
+    resp = roundtrip(loop, port, with_body, hl + bl);
+    assert_non_null(strstr(resp, "{\"error_code\":1}"));
+    free(resp);
+    free(with_body);
+    a.requests -= 100;
     const char *chunked = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                           "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
     resp = roundtrip(loop, port, chunked, strlen(chunked));
