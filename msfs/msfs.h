@@ -1,6 +1,8 @@
 /* msfs: shared types. The I/O-free pieces (multipart parsing, file-name rules, the on-disk
- * layout and URL mapping), the store that writes and reads files on worker threads, the
- * bounded worker pools, and the daemon struct that ties them to the HTTP listeners. */
+ * layout and URL mapping, thumbnail names, byte ranges), the walk over the stored files
+ * (retention sweep, ttadm msfs usage), the store that writes and reads files on worker
+ * threads, the libvips thumbnails, the bounded worker pools, and the daemon struct that ties
+ * them to the HTTP listeners. */
 #ifndef MSFS_H
 #define MSFS_H
 
