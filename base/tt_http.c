@@ -7,12 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tt_log.h"
 #include "tt_map.h"
 
 #define MAX_HEADERS 64
+/* An answer given while the client may still be sending its body (a refusal after the
+ * headers, a body cut): the rest is read and dropped for up to LINGER_MS after the answer,
+ * and the write side is shut once the answer is out, so that the client reads the answer
+ * and an end of stream instead of a reset that would destroy it. */
+#define LINGER_MS 2000
+#define LINGER_TICK_MS 20
 
 typedef struct http_conn_s http_conn_t;
 
@@ -49,7 +56,10 @@ struct http_conn_s {
     uint64_t start_ms;          /* loop time of the accept */
     uint64_t headers_at;        /* loop time the headers were complete */
     uint64_t body_bytes;        /* body bytes received */
-    tt_timer_t deadline;        /* checks the request deadlines */
+    tt_timer_t deadline;        /* checks the request deadlines (and the linger) */
+    int lingering;              /* answered before the body ended: input is dropped */
+    int shut_wr;                /* the answer is out and the write side shut */
+    uint64_t linger_until;      /* loop time the lingering connection is closed */
 };
 
 static http_conn_t *conn_of(http_parser *p)
@@ -59,6 +69,9 @@ static http_conn_t *conn_of(http_parser *p)
 
 static void error_response(http_conn_t *hc, int status, const char *text)
 {
+    const tt_http_stream_t *st = hc->req.server ? hc->req.server->stream : NULL;
+    if (status == 413 && st && st->on_too_large && !hc->answered)
+        st->on_too_large(&hc->req, hc->req.server->udata);
     tt_http_respond(&hc->req, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
@@ -180,7 +193,7 @@ static const http_parser_settings parser_settings = {
 static void http_on_read(tt_conn_t *c)
 {
     http_conn_t *hc = c->udata;
-    if (hc->dispatched) {
+    if (hc->dispatched || hc->lingering) {
         /* One request per connection: anything after it is ignored. */
         tt_buf_consume(&c->in, tt_buf_len(&c->in));
         return;
@@ -257,6 +270,18 @@ static void deadline_cb(tt_loop_t *loop, tt_timer_t *t, void *udata)
     (void)t;
     http_conn_t *hc = udata;
     tt_http_server_t *s = hc->req.server;
+    if (s && hc->lingering && tt_conn_is_open(hc->req.conn)) {
+        tt_conn_t *c = hc->req.conn;
+        if (!hc->shut_wr && tt_buf_len(&c->out) == 0 && c->fd >= 0) {
+            shutdown(c->fd, SHUT_WR);
+            hc->shut_wr = 1;
+        }
+        if (tt_loop_now(loop) >= hc->linger_until)
+            tt_conn_close(c, "answered before the end of the request body");
+        else
+            tt_timer_start(loop, &hc->deadline, LINGER_TICK_MS, 0);
+        return;
+    }
     if (!s || hc->dispatched || hc->answered || !tt_conn_is_open(hc->req.conn))
         return;
     uint64_t now = tt_loop_now(loop), due = request_deadline(hc, &s->lim);
@@ -465,12 +490,15 @@ static const char *status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -478,21 +506,39 @@ static const char *status_text(int status)
     }
 }
 
-void tt_http_respond(tt_http_req_t *req, int status, const char *content_type, const void *body,
-                     size_t len)
+void tt_http_respond_ex(tt_http_req_t *req, int status, const char *content_type,
+                        const char *extra_headers, const void *body, size_t len, int head_only)
 {
     http_conn_t *hc = (http_conn_t *)((char *)req - offsetof(http_conn_t, req));
     if (hc->answered || !tt_conn_is_open(req->conn))
         return;
     hc->answered = 1;
-    char head[512];
+    char head[1024];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: %zu\r\n"
-                     "Content-Type: %s\r\nCache-Control: no-cache\r\n\r\n",
-                     status, status_text(status), len, content_type ? content_type : "text/plain");
-    if (tt_conn_write(req->conn, head, (size_t)n) == 0 && len > 0)
+                     "Content-Type: %s\r\nCache-Control: no-cache\r\n%s\r\n",
+                     status, status_text(status), len, content_type ? content_type : "text/plain",
+                     extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        tt_conn_close(req->conn, "response header too long");
+        return;
+    }
+    if (tt_conn_write(req->conn, head, (size_t)n) == 0 && len > 0 && !head_only)
         tt_conn_write(req->conn, body, len);
+    tt_http_server_t *s = req->server;
+    if (s && hc->headers_done && !hc->dispatched && status != 408) {
+        hc->lingering = 1;
+        hc->linger_until = tt_loop_now(s->loop) + LINGER_MS;
+        tt_timer_start(s->loop, &hc->deadline, LINGER_TICK_MS, 0);
+        return;
+    }
     tt_conn_close_after_flush(req->conn, "response sent");
+}
+
+void tt_http_respond(tt_http_req_t *req, int status, const char *content_type, const void *body,
+                     size_t len)
+{
+    tt_http_respond_ex(req, status, content_type, NULL, body, len, 0);
 }
 
 void tt_http_drop(tt_http_req_t *req, const char *why)

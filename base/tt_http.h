@@ -54,6 +54,10 @@ typedef struct tt_http_stream_s {
     int (*on_headers)(tt_http_req_t *req, void *udata);
     int (*on_body)(tt_http_req_t *req, const char *at, size_t len, void *udata);
     void (*on_abort)(tt_http_req_t *req, void *udata);
+    /* Optional: the body is over max_body (its Content-Length, before any of it is read, or
+     * the bytes of a chunked body as they pass it). It answers with tt_http_respond (else the
+     * plain 413 goes out); the connection is closed after the answer either way. */
+    void (*on_too_large)(tt_http_req_t *req, void *udata);
 } tt_http_stream_t;
 
 /* Listens on host:port. NULL with the reason in err. */
@@ -79,6 +83,10 @@ tt_http_req_t *tt_http_find(tt_http_server_t *s, uint64_t id);
 /* Sends the response (Content-Length, Connection: close) and closes after it is written. */
 void tt_http_respond(tt_http_req_t *req, int status, const char *content_type, const void *body,
                      size_t len);
+/* The same with extra header lines (each ending in "\r\n", NULL for none); with head_only
+ * the headers say Content-Length: len but the body is not sent (HEAD). */
+void tt_http_respond_ex(tt_http_req_t *req, int status, const char *content_type,
+                        const char *extra_headers, const void *body, size_t len, int head_only);
 /* Closes without an answer. */
 void tt_http_drop(tt_http_req_t *req, const char *why);
 

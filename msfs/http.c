@@ -1,5 +1,7 @@
 /* The HTTP side of msfs, on the loop thread: GET /<group>/<D1>/<D2>/<name> downloads, POST
- * (any path) uploads a multipart/form-data file, any other method is refused with 403. An
+ * (any path) uploads a multipart/form-data file, any other method is refused with 403. GET
+ * and HEAD serve single byte ranges, and "<stored name>_<W>x<H>.<fmt>" is a thumbnail made
+ * (then cached) by the thumbnail workers. An
  * upload's body is parsed as it arrives and its file part written to a temp file here (page
  * cache writes only); syncing and placing it, and reading downloads, run on the pools; the
  * finished job comes back here, finds its request by id (the client may have left) and
@@ -28,7 +30,7 @@ typedef struct upload_job_s {
     uint64_t req_id;         /* the request, found again with tt_http_find */
     int boundary_code;       /* MSFS_E_NO_BOUNDARY when the Content-Type has none: no parse */
     int name_code;           /* msfs_name_check of the file part's name */
-    int too_big;             /* the file part went over MaxFileSize: no longer written */
+    int too_big;             /* the file part went over MaxFileSize: answered, then cut */
     msfs_name_t name;        /* what the file name gives the stored name */
     int fd;                  /* the temp file, -1 when none is open */
     char *tmp;               /* its path, NULL when there is none (or it was placed) */
@@ -46,9 +48,14 @@ typedef struct download_job_s {
     msfs_t *m;               /* the daemon */
     tt_http_server_t *srv;   /* server of the request */
     uint64_t req_id;         /* the request, found again with tt_http_find */
-    char rel[512];           /* "<D1>/<D2>/<name>" under BaseDir */
+    int head;                /* HEAD: the headers only */
+    int is_thumb;            /* a thumbnail request (thumb is set) */
+    msfs_thumb_t thumb;      /* what to make */
+    char rel[600];           /* "<D1>/<D2>/<name>" under BaseDir (of the file served) */
+    char range[128];         /* the Range header ("" when none) */
     char peer[64];           /* client address, for the logs */
-    int rc;                  /* msfs_store_get result */
+    int rc;                  /* msfs_store_get or msfs_thumb_get result */
+    int cached;              /* the thumbnail came from the cache */
     uint8_t *data;           /* file bytes (malloc'ed) */
     size_t len;              /* their number */
     char err[512];           /* why the read failed */
@@ -159,6 +166,23 @@ static void upload_free(upload_job_t *u)
     free(u);
 }
 
+static void upload_log(const upload_job_t *u, int cancelled)
+{
+    const msfs_t *m = u->m;
+    if (u->code == MSFS_OK)
+        log_info("upload from %s: stored %s/%s (%zu bytes)", u->peer, MSFS_GROUP, u->rel,
+                 u->file_len);
+    else if (u->code == MSFS_E_STORE)
+        log_error("upload from %s failed: %s", u->peer, u->err);
+    else if (u->code == MSFS_E_TOO_BIG)
+        log_info_rl("upload from %s refused: file of %zu bytes is over MaxFileSize %zu",
+                    u->peer, u->file_len, m->max_file);
+    else if (cancelled)
+        log_warn("upload from %s dropped: msfs is stopping", u->peer);
+    else if (u->code != MSFS_E_BUSY)
+        log_info_rl("upload from %s refused: format error %d", u->peer, u->code);
+}
+
 /* The parser met the file part: check its name and open the temp file. */
 static int upload_begin(void *udata, const msfs_part_t *part)
 {
@@ -188,9 +212,9 @@ static int upload_data(void *udata, const uint8_t *p, size_t n)
     if (u->fd < 0)
         return 0;
     if (u->file_len > u->m->max_file) {
-        u->too_big = 1; /* answered with error 1 once the body is in */
+        u->too_big = 1; /* answered with error 1 by stream_body, and cut */
         upload_drop_tmp(u);
-        return 0;
+        return -1;
     }
     if (msfs_write_all(u->fd, p, n) < 0) {
         snprintf(u->err, sizeof(u->err), "cannot write %s: %s", u->tmp, strerror(errno));
@@ -200,12 +224,31 @@ static int upload_data(void *udata, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Headers of any request are in: a POST gets its upload state and parser. */
+/* A body over HttpMaxBody (by its Content-Length before any of it is read, or a chunked one
+ * as it passes it): the original's error 1, then the connection is closed. */
+static void stream_too_large(tt_http_req_t *req, void *udata)
+{
+    msfs_t *m = udata;
+    if (strcmp(req->method, "POST") != 0)
+        return; /* the plain 413 */
+    log_info_rl("upload from %s refused: body over HttpMaxBody %zu", req->conn->peer,
+                m->http.max_body);
+    answer_upload(req, MSFS_E_TOO_BIG, "", "");
+}
+
+/* Headers of any request are in: a POST gets its upload state and parser; one whose
+ * Content-Length cannot hold anything but a file over MaxFileSize is refused at once. */
 static int stream_headers(tt_http_req_t *req, void *udata)
 {
     msfs_t *m = udata;
     if (strcmp(req->method, "POST") != 0)
         return 0;
+    if (req->content_length > (uint64_t)m->max_file + MSFS_FORM_SLACK) {
+        log_info_rl("upload from %s refused: Content-Length %llu is over MaxFileSize %zu",
+                    req->conn->peer, (unsigned long long)req->content_length, m->max_file);
+        answer_upload(req, MSFS_E_TOO_BIG, "", "");
+        return 413; /* answered: the body is not read and the connection closes */
+    }
     upload_job_t *u = calloc(1, sizeof(*u));
     if (!u) {
         log_error("upload from %s: out of memory", req->conn->peer);
@@ -229,6 +272,15 @@ static int stream_body(tt_http_req_t *req, const char *at, size_t len, void *uda
     upload_job_t *u = req->udata;
     if (u && u->boundary_code == MSFS_OK)
         msfs_mpf_feed(&u->mpf, at, len); /* once it has a result, it ignores the rest */
+    if (u && u->too_big && req->content_length == 0) {
+        /* A chunked body has no end in sight: answered now, the rest is not read. (With a
+         * Content-Length, at most MSFS_FORM_SLACK bytes are left: they are read and dropped,
+         * so that the client is reading when the answer comes, not still sending.) */
+        u->code = MSFS_E_TOO_BIG;
+        upload_log(u, 0);
+        answer_upload(req, MSFS_E_TOO_BIG, "", "");
+        return -1;
+    }
     return 0;
 }
 
@@ -242,7 +294,8 @@ static void stream_abort(tt_http_req_t *req, void *udata)
         upload_free(u);
 }
 
-const tt_http_stream_t msfs_http_stream = {stream_headers, stream_body, stream_abort};
+const tt_http_stream_t msfs_http_stream = {stream_headers, stream_body, stream_abort,
+                                           stream_too_large};
 
 static void upload_run(msfs_job_t *job)
 {
@@ -254,23 +307,6 @@ static void upload_run(msfs_job_t *job)
         u->code = MSFS_E_STORE;
     free(u->tmp);
     u->tmp = NULL;
-}
-
-static void upload_log(const upload_job_t *u, int cancelled)
-{
-    const msfs_t *m = u->m;
-    if (u->code == MSFS_OK)
-        log_info("upload from %s: stored %s/%s (%zu bytes)", u->peer, MSFS_GROUP, u->rel,
-                 u->file_len);
-    else if (u->code == MSFS_E_STORE)
-        log_error("upload from %s failed: %s", u->peer, u->err);
-    else if (u->code == MSFS_E_TOO_BIG)
-        log_info_rl("upload from %s refused: file of %zu bytes is over MaxFileSize %zu",
-                    u->peer, u->file_len, m->max_file);
-    else if (cancelled)
-        log_warn("upload from %s dropped: msfs is stopping", u->peer);
-    else if (u->code != MSFS_E_BUSY)
-        log_info_rl("upload from %s refused: format error %d", u->peer, u->code);
 }
 
 static void upload_done(msfs_job_t *job)
@@ -301,7 +337,7 @@ static void upload(msfs_t *m, tt_http_req_t *req)
     int code = u->boundary_code != MSFS_OK ? u->boundary_code : msfs_mpf_finish(&u->mpf);
     if (code == MSFS_OK)
         code = u->name_code;
-    if (code == MSFS_OK && u->too_big)
+    if (u->too_big)
         code = MSFS_E_TOO_BIG;
     u->code = code;
     if (code != MSFS_OK) {
@@ -329,8 +365,40 @@ static void upload(msfs_t *m, tt_http_req_t *req)
 static void download_run(msfs_job_t *job)
 {
     download_job_t *dj = (download_job_t *)job;
-    dj->rc = msfs_store_get(&dj->m->store, dj->rel, MSFS_MAX_SERVE, &dj->data, &dj->len,
-                            dj->err, sizeof(dj->err));
+    if (dj->is_thumb)
+        dj->rc = msfs_thumb_get(&dj->m->store, &dj->thumb, &dj->m->thumb_lim, &dj->data,
+                                &dj->len, &dj->cached, dj->err, sizeof(dj->err));
+    else
+        dj->rc = msfs_store_get(&dj->m->store, dj->rel, MSFS_MAX_SERVE, &dj->data, &dj->len,
+                                dj->err, sizeof(dj->err));
+}
+
+/* 200 with the whole file, 206 with one range, 416 for a range past the end. */
+static void serve(download_job_t *dj, tt_http_req_t *req)
+{
+    char type[64], extra[160];
+    if (dj->is_thumb) /* never served by the original: the registered types */
+        snprintf(type, sizeof(type), "image/%s",
+                 strcmp(dj->thumb.fmt, "jpg") == 0 ? "jpeg" : dj->thumb.fmt);
+    else
+        msfs_layout_content_type(dj->rel, type, sizeof(type));
+    uint64_t first, last;
+    int r = dj->range[0] ? msfs_range_parse(dj->range, dj->len, &first, &last) : 0;
+    if (r < 0) {
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\n", dj->len);
+        tt_http_respond_ex(req, 416, "text/plain", extra, NULL, 0, dj->head);
+        return;
+    }
+    if (r > 0) {
+        snprintf(extra, sizeof(extra),
+                 "Accept-Ranges: bytes\r\nContent-Range: bytes %llu-%llu/%zu\r\n",
+                 (unsigned long long)first, (unsigned long long)last, dj->len);
+        tt_http_respond_ex(req, 206, type, extra, dj->data + first, (size_t)(last - first + 1),
+                           dj->head);
+        return;
+    }
+    tt_http_respond_ex(req, 200, type, "Accept-Ranges: bytes\r\n", dj->data, dj->len,
+                       dj->head);
 }
 
 static void download_done(msfs_job_t *job)
@@ -343,12 +411,31 @@ static void download_done(msfs_job_t *job)
             tt_http_respond(req, 503, "text/plain", NULL, 0);
     } else if (dj->rc == 0) {
         m->downloads++;
-        char type[64];
-        msfs_layout_content_type(dj->rel, type, sizeof(type));
-        log_debug("download by %s: %s (%zu bytes)", dj->peer, dj->rel, dj->len);
+        if (dj->is_thumb) {
+            if (dj->cached)
+                m->thumbs_cached++;
+            else
+                m->thumbs_made++;
+            if (dj->err[0])
+                log_warn_rl("thumbnail %s: %s", dj->rel, dj->err);
+            if (dj->cached)
+                log_debug("thumbnail for %s: %s (%zu bytes) from the cache", dj->peer, dj->rel,
+                          dj->len);
+            else
+                log_info("thumbnail for %s: made %s (%zu bytes)", dj->peer, dj->rel, dj->len);
+        } else {
+            log_debug("download by %s: %s (%zu bytes)", dj->peer, dj->rel, dj->len);
+        }
         if (req)
-            tt_http_respond(req, 200, type, dj->data, dj->len);
-    } else if (dj->rc == -1) {
+            serve(dj, req);
+    } else if (dj->is_thumb && dj->rc != MSFS_THUMB_ERROR) {
+        int status = dj->rc == MSFS_THUMB_MISSING ? 404 : 415;
+        if (status == 415)
+            log_info_rl("thumbnail for %s refused: %s", dj->peer,
+                        dj->err[0] ? dj->err : "not an image type");
+        if (req)
+            tt_http_respond(req, status, "text/plain", NULL, 0);
+    } else if (!dj->is_thumb && dj->rc == -1) {
         log_debug("download by %s: %s not found", dj->peer, dj->rel);
         if (req)
             tt_http_respond(req, 404, "text/plain", NULL, 0);
@@ -364,13 +451,20 @@ static void download_done(msfs_job_t *job)
     free(dj);
 }
 
-static void download(msfs_t *m, tt_http_req_t *req)
+static void download(msfs_t *m, tt_http_req_t *req, int head)
 {
     char rel[512];
+    msfs_thumb_t thumb;
+    int is_thumb = 0;
     if (msfs_layout_map_url(req->url, rel, sizeof(rel)) < 0) {
-        log_debug("download by %s: %s is not a stored file's URL", req->conn->peer, req->url);
-        tt_http_respond(req, 404, "text/plain", NULL, 0);
-        return;
+        int t = msfs_layout_map_thumb(req->url, m->thumb_max_side, &thumb);
+        if (t < 0) {
+            log_debug("download by %s: %s is not a stored file's URL%s", req->conn->peer,
+                      req->url, t == -2 ? " (thumbnail size out of bounds)" : "");
+            tt_http_respond(req, 404, "text/plain", NULL, 0);
+            return;
+        }
+        is_thumb = 1;
     }
     download_job_t *dj = calloc(1, sizeof(*dj));
     if (!dj) {
@@ -383,12 +477,23 @@ static void download(msfs_t *m, tt_http_req_t *req)
     dj->m = m;
     dj->srv = req->server;
     dj->req_id = req->id;
-    snprintf(dj->rel, sizeof(dj->rel), "%s", rel);
+    dj->head = head;
+    dj->is_thumb = is_thumb;
+    if (is_thumb) {
+        dj->thumb = thumb;
+        snprintf(dj->rel, sizeof(dj->rel), "%s", thumb.cache_rel);
+    } else {
+        snprintf(dj->rel, sizeof(dj->rel), "%s", rel);
+    }
+    const char *range = tt_http_header(req, "Range");
+    if (range && strlen(range) < sizeof(dj->range))
+        snprintf(dj->range, sizeof(dj->range), "%s", range);
     snprintf(dj->peer, sizeof(dj->peer), "%s", req->conn->peer);
-    if (msfs_pool_submit(&m->get_pool, &dj->job) < 0) {
+    msfs_pool_t *pool = is_thumb ? &m->thumb_pool : &m->get_pool;
+    if (msfs_pool_submit(pool, &dj->job) < 0) {
         m->refused_busy++;
-        log_warn_rl("download by %s refused: the download queue is full (%zu)", dj->peer,
-                 m->get_queue);
+        log_warn_rl("download by %s refused: the %s queue is full (%zu)", dj->peer,
+                    is_thumb ? "thumbnail" : "download", is_thumb ? m->thumb_queue : m->get_queue);
         tt_http_respond(req, 503, "text/plain", NULL, 0);
         free(dj);
         return;
@@ -398,8 +503,8 @@ static void download(msfs_t *m, tt_http_req_t *req)
 void msfs_http_request(tt_http_req_t *req, void *udata)
 {
     msfs_t *m = udata;
-    if (strcmp(req->method, "GET") == 0)
-        download(m, req);
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        download(m, req, req->method[0] == 'H');
     else if (strcmp(req->method, "POST") == 0)
         upload(m, req);
     else {

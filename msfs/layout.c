@@ -128,27 +128,29 @@ static int stored_name_ok(const char *p, const char *end)
     return 1;
 }
 
-int msfs_layout_map_url(const char *url, char *out, size_t outlen)
+/* Splits "/<group>/<D1>/<D2>/<name>[?query]" and checks group, D1 and D2: 0 with the start
+ * of D1 in *rel, the name in [*name, *end), or -1. */
+static int split_url(const char *url, const char **rel, const char **name, const char **end)
 {
     if (!url || url[0] != '/')
         return -1;
-    const char *end = url + strcspn(url, "?#");
+    const char *e = url + strcspn(url, "?#");
     const char *seg[4], *seg_end[4];
     const char *p = url + 1;
     for (int i = 0; i < 4; i++) {
         seg[i] = p;
-        while (p < end && *p != '/')
+        while (p < e && *p != '/')
             p++;
         seg_end[i] = p;
         if (seg_end[i] == seg[i])
             return -1; /* empty segment */
         if (i < 3) {
-            if (p >= end)
+            if (p >= e)
                 return -1; /* too few segments */
             p++;
         }
     }
-    if (p != end)
+    if (p != e)
         return -1; /* more segments */
     size_t glen = (size_t)(seg_end[0] - seg[0]);
     if (glen > 15)
@@ -158,14 +160,137 @@ int msfs_layout_map_url(const char *url, char *out, size_t outlen)
             return -1;
     size_t d1 = (size_t)(seg_end[1] - seg[1]), d2 = (size_t)(seg_end[2] - seg[2]);
     if (d1 < 3 || d1 > 10 || digits(seg[1], seg_end[1]) != d1 || d2 != 3 ||
-        digits(seg[2], seg_end[2]) != 3 || !stored_name_ok(seg[3], seg_end[3]))
+        digits(seg[2], seg_end[2]) != 3)
         return -1;
-    size_t len = (size_t)(end - seg[1]);
+    *rel = seg[1];
+    *name = seg[3];
+    *end = e;
+    return 0;
+}
+
+int msfs_layout_map_url(const char *url, char *out, size_t outlen)
+{
+    const char *rel, *name, *end;
+    if (split_url(url, &rel, &name, &end) < 0 || !stored_name_ok(name, end))
+        return -1;
+    size_t len = (size_t)(end - rel);
     if (len + 1 > outlen)
         return -1;
-    memcpy(out, seg[1], len);
+    memcpy(out, rel, len);
     out[len] = '\0';
     return 0;
+}
+
+int msfs_thumb_suffix(const char *p, const char *end, unsigned *w, unsigned *h, char *fmt,
+                      size_t fmtlen)
+{
+    if (p >= end || *p != '_')
+        return -1;
+    p++;
+    size_t wn = digits(p, end);
+    if (wn == 0 || wn > 4 || p + wn >= end || p[wn] != 'x')
+        return -1;
+    const char *hp = p + wn + 1;
+    size_t hn = digits(hp, end);
+    if (hn == 0 || hn > 4 || hp + hn >= end || hp[hn] != '.')
+        return -1;
+    const char *ext = hp + hn + 1;
+    size_t en = (size_t)(end - ext);
+    static const char *const fmts[] = {"jpg", "jpeg", "png", "webp"};
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        if (en == strlen(fmts[i]) && strncasecmp(ext, fmts[i], en) == 0) {
+            *w = to_uint(p, wn);
+            *h = to_uint(hp, hn);
+            snprintf(fmt, fmtlen, "%s", i < 2 ? "jpg" : fmts[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int msfs_layout_map_thumb(const char *url, unsigned max_side, msfs_thumb_t *t)
+{
+    const char *rel, *name, *end;
+    memset(t, 0, sizeof(*t));
+    if (split_url(url, &rel, &name, &end) < 0)
+        return -1;
+    /* "<stored name>_<W>x<H>.<fmt>": the suffix starts at the last '_' */
+    const char *us = NULL;
+    for (const char *q = name; q < end; q++)
+        if (*q == '_')
+            us = q;
+    if (!us || !stored_name_ok(name, us) ||
+        msfs_thumb_suffix(us, end, &t->width, &t->height, t->fmt, sizeof(t->fmt)) < 0)
+        return -1;
+    if (t->width == 0 || t->height == 0 || t->width > max_side || t->height > max_side)
+        return -2;
+    size_t orig_len = (size_t)(us - rel), all_len = (size_t)(end - rel);
+    if (all_len + 1 > sizeof(t->cache_rel))
+        return -1;
+    memcpy(t->rel, rel, orig_len);
+    t->rel[orig_len] = '\0';
+    memcpy(t->cache_rel, rel, all_len);
+    t->cache_rel[all_len] = '\0';
+    return 0;
+}
+
+int msfs_is_thumb_name(const char *name)
+{
+    const char *end = name + strlen(name), *us = strrchr(name, '_');
+    unsigned w, h;
+    char fmt[8];
+    return us && stored_name_ok(name, us) &&
+           msfs_thumb_suffix(us, end, &w, &h, fmt, sizeof(fmt)) == 0;
+}
+
+int msfs_is_stored_name(const char *name) { return stored_name_ok(name, name + strlen(name)); }
+
+int msfs_range_parse(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (!h)
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    if (strncasecmp(h, "bytes=", 6) != 0)
+        return 0;
+    const char *p = h + 6;
+    while (*p == ' ')
+        p++;
+    if (strchr(p, ','))
+        return 0; /* several ranges: the whole file (allowed by RFC 9110) */
+    uint64_t a = 0, b = 0;
+    size_t an = 0, bn = 0;
+    for (; is_digit((unsigned char)*p); p++, an++) {
+        if (an >= 19)
+            return 0;
+        a = a * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p != '-')
+        return 0;
+    p++;
+    for (; is_digit((unsigned char)*p); p++, bn++) {
+        if (bn >= 19)
+            return 0;
+        b = b * 10 + (uint64_t)(*p - '0');
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0' || (an == 0 && bn == 0))
+        return 0;
+    if (an == 0) { /* suffix: the last b bytes */
+        if (b == 0 || size == 0)
+            return -1;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return 1;
+    }
+    if (bn > 0 && b < a)
+        return 0; /* invalid: ignored */
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = bn == 0 || b >= size ? size - 1 : b;
+    return 1;
 }
 
 void msfs_layout_content_type(const char *rel_path, char *out, size_t outlen)
@@ -176,6 +301,19 @@ void msfs_layout_content_type(const char *rel_path, char *out, size_t outlen)
     for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
         if (strcasecmp(ext, images[i]) == 0) {
             snprintf(out, outlen, "image/%s", ext); /* as written, as the original */
+            return;
+        }
+    }
+    /* Other types the clients and db_proxy store: the mobile clients' voice is Ogg/Speex
+     * (db_proxy names it "1.audio"). */
+    static const char *const other[][2] = {
+        {"webp", "image/webp"}, {"bmp", "image/bmp"},  {"audio", "audio/ogg"},
+        {"ogg", "audio/ogg"},   {"spx", "audio/ogg"},  {"amr", "audio/amr"},
+        {"mp3", "audio/mpeg"},  {"m4a", "audio/mp4"},  {"wav", "audio/wav"},
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        if (strcasecmp(ext, other[i][0]) == 0) {
+            snprintf(out, outlen, "%s", other[i][1]);
             return;
         }
     }

@@ -1,12 +1,15 @@
 /* msfs: shared types. The I/O-free pieces (multipart parsing, file-name rules, the on-disk
- * layout and URL mapping), the store that writes and reads files on worker threads, the
- * bounded worker pools, and the daemon struct that ties them to the HTTP listeners. */
+ * layout and URL mapping, thumbnail names, byte ranges), the walk over the stored files
+ * (retention sweep, ttadm msfs usage), the store that writes and reads files on worker
+ * threads, the libvips thumbnails, the bounded worker pools, and the daemon struct that ties
+ * them to the HTTP listeners. */
 #ifndef MSFS_H
 #define MSFS_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tt_daemon.h"
 
@@ -127,9 +130,60 @@ int msfs_layout_rel_path(char *out, size_t outlen, uint64_t cnt, uint64_t per_di
  * D2 3 digits, name "<digits>_<digits>[_<W>x<H>].<type>". -1 for anything else. */
 int msfs_layout_map_url(const char *url, char *out, size_t outlen);
 
-/* Content-Type of a stored file: "image/<ext as written>" for jpg, jpeg, png, gif (any case),
- * else application/octet-stream. */
+/* A thumbnail request: "/<group>/<D1>/<D2>/<stored name>_<W>x<H>.<fmt>" (iOS and Mac ask
+ * "<avatar url>_100x100.jpg"), fmt jpg, jpeg, png or webp (any case). */
+typedef struct msfs_thumb_s {
+    char rel[512];        /* "<D1>/<D2>/<stored name>": the original */
+    char cache_rel[600];  /* "<D1>/<D2>/<stored name>_<W>x<H>.<fmt>": the cached thumbnail */
+    unsigned width, height; /* the box */
+    char fmt[8];          /* "jpg", "png" or "webp" (jpeg is jpg) */
+} msfs_thumb_t;
+
+/* 0 with *t filled, -1 not a thumbnail URL, -2 W or H is 0 or over max_side. */
+int msfs_layout_map_thumb(const char *url, unsigned max_side, msfs_thumb_t *t);
+/* The thumbnail suffix "_<W>x<H>.<fmt>" over [p, end): 0 (w, h, fmt set) or -1. */
+int msfs_thumb_suffix(const char *p, const char *end, unsigned *w, unsigned *h, char *fmt,
+                      size_t fmtlen);
+/* Is name (no directory) a stored file's name / a cached thumbnail's name? */
+int msfs_is_stored_name(const char *name);
+int msfs_is_thumb_name(const char *name);
+
+/* A Range header against a file of size bytes: 1 a single satisfiable range [*first, *last],
+ * -1 not satisfiable (416), 0 nothing usable (absent, not "bytes=", several ranges, malformed:
+ * the whole file is served). */
+int msfs_range_parse(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* Content-Type of a stored file: "image/<ext as written>" for jpg, jpeg, png, gif (any case)
+ * as the original, image/webp, image/bmp, audio/ogg for voice (.audio, .ogg, .spx), a few
+ * other audio types, else application/octet-stream. */
 void msfs_layout_content_type(const char *rel_path, char *out, size_t outlen);
+
+/* ---- the walk over the stored files (walk.c) ---- */
+
+typedef struct msfs_entry_s {
+    const char *dir_rel; /* "<D1>/<D2>" */
+    const char *name;    /* file name in it */
+    int is_thumb;        /* a cached thumbnail (else a stored file) */
+    uint64_t size;       /* bytes */
+    time_t mtime;        /* last change */
+} msfs_entry_t;
+
+/* Called for every entry with the fd of its directory; < 0 stops the walk. */
+typedef int (*msfs_walk_fn)(void *arg, int dirfd, const msfs_entry_t *e);
+/* Every stored file and thumbnail under base_dir. 0, fn's < 0, or -1 (reason in err). */
+int msfs_walk(const char *base_dir, msfs_walk_fn fn, void *arg, char *err, size_t errlen);
+
+typedef struct msfs_sweep_stats_s {
+    uint64_t files;  /* stored files deleted */
+    uint64_t thumbs; /* thumbnails deleted (their original was gone) */
+    uint64_t bytes;  /* bytes of both */
+} msfs_sweep_stats_t;
+
+/* Deletes the stored files last changed before cutoff, then the thumbnails whose original is
+ * gone, directory by directory; stops early once *stop (read atomically; may be NULL) is set.
+ * 0 or -1 (BaseDir unreadable; reason in err). */
+int msfs_sweep(const char *base_dir, time_t cutoff, const int *stop, msfs_sweep_stats_t *st,
+               char *err, size_t errlen);
 
 /* ---- the store (store.c): disk I/O, called on worker threads ---- */
 
@@ -175,6 +229,27 @@ int msfs_write_all(int fd, const void *data, size_t len);
 int msfs_store_get(msfs_store_t *st, const char *rel, size_t max, uint8_t **data, size_t *len,
                    char *err, size_t errlen);
 uint64_t msfs_store_count(msfs_store_t *st);
+
+/* ---- thumbnails (thumb.c, libvips) ---- */
+
+#define MSFS_THUMB_MISSING (-1)   /* no such original (404) */
+#define MSFS_THUMB_NOT_IMAGE (-2) /* not an image, undecodable or too many pixels (415) */
+#define MSFS_THUMB_ERROR (-3)     /* encoding or memory (500) */
+
+/* Starts libvips once per process (before any worker). -1 with the reason in err. */
+int msfs_thumb_init(const char *argv0, char *err, size_t errlen);
+void msfs_thumb_shutdown(void);
+typedef struct msfs_thumb_limits_s {
+    uint64_t max_pixels; /* ThumbMaxPixels: larger originals are refused */
+    unsigned cache_max;  /* ThumbCacheMax: cached sizes per original */
+} msfs_thumb_limits_t;
+
+/* The thumbnail t: from the cache when it is there and not older than the original (*cached
+ * = 1), else made from the original, cached (unless the original has cache_max cached sizes
+ * already) and returned. 0 with a malloc'ed *data (err may then say why it was not cached),
+ * or MSFS_THUMB_*. On a worker thread. */
+int msfs_thumb_get(msfs_store_t *st, const msfs_thumb_t *t, const msfs_thumb_limits_t *lim,
+                   uint8_t **data, size_t *len, int *cached, char *err, size_t errlen);
 
 /* ---- worker pools (pool.c) ---- */
 
@@ -225,14 +300,35 @@ typedef struct msfs_s {
     int post_threads;           /* PostThreadCount */
     size_t get_queue;           /* GetQueueSize */
     size_t post_queue;          /* PostQueueSize */
+    unsigned thumb_max_side;    /* ThumbMaxSize: largest W and H of a thumbnail */
+    msfs_thumb_limits_t thumb_lim; /* ThumbMaxPixels, ThumbCacheMax */
+    int thumb_threads;          /* ThumbThreadCount */
+    size_t thumb_queue;         /* ThumbQueueSize */
+    uint32_t retention_days;    /* RetentionDays (0: keep everything) */
+    uint32_t sweep_secs;        /* RetentionSweepSecs: period of the sweep */
+    int thumb_ok;               /* libvips was started */
     msfs_store_t store;         /* the files */
     msfs_pool_t get_pool;       /* download readers */
     msfs_pool_t post_pool;      /* upload writers */
+    msfs_pool_t thumb_pool;     /* thumbnail makers (libvips) */
+    msfs_pool_t sweep_pool;     /* the retention sweep (one thread, one job at a time) */
+    tt_timer_t sweep_timer;     /* starts a sweep every sweep_secs */
+    int sweep_timer_on;         /* sweep_timer was started */
+    int sweep_running;          /* a sweep job is out */
+    int sweep_stop;             /* set (atomically) at the stop: a running sweep ends early */
     uint64_t uploads, downloads;/* answered successfully */
+    uint64_t thumbs_made, thumbs_cached; /* thumbnails made / served from the cache */
     uint64_t refused_busy;      /* requests refused because a queue was full */
 } msfs_t;
 
-/* The HTTP handler: GET downloads, POST uploads, everything else 403. */
+/* Starts the retention sweep timer (nothing when RetentionDays is 0). */
+void msfs_sweep_start(msfs_t *m);
+
+/* Room for the multipart framing and the iOS text part around a file of MaxFileSize: a
+ * Content-Length over MaxFileSize + this is refused before the body is read. */
+#define MSFS_FORM_SLACK (64 * 1024)
+
+/* The HTTP handler: GET and HEAD download (single ranges too), POST uploads, else 403. */
 void msfs_http_request(tt_http_req_t *req, void *udata);
 /* Streams upload bodies: parsed as they arrive, the file part written to a temp file under
  * BaseDir/.tmp (removed when the upload fails or the client leaves). */

@@ -11,6 +11,8 @@ PACKAGES=(
     # base library and daemons
     libhiredis-dev default-libmysqlclient-dev libssl-dev uuid-dev liblog4c-dev
     libhttp-parser-dev libjansson-dev libcurl4-openssl-dev
+    # msfs thumbnails
+    libvips-dev
     # tests
     libcmocka-dev
     # the local stack (started as plain processes, never as system services)

@@ -3,15 +3,18 @@
  * MariaDB, through the same data layer as db_proxy_server (ttdata: prepared statements only).
  * Reads the connection settings (teamtalk_master_*) and PasswordKdfIterations from
  * dbproxyserver.conf. Every change sets
- * `updated` to now, so that clients' incremental sync picks it up. Exit status 0 or 1. */
+ * `updated` to now, so that clients' incremental sync picks it up. `ttadm msfs usage` reads
+ * msfs.conf instead and walks msfs's BaseDir (no database). Exit status 0 or 1. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "msfs.h"
 #include "td_group.h"
 #include "td_mysql.h"
 #include "td_password.h"
@@ -36,8 +39,11 @@ static const char usage_text[] =
     "                           a normal group (type 1); U: a user name or id\n"
     "  group members GID [--add U1,U2,...] [--remove U1,U2,...]\n"
     "  group list               normal groups, with their versions and members\n"
+    "  msfs usage [--by day|dir] stored files and thumbnails under msfs's BaseDir: count,\n"
+    "                           bytes, oldest and newest, per day (UTC) or per directory\n"
     "The configuration file gives teamtalk_master_host/_port/_dbname/_username/_password and\n"
-    "PasswordKdfIterations (default ./dbproxyserver.conf).\n";
+    "PasswordKdfIterations (default ./dbproxyserver.conf); for msfs it is msfs.conf (BaseDir,\n"
+    "RetentionDays; default ./msfs.conf).\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -659,6 +665,144 @@ static int group_list(adm_t *a)
     return 0;
 }
 
+/* ---- msfs usage: a walk over BaseDir (no database) ---- */
+
+typedef struct usage_row_s {
+    char key[32];     /* "YYYY-MM-DD" or "D1/D2" */
+    uint64_t files, bytes;
+} usage_row_t;
+
+typedef struct usage_s {
+    int by_dir;                    /* rows per directory, else per day */
+    uint64_t files, bytes;         /* stored files */
+    uint64_t thumbs, thumb_bytes;  /* cached thumbnails */
+    time_t oldest, newest;         /* of the stored files */
+    char oldest_name[300], newest_name[300];
+    usage_row_t *rows;
+    size_t nrows, cap;
+} usage_t;
+
+static void day_of(time_t t, char *out, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+static void time_of(time_t t, char *out, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static int usage_add(void *arg, int dirfd, const msfs_entry_t *e)
+{
+    (void)dirfd;
+    usage_t *u = arg;
+    if (e->is_thumb) {
+        u->thumbs++;
+        u->thumb_bytes += e->size;
+        return 0;
+    }
+    if (u->files == 0 || e->mtime < u->oldest) {
+        u->oldest = e->mtime;
+        snprintf(u->oldest_name, sizeof(u->oldest_name), "%s/%s", e->dir_rel, e->name);
+    }
+    if (u->files == 0 || e->mtime > u->newest) {
+        u->newest = e->mtime;
+        snprintf(u->newest_name, sizeof(u->newest_name), "%s/%s", e->dir_rel, e->name);
+    }
+    u->files++;
+    u->bytes += e->size;
+    char key[32];
+    if (u->by_dir)
+        snprintf(key, sizeof(key), "%s", e->dir_rel);
+    else
+        day_of(e->mtime, key, sizeof(key));
+    for (size_t i = u->nrows; i > 0; i--) { /* the same key as a recent row, usually */
+        if (strcmp(u->rows[i - 1].key, key) == 0) {
+            u->rows[i - 1].files++;
+            u->rows[i - 1].bytes += e->size;
+            return 0;
+        }
+    }
+    if (u->nrows == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        usage_row_t *r = realloc(u->rows, cap * sizeof(*r));
+        if (!r)
+            return -1;
+        u->rows = r;
+        u->cap = cap;
+    }
+    usage_row_t *r = &u->rows[u->nrows++];
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    r->files = 1;
+    r->bytes = e->size;
+    return 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    return strcmp(((const usage_row_t *)a)->key, ((const usage_row_t *)b)->key);
+}
+
+static int msfs_usage(const char *conf, const opt_t *opts)
+{
+    const char *by = opt(opts, "by");
+    if (by && strcmp(by, "day") != 0 && strcmp(by, "dir") != 0)
+        return fail("--by takes day or dir, not '%s'", by);
+    char err[512];
+    tt_cfg_t *cfg = tt_cfg_load(conf, err, sizeof(err));
+    if (!cfg)
+        return fail("%s", err);
+    const char *base = tt_cfg_str(cfg, "BaseDir", NULL);
+    long long days = 0;
+    if (!base || !*base) {
+        tt_cfg_free(cfg);
+        return fail("%s: no BaseDir", conf);
+    }
+    if (tt_cfg_int(cfg, "RetentionDays", 0, 0, 100000, &days, err, sizeof(err)) < 0) {
+        tt_cfg_free(cfg);
+        return fail("%s", err);
+    }
+    usage_t u;
+    memset(&u, 0, sizeof(u));
+    u.by_dir = by && strcmp(by, "dir") == 0;
+    int rc = msfs_walk(base, usage_add, &u, err, sizeof(err));
+    if (rc < 0) {
+        free(u.rows);
+        fail("%s", rc == -1 && err[0] ? err : "out of memory");
+        tt_cfg_free(cfg);
+        return 1;
+    }
+    printf("msfs storage %s\n", base);
+    printf("stored files: %llu, %llu bytes\n", (unsigned long long)u.files,
+           (unsigned long long)u.bytes);
+    printf("thumbnails: %llu, %llu bytes\n", (unsigned long long)u.thumbs,
+           (unsigned long long)u.thumb_bytes);
+    char t1[64], t2[64];
+    if (u.files) {
+        time_of(u.oldest, t1, sizeof(t1));
+        time_of(u.newest, t2, sizeof(t2));
+        printf("oldest: %s g0/%s\nnewest: %s g0/%s\n", t1, u.oldest_name, t2, u.newest_name);
+    }
+    if (days > 0) {
+        day_of(time(NULL) - (time_t)days * 86400, t1, sizeof(t1));
+        printf("retention: %lld days (files last changed before %s are deleted)\n", days, t1);
+    } else {
+        printf("retention: none (RetentionDays=0, files are kept)\n");
+    }
+    qsort(u.rows, u.nrows, sizeof(u.rows[0]), row_cmp);
+    printf("%-12s %10s %14s\n", u.by_dir ? "directory" : "day (UTC)", "files", "bytes");
+    for (size_t i = 0; i < u.nrows; i++)
+        printf("%-12s %10llu %14llu\n", u.rows[i].key, (unsigned long long)u.rows[i].files,
+               (unsigned long long)u.rows[i].bytes);
+    free(u.rows);
+    tt_cfg_free(cfg);
+    return 0;
+}
+
 /* ---- main ---- */
 
 static int run(adm_t *a, int argc, char **argv, int i)
@@ -726,7 +870,7 @@ static int known(int argc, char **argv, int i)
 
 int main(int argc, char **argv)
 {
-    const char *conf = "dbproxyserver.conf";
+    const char *conf = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -739,6 +883,15 @@ int main(int argc, char **argv)
             return usage();
         }
     }
+    if (i + 1 < argc && strcmp(argv[i], "msfs") == 0 && strcmp(argv[i + 1], "usage") == 0) {
+        const char *pos[1] = {NULL};
+        opt_t usage_opts[] = {{"by", 0, NULL}, {NULL, 0, NULL}};
+        if (parse(argc, argv, i + 2, pos, 0, usage_opts))
+            return 1;
+        return msfs_usage(conf ? conf : "msfs.conf", usage_opts);
+    }
+    if (!conf)
+        conf = "dbproxyserver.conf";
     if (!known(argc, argv, i)) {
         if (i < argc)
             fail("unknown command '%s%s%s'", argv[i], i + 1 < argc ? " " : "",

@@ -400,7 +400,7 @@ static void test_stream(void **state)
     tt_loop_t *loop = tt_loop_new();
     stream_app_t a = {0};
     char err[128];
-    static const tt_http_stream_t st = {st_headers, st_body, st_abort};
+    static const tt_http_stream_t st = {st_headers, st_body, st_abort, NULL};
     tt_http_server_t *s = tt_http_server_new(loop, "127.0.0.1", 0, NULL, st_handle, &a, err,
                                              sizeof(err));
     assert_non_null(s);
@@ -445,6 +445,80 @@ static void test_stream(void **state)
     tt_loop_free(loop);
 }
 
+static void st_too_large(tt_http_req_t *req, void *udata)
+{
+    stream_app_t *a = udata;
+    a->requests += 100;
+    tt_http_respond(req, 200, "text/html", "{\"error_code\":1}", 16);
+}
+
+static void ex_handle(tt_http_req_t *req, void *udata)
+{
+    (void)udata;
+    tt_http_respond_ex(req, 206, "image/png", "Content-Range: bytes 0-3/10\r\n", "abcd", 4,
+                       strcmp(req->method, "HEAD") == 0);
+}
+
+/* on_too_large answers a body over max_body in its own words, before any of it is read (by its
+ * Content-Length) or as a chunked one passes it, and the answer reaches a client that keeps
+ * sending (linger); tt_http_respond_ex adds header lines and leaves the body out for HEAD. */
+static void test_too_large_and_ex(void **state)
+{
+    (void)state;
+    tt_loop_t *loop = tt_loop_new();
+    stream_app_t a = {0};
+    char err[128];
+    static const tt_http_stream_t st = {st_headers, st_body, st_abort, st_too_large};
+    tt_http_limits_t lim = {.max_body = 16};
+    tt_http_server_t *s = tt_http_server_new(loop, "127.0.0.1", 0, &lim, st_handle, &a, err,
+                                             sizeof(err));
+    assert_non_null(s);
+    tt_http_server_set_stream(s, &st);
+    uint16_t port = tt_http_server_port(s);
+    const char *big = "POST /up HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n";
+    char *resp = roundtrip(loop, port, big, strlen(big)); /* no body sent at all */
+    assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    assert_non_null(strstr(resp, "{\"error_code\":1}"));
+    free(resp);
+    assert_int_equal(a.bytes, 0);
+    /* a client that sends its body anyway still reads the answer: the rest is read and
+     * dropped, and the answer is followed by an end of stream, not a reset */
+    size_t hl = strlen(big), bl = 300 * 1024;
+    char *with_body = malloc(hl + bl);
+    assert_non_null(with_body);
+    memcpy(with_body, big, hl);
+    memset(with_body + hl, 'x', bl);
+    resp = roundtrip(loop, port, with_body, hl + bl);
+    assert_non_null(strstr(resp, "{\"error_code\":1}"));
+    free(resp);
+    free(with_body);
+    a.requests -= 100;
+    const char *chunked = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
+    resp = roundtrip(loop, port, chunked, strlen(chunked));
+    assert_non_null(strstr(resp, "{\"error_code\":1}"));
+    free(resp);
+    assert_int_equal(a.requests, 200); /* twice on_too_large, never the handler */
+    tt_http_server_free(s);
+
+    s = tt_http_server_new(loop, "127.0.0.1", 0, NULL, ex_handle, NULL, err, sizeof(err));
+    assert_non_null(s);
+    port = tt_http_server_port(s);
+    resp = roundtrip(loop, port, "GET /x HTTP/1.1\r\n\r\n", 20);
+    assert_non_null(strstr(resp, "HTTP/1.1 206 Partial Content\r\n"));
+    assert_non_null(strstr(resp, "Content-Range: bytes 0-3/10\r\n"));
+    assert_non_null(strstr(resp, "Content-Length: 4\r\n"));
+    assert_non_null(strstr(resp, "\r\n\r\nabcd"));
+    free(resp);
+    resp = roundtrip(loop, port, "HEAD /x HTTP/1.1\r\n\r\n", 21);
+    assert_non_null(strstr(resp, "Content-Length: 4\r\n"));
+    size_t n = strlen(resp);
+    assert_true(n >= 4 && strcmp(resp + n - 4, "\r\n\r\n") == 0); /* no body */
+    free(resp);
+    tt_http_server_free(s);
+    tt_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_request_deadlines),
         cmocka_unit_test(test_per_address_cap),
         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_too_large_and_ex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* msfs: the on-disk layout — directory fan-out from FileCnt and FilesPerDir, stored names with
  * and without the iOS size hint — the strict mapping of download URLs (traversal and anything
- * not in the stored layout refused), download Content-Types, the upload answers' exact JSON
+ * not in the stored layout refused), thumbnail names "<stored>_<W>x<H>.<fmt>" and their
+ * bounds, single byte ranges, download Content-Types, the upload answers' exact JSON
  * and the Host header check. */
 #include <stdio.h>
 #include <string.h>
@@ -141,6 +142,10 @@ static void test_content_type(void **state)
     msfs_layout_content_type("000/000/1_2_3x4.Gif", t, sizeof(t));
     assert_string_equal(t, "image/Gif");
     msfs_layout_content_type("000/000/1_2.audio", t, sizeof(t));
+    assert_string_equal(t, "audio/ogg");
+    msfs_layout_content_type("000/000/1_2.webp", t, sizeof(t));
+    assert_string_equal(t, "image/webp");
+    msfs_layout_content_type("000/000/1_2.bin", t, sizeof(t));
     assert_string_equal(t, "application/octet-stream");
     msfs_layout_content_type("000/000/1_2.svg", t, sizeof(t));
     assert_string_equal(t, "application/octet-stream");
@@ -200,12 +205,104 @@ static void test_host(void **state)
     assert_false(msfs_host_ok(longh));
 }
 
+/* "<stored name>_<W>x<H>.<fmt>": the original's path, the cache path, the box and format;
+ * bounds on W and H; nothing that is not a stored name plus the suffix. */
+static void test_map_thumb(void **state)
+{
+    (void)state;
+    msfs_thumb_t t;
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/001/1418_3.png_100x100.jpg", 2048, &t), 0);
+    assert_string_equal(t.rel, "000/001/1418_3.png");
+    assert_string_equal(t.cache_rel, "000/001/1418_3.png_100x100.jpg");
+    assert_int_equal(t.width, 100);
+    assert_int_equal(t.height, 100);
+    assert_string_equal(t.fmt, "jpg");
+    /* an iOS upload already carries a size hint; a query string is dropped */
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2_0x0.png_310x310.JPEG?x=1", 2048, &t),
+                     0);
+    assert_string_equal(t.rel, "000/000/1_2_0x0.png");
+    assert_string_equal(t.cache_rel, "000/000/1_2_0x0.png_310x310.JPEG");
+    assert_string_equal(t.fmt, "jpg");
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2.jpg_64x48.png", 2048, &t), 0);
+    assert_string_equal(t.fmt, "png");
+    assert_int_equal(t.width, 64);
+    assert_int_equal(t.height, 48);
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2.jpg_20x10.webp", 2048, &t), 0);
+    assert_string_equal(t.fmt, "webp");
+    /* bounds */
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2.jpg_2049x10.jpg", 2048, &t), -2);
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2.jpg_0x10.jpg", 2048, &t), -2);
+    assert_int_equal(msfs_layout_map_thumb("/g0/000/000/1_2.jpg_2048x2048.jpg", 2048, &t), 0);
+    /* not thumbnails */
+    static const char *const bad[] = {
+        "/g0/000/000/1_2.jpg",               /* a plain stored file */
+        "/g0/000/000/1_2.jpg_100x100.gif",   /* format not made */
+        "/g0/000/000/1_2.jpg_100x100",       /* no format */
+        "/g0/000/000/1_2.jpg_100x.jpg",      /* no height */
+        "/g0/000/000/1_2.jpg_x100.jpg",      /* no width */
+        "/g0/000/000/1_2.jpg_12345x1.jpg",   /* five digits */
+        "/g0/000/000/1_2.jpg_100X100.jpg",   /* capital X */
+        "/g0/000/000/x_2.jpg_100x100.jpg",   /* original not a stored name */
+        "/g0/000/000/1_2_100x100.jpg",       /* a stored name (iOS hint), not a thumbnail */
+        "/g0/../000/1_2.jpg_100x100.jpg",    /* traversal */
+        "/g0/000/000/../1_2.jpg_100x100.jpg",
+        "/g0/000/1_2.jpg_100x100.jpg",       /* too few segments */
+        "/g0/000/000/1_2.jpg_100x100.jpg/x", /* too many */
+        "/g0/000/000/1_2.jpg_100x100.jpg_100x100.jpg", /* a thumbnail of a thumbnail */
+        "", "/",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (msfs_layout_map_thumb(bad[i], 2048, &t) != -1)
+            fail_msg("%s taken as a thumbnail", bad[i]);
+    assert_true(msfs_is_thumb_name("1_2.jpg_100x100.jpg"));
+    assert_false(msfs_is_thumb_name("1_2.jpg"));
+    assert_true(msfs_is_stored_name("1_2.jpg"));
+    assert_false(msfs_is_stored_name("1_2.jpg_100x100.jpg"));
+    assert_false(msfs_is_stored_name("msfs.state"));
+}
+
+static void assert_range(const char *h, uint64_t size, int want, uint64_t f, uint64_t l)
+{
+    uint64_t first = 99, last = 99;
+    int rc = msfs_range_parse(h, size, &first, &last);
+    if (rc != want || (want == 1 && (first != f || last != l)))
+        fail_msg("Range '%s' of %llu: %d %llu-%llu, want %d %llu-%llu", h ? h : "(null)",
+                 (unsigned long long)size, rc, (unsigned long long)first,
+                 (unsigned long long)last, want, (unsigned long long)f, (unsigned long long)l);
+}
+
+static void test_range(void **state)
+{
+    (void)state;
+    assert_range(NULL, 100, 0, 0, 0);
+    assert_range("bytes=0-9", 100, 1, 0, 9);
+    assert_range("bytes=10-", 100, 1, 10, 99);
+    assert_range("bytes=-10", 100, 1, 90, 99);
+    assert_range("bytes=-1000", 100, 1, 0, 99);
+    assert_range("bytes=50-1000", 100, 1, 50, 99);
+    assert_range("bytes=99-99", 100, 1, 99, 99);
+    assert_range("Bytes=0-0", 100, 1, 0, 0);
+    assert_range("bytes=100-", 100, -1, 0, 0);  /* past the end: 416 */
+    assert_range("bytes=100-200", 100, -1, 0, 0);
+    assert_range("bytes=-0", 100, -1, 0, 0);
+    assert_range("bytes=0-", 0, -1, 0, 0);      /* an empty file has no byte 0 */
+    assert_range("bytes=-5", 0, -1, 0, 0);
+    assert_range("bytes=9-3", 100, 0, 0, 0);    /* invalid: ignored, whole file */
+    assert_range("bytes=0-1,5-6", 100, 0, 0, 0); /* several: whole file */
+    assert_range("items=0-1", 100, 0, 0, 0);
+    assert_range("bytes=-", 100, 0, 0, 0);
+    assert_range("bytes=a-b", 100, 0, 0, 0);
+    assert_range("bytes=1-2x", 100, 0, 0, 0);
+    assert_range("bytes=99999999999999999999-", 100, 0, 0, 0); /* overflow: ignored */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dirs),       cmocka_unit_test(test_rel_path),
         cmocka_unit_test(test_map_url),    cmocka_unit_test(test_content_type),
         cmocka_unit_test(test_answers),    cmocka_unit_test(test_host),
+        cmocka_unit_test(test_map_thumb),  cmocka_unit_test(test_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * upload and taken back at the next open (also from a larger FileCnt of the config), the
  * directory fan-out on disk, no temp files left behind, one msfs per BaseDir, reads that refuse
  * symlinks, directories and oversize files; streamed uploads stored from their temp file;
- * pools that run every job once, stay within their
+ * the retention sweep (old files and orphaned thumbnails only, nothing outside the layout) and
+ * the walk that `ttadm msfs usage` counts with; pools that run every job once, stay within their
  * queue bound, hand results back on the loop thread and cancel what never started. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "msfs.h"
@@ -402,6 +404,97 @@ static void test_put_tmp(void **state)
     msfs_store_close(&st);
 }
 
+static void make_file(const char *rel, const char *text, time_t mtime)
+{
+    char path[512];
+    path_of(path, sizeof(path), rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int exists(const char *rel)
+{
+    char path[512];
+    path_of(path, sizeof(path), rel);
+    return access(path, F_OK) == 0;
+}
+
+typedef struct count_s {
+    int files, thumbs;
+    uint64_t bytes;
+} count_t;
+
+static int count_cb(void *arg, int dirfd, const msfs_entry_t *e)
+{
+    (void)dirfd;
+    count_t *c = arg;
+    if (e->is_thumb)
+        c->thumbs++;
+    else
+        c->files++;
+    c->bytes += e->size;
+    return 0;
+}
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    char path[512];
+    const char *dirs[] = {"", "000", "000/000", "000/001", "1000", "1000/254", ".tmp", "other"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        path_of(path, sizeof(path), dirs[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    time_t now = time(NULL), old = now - 40 * 86400, cutoff = now - 30 * 86400;
+    make_file("000/000/1_0.png", "old image", old);
+    make_file("000/000/1_0.png_100x100.jpg", "its thumbnail, made yesterday", now - 86400);
+    make_file("000/000/2_1.png", "new image", now);
+    make_file("000/000/2_1.png_100x100.jpg", "new thumbnail", now);
+    make_file("000/001/3_2.audio", "old voice", old);
+    make_file("000/001/9_9.png_10x10.png", "orphaned thumbnail", now);
+    make_file("1000/254/4_3_640x480.png", "old iOS upload", old);
+    make_file("000/000/notes.txt", "not of the layout", old);
+    make_file(".tmp/5_4.png", "a temp file", old);
+    make_file("other/6_5.png", "outside the layout", old);
+    make_file("msfs.state", "FileCnt=7\n", old);
+
+    count_t c = {0};
+    char err[256];
+    path_of(path, sizeof(path), "");
+    assert_int_equal(msfs_walk(path, count_cb, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.files, 4);
+    assert_int_equal(c.thumbs, 3);
+
+    msfs_sweep_stats_t st;
+    int stop = 1; /* a stopping msfs sweeps nothing */
+    assert_int_equal(msfs_sweep(path, cutoff, &stop, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.files + st.thumbs, 0);
+    assert_true(exists("000/000/1_0.png"));
+
+    assert_int_equal(msfs_sweep(path, cutoff, NULL, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.files, 3);
+    assert_int_equal(st.thumbs, 2);
+    assert_false(exists("000/000/1_0.png"));
+    assert_false(exists("000/000/1_0.png_100x100.jpg")); /* its original went */
+    assert_false(exists("000/001/3_2.audio"));
+    assert_false(exists("000/001/9_9.png_10x10.png"));
+    assert_false(exists("1000/254/4_3_640x480.png"));
+    assert_true(exists("000/000/2_1.png"));
+    assert_true(exists("000/000/2_1.png_100x100.jpg"));
+    assert_true(exists("000/000/notes.txt"));
+    assert_true(exists(".tmp/5_4.png"));
+    assert_true(exists("other/6_5.png"));
+    assert_true(exists("msfs.state"));
+
+    path_of(path, sizeof(path), "missing");
+    assert_int_equal(msfs_sweep(path, cutoff, NULL, &st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot read"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_tmp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
         cmocka_unit_test(test_pool_runs_everything),
         cmocka_unit_test(test_pool_bound_and_stop),
     };
