@@ -10,6 +10,7 @@
 #include "ms_buddy.h"
 #include "ms_chat.h"
 #include "ms_dispatch.h"
+#include "ms_file.h"
 #include "ms_gcache.h"
 #include "ms_group.h"
 #include "ms_limits.h"
@@ -158,7 +159,8 @@ static void tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
 
 /* The features, in the order their tables are searched. A new feature is a row here. */
 static const ms_feature_t *const features[] = {&ms_login_feature, &ms_buddy_feature,
-                                               &ms_chat_feature, &ms_group_feature};
+                                               &ms_chat_feature, &ms_group_feature,
+                                               &ms_file_feature};
 
 static int start(tt_daemon_t *d, void *udata)
 {

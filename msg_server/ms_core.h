@@ -80,6 +80,7 @@ struct user_s {
     client_t *clients;  /* logged-in connections on this server */
     int pc_online;      /* route_server says a PC client is online somewhere */
     ms_bucket_t voice;  /* voice messages of this user here (limits.c) */
+    ms_bucket_t file;   /* file requests of this user here (file.c) */
 };
 
 /* One configured upstream address (XxxIP<n>/XxxPort<n>). */
@@ -146,6 +147,7 @@ struct msg_server_s {
     size_t group_ids;                    /* member ids cached over all groups */
     size_t group_cache_max;              /* GroupCacheMembers: the bound of group_ids */
     size_t group_evict;                  /* where the cache drops from next */
+    struct ms_files_s *files;            /* the file feature's links and state (file.c) */
     const ms_feature_t *features[MS_MAX_FEATURES]; /* registered by main.c (dispatch.c) */
     int n_features;
     /* Hooks: how a lower layer reaches up, set by main.c. NULL: nothing to do. */
