@@ -29,8 +29,9 @@ ClientListenIP=127.0.0.1
 ClientListenPort=$P_FS_CL
 MsgServerListenIP=127.0.0.1
 MsgServerListenPort=$P_FS_MS
-FileServerIp1=127.0.0.1
+FileServerIp=127.0.0.1
 TaskTimeout=3600
+OfflineDir=$TT_TMP/fs/offline_file
 DaemonSecret=$TT_DAEMON_SECRET
 CONF
     cd "$TT_TMP/fs" # offline_file/ goes under the working directory
@@ -56,7 +57,7 @@ CONF
         "$TT_TMP/report.pdf"
     "$CLI" -m "127.0.0.1:$P_MS2" -u TT003 files > "$TT_TMP/files.out" 2>&1
     cat "$TT_TMP/files.out"
-    tt_check "ttcli files lists report.pdf from TT001" grep -q 'report.pdf.*TT001' "$TT_TMP/files.out"
+    tt_check "ttcli files lists report.pdf from TT001" grep -q 'TT001.*report.pdf' "$TT_TMP/files.out"
     task=$(awk '/report.pdf/ {print $1; exit}' "$TT_TMP/files.out")
     tt_check "ttcli get-file" "$CLI" -m "127.0.0.1:$P_MS2" -u TT003 get-file "$task" \
         "$TT_TMP/got.pdf"
