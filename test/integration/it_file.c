@@ -375,15 +375,74 @@ static int run_transfer(uint16_t p1, uint16_t p2)
     return 0;
 }
 
+/* One online request of TT001 (msg_server 1) to TT003 (a PC on msg_server 1 too): its result
+ * must be `want`; when it is 0 the mode must be online and TT003 notified. */
+static int run_local(uint16_t p1, long want)
+{
+    ttc_t *u1 = itc_login(p1, "TT001", ITC_PC);
+    ttc_t *u3 = itc_login(p1, "TT003", ITC_PC);
+    if (!u1 || !u3)
+        return check(0, "logins"), 1;
+    IM__File__IMFileRsp *r = request(u1, 3, "local.bin", 10, ONLINE);
+    check(r && r->result_code == want, "online request to a PC on the same msg_server: result %ld",
+          want);
+    if (r && want == 0) {
+        check(r->trans_mode == ONLINE && r->n_ip_addr_list >= 1, "it stays online");
+        IM__File__IMFileNotify *n = notified(u3, T);
+        check(n && strcmp(n->task_id, r->task_id) == 0, "TT003 is notified on the same msg_server");
+        tt_pb_free(n);
+    }
+    tt_pb_free(r);
+    ttc_close(u1);
+    ttc_close(u3);
+    return 0;
+}
+
+/* TT002 (a PC on msg_server 2) takes the next file offered to it online, into path. */
+static int run_receive(uint16_t p2, const char *path)
+{
+    ttc_t *u2 = itc_login(p2, "TT002", ITC_PC);
+    if (!u2)
+        return check(0, "login"), 1;
+    printf("receiver ready\n");
+    fflush(stdout);
+    IM__File__IMFileNotify *n = notified(u2, 30000);
+    check(n && n->trans_mode == ONLINE && n->n_ip_addr_list >= 1,
+          "TT002 is offered a file online");
+    if (n && n->n_ip_addr_list >= 1) {
+        char err[256] = "";
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ttc_t *f = ttc_file_login(n->ip_addr_list[0]->ip, (uint16_t)n->ip_addr_list[0]->port, 2,
+                                  n->task_id, 2, T, err, sizeof(err));
+        int rc = f && fd >= 0 ? ttc_file_fetch(f, 2, n->task_id, ONLINE, fd, n->file_size, 0,
+                                               20000, err, sizeof(err))
+                              : -1;
+        if (rc != 0)
+            printf("  (receive: %s)\n", err);
+        check(rc == 0, "TT002 pulls all %u bytes", n->file_size);
+        ttc_close(f);
+        if (fd >= 0)
+            close(fd);
+    }
+    tt_pb_free(n);
+    ttc_close(u2);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: it_file requests|transfer MS1_PORT MS2_PORT\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: it_file requests|transfer MS1_PORT MS2_PORT\n"
+                        "       it_file local MS1_PORT RESULT | receive MS2_PORT PATH\n");
         return 2;
     }
     uint16_t p1 = (uint16_t)atoi(argv[2]), p2 = (uint16_t)atoi(argv[3]);
     if (strcmp(argv[1], "requests") == 0)
         run_requests(p1, p2);
+    else if (strcmp(argv[1], "local") == 0)
+        run_local(p1, atol(argv[3]));
+    else if (strcmp(argv[1], "receive") == 0)
+        run_receive(p1, argv[3]);
     else
         run_transfer(p1, p2);
     printf("it_file %s: %d failed\n", argv[1], failures + itc_failures());
