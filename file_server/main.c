@@ -82,6 +82,8 @@ static int configure(tt_daemon_t *d, void *udata)
 static int start(tt_daemon_t *d, void *udata)
 {
     file_server_t *fs = udata;
+    tt_timer_init(&fs->tick, tick_cb, fs);
+    tt_timer_init(&fs->sweep, sweep_cb, fs);
     if (!(fs->block = malloc(FS_SEGMENT)))
         return -1;
     if (tt_daemon_listen(d, "ClientListenIP", "ClientListenPort", &fs->client,
@@ -89,9 +91,7 @@ static int start(tt_daemon_t *d, void *udata)
         tt_daemon_listen(d, "MsgServerListenIP", "MsgServerListenPort", &fs->peer,
                          &fs_peer_handler, fs, &fs->msg_servers) < 0)
         return -1;
-    tt_timer_init(&fs->tick, tick_cb, fs);
     tt_timer_start(d->loop, &fs->tick, 1000, 1000);
-    tt_timer_init(&fs->sweep, sweep_cb, fs);
     tt_timer_start(d->loop, &fs->sweep, 0, fs->sweep_every_ms);
     log_notice("advertising %s:%u to clients; offline files in %s (kept %llu s), tasks end "
                "after %llu s without progress, up to %zu tasks, %llu bytes in flight",
@@ -111,6 +111,10 @@ static int discard_unfinished(const fs_task_t *t, void *arg)
 static void finish(tt_daemon_t *d, void *udata)
 {
     file_server_t *fs = udata;
+    if (!fs->block) { /* not started (-t, or a configuration error) */
+        fs_table_free(&fs->tasks);
+        return;
+    }
     tt_timer_stop(d->loop, &fs->tick);
     tt_timer_stop(d->loop, &fs->sweep);
     fs_task_t *batch[128];

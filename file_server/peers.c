@@ -58,7 +58,7 @@ static void transfer_req(file_server_t *fs, tt_conn_t *c, const tt_pdu_t *pdu)
     fs_task_t *t = NULL;
     if (mode != FS_ONLINE && mode != FS_OFFLINE)
         log_warn_rl("IMFileTransferReq from %s: transfer mode %d refused", c->peer, mode);
-    else if (!req->from_user_id || !req->to_user_id || req->from_user_id == req->to_user_id)
+    else if (!req->from_user_id || !req->to_user_id)
         log_warn_rl("IMFileTransferReq from %s: users %u -> %u refused", c->peer,
                     (unsigned)req->from_user_id, (unsigned)req->to_user_id);
     else if (!(t = fs_table_create(&fs->tasks, req->from_user_id, req->to_user_id,

@@ -31,24 +31,38 @@ static const char *dir;
 
 /* ---- file contents: a pattern from the offset, so nothing big is kept in memory ---- */
 
-static uint8_t pat(uint32_t seed, uint64_t i)
+static uint64_t word(uint32_t seed, uint64_t i);
+static uint8_t pat(uint32_t seed, uint64_t i) { return (uint8_t)(word(seed, i) >> (8 * (i & 7))); }
+
+static uint64_t word(uint32_t seed, uint64_t i) /* the 8 bytes of word i >> 3 */
 {
     uint64_t x = (i >> 3) * 0x9e3779b97f4a7c15ull + seed;
-    x ^= x >> 29;
-    return (uint8_t)(x >> (8 * (i & 7)));
+    return x ^ (x >> 29);
 }
 
 static void fill(uint8_t *b, uint32_t seed, uint64_t off, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i < n && ((off + i) & 7); i++)
+        b[i] = pat(seed, off + i);
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = word(seed, off + i);
+        for (int k = 0; k < 8; k++)
+            b[i + (size_t)k] = (uint8_t)(x >> (8 * k));
+    }
+    for (; i < n; i++)
         b[i] = pat(seed, off + i);
 }
 
 static int matches(const uint8_t *b, uint32_t seed, uint64_t off, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != pat(seed, off + i))
+    uint8_t tmp[4096];
+    for (size_t i = 0; i < n; i += sizeof(tmp)) {
+        size_t k = n - i < sizeof(tmp) ? n - i : sizeof(tmp);
+        fill(tmp, seed, off + i, k);
+        if (memcmp(tmp, b + i, k) != 0)
             return 0;
+    }
     return 1;
 }
 
@@ -520,6 +534,23 @@ static void basic(peer_t *ms)
     send_pull(&x, task, B, 2, 0, 100, 1);
     check(closed_within(&x, 3000), "a pull before IMFileLoginReq closes");
     peer_close(&x);
+    /* an uploader sending more than asked, or a frame over the cap, is closed */
+    uint8_t *huge = calloc(1, 2u << 20);
+    for (int k = 0; k < 2; k++) {
+        t = new_task(ms, A, B, SEG * 4, 2);
+        snprintf(task, sizeof(task), "%s", t ? t : "");
+        file_login(&up, A, task, 3);
+        IM__File__IMFilePullDataReq *pq = recv_msg(
+            &up, FILE_CID(PULL_DATA_REQ), &im__file__imfile_pull_data_req__descriptor, NULL, 3000);
+        if (pq)
+            protobuf_c_message_free_unpacked(&pq->base, NULL);
+        send_block(&up, task, A, 0, huge, k == 0 ? SEG + 1 : 2u << 20, 0);
+        check(closed_within(&up, 3000), "%s closes the uploader",
+              k == 0 ? "a block longer than asked" : "a 2 MiB frame (over MaxBlockSize + 1 KiB)");
+        peer_close(&up);
+        check(gone_within(task, ".part", 3000), "and the partial file is deleted");
+    }
+    free(huge);
     /* upload cancelled: the partial file goes */
     t = new_task(ms, A, B, SEG * 4, 2);
     snprintf(task, sizeof(task), "%s", t ? t : "");
@@ -567,6 +598,43 @@ static void expire(peer_t *ms)
     int cut = closed_within(&up, 6000);
     check(cut, "an uploader silent on a pull is cut (%llu ms)",
           (unsigned long long)(now_ms() - t0));
+    peer_close(&up);
+    check(gone_within(task, ".part", 2000), "with its partial file");
+
+    /* a slow uploader: the block asked trickles in, 200 bytes every 200 ms */
+    t = new_task(ms, A, B, SEG * 3, 2);
+    snprintf(task, sizeof(task), "%s", t ? t : "");
+    file_login(&up, A, task, 3);
+    q = recv_msg(&up, FILE_CID(PULL_DATA_REQ), &im__file__imfile_pull_data_req__descriptor, NULL,
+                 3000);
+    if (q)
+        protobuf_c_message_free_unpacked(&q->base, NULL);
+    {
+        IM__File__IMFilePullDataRsp r = IM__FILE__IMFILE_PULL_DATA_RSP__INIT;
+        static uint8_t blk[SEG], frame[SEG + 256];
+        r.task_id = task;
+        r.user_id = A;
+        r.file_data = (ProtobufCBinaryData){SEG, blk};
+        size_t len = protobuf_c_message_pack(&r.base, frame + TT_PDU_HEADER_LEN);
+        tt_pdu_encode_header(frame, (uint32_t)(TT_PDU_HEADER_LEN + len), SID_FILE,
+                             FILE_CID(PULL_DATA_RSP), 0);
+        t0 = now_ms();
+        size_t sent = 0;
+        while (sent < len && now_ms() - t0 < 8000) {
+            if (send(up.fd, frame + sent, 200, MSG_NOSIGNAL) != 200)
+                break;
+            sent += 200;
+            struct pollfd pf = {up.fd, POLLIN, 0};
+            if (poll(&pf, 1, 200) > 0) {
+                uint8_t sink[4096];
+                if (recv(up.fd, sink, sizeof(sink), 0) <= 0)
+                    break;
+            }
+        }
+        check(sent < len && now_ms() - t0 < 6000,
+              "a slow uploader is cut (%zu of %zu bytes sent in %llu ms)", sent, len,
+              (unsigned long long)(now_ms() - t0));
+    }
     peer_close(&up);
     check(gone_within(task, ".part", 2000), "with its partial file");
 
@@ -692,8 +760,10 @@ static void big(peer_t *ms, uint32_t mib, int pid, long max_kb, int bench)
     const uint32_t A = 4001, B = 4002;
     uint32_t size = mib >= 4096 ? 0xffffffffu : mib << 20;
     long before = vm_hwm_kb(pid);
-    const char *t = new_task(ms, A, B, size, 2);
-    char task[64];
+    char task[64], on[64]; /* both made now: the msg_server link may idle out meanwhile */
+    const char *t = bench ? new_task(ms, A, B, size, 1) : "";
+    snprintf(on, sizeof(on), "%s", t ? t : "");
+    t = new_task(ms, A, B, size, 2);
     snprintf(task, sizeof(task), "%s", t ? t : "");
     peer_t up, dn, snd, rcv;
     uint64_t t0 = now_ms();
@@ -713,13 +783,11 @@ static void big(peer_t *ms, uint32_t mib, int pid, long max_kb, int bench)
               after, before, max_kb);
         return;
     }
-    t = new_task(ms, A, B, size, 1);
-    snprintf(task, sizeof(task), "%s", t ? t : "");
-    file_login(&snd, A, task, 1);
-    file_login(&rcv, B, task, 2);
-    expect_state(&rcv, 0, task, A);
+    file_login(&snd, A, on, 1);
+    file_login(&rcv, B, on, 2);
+    expect_state(&rcv, 0, on, A);
     t0 = now_ms();
-    check(online(&snd, &rcv, task, A, B, size, 77), "%u MiB online", mib);
+    check(online(&snd, &rcv, on, A, B, size, 77), "%u MiB online", mib);
     double on_s = secs(t0);
     peer_close(&snd);
     peer_close(&rcv);
