@@ -244,7 +244,8 @@ ttc_t *ttc_file_login(const char *host, uint16_t port, uint32_t user_id, const c
 int ttc_file_serve(ttc_t *f, uint32_t user_id, const char *task, int fd, uint32_t size,
                    int idle_ms, uint64_t *served, char *err, size_t errlen);
 /* The receiving side (roles 2 and 4): pulls size bytes into fd from offset 0 in blocks of
- * `block` (0: TTC_FILE_BLOCK), in order; online it then sends DONE. 0 when every byte came. */
+ * `block` (0: TTC_FILE_BLOCK), in order — online once file_server says the sender is in
+ * (PEER_READY), and then it sends DONE. 0 when every byte came. */
 int ttc_file_fetch(ttc_t *f, uint32_t user_id, const char *task, uint32_t mode, int fd,
                    uint32_t size, uint32_t block, int idle_ms, char *err, size_t errlen);
 /* Sends CANCEL for task as user_id. */

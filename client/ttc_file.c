@@ -211,6 +211,25 @@ int ttc_file_fetch(ttc_t *f, uint32_t user_id, const char *task, uint32_t mode, 
     uint32_t offset = 0;
     if (block == 0 || block > FILE_MAX_PULL)
         block = TTC_FILE_BLOCK;
+    /* Online, a pull before the sender is there ends the task: wait until file_server says
+     * both are in (a person accepting in the Windows client is that slow anyway). */
+    while (mode == IM__BASE_DEFINE__TRANSFER_FILE_TYPE__FILE_TYPE_ONLINE) {
+        ttc_pdu_t *p = NULL;
+        int rc = next_frame(f, idle_ms, &p);
+        if (rc != 0) {
+            set_err(err, errlen, "%s", rc == TTC_TIMEOUT ? "the sender did not come in time"
+                                                         : "file_server closed the connection");
+            return rc;
+        }
+        int st = p->command_id == FCMD(STATE) ? state_of(p) : -1;
+        ttc_pdu_free(p);
+        if (st == IM__BASE_DEFINE__CLIENT_FILE_STATE__CLIENT_FILE_PEER_READY)
+            break;
+        if (st == IM__BASE_DEFINE__CLIENT_FILE_STATE__CLIENT_FILE_CANCEL) {
+            set_err(err, errlen, "%s", "the sender cancelled");
+            return TTC_ERR;
+        }
+    }
     while (offset < size) {
         IM__File__IMFilePullDataReq q = IM__FILE__IMFILE_PULL_DATA_REQ__INIT;
         q.task_id = (char *)task;
