@@ -81,6 +81,16 @@ static fs_link_t *fs_pick(msg_server_t *ms)
     return NULL;
 }
 
+/* Whether fs_pick would find one (without moving the turn on). */
+static int fs_any(const msg_server_t *ms)
+{
+    const ms_files_t *f = ms->files;
+    for (int k = 0; f && k < f->n; k++)
+        if (tt_link_is_up(f->fs[k].link) && f->fs[k].n_ips > 0)
+            return 1;
+    return 0;
+}
+
 static void fs_up(tt_link_t *l, void *udata)
 {
     fs_link_t *fs = udata;
@@ -252,7 +262,7 @@ static void file_request(client_t *c, const tt_pdu_t *pdu)
     }
     user_t *to = ms_user_find(ms, r->to_user_id);
     tt_link_t *route = ms_route_master(ms);
-    if (mode == OFFLINE || (to && has_pc(to)) || !fs_pick(ms)) {
+    if (mode == OFFLINE || (to && has_pc(to)) || !fs_any(ms)) {
         send_transfer(c, ordinal, r, mode);
     } else if (!route) {
         send_transfer(c, ordinal, r, OFFLINE); /* nobody can say the receiver is online */
