@@ -105,6 +105,48 @@ static long listed_from_eventually(ttc_t *c, const char *task, long want)
     return v;
 }
 
+/* Sends cid with a raw body (seq 77). */
+static void send_raw(ttc_t *c, uint16_t cid, const uint8_t *body, size_t len)
+{
+    uint8_t frame[256];
+    tt_pdu_encode_header(frame, (uint32_t)(TT_PDU_HEADER_LEN + len),
+                         IM__BASE_DEFINE__SERVICE_ID__SID_FILE, cid, 77);
+    memcpy(frame + TT_PDU_HEADER_LEN, body, len);
+    ttc_send_raw(c, frame, TT_PDU_HEADER_LEN + len);
+}
+
+/* Junk and a name with a NUL: no answer or a refusal, and the connection goes on. */
+static void junk(ttc_t *u1, ttc_t *u2)
+{
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x07, 0x12};
+    send_raw(u1, FCMD(REQUEST), garbage, sizeof(garbage));
+    send_raw(u1, FCMD(ADD_OFFLINE_REQ), garbage, sizeof(garbage));
+    send_raw(u1, FCMD(DEL_OFFLINE_REQ), garbage, sizeof(garbage));
+    send_raw(u1, FCMD(HAS_OFFLINE_REQ), garbage, sizeof(garbage));
+    /* IMFileReq{from 1, to 2, name "a\0b", size 1, mode 2} */
+    static const uint8_t nul_name[] = {0x08, 0x01, 0x10, 0x02, 0x1a, 0x03, 'a', 0x00,
+                                       'b',  0x20, 0x01, 0x28, 0x02};
+    send_raw(u1, FCMD(REQUEST), nul_name, sizeof(nul_name));
+    ttc_pdu_t *p = NULL;
+    int rc = ttc_wait(u1, FCMD(RESPONSE), T, &p);
+    IM__File__IMFileRsp *r =
+        rc == 0 ? (IM__File__IMFileRsp *)tt_pb_unpack(&im__file__imfile_rsp__descriptor,
+                                                      p->body, p->body_len)
+                : NULL;
+    check(r && r->result_code == 1 && p->seq_num == 77,
+          "a file name with a NUL inside is refused (with the request's seq)");
+    tt_pb_free(r);
+    ttc_pdu_free(p);
+    /* IMFileAddOfflineReq{from 1, to 2, task "t\0x", name "n", size 1} */
+    static const uint8_t nul_task[] = {0x08, 0x01, 0x10, 0x02, 0x1a, 0x03, 't', 0x00,
+                                       'x',  0x22, 0x01, 'n',  0x28, 0x01};
+    send_raw(u1, FCMD(ADD_OFFLINE_REQ), nul_task, sizeof(nul_task));
+    usleep(300000);
+    check(listed_from(u2, "t", NULL) == 0, "a task id with a NUL inside is not registered");
+    check(!ttc_is_closed(u1) && listed_from(u1, "x", NULL) == 0,
+          "after the junk TT001's connection still answers");
+}
+
 static int run_requests(uint16_t p1, uint16_t p2)
 {
     ttc_t *u1 = itc_login(p1, "TT001", ITC_PC);
@@ -128,6 +170,8 @@ static int run_requests(uint16_t p1, uint16_t p2)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = 0;
     check(result_of(u1, 2, longname, OFFLINE, 1) == 1, "a 1099-byte name refused");
+
+    junk(u1, u2);
 
     /* a registration with a forged uploader: stored with the session's user */
     check(ttc_file_add_offline(u1, 3, 2, "task-forged-from", "a.txt", 5) == 0,
