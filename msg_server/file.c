@@ -500,42 +500,30 @@ static void del_offline(client_t *c, const tt_pdu_t *pdu)
 
 static int file_init(msg_server_t *ms)
 {
-    tt_daemon_t *d = &ms->d;
-    char err[512];
-    const char *hosts[MS_MAX_UPSTREAMS];
-    uint16_t ports[MS_MAX_UPSTREAMS];
-    long long rate, burst;
-    int n = tt_cfg_servers(d->cfg, "FileServerIP", "FileServerPort", hosts, ports,
-                           MS_MAX_UPSTREAMS, err, sizeof(err));
-    if (n < 0)
-        return tt_daemon_cfg_error(d, "%s", err);
-    if (tt_daemon_cfg_int(d, "FileRateLimit", 30, 1, 1000000, &rate) < 0 ||
-        tt_daemon_cfg_int(d, "FileRateBurst", 10, 1, 1000000, &burst) < 0)
-        return -1;
     ms_files_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
     f->ms = ms;
-    f->rate = (uint32_t)rate;
-    f->burst = (uint32_t)burst;
+    f->rate = ms->file_rate;
+    f->burst = ms->file_burst;
     ms->files = f;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < ms->n_file_addr; i++) {
         tt_link_opts_t o = {
-            .host = hosts[i],
-            .port = ports[i],
+            .host = ms->file_addr[i].host,
+            .port = ms->file_addr[i].port,
             .backoff_min_ms = ms->reconnect_ms,
             .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
             .max_pdu = ms->client_opts.max_pdu,
-            .auth = tt_daemon_auth(d),
+            .auth = tt_daemon_auth(&ms->d),
         };
         fs_link_t *fs = &f->fs[f->n];
         fs->files = f;
-        if (!(fs->link = tt_link_new(d->loop, &o, &fs_handler, fs)))
+        if (!(fs->link = tt_link_new(ms->d.loop, &o, &fs_handler, fs)))
             return -1;
         f->n++;
         tt_link_start(fs->link);
     }
-    if (n == 0)
+    if (ms->n_file_addr == 0)
         log_notice("no FileServerIP1/FileServerPort1: file requests get an error answer");
     return 0;
 }

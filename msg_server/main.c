@@ -122,9 +122,17 @@ static int configure(tt_daemon_t *d, void *udata)
         read_upstreams(d, "LoginServerIP", "LoginServerPort", ms->login_addr, &ms->n_login_addr,
                        1) < 0 ||
         read_upstreams(d, "RouteServerIP", "RouteServerPort", ms->route_addr, &ms->n_route_addr,
-                       1) < 0)
+                       1) < 0 ||
+        read_upstreams(d, "FileServerIP", "FileServerPort", ms->file_addr, &ms->n_file_addr,
+                       0) < 0)
         return -1;
-    /* push_server and file_server links come with the features that use them */
+    long long file_rate, file_burst;
+    if (tt_daemon_cfg_int(d, "FileRateLimit", 30, 1, 1000000, &file_rate) < 0 ||
+        tt_daemon_cfg_int(d, "FileRateBurst", 10, 1, 1000000, &file_burst) < 0)
+        return -1;
+    ms->file_rate = (uint32_t)file_rate;
+    ms->file_burst = (uint32_t)file_burst;
+    /* the file_server links are the file feature's (file.c), made from file_addr */
     ms->client_opts = (tt_server_opts_t){
         .max_pdu = max_pdu,
         .max_conns = (uint32_t)max_clients,

@@ -123,6 +123,9 @@ struct msg_server_s {
     upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
         route_addr[MS_MAX_UPSTREAMS];
     int n_db_addr, n_login_addr, n_route_addr;
+    upstream_addr_t file_addr[MS_MAX_UPSTREAMS]; /* FileServerIP<n>/FileServerPort<n> (file.c) */
+    int n_file_addr;
+    uint32_t file_rate, file_burst;      /* FileRateLimit a minute, FileRateBurst (file.c) */
     /* runtime */
     tt_server_t *clients_srv;            /* client listener */
     db_link_t db[MS_MAX_DB_LINKS];       /* n_db_addr * db_conns links */
