@@ -253,6 +253,46 @@ static int same_id(const fs_task_t *t, const void *id, size_t len)
 
 /* ---- commands ---- */
 
+/* Why a login is refused, or NULL with *tp its task. A download of a stored file that is not
+ * in memory loads the task from the file's header. */
+static const char *login_check(file_server_t *fs, const IM__File__IMFileLoginReq *q,
+                               fs_task_t **tp, char *err, size_t errlen)
+{
+    int role = (int)q->file_role;
+    if (!fs_task_id_valid(q->task_id))
+        return "not a task id";
+    if (role < FS_SENDER || role > FS_DOWNLOAD)
+        return "unknown role";
+    fs_task_t *t = fs_table_get(&fs->tasks, q->task_id);
+    if (!t && role == FS_DOWNLOAD) {
+        fs_header_t h;
+        int fd;
+        if (fs_store_open(fs, q->task_id, q->user_id, &h, &fd, err, errlen) < 0)
+            return err;
+        if (!(t = fs_table_adopt(&fs->tasks, &h, tt_loop_now(fs->d.loop)))) {
+            close(fd);
+            return "too many tasks";
+        }
+        t->fd = fd;
+    }
+    if (!t)
+        return "no such task";
+    if ((t->mode == FS_ONLINE) != (role == FS_SENDER || role == FS_RECVER))
+        return "role not of this task's mode";
+    if (q->user_id != (side_of(role) == FS_SRC ? t->from : t->to))
+        return "user not bound to this role";
+    if (t->conn[side_of(role)])
+        return "role already taken";
+    if (role == FS_DOWNLOAD && !t->complete)
+        return "upload not finished";
+    if (role == FS_UPLOAD && fs_store_create(fs, t, err, errlen) < 0) {
+        log_error("task %s: %s", t->id, err);
+        return "cannot store the file";
+    }
+    *tp = t;
+    return NULL;
+}
+
 static void login(file_server_t *fs, fs_client_t *cl, tt_conn_t *c, const tt_pdu_t *pdu)
 {
     IM__File__IMFileLoginReq *q = (IM__File__IMFileLoginReq *)tt_pb_unpack(
@@ -261,41 +301,10 @@ static void login(file_server_t *fs, fs_client_t *cl, tt_conn_t *c, const tt_pdu
         tt_conn_close(c, "IMFileLoginReq does not parse");
         return;
     }
-    const char *why = NULL;
     int role = (int)q->file_role;
     fs_task_t *t = NULL;
     char err[256] = "";
-    if (!fs_task_id_valid(q->task_id))
-        why = "not a task id";
-    else if (role < FS_SENDER || role > FS_DOWNLOAD)
-        why = "unknown role";
-    else if (!(t = fs_table_get(&fs->tasks, q->task_id)) && role == FS_DOWNLOAD) {
-        /* a stored file not in memory: its header says who may have it */
-        fs_header_t h;
-        int fd;
-        if (fs_store_open(fs, q->task_id, q->user_id, &h, &fd, err, sizeof(err)) < 0)
-            why = err;
-        else if (!(t = fs_table_adopt(&fs->tasks, &h, tt_loop_now(fs->d.loop)))) {
-            close(fd);
-            why = "too many tasks";
-        } else
-            t->fd = fd;
-    }
-    if (why) {
-    } else if (!t)
-        why = "no such task";
-    else if ((t->mode == FS_ONLINE) != (role == FS_SENDER || role == FS_RECVER))
-        why = "role not of this task's mode";
-    else if (q->user_id != (side_of(role) == FS_SRC ? t->from : t->to))
-        why = "user not bound to this role";
-    else if (t->conn[side_of(role)])
-        why = "role already taken";
-    else if (role == FS_DOWNLOAD && !t->complete)
-        why = "upload not finished";
-    else if (role == FS_UPLOAD && fs_store_create(fs, t, err, sizeof(err)) < 0) {
-        log_error("task %s: %s", t->id, err);
-        why = "cannot store the file";
-    }
+    const char *why = login_check(fs, q, &t, err, sizeof(err));
     if (why) {
         log_info_rl("login of user %u as %s to task %.40s from %s refused: %s",
                     (unsigned)q->user_id, role_name(role), q->task_id, c->peer, why);

@@ -81,7 +81,8 @@ typedef struct fs_header_s {
     char name[512];
 } fs_header_t;
 void fs_header_encode(uint8_t out[FS_HEADER_LEN], const fs_header_t *h);
-/* -1 when a field is not what the original writes (numbers not decimal, id not valid). */
+/* -1 when the id is not valid or from, to or size is not a decimal uint32; an unreadable
+ * time gives 0 and an unterminated name is cut (neither is checked by the original). */
 int fs_header_decode(const uint8_t in[FS_HEADER_LEN], fs_header_t *h);
 
 void fs_table_init(fs_table_t *t, size_t max);

@@ -139,13 +139,19 @@ int fs_header_decode(const uint8_t in[FS_HEADER_LEN], fs_header_t *h)
 {
     uint64_t from, to, size, created;
     memset(h, 0, sizeof(*h));
+    /* what the original checks on a download (to_user, size) and what names the file must be
+     * right; the time and the name (which the original leaves empty) are only informative */
     if (get_field(in, H_ID, 128, h->id, sizeof(h->id)) < 0 || !fs_task_id_valid(h->id) ||
         get_number(in, H_FROM, 64, UINT32_MAX, &from) < 0 ||
         get_number(in, H_TO, 64, UINT32_MAX, &to) < 0 ||
-        get_number(in, H_TIME, 128, UINT64_MAX, &created) < 0 ||
-        get_field(in, H_NAME, 512, h->name, sizeof(h->name)) < 0 ||
         get_number(in, H_SIZE, 64, UINT32_MAX, &size) < 0)
         return -1;
+    if (get_number(in, H_TIME, 128, UINT64_MAX, &created) < 0)
+        created = 0;
+    if (get_field(in, H_NAME, 512, h->name, sizeof(h->name)) < 0) {
+        memcpy(h->name, in + H_NAME, sizeof(h->name) - 1);
+        h->name[sizeof(h->name) - 1] = '\0';
+    }
     h->from = (uint32_t)from;
     h->to = (uint32_t)to;
     h->size = (uint32_t)size;

@@ -551,6 +551,22 @@ static void basic(peer_t *ms)
         check(gone_within(task, ".part", 3000), "and the partial file is deleted");
     }
     free(huge);
+    /* a downloader asking everything at once without reading is cut by the output cap; the
+     * file stays for a later download */
+    uint32_t nsize = 64u << 20;
+    t = new_task(ms, A, B, nsize, 2);
+    snprintf(task, sizeof(task), "%s", t ? t : "");
+    file_login(&up, A, task, 3);
+    upload(&up, task, A, nsize, 88, 0);
+    peer_close(&up);
+    file_login(&dn, B, task, 4);
+    int sent = 0;
+    for (uint32_t off = 0; off < nsize && send_pull(&dn, task, B, 2, off, SEG, 1) == 0;
+         off += SEG)
+        sent++;
+    check(closed_within(&dn, 5000), "a downloader that pulls %d blocks unread is cut", sent);
+    peer_close(&dn);
+    check(file_exists(task, "", NULL), "and the file stays");
     /* upload cancelled: the partial file goes */
     t = new_task(ms, A, B, SEG * 4, 2);
     snprintf(task, sizeof(task), "%s", t ? t : "");

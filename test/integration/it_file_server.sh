@@ -40,6 +40,7 @@ LOG=$TT_LOG_DIR/file_server.log
 tt_check "refused logins logged" grep -q 'refused: user not bound to this role' "$LOG"
 tt_check "second uploader logged" grep -q 'refused: role already taken' "$LOG"
 tt_check "downloaded file deleted (logged)" grep -q 'downloaded: file deleted' "$LOG"
+tt_check "non-reading downloader cut by the output cap" grep -q 'downloader gone (output limit' "$LOG"
 
 run_fs fs_expire expire TaskTimeout=2 OfflineFileTimeout=3 BlockTimeout=2 LoginTimeout=2
 tt_check "expired task logged" grep -q 'expired (no progress' "$LOG"

@@ -122,6 +122,14 @@ static void test_header(void **state)
     memcpy(c, b, sizeof(c));
     c[128] = 0;
     assert_int_equal(fs_header_decode(c, &d), -1);
+    /* only informative fields: a bad time is 0, an unterminated name is cut */
+    memcpy(c, b, sizeof(c));
+    strcpy((char *)c + 256, "soon");
+    memset(c + 384, 'x', 512);
+    assert_int_equal(fs_header_decode(c, &d), 0);
+    assert_int_equal(d.created, 0);
+    assert_int_equal(strlen(d.name), 511);
+    assert_int_equal(d.size, 123456789);
 }
 
 static int is_offline(const fs_task_t *t, void *arg)
