@@ -51,8 +51,6 @@ int cli_cmd_send_file(cli_t *cli, char **args)
     uint32_t to, self = ttc_user_id(cli->c);
     if (cli_resolve_user(cli, args[0], &to))
         return 1;
-    if (to == self)
-        return cli_die("send-file: that is you");
     const char *path = args[1], *name = base_name(path);
     int fd = open(path, O_RDONLY);
     struct stat st;

@@ -91,8 +91,7 @@ static void no_answer(dbp_ctx_t *x, const ProtobufCMessage *m)
 static int add_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     const IM__File__IMFileAddOfflineReq *req = (const IM__File__IMFileAddOfflineReq *)m;
-    if (req->from_user_id == 0 || req->to_user_id == 0 || req->from_user_id == req->to_user_id ||
-        !text_ok(req->task_id, TD_FILE_TASK_MAX, 0) ||
+    if (req->from_user_id == 0 || req->to_user_id == 0 || !text_ok(req->task_id, TD_FILE_TASK_MAX, 0) ||
         !text_ok(req->file_name, TD_FILE_NAME_MAX, 1)) {
         log_info_rl("offline file from user %u to %u refused: bad ids, task id or name",
                     req->from_user_id, req->to_user_id);

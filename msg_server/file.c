@@ -246,7 +246,7 @@ static void file_request(client_t *c, const tt_pdu_t *pdu)
     r->from_user_id = c->user_id; /* the session's, whatever the message said */
     uint32_t mode = r->trans_mode;
     const char *why = NULL;
-    if (r->to_user_id == 0 || r->to_user_id == c->user_id)
+    if (r->to_user_id == 0) /* oneself is allowed, as in the original */
         why = "bad receiver";
     else if (mode != ONLINE && mode != OFFLINE)
         why = "bad mode";
@@ -451,8 +451,7 @@ static void add_offline(client_t *c, const tt_pdu_t *pdu)
         return;
     r->from_user_id = c->user_id;
     int link = ms_db_pick(ms, c);
-    if (r->to_user_id == 0 || r->to_user_id == c->user_id ||
-        !text_ok(pdu, 3, r->task_id, FILE_TASK_MAX, 0) ||
+    if (r->to_user_id == 0 || !text_ok(pdu, 3, r->task_id, FILE_TASK_MAX, 0) ||
         !text_ok(pdu, 4, r->file_name, FILE_STORED_NAME_MAX, 1) || !rate_ok(c)) {
         log_info_rl("offline file of user %u to %u refused: bad receiver, task id or name, or "
                     "over FileRateLimit",
