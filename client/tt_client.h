@@ -16,6 +16,7 @@
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Buddy.pb-c.h"
+#include "IM.File.pb-c.h"
 #include "IM.Group.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Message.pb-c.h"
@@ -214,5 +215,40 @@ IM__Group__IMGroupChangeMemberRsp *ttc_group_change(ttc_t *c, uint32_t group_id,
                                                     uint32_t change_type, const uint32_t *members,
                                                     size_t n, int timeout_ms, char *err,
                                                     size_t errlen);
+
+/* ---- files, as the Windows client transfers them (ttc_file.c; CLIENTS §6) ---- */
+
+#define TTC_FILE_BLOCK (34 * 1024) /* the Windows client's pull size */
+
+/* Asks msg_server for a transfer (mode: TransferFileType 1 online, 2 offline) — 0x0506 /
+ * 0x0507. The answer's trans_mode is the mode to use (an online request to a user without a
+ * PC client becomes offline), ip_addr_list[0] the file_server. */
+IM__File__IMFileRsp *ttc_file_request(ttc_t *c, uint32_t to, const char *name, uint32_t size,
+                                      uint32_t mode, int timeout_ms, char *err, size_t errlen);
+/* The offline files waiting for this user, with a file_server's address — 0x0509 / 0x050a. */
+IM__File__IMFileHasOfflineRsp *ttc_file_offline_list(ttc_t *c, int timeout_ms, char *err,
+                                                     size_t errlen);
+/* Registers an uploaded offline file (0x050b) / deletes one (0x050c); no answer. The server
+ * takes the uploader (add) and the receiver (delete) from the session. 0 sent, -1 error. */
+int ttc_file_add_offline(ttc_t *c, uint32_t from, uint32_t to, const char *task,
+                         const char *name, uint32_t size);
+int ttc_file_del_offline(ttc_t *c, uint32_t from, uint32_t to, const char *task);
+/* Connects to a file_server's client port and logs in to task as user_id with role
+ * (ClientFileRole: 1 online sender, 2 online receiver, 3 offline upload, 4 offline download).
+ * NULL with the reason in err when it cannot or is refused. */
+ttc_t *ttc_file_login(const char *host, uint16_t port, uint32_t user_id, const char *task,
+                      uint32_t role, int timeout_ms, char *err, size_t errlen);
+/* The sending side (roles 1 and 3): answers every pull with the block asked of fd (size bytes,
+ * zero past its end) until file_server says DONE (0), the other side cancels or refuses, the
+ * connection closes or nothing comes for idle_ms (-1 / -2). *served: file bytes sent. */
+int ttc_file_serve(ttc_t *f, uint32_t user_id, const char *task, int fd, uint32_t size,
+                   int idle_ms, uint64_t *served, char *err, size_t errlen);
+/* The receiving side (roles 2 and 4): pulls size bytes into fd from offset 0 in blocks of
+ * `block` (0: TTC_FILE_BLOCK), in order — online once file_server says the sender is in
+ * (PEER_READY), and then it sends DONE. 0 when every byte came. */
+int ttc_file_fetch(ttc_t *f, uint32_t user_id, const char *task, uint32_t mode, int fd,
+                   uint32_t size, uint32_t block, int idle_ms, char *err, size_t errlen);
+/* Sends CANCEL for task as user_id. */
+int ttc_file_cancel(ttc_t *f, const char *task, uint32_t user_id);
 
 #endif

@@ -60,6 +60,11 @@ static void usage(FILE *f)
             "  group add GID USER...       add members\n"
             "  group remove GID USER...    remove members\n"
             "  group leave GID             leave a group\n"
+            "  send-file [--online] USER PATH   send a file through file_server: offline\n"
+            "                     (stored until USER gets it) unless --online (USER's PC\n"
+            "                     client takes it now; offline if USER has no PC online)\n"
+            "  files              offline files waiting for you: task, sender, size, name\n"
+            "  get-file TASK [OUT]  download one (to OUT, default its name here)\n"
             "\n"
             "options:\n"
             "  -s URL        login_server discovery URL (default " DEFAULT_URL ")\n"
@@ -674,6 +679,9 @@ int main(int argc, char **argv)
         {"groups", 0, 0, "", cli_cmd_groups},
         {"group", 2, -1, "create NAME USER..., add|remove GID USER... or leave GID",
          cli_cmd_group},
+        {"send-file", 2, 3, "[--online] USER PATH", cli_cmd_send_file},
+        {"files", 0, 0, "", cli_cmd_files},
+        {"get-file", 1, 2, "TASK [OUT]", cli_cmd_get_file},
     };
     size_t k;
     for (k = 0; k < sizeof(known) / sizeof(known[0]) && strcmp(cmd, known[k].name) != 0; k++)

@@ -56,5 +56,15 @@ int cli_cmd_unread(cli_t *cli, char **args);
 int cli_cmd_sessions(cli_t *cli, char **args);
 int cli_cmd_groups(cli_t *cli, char **args);
 int cli_cmd_group(cli_t *cli, char **args);
+/* A user by login name or id (0 ok, else the exit status, the reason printed). */
+int cli_resolve_user(cli_t *cli, const char *s, uint32_t *id);
+/* The login name of user id, or its number when unknown (the user list loaded once). */
+const char *cli_user_name(cli_t *cli, uint32_t id, char *buf, size_t len);
+
+/* ---- ttcli_file.c ---- */
+
+int cli_cmd_send_file(cli_t *cli, char **args);
+int cli_cmd_files(cli_t *cli, char **args);
+int cli_cmd_get_file(cli_t *cli, char **args);
 
 #endif

@@ -646,3 +646,16 @@ void cli_chat_end(void)
     users = NULL;
     ttc_cipher_free(&cipher);
 }
+
+/* ---- for the other command files (ttcli.h) ---- */
+
+int cli_resolve_user(cli_t *cli, const char *s, uint32_t *id) { return resolve_user(cli, s, id); }
+
+const char *cli_user_name(cli_t *cli, uint32_t id, char *buf, size_t len)
+{
+    if (!users) {
+        char err[512];
+        users = ttc_all_users(cli->c, 0, cli->timeout_ms, err, sizeof(err));
+    }
+    return user_name(id, buf, len);
+}

@@ -18,12 +18,20 @@
 
 /* ---- registration ---- */
 
-/* How many rows of the registered features claim this command (client: 0, db: 1, route: 2). */
-static int claims(const msg_server_t *ms, int table, uint16_t cid)
+/* How many rows of the registered features claim this command (client: 0, db: 1, route: 2;
+ * tagged route rows: 3 with the tag). */
+static int claims(const msg_server_t *ms, int table, uint16_t cid, const char *tag)
 {
     int n = 0;
     for (int k = 0; k < ms->n_features; k++) {
         const ms_feature_t *f = ms->features[k];
+        if (table == 3) {
+            if (!f->route_tag || memcmp(f->route_tag, tag, MS_TAG_LEN) != 0)
+                continue;
+            for (size_t i = 0; i < f->n_tagged_route_answers; i++)
+                n += f->tagged_route_answers[i].cid == cid;
+            continue;
+        }
         if (table == 0) {
             for (size_t i = 0; i < f->n_client_cmds; i++)
                 n += f->client_cmds[i].cid == cid;
@@ -46,18 +54,24 @@ static const char *bad_rows(const msg_server_t *ms, const ms_feature_t *f, uint1
         *cid = r->cid;
         if (!r->fn && (!r->desc || r->before_login))
             return "client command row without a handler";
-        if (claims(ms, 0, r->cid) > 1)
+        if (claims(ms, 0, r->cid, NULL) > 1)
             return "client command claimed twice";
     }
-    for (int table = 1; table <= 2; table++) {
-        const ms_answer_t *t = table == 2 ? f->route_answers : f->db_answers;
-        size_t rows = table == 2 ? f->n_route_answers : f->n_db_answers;
+    if (f->n_tagged_route_answers && (!f->route_tag || strlen(f->route_tag) != MS_TAG_LEN))
+        return "tagged route_server rows without a tag of MS_TAG_LEN bytes";
+    for (int table = 1; table <= 3; table++) {
+        const ms_answer_t *t = table == 3   ? f->tagged_route_answers
+                               : table == 2 ? f->route_answers
+                                            : f->db_answers;
+        size_t rows = table == 3   ? f->n_tagged_route_answers
+                      : table == 2 ? f->n_route_answers
+                                   : f->n_db_answers;
         for (size_t i = 0; i < rows; i++) {
             *cid = t[i].cid;
             if (!t[i].fn && !t[i].desc)
-                return table == 2 ? "route_server row without a handler"
-                                  : "db_proxy_server row without a handler";
-            if (claims(ms, table, t[i].cid) > 1)
+                return table == 1 ? "db_proxy_server row without a handler"
+                                  : "route_server row without a handler";
+            if (claims(ms, table, t[i].cid, f->route_tag) > 1)
                 return table == 2 ? "route_server command claimed twice"
                                   : "db_proxy_server command claimed twice";
         }
@@ -223,9 +237,60 @@ const tt_server_handler_t ms_client_handler = {on_open, on_pdu, on_close, on_ref
 
 /* ---- frames from the upstreams ---- */
 
+/* The payload of a frame's attach_data (field 20, the last one), NULL when it has none. */
+static const uint8_t *attach_payload(const tt_pdu_t *pdu, size_t *plen)
+{
+    size_t pos = 0;
+    tt_pb_field_t f;
+    ProtobufCBinaryData a = {0, NULL};
+    int r;
+    while ((r = tt_pb_next_field(pdu->body, pdu->body_len, &pos, &f)) == 1)
+        if (f.number == 20 && f.wire == 2) {
+            a.len = f.len;
+            a.data = (uint8_t *)f.data;
+        }
+    uint32_t handle, ordinal;
+    const uint8_t *payload;
+    if (r < 0 || ms_attach_decode(&a, &handle, &ordinal, &payload, plen) < 0)
+        return NULL;
+    return payload;
+}
+
+/* A route_server frame for a feature's tagged rows: runs it (1), or 0 when none claims it. */
+static int dispatch_tagged(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    const uint8_t *payload = NULL;
+    size_t plen = 0;
+    int looked = 0;
+    for (int k = 0; k < ms->n_features; k++) {
+        const ms_feature_t *f = ms->features[k];
+        for (size_t i = 0; i < f->n_tagged_route_answers; i++) {
+            const ms_answer_t *a = &f->tagged_route_answers[i];
+            if (a->cid != pdu->command_id)
+                continue;
+            if (!looked) {
+                payload = attach_payload(pdu, &plen);
+                looked = 1;
+            }
+            if (!payload || plen < MS_TAG_LEN || memcmp(payload, f->route_tag, MS_TAG_LEN) != 0)
+                continue;
+            if (a->fn) {
+                a->fn(ms, pdu);
+            } else {
+                client_t *c;
+                tt_pb_free(ms_relay_answer(ms, a->desc, pdu, &c, NULL));
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Runs the row for the command: its handler, or a plain relay to the requester. */
 static void dispatch(msg_server_t *ms, int route, const char *from, const tt_pdu_t *pdu)
 {
+    if (route && dispatch_tagged(ms, pdu))
+        return;
     for (int k = 0; k < ms->n_features; k++) {
         const ms_feature_t *f = ms->features[k];
         const ms_answer_t *t = route ? f->route_answers : f->db_answers;

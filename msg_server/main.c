@@ -10,6 +10,7 @@
 #include "ms_buddy.h"
 #include "ms_chat.h"
 #include "ms_dispatch.h"
+#include "ms_file.h"
 #include "ms_gcache.h"
 #include "ms_group.h"
 #include "ms_limits.h"
@@ -121,9 +122,17 @@ static int configure(tt_daemon_t *d, void *udata)
         read_upstreams(d, "LoginServerIP", "LoginServerPort", ms->login_addr, &ms->n_login_addr,
                        1) < 0 ||
         read_upstreams(d, "RouteServerIP", "RouteServerPort", ms->route_addr, &ms->n_route_addr,
-                       1) < 0)
+                       1) < 0 ||
+        read_upstreams(d, "FileServerIP", "FileServerPort", ms->file_addr, &ms->n_file_addr,
+                       0) < 0)
         return -1;
-    /* push_server and file_server links come with the features that use them */
+    long long file_rate, file_burst;
+    if (tt_daemon_cfg_int(d, "FileRateLimit", 30, 1, 1000000, &file_rate) < 0 ||
+        tt_daemon_cfg_int(d, "FileRateBurst", 10, 1, 1000000, &file_burst) < 0)
+        return -1;
+    ms->file_rate = (uint32_t)file_rate;
+    ms->file_burst = (uint32_t)file_burst;
+    /* the file_server links are the file feature's (file.c), made from file_addr */
     ms->client_opts = (tt_server_opts_t){
         .max_pdu = max_pdu,
         .max_conns = (uint32_t)max_clients,
@@ -158,7 +167,8 @@ static void tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
 
 /* The features, in the order their tables are searched. A new feature is a row here. */
 static const ms_feature_t *const features[] = {&ms_login_feature, &ms_buddy_feature,
-                                               &ms_chat_feature, &ms_group_feature};
+                                               &ms_chat_feature, &ms_group_feature,
+                                               &ms_file_feature};
 
 static int start(tt_daemon_t *d, void *udata)
 {

@@ -80,6 +80,7 @@ struct user_s {
     client_t *clients;  /* logged-in connections on this server */
     int pc_online;      /* route_server says a PC client is online somewhere */
     ms_bucket_t voice;  /* voice messages of this user here (limits.c) */
+    ms_bucket_t file;   /* file requests of this user here (file.c) */
 };
 
 /* One configured upstream address (XxxIP<n>/XxxPort<n>). */
@@ -122,6 +123,9 @@ struct msg_server_s {
     upstream_addr_t db_addr[MS_MAX_UPSTREAMS], login_addr[MS_MAX_UPSTREAMS],
         route_addr[MS_MAX_UPSTREAMS];
     int n_db_addr, n_login_addr, n_route_addr;
+    upstream_addr_t file_addr[MS_MAX_UPSTREAMS]; /* FileServerIP<n>/FileServerPort<n> (file.c) */
+    int n_file_addr;
+    uint32_t file_rate, file_burst;      /* FileRateLimit a minute, FileRateBurst (file.c) */
     /* runtime */
     tt_server_t *clients_srv;            /* client listener */
     db_link_t db[MS_MAX_DB_LINKS];       /* n_db_addr * db_conns links */
@@ -146,6 +150,7 @@ struct msg_server_s {
     size_t group_ids;                    /* member ids cached over all groups */
     size_t group_cache_max;              /* GroupCacheMembers: the bound of group_ids */
     size_t group_evict;                  /* where the cache drops from next */
+    struct ms_files_s *files;            /* the file feature's links and state (file.c) */
     const ms_feature_t *features[MS_MAX_FEATURES]; /* registered by main.c (dispatch.c) */
     int n_features;
     /* Hooks: how a lower layer reaches up, set by main.c. NULL: nothing to do. */

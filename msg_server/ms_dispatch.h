@@ -10,6 +10,7 @@
 #include "ms_core.h"
 
 enum { MS_TO_DB = 0, MS_TO_ROUTE = 1 };
+#define MS_TAG_LEN 4 /* bytes of a route_tag */
 
 /* A client command: handled by fn, or (fn NULL) forwarded upstream as a desc body. */
 typedef struct ms_client_cmd_s {
@@ -38,6 +39,12 @@ struct ms_feature_s {
     size_t n_db_answers;
     const ms_answer_t *route_answers; /* frames from route_server */
     size_t n_route_answers;
+    /* Frames from route_server whose attach_data carries a payload starting with route_tag
+     * (MS_TAG_LEN bytes): they run these rows instead of route_answers', so that a feature
+     * may ask route_server what another one asks too and get its own answers back. */
+    const char *route_tag;
+    const ms_answer_t *tagged_route_answers;
+    size_t n_tagged_route_answers;
     int (*init)(msg_server_t *ms);       /* at start, may be NULL */
     void (*finish)(msg_server_t *ms);    /* at exit, may be NULL */
     void (*client_closed)(client_t *c);  /* a logged-in connection went away, may be NULL */

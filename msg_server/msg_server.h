@@ -10,6 +10,7 @@
 #include "ms_chat.h"
 #include "ms_core.h"
 #include "ms_dispatch.h"
+#include "ms_file.h"
 #include "ms_gcache.h"
 #include "ms_limits.h"
 #include "ms_login.h"

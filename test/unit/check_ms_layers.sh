@@ -20,6 +20,7 @@ default_table='
 5 ms_buddy.h buddy.c
 5 ms_chat.h chat.c
 5 ms_group.h group.c
+5 ms_file.h file.c
 6 main.c
 7 msg_server.h
 '

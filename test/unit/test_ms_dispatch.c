@@ -1,7 +1,8 @@
 /* msg_server's dispatch: the features' tables register once each (a command claimed twice, or
  * a row with nothing to run, is refused); a client's command runs its row, before login only a
  * before_login row runs and anything else closes the connection; an upstream's frame runs its
- * row. */
+ * row, a route_server frame whose attach_data payload starts with a feature's route_tag its
+ * tagged row. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,11 +158,99 @@ static void test_client_and_upstream_frames(void **state)
     tt_loop_free(ms.d.loop);
 }
 
+/* ---- tagged route_server rows ---- */
+
+static int g_tagged;
+static void on_tagged(msg_server_t *ms, const tt_pdu_t *pdu)
+{
+    (void)ms;
+    (void)pdu;
+    g_tagged++;
+}
+static const ms_answer_t tagged_rows[] = {{0x7001, NULL, on_tagged}};
+static const ms_feature_t tagged = {
+    .name = "tagged",
+    .route_tag = "TAGX",
+    .tagged_route_answers = tagged_rows,
+    .n_tagged_route_answers = 1,
+};
+
+/* A body holding only attach_data (field 20) = blob. */
+static size_t attach_body(uint8_t *out, const ProtobufCBinaryData *blob)
+{
+    out[0] = 0xa2; /* field 20, length-delimited */
+    out[1] = 0x01;
+    out[2] = (uint8_t)blob->len; /* < 128 here */
+    memcpy(out + 3, blob->data, blob->len);
+    return 3 + blob->len;
+}
+
+static void route_with_payload(msg_server_t *ms, const char *payload)
+{
+    ProtobufCBinaryData blob = {0, NULL};
+    uint8_t small[12];
+    if (payload) {
+        assert_int_equal(ms_attach_encode_payload(&blob, 1, 2, (const uint8_t *)payload,
+                                                  strlen(payload)),
+                         0);
+    } else {
+        ms_attach_encode(small, 1, 2);
+        blob.data = small;
+        blob.len = 12;
+    }
+    uint8_t body[128];
+    tt_pdu_t pdu;
+    memset(&pdu, 0, sizeof(pdu));
+    pdu.command_id = 0x7001;
+    pdu.body = body;
+    pdu.body_len = (uint32_t)attach_body(body, &blob);
+    ms_dispatch_route(ms, &pdu);
+    if (payload)
+        free(blob.data);
+}
+
+static void test_tagged_route_rows(void **state)
+{
+    (void)state;
+    static msg_server_t ms;
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(ms_dispatch_register(&ms, &fake), 0);
+    assert_int_equal(ms_dispatch_register(&ms, &tagged), 0);
+    /* the same tag and command twice, and a tag of the wrong length, are refused */
+    ms_feature_t again = tagged;
+    again.name = "again";
+    assert_int_equal(ms_dispatch_register(&ms, &again), -1);
+    ms_feature_t short_tag = tagged;
+    short_tag.name = "short";
+    short_tag.route_tag = "TAG";
+    assert_int_equal(ms_dispatch_register(&ms, &short_tag), -1);
+    assert_int_equal(ms.n_features, 2);
+    /* the file feature's rows fit with everybody else's */
+    assert_int_equal(ms_dispatch_register(&ms, &ms_buddy_feature), 0);
+    assert_int_equal(ms_dispatch_register(&ms, &ms_file_feature), 0);
+
+    g_route = g_tagged = 0;
+    route_with_payload(&ms, "TAGXrest");
+    assert_int_equal(g_tagged, 1);
+    assert_int_equal(g_route, 0);
+    route_with_payload(&ms, "OTHRrest"); /* another payload: the plain row */
+    route_with_payload(&ms, NULL);       /* the 12-byte form: the plain row */
+    route_with_payload(&ms, "TA");       /* shorter than a tag */
+    assert_int_equal(g_tagged, 1);
+    assert_int_equal(g_route, 3);
+    tt_pdu_t none;
+    memset(&none, 0, sizeof(none));
+    none.command_id = 0x7001; /* no attach_data at all */
+    ms_dispatch_route(&ms, &none);
+    assert_int_equal(g_route, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_client_and_upstream_frames),
+        cmocka_unit_test(test_tagged_route_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
