@@ -14,7 +14,7 @@ PACKAGES=(
     # msfs thumbnails
     libvips-dev
     # tests
-    libcmocka-dev
+    libcmocka-dev python3-h2 python3-cryptography
     # the local stack (started as plain processes, never as system services)
     mariadb-server mariadb-client redis-server redis-tools
     # scripts
