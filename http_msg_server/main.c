@@ -4,13 +4,18 @@
  * auth) with the HTTP request id in attach_data; the answer finds the request again by it. A
  * member change is also told to route_server (IMGroupChangeMemberNotify, user 0) so that the
  * msg_servers notify the members. Compatibility mode: with AppKey set, the body's app_key must
- * equal it (error 2 otherwise); without it, app_key is only required to be a string. */
+ * equal it (error 2 otherwise); without it, app_key is only required to be a string.
+ * The /api/v1 endpoints (docs/HTTP_API.md) are signed (hs_auth.h, keys ApiKey<n>); failed
+ * signature checks are counted per source address and over ApiFailLimit a minute the address
+ * gets 429 without a check. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Group.pb-c.h"
+#include "hs_auth.h"
 #include "tt_daemon.h"
 #include "tt_link.h"
 #include "tt_log.h"
@@ -22,6 +27,14 @@
 #define ATTACH_TYPE_HANDLE 1  /* attach_data: type, handle, service type (BE uint32 each) */
 #define SID_GROUP IM__BASE_DEFINE__SERVICE_ID__SID_GROUP
 #define GROUP(x) IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_##x
+#define MAX_API_KEYS 64
+#define FAIL_SLOTS 1024       /* source addresses tracked for failed signatures */
+
+typedef struct fail_slot_s {
+    char addr[56];
+    int64_t minute;           /* unix time / 60 of the count */
+    uint32_t count;
+} fail_slot_t;
 
 enum { E_OK = 0, E_PARAM = 1, E_APPKEY = 2, E_SERVER = 10, E_CREATE = 11, E_CHANGE = 12 };
 
@@ -42,7 +55,12 @@ typedef struct http_msg_server_s {
     unsigned db_next;           /* round robin */
     tt_link_t *route[MAX_ROUTE];
     int n_route;
+    hs_auth_t auth;             /* /api/v1 keys and nonces */
+    long long fail_limit;       /* failed signatures per address and minute before 429 */
+    fail_slot_t fails[FAIL_SLOTS];
 } http_msg_server_t;
+
+static const char V1_MARK; /* req->udata of an /api/v1 request: JSON content type */
 
 /* ---- answers ---- */
 
@@ -71,8 +89,9 @@ static void answer(tt_http_req_t *req, int code, int with_gid, uint32_t gid)
         tt_http_drop(req, "no memory");
         return;
     }
-    tt_http_respond_ex(req, 200, "text/html;charset=utf-8", "Cache-Control: no-cache\r\n", s,
-                       strlen(s), 0);
+    tt_http_respond_ex(req, 200,
+                       req->udata == &V1_MARK ? "application/json" : "text/html;charset=utf-8",
+                       "Cache-Control: no-cache\r\n", s, strlen(s), 0);
     free(s);
 }
 
@@ -286,9 +305,131 @@ static int change_members(http_msg_server_t *hs, tt_http_req_t *req, json_t *o, 
     return 0;
 }
 
+/* ---- /api/v1: signed requests ---- */
+
+static void api_error(tt_http_req_t *req, int status, const char *msg)
+{
+    json_t *o = json_pack("{s:s}", "error", msg);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s)
+        tt_http_respond(req, status, "application/json", s, strlen(s));
+    else
+        tt_http_drop(req, "no memory");
+    free(s);
+}
+
+/* The source address of req without its port. */
+static void peer_addr(tt_http_req_t *req, char out[56])
+{
+    snprintf(out, 56, "%s", req->conn->peer);
+    char *colon = strrchr(out, ':');
+    if (colon)
+        *colon = '\0';
+}
+
+static fail_slot_t *fail_slot(http_msg_server_t *hs, const char *addr, int64_t minute, int add)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = addr; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    fail_slot_t *f = &hs->fails[h % FAIL_SLOTS]; /* a collision shares a count: stricter */
+    if (f->minute != minute || strcmp(f->addr, addr) != 0) {
+        if (!add)
+            return f->minute == minute ? f : NULL;
+        snprintf(f->addr, sizeof(f->addr), "%s", addr);
+        f->minute = minute;
+        f->count = 0;
+    }
+    return f;
+}
+
+typedef struct route_s {
+    const char *path;
+    const char *perm;
+    int create; /* 1: group create, 0: member change */
+} route_t;
+
+static const route_t routes[] = {
+    {"/api/v1/group/create", "group.write", 1},
+    {"/api/v1/group/members", "group.write", 0},
+};
+
+static void on_api(http_msg_server_t *hs, tt_http_req_t *req)
+{
+    const route_t *rt = NULL;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strcmp(req->url, routes[i].path) == 0)
+            rt = &routes[i];
+    if (!rt) {
+        api_error(req, 404, "no such endpoint");
+        return;
+    }
+    if (strcmp(req->method, "POST") != 0) {
+        api_error(req, 405, "POST only");
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    char addr[56];
+    peer_addr(req, addr);
+    fail_slot_t *f = fail_slot(hs, addr, now / 60, 0);
+    if (f && f->count >= hs->fail_limit) {
+        api_error(req, 429, "too many failed signatures from this address");
+        return;
+    }
+    size_t len = tt_buf_len(&req->body);
+    hs_request_t r = {.method = req->method, .path = req->url,
+                      .key = tt_http_header(req, "X-TT-Key"),
+                      .timestamp = tt_http_header(req, "X-TT-Timestamp"),
+                      .nonce = tt_http_header(req, "X-TT-Nonce"),
+                      .signature = tt_http_header(req, "X-TT-Signature"),
+                      .body = len ? req->body.data + req->body.start : NULL, .body_len = len};
+    const hs_key_t *key;
+    hs_result_t res = hs_auth_check(&hs->auth, &r, rt->perm, now, &key);
+    if (res == HS_FORBIDDEN) {
+        log_warn_rl("key %s lacks %s for %s", key->name, rt->perm, rt->path);
+        api_error(req, 403, hs_result_str(res));
+        return;
+    }
+    if (res == HS_FULL) {
+        api_error(req, 429, hs_result_str(res));
+        return;
+    }
+    if (res != HS_OK) {
+        fail_slot(hs, addr, now / 60, 1)->count++;
+        log_warn_rl("%s %s from %s refused: %s", req->method, rt->path, addr,
+                    hs_result_str(res));
+        api_error(req, 401, hs_result_str(res));
+        return;
+    }
+    json_error_t jerr;
+    json_t *o = len ? json_loadb((const char *)r.body, len, 0, &jerr) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        api_error(req, 400, "the body is not a JSON object (UTF-8)");
+        return;
+    }
+    req->udata = (void *)&V1_MARK;
+    uint8_t a[12];
+    tt_put32(a, ATTACH_TYPE_HANDLE);
+    tt_put32(a + 4, (uint32_t)req->id);
+    tt_put32(a + 8, 0);
+    ProtobufCBinaryData attach = {sizeof(a), a};
+    log_info("%s by key %s", rt->path, key->name);
+    if (rt->create)
+        create_group(hs, req, o, db_link(hs), &attach);
+    else
+        change_members(hs, req, o, db_link(hs), &attach);
+    json_decref(o);
+}
+
 static void on_http(tt_http_req_t *req, void *udata)
 {
     http_msg_server_t *hs = udata;
+    if (strncmp(req->url, "/api/v1/", 8) == 0) {
+        on_api(hs, req);
+        return;
+    }
     int create = strcmp(req->url, "/query/CreateGroup") == 0;
     if (!create && strcmp(req->url, "/query/ChangeMembers") != 0) {
         tt_http_drop(req, "unknown path"); /* as the original: no answer */
@@ -354,6 +495,34 @@ static int configure(tt_daemon_t *d, void *udata)
     for (int i = 0; i < n; i++)
         snprintf(hs->route_host[i], sizeof(hs->route_host[i]), "%s", hosts[i]);
     hs->n_route_addr = n;
+    long long window, cap;
+    if (tt_daemon_cfg_int(d, "ApiWindow", 300, 10, 3600, &window) < 0 ||
+        tt_daemon_cfg_int(d, "ApiNonceCap", 10000, 16, 1000000, &cap) < 0 ||
+        tt_daemon_cfg_int(d, "ApiFailLimit", 10, 1, 1000000, &hs->fail_limit) < 0)
+        return -1;
+    hs_key_t *keys = calloc(MAX_API_KEYS, sizeof(*keys));
+    if (!keys)
+        return tt_daemon_cfg_error(d, "no memory");
+    int nk = 0;
+    for (; nk < MAX_API_KEYS; nk++) {
+        char name[32];
+        snprintf(name, sizeof(name), "ApiKey%d", nk + 1);
+        const char *spec = tt_cfg_str(d->cfg, name, NULL);
+        if (!spec)
+            break;
+        if (hs_key_parse(spec, &keys[nk], err, sizeof(err)) < 0) {
+            free(keys);
+            return tt_daemon_cfg_error(d, "%s: %s", name, err); /* the reason, not the value */
+        }
+        for (int j = 0; j < nk; j++)
+            if (strcmp(keys[j].name, keys[nk].name) == 0) {
+                free(keys);
+                return tt_daemon_cfg_error(d, "%s: key name used twice", name);
+            }
+    }
+    hs_auth_free(&hs->auth); /* configure may run again (-t then start) */
+    if (hs_auth_init(&hs->auth, keys, nk, (uint32_t)window, (size_t)cap) < 0)
+        return tt_daemon_cfg_error(d, "no memory for the nonce store");
     const char *k = tt_cfg_str(d->cfg, "AppKey", NULL);
     hs->app_key = k && k[0] ? k : NULL;
     /* The API's bodies are small JSON: a body over HttpMaxBody is refused with 413 as soon as
@@ -386,6 +555,7 @@ static int start(tt_daemon_t *d, void *udata)
             hs->n_route++;
     if (hs->app_key)
         log_notice("compatibility mode: the body's app_key must match AppKey");
+    log_notice("%d API keys for /api/v1", hs->auth.n_keys);
     return tt_daemon_listen_http(d, "ListenIP", "ListenPort", &hs->http, on_http, hs, &hs->api);
 }
 
@@ -397,6 +567,7 @@ static void finish(tt_daemon_t *d, void *udata)
         tt_link_free(hs->db[i]);
     for (int i = 0; i < hs->n_route; i++)
         tt_link_free(hs->route[i]);
+    hs_auth_free(&hs->auth);
 }
 
 static const tt_daemon_ops_t ops = {configure, start, finish};

@@ -8,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 tt_suite_start
 P_API=$(tt_free_port)
+S1=secret-one-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+S2=secret-two-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
 cat > "$TT_TMP/httpmsg.conf" <<CONF
 ListenIP=127.0.0.1
 ListenPort=$P_API
@@ -19,6 +21,9 @@ RouteServerPort1=$P_ROUTE
 DaemonSecret=$TT_DAEMON_SECRET
 AppKey=compat-key-1
 HttpMaxBody=4096
+ApiKey1=crm:$S1:group.write,msg.send
+ApiKey2=ro:$S2:online.read
+ApiFailLimit=12
 CONF
 tt_start http_msg_server "$TT_BUILD/http_msg_server/http_msg_server" "$TT_TMP/httpmsg.conf"
 tt_check "http_msg_server up" tt_wait_port "$P_API"
@@ -112,6 +117,52 @@ big=$(python3 -c 'print("{\"app_key\":\"" + "x" * 5000 + "\"}")')
 st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --data-binary "$big" "$URL/query/CreateGroup")
 tt_check "a body over HttpMaxBody (4096): 413" test "$st" = 413
 tt_check "http_msg_server still up" tt_alive "$TT_PID_http_msg_server"
+
+# /api/v1: signed requests (hs_api.py signs as docs/HTTP_API.md says)
+HS=(python3 "$(dirname "$0")/hs_api.py" "$P_API")
+out=$("${HS[@]}" /api/v1/group/create crm "$S1" '{"group_name":"签名群","group_type":1,"group_avatar":"","user_id_list":[7,8]}')
+tt_check "v1 group/create signed: 200, 0 and a group_id ($out)" \
+    grep -q '^200 {"error_code":0,"error_msg":"成功","group_id":[1-9][0-9]*}$' <<<"$out"
+g2=$(sed 's/.*"group_id":\([0-9]*\).*/\1/' <<<"$out")
+tt_check "... stored with 2 members" test "$(members "$g2")" = 2
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":1,\"user_id_list\":[9]}" --nonce fixed-nonce-1)
+tt_check "v1 group/members signed: 200 0" test "$out" = '200 {"error_code":0,"error_msg":"成功"}'
+tt_check "... 3 members" test "$(members "$g2")" = 3
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}" --nonce fixed-nonce-1)
+tt_check "a replayed nonce: 401" test "$out" = '401 {"error":"noncealreadyused"}'
+tt_check "... nothing changed" test "$(members "$g2")" = 3
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}" --bad-sig)
+tt_check "a wrong signature: 401" test "$out" = '401 {"error":"badsignature"}'
+out=$("${HS[@]}" /api/v1/group/members crm "$S2" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}")
+tt_check "signed with another key's secret: 401" test "$out" = '401 {"error":"badsignature"}'
+out=$("${HS[@]}" /api/v1/group/members nobody "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}")
+tt_check "an unknown key: 401, told as a bad signature" test "$out" = '401 {"error":"badsignature"}'
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}" --no-sig)
+tt_check "no signature: 401" grep -q '^401 {"error":"missing' <<<"$out"
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}" --ts-offset -400)
+tt_check "a stale timestamp (400 s ago, window 300): 401" test "$out" = '401 {"error":"timestampoutsidethewindow"}'
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}" --ts-offset 400)
+tt_check "a timestamp 400 s ahead: 401" test "$out" = '401 {"error":"timestampoutsidethewindow"}'
+tt_check "... nothing changed by any of them" test "$(members "$g2")" = 3
+out=$("${HS[@]}" /api/v1/group/members ro "$S2" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}")
+tt_check "a key without group.write: 403" test "$out" = '403 {"error":"keylacksthepermission"}'
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" '{"group_id":1,"modify_type":"x","user_id_list":[9]}')
+tt_check "v1 wrong type: 200 error_code 1" test "$out" = '200 {"error_code":1,"error_msg":"参数错误"}'
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" '{bad')
+tt_check "v1 bad JSON: 400" grep -q '^400 ' <<<"$out"
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" $'{"group_name":"\xff"}')
+tt_check "v1 body not UTF-8: 400" grep -q '^400 ' <<<"$out"
+out=$("${HS[@]}" /api/v1/nope crm "$S1" '{}')
+tt_check "v1 unknown endpoint: 404" grep -q '^404 ' <<<"$out"
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" '{}' --method GET)
+tt_check "v1 GET: 405" grep -q '^405 ' <<<"$out"
+tt_check "secrets never logged" sh -c "! grep -rqF -e '$S1' -e '$S2' '$TT_LOG_DIR'"
+# 7 failures so far from 127.0.0.1; ApiFailLimit=12 a minute: 5 more, then 429 even when good
+for _ in 1 2 3 4 5; do "${HS[@]}" /api/v1/group/members crm "$S1" '{}' --bad-sig >/dev/null; done
+out=$("${HS[@]}" /api/v1/group/members crm "$S1" "{\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}")
+tt_check "over ApiFailLimit failed signatures a minute: 429 for that address" grep -q '^429 ' <<<"$out"
+out=$(api /query/ChangeMembers "{$K,\"group_id\":$g2,\"modify_type\":2,\"user_id_list\":[9]}")
+tt_check "... the compatibility endpoints are not limited" test "$out" = '{"error_code":0,"error_msg":"成功"}'
 
 # db_proxy_server gone: 10 服务器异常
 rc=0; tt_stop "$TT_DB_PID" || rc=$?
