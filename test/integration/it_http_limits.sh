@@ -139,7 +139,9 @@ tt_stop "$TT_PID_login_server" || tt_fail "login_server did not stop cleanly"
 
 # ---------------- http_msg_server ----------------
 P_API=$(tt_free_port)
+P_NONE=$(tt_free_port) # no db_proxy/route_server there: never the original ports
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_API/" \
+    -e "s/^\(DBServer\|RouteServer\)Port\([0-9]*\)=.*/\1Port\2=$P_NONE/" \
     "$TT_SRC/conf/httpmsgserver.conf" > "$TT_TMP/httpmsg.conf"
 tt_start http_msg_server "$B/http_msg_server/http_msg_server" "$TT_TMP/httpmsg.conf"
 tt_wait_port "$P_API" || tt_fail "http_msg_server does not listen on $P_API"
