@@ -82,6 +82,10 @@ tt_check "... stored once, encrypted as the shipped clients do" test \
 tt_check "... ttcli reads it back from history" \
     sh -c "'$CLI' -m 127.0.0.1:$P_MS1 -u TT021 history TT022 | grep -q ' #1 TT021: hello from the API, 你好$'"
 
+out=$("$TT_SRC/scripts/hs_call.sh" "http://127.0.0.1:$P_API" /api/v1/user/online full "$S1" '{"user_ids":[23]}')
+tt_check "scripts/hs_call.sh (curl + openssl) signs as the server checks ($out)" \
+    test "$out" = '{"online":0,"users":[{"user_id":23,"status":"offline"}]}'
+
 # --- system messages (ApiSystemUserId=30) to an offline user, then the unread summary
 out=$("${HS[@]}" /api/v1/msg/send sender "$S2" '{"to_user_id":23,"text":"system notice 1"}' --raw)
 tt_check "msg/send as the system account (key with msg.send only): 200 ($out)" \
