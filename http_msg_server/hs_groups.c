@@ -1,4 +1,5 @@
-/* hs_groups: groups through db_proxy_server. create and members answer in the original's
+/* hs_groups: groups through db_proxy_server: create, members, list, info, dissolve (a
+ * server-only command, base/tt_group_admin.h). create and members answer in the original's
  * error_code format (they serve the /query endpoints too); a member change is also told to route_server
  * (IMGroupChangeMemberNotify, user 0) so that the msg_servers notify the members. */
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Group.pb-c.h"
 #include "hs.h"
+#include "tt_group_admin.h"
 #include "tt_log.h"
 
 #define SID_GROUP IM__BASE_DEFINE__SERVICE_ID__SID_GROUP
@@ -232,9 +234,58 @@ static void v1_info(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key
         hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
 }
 
+/* ---- dissolve (base/tt_group_admin.h) ---- */
+
+static void dissolve_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
+{
+    (void)c;
+    if (!pdu) {
+        if (req)
+            hs_api_error(req, 504, "db_proxy_server did not answer in time");
+        return;
+    }
+    IM__Group__IMGroupChangeMemberRsp *rsp =
+        hs_unpack(&im__group__imgroup_change_member_rsp__descriptor, pdu);
+    if (rsp && rsp->result_code == 0 && rsp->n_chg_user_id_list > 0)
+        notify_route(hs, rsp);
+    if (req && !rsp) {
+        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+    } else if (req && rsp->result_code != 0) {
+        hs_api_error(req, 404, "no such group");
+    } else if (req) {
+        json_t *ids = json_array();
+        for (size_t i = 0; ids && i < rsp->n_chg_user_id_list; i++)
+            json_array_append_new(ids, json_integer(rsp->chg_user_id_list[i]));
+        hs_api_reply(req, ids ? json_pack("{s:I,s:o}", "group_id", (json_int_t)rsp->group_id,
+                                          "removed", ids)
+                              : NULL);
+    }
+    if (rsp && rsp->result_code == 0)
+        log_info("group %u dissolved through the API", (unsigned)rsp->group_id);
+    tt_pb_free(rsp);
+}
+
+static void v1_dissolve(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)
+{
+    (void)key;
+    uint32_t gid;
+    if (hs_get_uint(o, "group_id", &gid) < 0 || gid == 0) {
+        hs_api_error(req, 400, "group_id must be a positive integer");
+        return;
+    }
+    IM__Group__IMGroupChangeMemberReq r = IM__GROUP__IMGROUP_CHANGE_MEMBER_REQ__INIT;
+    r.user_id = 0;
+    r.change_type = IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL;
+    r.group_id = gid;
+    if (hs_db_call(hs, req, TT_SID_GROUP, TT_CID_GROUP_DISSOLVE_REQ, TT_CID_GROUP_DISSOLVE_RSP,
+                   &r.base, dissolve_done, NULL) < 0)
+        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+}
+
 const hs_route_t hs_groups_routes[] = {
     {"/api/v1/group/create", "group.write", v1_create},
     {"/api/v1/group/members", "group.write", v1_members},
     {"/api/v1/group/list", "group.read", v1_list},
     {"/api/v1/group/info", "group.read", v1_info},
+    {"/api/v1/group/dissolve", "group.write", v1_dissolve},
     HS_ROUTES_END};

@@ -2,10 +2,11 @@
 # http_msg_server's /api/v1 endpoints beyond groups create/members, against the whole suite
 # (two msg_servers): msg/send as a user and as the system account, to a user and to a group,
 # delivered live to ttcli chats on both msg_servers and stored as the shipped clients' cipher
-# makes the text; user/online (route_server's presence); user/unread; group/list and
-# group/info; each with its errors (bad JSON, missing field, wrong type, wrong signature,
-# replayed nonce, stale timestamp, key without the permission, oversize body), and the call
-# deadline: db_proxy_server stopped (SIGSTOP) -> 504, and error_code 10 on /query.
+# makes the text; user/online (route_server's presence); user/unread; group/list,
+# group/info and group/dissolve; each with its errors (bad JSON, missing field, wrong type,
+# wrong signature, replayed nonce, stale timestamp, key without the permission, oversize
+# body), and the call deadline: db_proxy_server stopped (SIGSTOP) -> 504, and error_code 10
+# on /query.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 tt_suite_start
@@ -138,6 +139,25 @@ tt_check "group/info as member 22: name, creator 0, type 1, 4 members ($out)" te
     "[($G, 'API 群', 0, 1, [22, 24, 25, 30])]"
 out=$(full /api/v1/group/info "{\"user_id\":23,\"group_ids\":[$G]}")
 tt_check "group/info as a non-member: no groups" test "$out" = '200 {"groups":[]}'
+
+# --- group/dissolve (base/tt_group_admin.h): every member removed and told
+out=$("${HS[@]}" /api/v1/group/dissolve ro "$S3" "{\"group_id\":$G}")
+tt_check "group/dissolve with a key without group.write: 403" test "$out" = '403 {"error":"keylacksthepermission"}'
+out=$(full /api/v1/group/dissolve '{"group_id":"1"}')
+tt_check "group/dissolve with group_id a string: 400" test "$out" = '400 {"error":"group_idmustbeapositiveinteger"}'
+out=$(full /api/v1/group/dissolve '{"group_id":999999}')
+tt_check "group/dissolve of no such group: 404" test "$out" = '404 {"error":"nosuchgroup"}'
+out=$(full /api/v1/group/dissolve "{\"group_id\":$G}")
+tt_check "group/dissolve $G: 200, the 4 members removed ($out)" \
+    test "$(j "$out" '(d["group_id"], sorted(d["removed"]))')" = "($G, [22, 24, 25, 30])"
+tt_check "... no members left in the database" \
+    test "$(sql "SELECT COUNT(*) FROM IMGroupMember WHERE groupId = $G AND status = 0")" = 0
+out=$(full /api/v1/group/list '{"user_id":22}')
+tt_check "... not in 22's groups any more" test "$out" = '200 {"user_id":22,"groups":[]}'
+out=$("${HS[@]}" /api/v1/msg/send sender "$S2" "{\"to_group_id\":$G,\"text\":\"after\"}")
+tt_check "... a message to it is not stored: 422" grep -q '^422 ' <<<"$out"
+out=$(full /api/v1/group/dissolve "{\"group_id\":$G}")
+tt_check "group/dissolve again: 200, nobody removed" test "$out" = "200 {\"group_id\":$G,\"removed\":[]}"
 
 # --- errors
 E='{"to_user_id":22,"text":"x"}'
