@@ -29,6 +29,7 @@ ApiSystemUserId=30
 ApiMaxText=1000
 HttpMaxBody=4096
 ApiTimeoutMs=1500
+ApiMaxPending=2
 ApiKey1=full:$S1:msg.send,msg.send_as_user,group.read,group.write,online.read,unread.read
 ApiKey2=sender:$S2:msg.send
 ApiKey3=ro:$S3:online.read
@@ -237,6 +238,16 @@ out=$(full /api/v1/msg/send '{"from_user_id":21,"to_user_id":22,"text":"while st
 tt_check "... msg/send: 504" test "$out" = '504 {"error":"db_proxy_serverdidnotanswerintime"}'
 out=$(curl -s -m 10 --data-binary '{"app_key":"x","req_user_id":1,"group_name":"g","group_type":1,"group_avatar":"","user_id_list":[1]}' "http://127.0.0.1:$P_API/query/CreateGroup" | tr -d ' \n')
 tt_check "... /query/CreateGroup: error_code 10 ($out)" test "$out" = '{"error_code":10,"error_msg":"服务器异常","group_id":0}'
+# ApiMaxPending=2: two requests waiting, a third is refused at once
+full /api/v1/user/unread '{"user_id":21}' >"$TT_TMP/p1.out" & P1=$!
+full /api/v1/user/unread '{"user_id":22}' >"$TT_TMP/p2.out" & P2=$!
+sleep 0.5
+out=$(full /api/v1/user/unread '{"user_id":23}')
+tt_check "... a third request with 2 waiting (ApiMaxPending=2): 503 at once" \
+    test "$out" = '503 {"error":"nodb_proxy_serverlinkup,ortoomanyrequestspending"}'
+wait "$P1" "$P2" || true
+tt_check "... the two waiting ones: 504" \
+    test "$(cat "$TT_TMP/p1.out" "$TT_TMP/p2.out" | grep -c '^504 ')" = 2
 kill -CONT "$TT_DB_PID"
 sleep 1
 out=$(full /api/v1/user/unread '{"user_id":24}')
@@ -245,5 +256,5 @@ tt_check "db_proxy_server back: answers again (the late answers were dropped)" \
 
 rc=0; tt_stop "$TT_PID_http_msg_server" || rc=$?
 tt_check "http_msg_server exits 0 on SIGTERM" test "$rc" = 0
-tt_suite_stop_all 'not stored|no answer to a call|link to|refused|lacks'
+tt_suite_stop_all 'not stored|no answer to a call|calls pending|link to|refused|lacks'
 tt_finish
