@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# push_server against a local HTTP/2 stand-in for APNs and FCM (h2_stand.py, TLS with a
+# self-signed certificate made here, CaFile=) and the real db_proxy_server and Redis:
+# iOS normal and silent and Android requests well-formed (headers, the ES256 JWT verifies
+# against the test key, JSON bodies), the FCM OAuth assertion verifies and its access token is
+# reused, 429 retried after Retry-After, 5xx retried with backoff then dropped, APNs 410 and FCM
+# UNREGISTERED remove the token from Redis (only while it is still the stored one), answers
+# come at once while the stand-in stalls, a full queue refuses and counts, a platform without
+# credentials is refused, garbage closes the connection.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/suite.sh"
+tt_suite_start
+PY=/usr/bin/python3
+D=$TT_TMP/push
+mkdir -p "$D"
+P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_DEAD=$(tt_free_port)
+rds() { redis-cli -p "$P_RD" -n 4 "$@"; }
+
+# certificates and keys
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$D/tls.key" -out "$D/tls.crt" \
+    2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/apns.p8" 2>/dev/null
+openssl pkey -in "$D/apns.p8" -pubout -out "$D/apns.pub" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$D/fcm.key" 2>/dev/null
+openssl pkey -in "$D/fcm.key" -pubout -out "$D/fcm.pub" 2>/dev/null
+TOKEN_URL=https://127.0.0.1:$P_H2/token
+$PY - "$D/fcm.key" "$TOKEN_URL" > "$D/sa.json" <<'PYEOF'
+import json, sys
+print(json.dumps({"type": "service_account", "project_id": "tt-test",
+                  "private_key": open(sys.argv[1]).read(),
+                  "client_email": "push@example.iam.gserviceaccount.com",
+                  "token_uri": sys.argv[2]}))
+PYEOF
+T_NORMAL=$(printf 'a1%.0s' $(seq 32)); T_SILENT=$(printf 'b2%.0s' $(seq 32))
+T_429=$(printf 'c3%.0s' $(seq 32)); T_500=$(printf 'd4%.0s' $(seq 32))
+T_410=$(printf 'e5%.0s' $(seq 32)); T_STALL=$(printf 'f6%.0s' $(seq 32))
+T_OLD=$(printf '07%.0s' $(seq 32))
+cat > "$D/script.json" <<JSON
+{"$T_429": [429, 200], "$T_500": [500], "$T_410": [410], "fcmgone": [404],
+ "$T_STALL": ["stall:4"], "$T_OLD": [410]}
+JSON
+$PY "$TT_SRC/test/integration/h2_stand.py" "$P_H2" "$D/tls.crt" "$D/tls.key" "$D/h2.log" \
+    "$D/script.json" >"$TT_TMP/h2_stand.out" 2>&1 &
+TT_PIDS+=("$!")
+tt_check "HTTP/2 stand-in up" tt_wait_port "$P_H2"
+touch "$D/h2.log"
+
+cat > "$D/push.conf" <<CONF
+ListenIP=127.0.0.1
+ListenPort=$P_PS
+SandBox=1
+DaemonSecret=$TT_DAEMON_SECRET
+DBServerIP1=127.0.0.1
+DBServerPort1=$P_DB
+ApnsKeyFile=$D/apns.p8
+ApnsKeyId=KEYID12345
+ApnsTeamId=TEAMID6789
+ApnsTopic=com.example.tt
+ApnsUrl=https://127.0.0.1:$P_H2
+FcmServiceAccount=$D/sa.json
+FcmUrl=https://127.0.0.1:$P_H2
+CaFile=$D/tls.crt
+PushRetries=3
+PushTimeout=10
+CONF
+tt_check "push_server -t accepts the configuration" \
+    "$TT_BUILD/push_server/push_server" -t -c "$D/push.conf" -l "$TT_SRC/conf/log4crc"
+tt_start push_server "$TT_BUILD/push_server/push_server" "$D/push.conf"
+tt_check "push_server up" tt_wait_port "$P_PS"
+PUSH=$TT_BUILD/test/it_push
+
+# tokens as db_proxy_server stores them (IMDeviceTokenReq): the unregistered ones go
+rds SET push_token_1010 "ios:$T_410" >/dev/null; rds SET push_owner_$T_410 1010 >/dev/null
+rds SET push_token_1011 "android:fcmgone" >/dev/null; rds SET push_owner_fcmgone 1011 >/dev/null
+rds SET push_token_1012 "ios:newer" >/dev/null; rds SET push_owner_$T_OLD 1012 >/dev/null
+rds SET push_token_1013 "ios:$T_NORMAL" >/dev/null
+
+out=$("$PUSH" "$P_PS" push 'Alice: hi ✓' '{"k":"v"}' "1013:17:1:5:ios:$T_NORMAL" \
+    "1003:17:2:7:$T_SILENT" "1004:18:1:3:android:fcm-tok-1" "1005:18:2:2:fcm-tok-2" \
+    "1006:1:1:0:pc-token" "1007:17:1:1:$T_429" "1008:17:1:1:ios:$T_500" \
+    "1010:17:1:1:ios:$T_410" "1011:18:1:1:android:fcmgone" "1012:17:1:1:$T_OLD" \
+    "1009:17:1:1:ios:not-hex" "1014:18:1:1:android:bad token")
+echo "$out"
+tt_check "every token answered, 0 = queued" test "$(grep -c ' 0$' <<<"$out")" = 9
+tt_check "... a PC client's token, a non-hex APNs token and a bad FCM token: 1" \
+    grep -q "^result pc-token 1$" <<<"$out"
+tt_check "... non-hex refused" grep -q "^result ios:not-hex 1$" <<<"$out"
+tt_check "... tokens echoed as given" grep -q "^result ios:$T_NORMAL 0$" <<<"$out"
+
+# wait for the provider side: 500 gets 4 attempts (0.25 + 0.5 + 1 s of backoff)
+for _ in $(seq 100); do
+    [ "$(grep -c "/3/device/$T_500" "$D/h2.log")" -ge 4 ] && \
+        [ "$(grep -c "/3/device/$T_429" "$D/h2.log")" -ge 2 ] && break
+    sleep 0.1
+done
+sleep 0.5
+tt_check "provider requests well-formed (push_check.py)" \
+    $PY "$TT_SRC/test/integration/push_check.py" "$D/h2.log" "$D/apns.pub" "$D/fcm.pub" "$TOKEN_URL"
+$PY "$TT_SRC/test/integration/push_check.py" "$D/h2.log" "$D/apns.pub" "$D/fcm.pub" \
+    "$TOKEN_URL" | grep FAIL || true
+gone() { [ "$(rds EXISTS push_token_1010 push_owner_$T_410 push_token_1011 push_owner_fcmgone)" = 0 ]; }
+for _ in $(seq 50); do gone && break; sleep 0.1; done
+tt_check "APNs 410: push_token_1010 and its reverse key removed" \
+    test "$(rds EXISTS push_token_1010 push_owner_$T_410)" = 0
+tt_check "FCM UNREGISTERED: push_token_1011 and its reverse key removed" \
+    test "$(rds EXISTS push_token_1011 push_owner_fcmgone)" = 0
+tt_check "a user who registered a newer token keeps it" test "$(rds GET push_token_1012)" = "ios:newer"
+tt_check "the reverse key of a gone token is removed even so" \
+    test "$(rds EXISTS push_owner_$T_OLD)" = 0
+tt_check "a token that was delivered stays" test "$(rds GET push_token_1013)" = "ios:$T_NORMAL"
+
+# the stand-in stalls: push_server still answers at once
+out=$("$PUSH" "$P_PS" push 'x' '' "1020:17:1:1:$T_STALL")
+ms=$(sed -n 's/^ms //p' <<<"$out")
+tt_check "answered in ${ms}ms while APNs stalls" test "${ms:-9999}" -lt 500
+sleep 0.3
+out=$("$PUSH" "$P_PS" push 'y' '' "1021:17:1:1:$T_STALL")
+ms=$(sed -n 's/^ms //p' <<<"$out")
+tt_check "... and again (${ms}ms)" test "${ms:-9999}" -lt 500
+
+# garbage: connection closed, daemon alive
+tt_check "a PushToUserReq that is not protobuf closes the connection" \
+    test "$("$PUSH" "$P_PS" garbage)" = closed
+tt_check "push_server still up" tt_alive "$TT_PID_push_server"
+
+# a second push_server: APNs only (no FCM credentials), a provider that never answers, a
+# queue of 5 entries
+$PY -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(3600)' \
+    "$P_DEAD" &
+TT_PIDS+=("$!")
+cat > "$D/push2.conf" <<CONF
+ListenIP=127.0.0.1
+ListenPort=$P_PS2
+DaemonSecret=$TT_DAEMON_SECRET
+ApnsKeyFile=$D/apns.p8
+ApnsKeyId=KEYID12345
+ApnsTeamId=TEAMID6789
+ApnsTopic=com.example.tt
+ApnsUrl=https://127.0.0.1:$P_DEAD
+CaFile=$D/tls.crt
+PushQueueMax=5
+PushRetries=0
+PushTimeout=2
+CONF
+tt_start push_server2 "$TT_BUILD/push_server/push_server" "$D/push2.conf"
+tt_check "second push_server up" tt_wait_port "$P_PS2"
+out=$("$PUSH" "$P_PS2" push 'z' '' "1:18:1:1:android:fcm-x" "2:18:1:1:fcm-y")
+tt_check "no FCM credentials: Android tokens answered 1" test "$(grep -c ' 1$' <<<"$out")" = 2
+specs=()
+for i in $(seq 2000); do specs+=("$i:17:1:1:$(printf '%064x' "$i")"); done
+out=$("$PUSH" "$P_PS2" push 'flood' '' "${specs[@]}")
+refused=$(grep -c ' 1$' <<<"$out")
+tt_check "a full queue refuses ($refused of 2000 answered 1)" test "$refused" -gt 0
+sleep 0.5
+tt_check "push_server2 stops cleanly" tt_stop "$TT_PID_push_server2"
+L2=$TT_LOG_DIR/push_server.log
+tt_check "the drop is logged" grep -q "push queue full (5)" "$L2"
+tt_check "the count of queue-full drops is logged at stop ($refused)" \
+    grep -q ", $refused dropped queue full," "$L2"
+tt_check "no FCM credentials logged once" test "$(grep -c 'no FCM credentials' "$L2")" = 1
+
+tt_check "push_server stops cleanly" tt_stop "$TT_PID_push_server"
+tt_check "the counters are logged at stop" grep -q "1 dropped after retries" "$L2"
+tt_check_logs
+tt_finish
