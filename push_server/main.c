@@ -283,6 +283,9 @@ static int configure_apns(push_server_t *ps)
     if (!a->url)
         a->url = ps->sandbox ? "https://api.sandbox.push.apple.com" : "https://api.push.apple.com";
     a->topic = opt(d, "ApnsTopic");
+    a->sound = opt(d, "ApnsSound");
+    if (!a->sound)
+        a->sound = "default";
     const char *p8 = opt(d, "ApnsKeyFile");
     if (p8) {
         a->key_id = opt(d, "ApnsKeyId");
@@ -297,12 +300,10 @@ static int configure_apns(push_server_t *ps)
     a->cert = opt(d, "CertPath");
     a->cert_key = opt(d, "KeyPath");
     a->cert_pass = opt(d, "KeyPassword");
-    if (a->cert && a->cert_key && a->topic && access(a->cert, R_OK) == 0 &&
-        access(a->cert_key, R_OK) == 0)
+    if (a->cert && a->cert_key && access(a->cert, R_OK) == 0 && access(a->cert_key, R_OK) == 0)
         a->enabled = 1;
     else
-        log_warn("APNs disabled: neither ApnsKeyFile nor a readable CertPath/KeyPath (with "
-                 "ApnsTopic) configured");
+        log_warn("APNs disabled: neither ApnsKeyFile nor a readable CertPath and KeyPath");
     return 0;
 }
 

@@ -60,7 +60,8 @@ void ps_key_free(void *key);
 typedef struct ps_apns_s {
     int enabled;
     const char *url;           /* https://api.push.apple.com (no trailing '/') */
-    const char *topic;
+    const char *topic;         /* ApnsTopic (bundle id); NULL: none sent (certificate mode) */
+    const char *sound;         /* ApnsSound */
     const char *key_id, *team_id;
     void *key;                 /* .p8 key (token mode), NULL in certificate mode */
     const char *cert, *cert_key, *cert_pass; /* certificate mode */

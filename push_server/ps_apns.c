@@ -2,7 +2,7 @@
  * ES256 provider JWT with the .p8 key (kid = ApnsKeyId, iss = ApnsTeamId), cached and signed
  * again after 40 minutes (Apple refuses ones older than 60, and more than one new one per 20);
  * certificate mode presents CertPath/KeyPath instead. Normal pushes are alerts with a sound at
- * priority 10; silent ones (push_type 2) carry only the badge at priority 5. */
+ * priority 10 (sound ApnsSound, default "default"; the original used "bingbong.aiff"); silent ones (push_type 2) carry only the badge at priority 5. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +38,11 @@ void ps_apns_reset_jwt(ps_apns_t *a)
     a->jwt = NULL;
 }
 
-static char *payload(const ps_job_t *j)
+static char *payload(const ps_job_t *j, const char *sound)
 {
     json_t *aps = j->silent ? json_pack("{s:i}", "badge", (json_int_t)j->badge)
                             : json_pack("{s:{s:s},s:i,s:s}", "alert", "body", j->flash, "badge",
-                                        (json_int_t)j->badge, "sound", "default");
+                                        (json_int_t)j->badge, "sound", sound);
     json_t *o = aps ? json_pack("{s:o,s:s}", "aps", aps, "custom", j->data) : NULL;
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
@@ -60,7 +60,7 @@ int ps_apns_prepare(ps_apns_t *a, CURL *easy, const ps_job_t *j, struct curl_sli
     const char *t = NULL;
     if (a->key && !(t = jwt(a)))
         return -1;
-    if (!(*body = payload(j)))
+    if (!(*body = payload(j, a->sound)))
         return -1;
     snprintf(url, sizeof(url), "%s/3/device/%s", a->url, j->token);
     curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -69,8 +69,10 @@ int ps_apns_prepare(ps_apns_t *a, CURL *easy, const ps_job_t *j, struct curl_sli
         snprintf(h, sizeof(h), "authorization: bearer %s", t);
         l = curl_slist_append(l, h);
     }
-    snprintf(h, sizeof(h), "apns-topic: %s", a->topic);
-    l = curl_slist_append(l, h);
+    if (a->topic) { /* optional in certificate mode: the certificate's topic then */
+        snprintf(h, sizeof(h), "apns-topic: %s", a->topic);
+        l = curl_slist_append(l, h);
+    }
     l = curl_slist_append(l, "apns-push-type: alert");
     l = curl_slist_append(l, j->silent ? "apns-priority: 5" : "apns-priority: 10");
     snprintf(h, sizeof(h), "apns-expiration: %lld", (long long)time(NULL) + 3600);

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """A local HTTP/2 (TLS, ALPN h2) stand-in for APNs and FCM in the push tests.
 
-usage: h2_stand.py PORT CERT KEY LOG SCRIPT
+usage: h2_stand.py PORT CERT KEY LOG SCRIPT [CLIENT_CA]
 Every request is appended to LOG as one JSON line: method, path, headers, body. Answers:
   POST /token                      OAuth2 token endpoint: {"access_token":"at-<n>",...}
   POST /3/device/<token>           APNs
   POST /v1/projects/<p>/messages:send   FCM (the token is read from the body)
 SCRIPT is a JSON object: token -> list of statuses, used in turn (the last one repeats);
 unknown tokens get 200. A status "stall:<s>" sleeps s seconds before answering 200 (it
-stalls that connection). 410 / 404 come with the providers' "unregistered" bodies, 429 with
+stalls that connection). With CLIENT_CA, client certificates signed by it are asked for
+(optional) and the subject CN of the one presented is recorded as "client_cn". 410 / 404 come with the providers' "unregistered" bodies, 429 with
 retry-after: 1. Run with /usr/bin/python3 (python3-h2)."""
 import json
 import socket
@@ -22,6 +23,7 @@ import h2.connection
 import h2.events
 
 PORT, CERT, KEY, LOG, SCRIPT = sys.argv[1:6]
+CLIENT_CA = sys.argv[6] if len(sys.argv) > 6 else None
 lock = threading.Lock()
 used = {}
 tokens_issued = [0]
@@ -75,6 +77,12 @@ def answer(path, body):
 
 
 def serve(sock):
+    cn = None
+    peer = sock.getpeercert()
+    for rdn in (peer or {}).get("subject", ()):
+        for k, v in rdn:
+            if k == "commonName":
+                cn = v
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
@@ -103,7 +111,7 @@ def serve(sock):
                 h = dict(s["headers"])
                 rec = {"method": h.get(":method"), "path": h.get(":path"),
                        "headers": {k: v for k, v in s["headers"] if not k.startswith(":")},
-                       "body": s["body"].decode("utf-8", "replace"), "t": time.time()}
+                       "body": s["body"].decode("utf-8", "replace"), "t": time.time(), "client_cn": cn}
                 st, extra, out = answer(rec["path"], s["body"])
                 rec["status"] = st
                 with lock:
@@ -124,6 +132,9 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
     ctx.set_alpn_protocols(["h2", "http/1.1"])
+    if CLIENT_CA:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(CLIENT_CA)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(PORT)))

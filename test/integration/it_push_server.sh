@@ -13,7 +13,7 @@ tt_suite_start
 PY=/usr/bin/python3
 D=$TT_TMP/push
 mkdir -p "$D"
-P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_DEAD=$(tt_free_port)
+P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port); P_DEAD=$(tt_free_port)
 rds() { redis-cli -p "$P_RD" -n 4 "$@"; }
 
 # certificates and keys
@@ -21,6 +21,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$D/tls.key" -out "$D/tls.crt" \
     2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/apns.p8" 2>/dev/null
+# certificate mode: a client CA and a client certificate whose key has a passphrase
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca \
+    -keyout "$D/ca.key" -out "$D/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=tt-push-client \
+    -passout pass:key-pass-1 -keyout "$D/client.key" -out "$D/client.csr" 2>/dev/null
+openssl x509 -req -in "$D/client.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" -CAcreateserial \
+    -days 2 -out "$D/client.crt" 2>/dev/null
 openssl pkey -in "$D/apns.p8" -pubout -out "$D/apns.pub" 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$D/fcm.key" 2>/dev/null
 openssl pkey -in "$D/fcm.key" -pubout -out "$D/fcm.pub" 2>/dev/null
@@ -41,7 +48,7 @@ cat > "$D/script.json" <<JSON
  "$T_STALL": ["stall:4"], "$T_OLD": [410]}
 JSON
 $PY "$TT_SRC/test/integration/h2_stand.py" "$P_H2" "$D/tls.crt" "$D/tls.key" "$D/h2.log" \
-    "$D/script.json" >"$TT_TMP/h2_stand.out" 2>&1 &
+    "$D/script.json" "$D/ca.crt" >"$TT_TMP/h2_stand.out" 2>&1 &
 TT_PIDS+=("$!")
 tt_check "HTTP/2 stand-in up" tt_wait_port "$P_H2"
 touch "$D/h2.log"
@@ -123,6 +130,34 @@ tt_check "... and again (${ms}ms)" test "${ms:-9999}" -lt 500
 tt_check "a PushToUserReq that is not protobuf closes the connection" \
     test "$("$PUSH" "$P_PS" garbage)" = closed
 tt_check "push_server still up" tt_alive "$TT_PID_push_server"
+
+# certificate mode (the original keys), no ApnsTopic, the original's sound
+T_CERT=$(printf '9a%.0s' $(seq 32))
+cat > "$D/push3.conf" <<CONF
+ListenIP=127.0.0.1
+ListenPort=$P_PS3
+DaemonSecret=$TT_DAEMON_SECRET
+CertPath=$D/client.crt
+KeyPath=$D/client.key
+KeyPassword=key-pass-1
+ApnsUrl=https://127.0.0.1:$P_H2
+ApnsSound=bingbong.aiff
+CaFile=$D/tls.crt
+CONF
+tt_start push_server3 "$TT_BUILD/push_server/push_server" "$D/push3.conf"
+tt_check "push_server in certificate mode up" tt_wait_port "$P_PS3"
+out=$("$PUSH" "$P_PS3" push 'cert mode' 'c' "1030:17:1:4:ios:$T_CERT")
+tt_check "... token accepted" grep -q " 0$" <<<"$out"
+for _ in $(seq 50); do grep -q "/3/device/$T_CERT" "$D/h2.log" && break; sleep 0.1; done
+tt_check "... the request presents the client certificate, no JWT, no topic, the sound" \
+    $PY -c 'import json,sys
+r=[json.loads(l) for l in open(sys.argv[1]) if sys.argv[2] in l][0]
+h=r["headers"]
+assert r["client_cn"]=="tt-push-client", r
+assert "authorization" not in h and "apns-topic" not in h, h
+assert json.loads(r["body"])=={"aps":{"alert":{"body":"cert mode"},"badge":4,"sound":"bingbong.aiff"},"custom":"c"}, r' \
+    "$D/h2.log" "/3/device/$T_CERT"
+tt_check "push_server3 stops cleanly" tt_stop "$TT_PID_push_server3"
 
 # a second push_server: APNs only (no FCM credentials), a provider that never answers, a
 # queue of 5 entries
