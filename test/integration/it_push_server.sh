@@ -89,7 +89,7 @@ out=$("$PUSH" "$P_PS" push 'Alice: hi ✓' '{"k":"v"}' "1013:17:1:5:ios:$T_NORMA
     "1010:17:1:1:ios:$T_410" "1011:18:1:1:android:fcmgone" "1012:17:1:1:$T_OLD" \
     "1009:17:1:1:ios:not-hex" "1014:18:1:1:android:bad token")
 echo "$out"
-tt_check "every token answered, 0 = queued" test "$(grep -c ' 0$' <<<"$out")" = 9
+tt_check "every token answered, 0 = queued" test "$(grep -c '^result .* 0$' <<<"$out")" = 9
 tt_check "... a PC client's token, a non-hex APNs token and a bad FCM token: 1" \
     grep -q "^result pc-token 1$" <<<"$out"
 tt_check "... non-hex refused" grep -q "^result ios:not-hex 1$" <<<"$out"
@@ -147,7 +147,7 @@ CONF
 tt_start push_server3 "$TT_BUILD/push_server/push_server" "$D/push3.conf"
 tt_check "push_server in certificate mode up" tt_wait_port "$P_PS3"
 out=$("$PUSH" "$P_PS3" push 'cert mode' 'c' "1030:17:1:4:ios:$T_CERT")
-tt_check "... token accepted" grep -q " 0$" <<<"$out"
+tt_check "... token accepted" grep -q "^result .* 0$" <<<"$out"
 for _ in $(seq 50); do grep -q "/3/device/$T_CERT" "$D/h2.log" && break; sleep 0.1; done
 tt_check "... the request presents the client certificate, no JWT, no topic, the sound" \
     $PY -c 'import json,sys
@@ -182,11 +182,11 @@ CONF
 tt_start push_server2 "$TT_BUILD/push_server/push_server" "$D/push2.conf"
 tt_check "second push_server up" tt_wait_port "$P_PS2"
 out=$("$PUSH" "$P_PS2" push 'z' '' "1:18:1:1:android:fcm-x" "2:18:1:1:fcm-y")
-tt_check "no FCM credentials: Android tokens answered 1" test "$(grep -c ' 1$' <<<"$out")" = 2
+tt_check "no FCM credentials: Android tokens answered 1" test "$(grep -c '^result .* 1$' <<<"$out")" = 2
 specs=()
 for i in $(seq 2000); do specs+=("$i:17:1:1:$(printf '%064x' "$i")"); done
 out=$("$PUSH" "$P_PS2" push 'flood' '' "${specs[@]}")
-refused=$(grep -c ' 1$' <<<"$out")
+refused=$(grep -c '^result .* 1$' <<<"$out")
 tt_check "a full queue refuses ($refused of 2000 answered 1)" test "$refused" -gt 0
 sleep 0.5
 tt_check "push_server2 stops cleanly" tt_stop "$TT_PID_push_server2"
