@@ -45,6 +45,7 @@ typedef struct push_server_s {
     int warned[2];           /* "no credentials" logged for APNs / FCM */
     tt_timer_t stats_timer;
     uint64_t refused;        /* tokens answered 1 */
+    char paths[5][4096];     /* file keys resolved (opt_path) */
     pthread_mutex_t gone_mu; /* guards gone, gone_posted */
     ps_job_t *gone;          /* unregistered tokens for db_proxy_server */
     int gone_posted;
@@ -275,6 +276,18 @@ static const char *opt(tt_daemon_t *d, const char *key)
     return v && v[0] ? v : NULL;
 }
 
+/* A file key's value, a relative path taken from the configuration file's directory (as for
+ * DaemonSecretFile), kept in ps->paths[slot]. */
+static const char *opt_path(push_server_t *ps, const char *key, int slot)
+{
+    const char *v = opt(&ps->d, key), *conf = tt_cfg_path(ps->d.cfg);
+    const char *slash = conf ? strrchr(conf, '/') : NULL;
+    if (!v || v[0] == '/' || !slash)
+        return v;
+    snprintf(ps->paths[slot], sizeof(ps->paths[slot]), "%.*s/%s", (int)(slash - conf), conf, v);
+    return ps->paths[slot];
+}
+
 static int configure_apns(push_server_t *ps)
 {
     tt_daemon_t *d = &ps->d;
@@ -286,7 +299,7 @@ static int configure_apns(push_server_t *ps)
     a->sound = opt(d, "ApnsSound");
     if (!a->sound)
         a->sound = "default";
-    const char *p8 = opt(d, "ApnsKeyFile");
+    const char *p8 = opt_path(ps, "ApnsKeyFile", 0);
     if (p8) {
         a->key_id = opt(d, "ApnsKeyId");
         a->team_id = opt(d, "ApnsTeamId");
@@ -297,8 +310,8 @@ static int configure_apns(push_server_t *ps)
         a->enabled = 1;
         return 0;
     }
-    a->cert = opt(d, "CertPath");
-    a->cert_key = opt(d, "KeyPath");
+    a->cert = opt_path(ps, "CertPath", 1);
+    a->cert_key = opt_path(ps, "KeyPath", 2);
     a->cert_pass = opt(d, "KeyPassword");
     if (a->cert && a->cert_key && access(a->cert, R_OK) == 0 && access(a->cert_key, R_OK) == 0)
         a->enabled = 1;
@@ -311,7 +324,7 @@ static int configure_fcm(push_server_t *ps)
 {
     tt_daemon_t *d = &ps->d;
     ps_fcm_t *f = &ps->fcm;
-    const char *sa = opt(d, "FcmServiceAccount");
+    const char *sa = opt_path(ps, "FcmServiceAccount", 3);
     f->url = opt(d, "FcmUrl");
     if (!f->url)
         f->url = "https://fcm.googleapis.com";
@@ -342,7 +355,7 @@ static int configure(tt_daemon_t *d, void *udata)
         tt_daemon_cfg_int(d, "PushTimeout", 10, 1, 300, &ps->timeout_s) < 0 ||
         tt_daemon_max_pdu(d, &max_pdu) < 0)
         return -1;
-    ps->ca_file = opt(d, "CaFile");
+    ps->ca_file = opt_path(ps, "CaFile", 4);
     int n = tt_cfg_servers(d->cfg, "DBServerIP", "DBServerPort", hosts, ps->db_port, MAX_DB, err,
                            sizeof(err));
     if (n < 0)

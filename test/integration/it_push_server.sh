@@ -131,14 +131,15 @@ tt_check "a PushToUserReq that is not protobuf closes the connection" \
     test "$("$PUSH" "$P_PS" garbage)" = closed
 tt_check "push_server still up" tt_alive "$TT_PID_push_server"
 
-# certificate mode (the original keys), no ApnsTopic, the original's sound
+# certificate mode (the original keys, paths relative to the config file), no ApnsTopic, the
+# original's sound
 T_CERT=$(printf '9a%.0s' $(seq 32))
 cat > "$D/push3.conf" <<CONF
 ListenIP=127.0.0.1
 ListenPort=$P_PS3
 DaemonSecret=$TT_DAEMON_SECRET
-CertPath=$D/client.crt
-KeyPath=$D/client.key
+CertPath=client.crt
+KeyPath=client.key
 KeyPassword=key-pass-1
 ApnsUrl=https://127.0.0.1:$P_H2
 ApnsSound=bingbong.aiff
