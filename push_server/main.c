@@ -328,8 +328,6 @@ static int configure_fcm(push_server_t *ps)
     f->url = opt(d, "FcmUrl");
     if (!f->url)
         f->url = "https://fcm.googleapis.com";
-    f->ca_file = ps->ca_file;
-    f->timeout_ms = (long)ps->timeout_s * 1000;
     if (!sa) {
         log_warn("FCM disabled: no FcmServiceAccount configured");
         return 0;

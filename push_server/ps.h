@@ -87,12 +87,17 @@ typedef struct ps_fcm_s {
     void *key;                 /* service account's RSA key */
     char *access;              /* cached OAuth2 access token */
     int64_t access_until;      /* unix s after which it is fetched again */
-    const char *ca_file;
-    long timeout_ms;
 } ps_fcm_t;
 
 /* Loads the service-account JSON. -1 with a reason in err. */
 int ps_fcm_load(ps_fcm_t *f, const char *path, const char *token_url, char *err, size_t errlen);
+/* 1 when no access token is valid now: fetch one first. */
+int ps_fcm_need_token(const ps_fcm_t *f);
+/* The token request (URL on easy, the form body into *form, malloc'ed). -1 on error. */
+int ps_fcm_token_prepare(ps_fcm_t *f, CURL *easy, char **form);
+/* The token endpoint's answer; 0 when it gave an access token (now cached). */
+int ps_fcm_token_done(ps_fcm_t *f, long status, const char *body);
+/* A push request; needs a valid access token. */
 int ps_fcm_prepare(ps_fcm_t *f, CURL *easy, const ps_job_t *j, struct curl_slist **hdrs,
                    char **body);
 int ps_fcm_gone(long status, const char *body);

@@ -1,8 +1,8 @@
 /* ps_fcm: Firebase Cloud Messaging HTTP v1 requests. The OAuth2 access token comes from the
  * service-account JSON: an RS256-signed JWT assertion (iss = client_email, scope
  * firebase.messaging, aud = token URI) posted to the token URI (jwt-bearer grant); it is kept
- * until 5 minutes before its expires_in. Fetching it blocks the sender thread for at most one
- * PushTimeout. POST <FcmUrl>/v1/projects/<project_id>/messages:send. */
+ * until 5 minutes before its expires_in; the sender fetches it through its multi handle like any
+ * request (pushes wait for it meanwhile). POST <FcmUrl>/v1/projects/<project_id>/messages:send. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,6 @@
 #include "tt_log.h"
 
 #define TOKEN_MARGIN_S 300
-#define ANSWER_MAX 16384
 #define SCOPE "https://www.googleapis.com/auth/firebase.messaging"
 
 int ps_fcm_load(ps_fcm_t *f, const char *path, const char *token_url, char *err, size_t errlen)
@@ -45,23 +44,12 @@ int ps_fcm_load(ps_fcm_t *f, const char *path, const char *token_url, char *err,
     return rc;
 }
 
-typedef struct answer_s {
-    char buf[ANSWER_MAX];
-    size_t len;
-} answer_t;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+int ps_fcm_need_token(const ps_fcm_t *f)
 {
-    answer_t *a = ud;
-    size_t len = sz * n, room = sizeof(a->buf) - 1 - a->len;
-    memcpy(a->buf + a->len, p, len < room ? len : room);
-    a->len += len < room ? len : room;
-    a->buf[a->len] = '\0';
-    return len;
+    return !f->access || (int64_t)time(NULL) >= f->access_until;
 }
 
-/* Fetches a new access token. 0 ok. */
-static int fetch_token(ps_fcm_t *f)
+int ps_fcm_token_prepare(ps_fcm_t *f, CURL *easy, char **form)
 {
     int64_t now = (int64_t)time(NULL);
     json_t *c = json_pack("{s:s,s:s,s:s,s:I,s:I}", "iss", f->email, "scope", SCOPE, "aud",
@@ -71,45 +59,33 @@ static int fetch_token(ps_fcm_t *f)
     char *assertion = claims ? ps_jwt_sign(f->key, 0, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
                                            claims) : NULL;
     free(claims);
-    if (!assertion)
-        return -1;
-    CURL *e = curl_easy_init();
-    answer_t *ans = calloc(1, sizeof(*ans));
-    char *form = malloc(strlen(assertion) + 128);
-    int rc = -1;
-    long status = 0;
-    if (e && ans && form) {
-        sprintf(form, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer"
-                      "&assertion=%s", assertion);
-        curl_easy_setopt(e, CURLOPT_URL, f->token_url);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->timeout_ms);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, ans);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-        if (f->ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
-        CURLcode cc = curl_easy_perform(e);
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        json_t *o = cc == CURLE_OK && status == 200 ? json_loads(ans->buf, 0, NULL) : NULL;
-        const char *tok = json_string_value(json_object_get(o, "access_token"));
-        json_int_t exp = json_integer_value(json_object_get(o, "expires_in"));
-        if (tok && strlen(tok) < 4096) {
-            free(f->access);
-            f->access = strdup(tok);
-            f->access_until = now + (exp > TOKEN_MARGIN_S * 2 ? exp - TOKEN_MARGIN_S : exp / 2);
-            rc = f->access ? 0 : -1;
-        } else {
-            log_warn_rl("FCM access token from %s not fetched: %s, HTTP %ld",
-                    f->token_url, curl_easy_strerror(cc), status);
-        }
-        json_decref(o);
-    }
-    curl_easy_cleanup(e);
-    free(ans);
-    free(form);
+    *form = assertion ? malloc(strlen(assertion) + 128) : NULL;
+    if (*form) /* the assertion is base64url and dots: nothing to escape */
+        sprintf(*form, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer"
+                       "&assertion=%s", assertion);
     free(assertion);
+    if (!*form)
+        return -1;
+    curl_easy_setopt(easy, CURLOPT_URL, f->token_url);
+    return 0;
+}
+
+int ps_fcm_token_done(ps_fcm_t *f, long status, const char *body)
+{
+    json_t *o = status == 200 ? json_loads(body, 0, NULL) : NULL;
+    const char *tok = json_string_value(json_object_get(o, "access_token"));
+    json_int_t exp = json_integer_value(json_object_get(o, "expires_in"));
+    int rc = -1;
+    if (tok && tok[0] && strlen(tok) < 2048 && exp > 0) {
+        free(f->access);
+        f->access = strdup(tok);
+        f->access_until = (int64_t)time(NULL) +
+                          (exp > TOKEN_MARGIN_S * 2 ? exp - TOKEN_MARGIN_S : exp / 2);
+        rc = f->access ? 0 : -1;
+    }
+    if (rc < 0)
+        log_warn_rl("FCM access token not fetched from %s: HTTP %ld", f->token_url, status);
+    json_decref(o);
     return rc;
 }
 
@@ -118,7 +94,7 @@ void ps_fcm_reset_token(ps_fcm_t *f) { f->access_until = 0; }
 int ps_fcm_prepare(ps_fcm_t *f, CURL *easy, const ps_job_t *j, struct curl_slist **hdrs,
                    char **body)
 {
-    if ((!f->access || (int64_t)time(NULL) >= f->access_until) && fetch_token(f) < 0)
+    if (!f->access)
         return -1;
     char badge[16], url[1024], h[4200];
     snprintf(badge, sizeof(badge), "%u", (unsigned)j->badge);

@@ -20,7 +20,7 @@
 
 typedef struct req_s {
     struct req_s *next;
-    ps_job_t *job;
+    ps_job_t *job;              /* NULL: the FCM access token request */
     CURL *easy;
     struct curl_slist *hdrs;
     char *body;
@@ -38,6 +38,8 @@ struct ps_sender_s {
     ps_job_t *retry;            /* waiting for their due time (unordered) */
     req_t *inflight;
     size_t ninflight;
+    ps_job_t *wait_token;       /* FCM jobs waiting for an access token */
+    int token_fetching;         /* the token request is in flight */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
@@ -88,8 +90,41 @@ static void req_free(req_t *r)
     free(r);
 }
 
+static void start_token(ps_sender_t *s);
+
+/* Options every request has; adds it to the multi handle. -1 when curl refused it. */
+static int launch(ps_sender_t *s, req_t *r)
+{
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->o.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    if (s->o.ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, s->o.ca_file);
+    if (curl_multi_add_handle(s->multi, e) != CURLM_OK)
+        return -1;
+    r->next = s->inflight;
+    s->inflight = r;
+    s->ninflight++;
+    return 0;
+}
+
 static void start_job(ps_sender_t *s, ps_job_t *j)
 {
+    if (j->platform == PS_FCM && ps_fcm_need_token(s->o.fcm)) {
+        j->next = s->wait_token; /* sent once the token is there */
+        s->wait_token = j;
+        if (!s->token_fetching)
+            start_token(s);
+        return;
+    }
     req_t *r = calloc(1, sizeof(*r));
     j->attempts++;
     if (!r || !(r->easy = curl_easy_init())) {
@@ -105,28 +140,45 @@ static void start_job(ps_sender_t *s, ps_job_t *j)
         retry_later(s, j, 0, "request not built (credentials or access token)");
         return;
     }
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->o.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    if (s->o.ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->o.ca_file);
-    if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
+    if (launch(s, r) < 0) {
         r->job = NULL;
         req_free(r);
         retry_later(s, j, 0, "curl refused the request");
+    }
+}
+
+/* The jobs waiting for the token: sent now (ok) or counted as a failed attempt. */
+static void release_waiting(ps_sender_t *s, int ok)
+{
+    ps_job_t *list = s->wait_token;
+    s->wait_token = NULL;
+    while (list) {
+        ps_job_t *j = list;
+        list = j->next;
+        if (ok) {
+            j->due_ms = 0;
+            j->next = s->retry;
+            s->retry = j;
+        } else {
+            j->attempts++;
+            retry_later(s, j, 0, "FCM access token not fetched");
+        }
+    }
+}
+
+static void start_token(ps_sender_t *s)
+{
+    req_t *r = calloc(1, sizeof(*r));
+    if (r && (r->easy = curl_easy_init()) &&
+        ps_fcm_token_prepare(s->o.fcm, r->easy, &r->body) == 0 &&
+        (r->hdrs = curl_slist_append(NULL, "content-type: application/x-www-form-urlencoded")) &&
+        launch(s, r) == 0) {
+        s->token_fetching = 1;
         return;
     }
-    r->next = s->inflight;
-    s->inflight = r;
-    s->ninflight++;
+    if (r)
+        req_free(r);
+    release_waiting(s, 0);
 }
 
 static void unlink_req(ps_sender_t *s, req_t *r)
@@ -147,6 +199,16 @@ static void finish_req(ps_sender_t *s, req_t *r, CURLcode cc)
     char why[160];
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra);
+    if (!j) { /* the FCM access token */
+        curl_multi_remove_handle(s->multi, r->easy);
+        unlink_req(s, r);
+        s->token_fetching = 0;
+        if (cc != CURLE_OK)
+            log_warn_rl("FCM access token not fetched: %s", curl_easy_strerror(cc));
+        release_waiting(s, cc == CURLE_OK && ps_fcm_token_done(s->o.fcm, status, r->answer) == 0);
+        req_free(r);
+        return;
+    }
     const char *name = j->platform == PS_APNS ? "APNs" : "FCM";
     int gone = j->platform == PS_APNS ? ps_apns_gone(status, r->answer)
                                       : ps_fcm_gone(status, r->answer);
@@ -270,6 +332,11 @@ void ps_sender_stop(ps_sender_t *s)
     while (s->retry) {
         ps_job_t *j = s->retry;
         s->retry = j->next;
+        ps_job_free(j);
+    }
+    while (s->wait_token) {
+        ps_job_t *j = s->wait_token;
+        s->wait_token = j->next;
         ps_job_free(j);
     }
     curl_multi_cleanup(s->multi);
