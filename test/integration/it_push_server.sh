@@ -5,7 +5,7 @@
 # against the test key, JSON bodies), the FCM OAuth assertion verifies and its access token is
 # reused, 429 retried after Retry-After, 5xx retried with backoff then dropped, APNs 410 and FCM
 # UNREGISTERED remove the token from Redis (only while it is still the stored one), answers
-# come at once while the stand-in stalls, a full queue refuses and counts, a platform without
+# come at once while the stand-in stalls, a failed token fetch and a 401 are recovered from, a full queue refuses and counts, a platform without
 # credentials is refused, garbage closes the connection.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
@@ -13,7 +13,7 @@ tt_suite_start
 PY=/usr/bin/python3
 D=$TT_TMP/push
 mkdir -p "$D"
-P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port); P_DEAD=$(tt_free_port)
+P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port); P_PS4=$(tt_free_port); P_DEAD=$(tt_free_port)
 rds() { redis-cli -p "$P_RD" -n 4 "$@"; }
 
 # certificates and keys
@@ -45,7 +45,7 @@ T_410=$(printf 'e5%.0s' $(seq 32)); T_STALL=$(printf 'f6%.0s' $(seq 32))
 T_OLD=$(printf '07%.0s' $(seq 32))
 cat > "$D/script.json" <<JSON
 {"$T_429": [429, 200], "$T_500": [500], "$T_410": [410], "fcmgone": [404],
- "$T_STALL": ["stall:4"], "$T_OLD": [410]}
+ "$T_STALL": ["stall:4"], "$T_OLD": [410], "/token": [200, 500, 200], "fcm401": [401, 200]}
 JSON
 $PY "$TT_SRC/test/integration/h2_stand.py" "$P_H2" "$D/tls.crt" "$D/tls.key" "$D/h2.log" \
     "$D/script.json" "$D/ca.crt" >"$TT_TMP/h2_stand.out" 2>&1 &
@@ -159,6 +159,36 @@ assert "authorization" not in h and "apns-topic" not in h, h
 assert json.loads(r["body"])=={"aps":{"alert":{"body":"cert mode"},"badge":4,"sound":"bingbong.aiff"},"custom":"c"}, r' \
     "$D/h2.log" "/3/device/$T_CERT"
 tt_check "push_server3 stops cleanly" tt_stop "$TT_PID_push_server3"
+
+# FCM only: the token endpoint fails once (retried), a 401 fetches a new access token
+cat > "$D/push4.conf" <<CONF
+ListenIP=127.0.0.1
+ListenPort=$P_PS4
+DaemonSecret=$TT_DAEMON_SECRET
+FcmServiceAccount=sa.json
+FcmUrl=https://127.0.0.1:$P_H2
+CaFile=tls.crt
+CONF
+tt_start push_server4 "$TT_BUILD/push_server/push_server" "$D/push4.conf"
+tt_check "push_server with FCM only up" tt_wait_port "$P_PS4"
+out=$("$PUSH" "$P_PS4" push 'four' '' "1040:18:1:1:android:fcm401" "1041:18:1:1:fcm-four" \
+    "1042:17:1:1:ios:$T_CERT")
+tt_check "... Android tokens queued, iOS refused (no APNs credentials)" \
+    test "$(grep '^result' <<<"$out" | awk '{print $3}' | tr -d '\n')" = 001
+for _ in $(seq 100); do
+    [ "$(grep -c 'fcm401' "$D/h2.log")" -ge 2 ] && grep -q 'fcm-four.*"status": 200' "$D/h2.log" && break
+    sleep 0.1
+done
+tt_check "... token endpoint: 500 retried, then a new token after the 401" $PY -c 'import json,sys
+reqs=[json.loads(l) for l in open(sys.argv[1])]
+tok=[r["status"] for r in reqs if r["path"]=="/token"]
+assert tok==[200,500,200,200], tok
+def sends(t): return [r for r in reqs if r["path"].startswith("/v1/") and json.loads(r["body"])["message"]["token"]==t]
+a=sends("fcm401"); b=sends("fcm-four")
+assert [r["status"] for r in a]==[401,200], a
+assert a[0]["headers"]["authorization"]!=a[1]["headers"]["authorization"], a
+assert [r["status"] for r in b]==[200], b' "$D/h2.log"
+tt_check "push_server4 stops cleanly" tt_stop "$TT_PID_push_server4"
 
 # a second push_server: APNs only (no FCM credentials), a provider that never answers, a
 # queue of 5 entries
