@@ -17,6 +17,7 @@
 #define BACKOFF_MAX_MS 60000
 #define RETRY_AFTER_MAX_S 600
 #define ANSWER_MAX 4096
+#define MAX_HELD 4096          /* jobs out of the queue at once */
 
 typedef struct req_s {
     struct req_s *next;
@@ -40,6 +41,10 @@ struct ps_sender_s {
     size_t ninflight;
     ps_job_t *wait_token;       /* FCM jobs waiting for an access token */
     int token_fetching;         /* the token request is in flight */
+    size_t nheld;               /* jobs taken from the queue and not done (in flight, waiting
+                                 * for a retry or for the token): over MAX_HELD the queue
+                                 * fills up instead, so a provider answering 429 to everything
+                                 * makes drops that are counted, not an unbounded retry list */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
@@ -50,6 +55,13 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     r->len += k;
     r->answer[r->len] = '\0';
     return len;
+}
+
+/* A job the sender is done with. */
+static void release(ps_sender_t *s, ps_job_t *j)
+{
+    s->nheld--;
+    ps_job_free(j);
 }
 
 static void count(ps_sender_t *s, uint64_t *field)
@@ -65,7 +77,7 @@ static void retry_later(ps_sender_t *s, ps_job_t *j, long retry_after_s, const c
         count(s, &s->st.dropped_retries);
         log_warn_rl("push to user %u dropped after %d attempts: %s", (unsigned)j->uid,
                     j->attempts, why);
-        ps_job_free(j);
+        release(s, j);
         return;
     }
     uint64_t delay = (uint64_t)BACKOFF_MS << (j->attempts > 8 ? 8 : j->attempts - 1);
@@ -220,11 +232,12 @@ static void finish_req(ps_sender_t *s, req_t *r, CURLcode cc)
     } else if (status == 200) {
         count(s, &s->st.sent);
         log_debug("push to user %u sent through %s", (unsigned)j->uid, name);
-        ps_job_free(j);
+        release(s, j);
     } else if (gone) {
         count(s, &s->st.gone);
         log_info("%s: the token of user %u is unregistered (HTTP %ld)", name, (unsigned)j->uid,
                  status);
+        s->nheld--;
         s->o.on_gone(j, s->o.udata);
     } else if (status == 429 || status >= 500 ||
                (j->platform == PS_APNS && status == 403 && strstr(r->answer, "ProviderToken")) ||
@@ -239,7 +252,7 @@ static void finish_req(ps_sender_t *s, req_t *r, CURLcode cc)
         count(s, &s->st.failed);
         log_warn_rl("%s refused the push to user %u: HTTP %ld %.200s", name, (unsigned)j->uid,
                     status, r->answer);
-        ps_job_free(j);
+        release(s, j);
     }
     r->job = NULL;
     req_free(r);
@@ -261,8 +274,11 @@ static int feed(ps_sender_t *s)
         p = &j->next;
     }
     ps_job_t *j;
-    while (s->ninflight < s->o.max_inflight && (j = ps_queue_pop(s->o.queue)))
+    while (s->ninflight < s->o.max_inflight && s->nheld < MAX_HELD &&
+           (j = ps_queue_pop(s->o.queue))) {
+        s->nheld++;
         start_job(s, j);
+    }
     return (int)next;
 }
 
