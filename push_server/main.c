@@ -305,8 +305,9 @@ static int configure_apns(push_server_t *ps)
         a->team_id = opt(d, "ApnsTeamId");
         if (!a->key_id || !a->team_id || !a->topic)
             return tt_daemon_cfg_error(d, "ApnsKeyFile needs ApnsKeyId, ApnsTeamId, ApnsTopic");
-        if (!(a->key = ps_key_load_file(p8)))
-            return tt_daemon_cfg_error(d, "ApnsKeyFile %s: not a readable PEM private key", p8);
+        if (!(a->key = ps_key_load_file(p8)) || !ps_key_is(a->key, 1))
+            return tt_daemon_cfg_error(d, "ApnsKeyFile %s: not a readable P-256 private key "
+                                          "(.p8)", p8);
         a->enabled = 1;
         return 0;
     }

@@ -55,6 +55,7 @@ char *ps_jwt_sign(void *key, int es256, const char *header_json, const char *cla
 void *ps_key_load_pem(const char *pem, size_t len, const char *password); /* EVP_PKEY */
 void *ps_key_load_file(const char *path);
 void ps_key_free(void *key);
+int ps_key_is(void *key, int ec); /* 1: a P-256 (ec) or an RSA key */
 
 /* ---- ps_apns.c ---- */
 typedef struct ps_apns_s {

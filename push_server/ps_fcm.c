@@ -33,8 +33,8 @@ int ps_fcm_load(ps_fcm_t *f, const char *path, const char *token_url, char *err,
     if (!email || !pk || !project || !uri)
         snprintf(err, errlen, "%s: client_email, private_key, project_id or token_uri missing",
                  path);
-    else if (!(f->key = ps_key_load_pem(pk, strlen(pk), NULL)))
-        snprintf(err, errlen, "%s: private_key is not a PEM private key", path);
+    else if (!(f->key = ps_key_load_pem(pk, strlen(pk), NULL)) || !ps_key_is(f->key, 0))
+        snprintf(err, errlen, "%s: private_key is not a PEM RSA private key", path);
     else if (!(f->email = strdup(email)) || !(f->project = strdup(project)) ||
              !(f->token_url = strdup(uri)))
         snprintf(err, errlen, "no memory");

@@ -53,6 +53,11 @@ void *ps_key_load_file(const char *path)
 
 void ps_key_free(void *key) { EVP_PKEY_free(key); }
 
+int ps_key_is(void *key, int ec)
+{
+    return key && EVP_PKEY_is_a(key, ec ? "EC" : "RSA") && (!ec || EVP_PKEY_get_bits(key) == 256);
+}
+
 /* The raw signature (r||s for ES256) of msg into sig; its length, 0 on error. */
 static size_t sign(EVP_PKEY *key, int es256, const char *msg, uint8_t *sig, size_t cap)
 {

@@ -73,6 +73,10 @@ PushTimeout=10
 CONF
 tt_check "push_server -t accepts the configuration" \
     "$TT_BUILD/push_server/push_server" -t -c "$D/push.conf" -l "$TT_SRC/conf/log4crc"
+sed "s|^ApnsKeyFile=.*|ApnsKeyFile=$D/fcm.key|" "$D/push.conf" > "$D/bad.conf"
+tt_check "push_server -t refuses an ApnsKeyFile that is not a P-256 key" \
+    sh -c '! "$1" -t -c "$2" -l "$3" 2>/dev/null' - "$TT_BUILD/push_server/push_server" \
+    "$D/bad.conf" "$TT_SRC/conf/log4crc"
 tt_start push_server "$TT_BUILD/push_server/push_server" "$D/push.conf"
 tt_check "push_server up" tt_wait_port "$P_PS"
 PUSH=$TT_BUILD/test/it_push
