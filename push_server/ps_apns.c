@@ -1,8 +1,9 @@
 /* ps_apns: Apple Push Notification service requests (HTTP/2 provider API). Token mode signs an
  * ES256 provider JWT with the .p8 key (kid = ApnsKeyId, iss = ApnsTeamId), cached and signed
  * again after 40 minutes (Apple refuses ones older than 60, and more than one new one per 20);
- * certificate mode presents CertPath/KeyPath instead. Normal pushes are alerts with a sound at
- * priority 10 (sound ApnsSound, default "default"; the original used "bingbong.aiff"); silent ones (push_type 2) carry only the badge at priority 5. */
+ * certificate mode presents CertPath/KeyPath instead. Normal pushes are alerts with a sound
+ * (ApnsSound, default "default"; the original used "bingbong.aiff") at priority 10; silent
+ * ones (push_type 2) carry only the badge, at priority 5. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

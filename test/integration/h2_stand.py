@@ -7,10 +7,11 @@ Every request is appended to LOG as one JSON line: method, path, headers, body. 
   POST /3/device/<token>           APNs
   POST /v1/projects/<p>/messages:send   FCM (the token is read from the body)
 SCRIPT is a JSON object: token -> list of statuses, used in turn (the last one repeats);
-unknown tokens get 200 (the key "/token" scripts the token endpoint). A status "stall:<s>" sleeps s seconds before answering 200 (it
-stalls that connection). With CLIENT_CA, client certificates signed by it are asked for
-(optional) and the subject CN of the one presented is recorded as "client_cn". 410 / 404 come with the providers' "unregistered" bodies, 429 with
-retry-after: 1. Run with /usr/bin/python3 (python3-h2)."""
+unknown tokens get 200 (the key "/token" scripts the token endpoint). A status "stall:<s>"
+sleeps s seconds before answering 200 (it stalls that connection). With CLIENT_CA, client
+certificates signed by it are asked for (optional) and the subject CN of the one presented is
+recorded as "client_cn". 410 / 404 come with the providers' "unregistered" bodies, 401 with
+UNAUTHENTICATED, 429 with retry-after: 1. Run with /usr/bin/python3 (python3-h2)."""
 import json
 import socket
 import ssl

@@ -5,15 +5,17 @@
 # against the test key, JSON bodies), the FCM OAuth assertion verifies and its access token is
 # reused, 429 retried after Retry-After, 5xx retried with backoff then dropped, APNs 410 and FCM
 # UNREGISTERED remove the token from Redis (only while it is still the stored one), answers
-# come at once while the stand-in stalls, a failed token fetch and a 401 are recovered from, a full queue refuses and counts, a platform without
-# credentials is refused, garbage closes the connection.
+# come at once while the stand-in stalls, a failed token fetch and a 401 are recovered from,
+# certificate mode presents its client certificate, a full queue refuses and counts, a
+# platform without credentials is refused, garbage closes the connection.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 tt_suite_start
 PY=/usr/bin/python3
 D=$TT_TMP/push
 mkdir -p "$D"
-P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port); P_PS4=$(tt_free_port); P_DEAD=$(tt_free_port)
+P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port)
+P_PS4=$(tt_free_port); P_DEAD=$(tt_free_port)
 rds() { redis-cli -p "$P_RD" -n 4 "$@"; }
 
 # certificates and keys
