@@ -186,6 +186,8 @@ extern const dbp_cmd_t dbp_buddy_cmds[];   /* h_buddy.c: users, departments, ava
 extern const size_t dbp_buddy_ncmds;
 extern const dbp_cmd_t dbp_push_cmds[];    /* h_push.c: push shield, device tokens */
 extern const size_t dbp_push_ncmds;
+extern const dbp_cmd_t dbp_push_gone_cmds[]; /* h_push.c: push_server's unregistered tokens */
+extern const size_t dbp_push_gone_ncmds;
 extern const dbp_cmd_t dbp_msg_cmds[];     /* h_msg.c: one-to-one chat, recent sessions */
 extern const size_t dbp_msg_ncmds;
 extern const dbp_cmd_t dbp_group_cmds[];   /* h_group.c: groups, members, shield */

@@ -585,3 +585,62 @@ const dbp_cmd_t dbp_push_cmds[] = {
      tokens_run, tokens_fail, NULL},
 };
 const size_t dbp_push_ncmds = sizeof(dbp_push_cmds) / sizeof(dbp_push_cmds[0]);
+
+/* ---- TT_CID_PUSH_TOKEN_GONE (base/tt_push.h): push_server reports an unregistered token ---- */
+
+#include "tt_push.h"
+
+static void gone_answer(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Login__IMDeviceTokenReq *req = (const IM__Login__IMDeviceTokenReq *)m;
+    IM__Login__IMDeviceTokenRsp rsp = IM__LOGIN__IMDEVICE_TOKEN_RSP__INIT;
+    rsp.user_id = req->user_id;
+    dbp_answer(x, &rsp.base);
+}
+
+/* Deletes push_token_<uid> only if it still holds the token (stored with or without its
+ * prefix: the user may have registered a new device since), and push_owner_<token> only if
+ * it still leads to uid. */
+static int gone_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Login__IMDeviceTokenReq *req = (const IM__Login__IMDeviceTokenReq *)m;
+    const char *token = token_of(req->device_token);
+    if (req->user_id == 0 || !token[0] || strlen(req->device_token) > TOKEN_MAX) {
+        gone_answer(x, m);
+        return 0;
+    }
+    dbp_cache_conn_t *rc = dbp_cache(x, x->dbp->token);
+    if (!rc)
+        return -1;
+    char ukey[32], uid_s[16], cur[VALUE_MAX], okey[KEY_MAX], owner[32];
+    snprintf(ukey, sizeof(ukey), KEY_TOKEN "%u", (unsigned)req->user_id);
+    snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)req->user_id);
+    snprintf(okey, sizeof(okey), KEY_OWNER "%s", token);
+    int r = cache_get(rc, ukey, cur, sizeof(cur));
+    int removed = 0;
+    if (r == 1 && strcmp(token_of(cur), token) == 0) {
+        r = cache_do(rc, "DEL", ukey, NULL);
+        removed = r == 0;
+    }
+    if (r >= 0) {
+        r = cache_get(rc, okey, owner, sizeof(owner));
+        if (r == 1 && strcmp(owner, uid_s) == 0)
+            r = cache_do(rc, "DEL", okey, NULL);
+    }
+    if (r < 0)
+        log_warn("unregistered token of user %u not removed: %s", (unsigned)req->user_id,
+                 dbp_cache_error(rc));
+    dbp_cache_put(x->dbp->token, rc);
+    if (r < 0)
+        return -1;
+    log_info("device token of user %u %s (reported unregistered)", (unsigned)req->user_id,
+             removed ? "removed" : "already replaced");
+    gone_answer(x, m);
+    return 0;
+}
+
+const dbp_cmd_t dbp_push_gone_cmds[] = {
+    {TT_CID_PUSH_TOKEN_GONE, "PushTokenGone", &im__login__imdevice_token_req__descriptor,
+     DBP_SID_OTHER, TT_CID_PUSH_TOKEN_GONE_RSP, gone_run, gone_answer, NULL},
+};
+const size_t dbp_push_gone_ncmds = sizeof(dbp_push_gone_cmds) / sizeof(dbp_push_gone_cmds[0]);

@@ -70,6 +70,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
         {dbp_login_cmds, &dbp_login_ncmds},
         {dbp_buddy_cmds, &dbp_buddy_ncmds},
         {dbp_push_cmds, &dbp_push_ncmds},
+        {dbp_push_gone_cmds, &dbp_push_gone_ncmds},
         {dbp_msg_cmds, &dbp_msg_ncmds},
         {dbp_group_cmds, &dbp_group_ncmds},
         {dbp_status_cmds, &dbp_status_ncmds},

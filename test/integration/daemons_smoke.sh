@@ -47,7 +47,8 @@ sed -e "s/^ClientListenIP=.*/ClientListenIP=127.0.0.1/" -e "s/^ClientListenPort=
     "$TT_SRC/conf/fileserver.conf" > "$TT_TMP/file.conf"
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_MSFS/" \
     -e "s#^BaseDir=.*#BaseDir=$TT_TMP/msfs_data#" "$TT_SRC/conf/msfs.conf" > "$TT_TMP/msfs.conf"
-sed -e "s/^ListenPort=.*/ListenPort=$P_PUSH/" "$TT_SRC/conf/pushserver.conf" > "$TT_TMP/push.conf"
+sed -e "s/^ListenPort=.*/ListenPort=$P_PUSH/" -e "s/^DBServerPort\([0-9]\)=.*/DBServerPort\1=$P_DB/" \
+    "$TT_SRC/conf/pushserver.conf" > "$TT_TMP/push.conf"
 for f in route login msg db httpmsg file msfs push; do
     echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/$f.conf"
 done

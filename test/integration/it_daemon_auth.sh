@@ -48,6 +48,7 @@ sed -e "s/^ClientListenIP=.*/ClientListenIP=127.0.0.1/" -e "s/^ClientListenPort=
     -e "s/^MsgServerListenIP=.*/MsgServerListenIP=0.0.0.0/" -e "s/^MsgServerListenPort=.*/MsgServerListenPort=$O_FM/" \
     "$TT_SRC/conf/fileserver.conf" > "$TT_TMP/open-file.conf"
 sed -e "s/^ListenIP=.*/ListenIP=0.0.0.0/" -e "s/^ListenPort=.*/ListenPort=$O_PUSH/" \
+    -e "s/^DBServerPort1=.*/DBServerPort1=$O_DB/" \
     "$TT_SRC/conf/pushserver.conf" > "$TT_TMP/open-push.conf"
 sed -e "s/^ListenPort=.*/ListenPort=$O_MS/" -e "s/^DBServerPort1=.*/DBServerPort1=$O_DB/" \
     -e "s/^LoginServerPort1=.*/LoginServerPort1=$O_LMS/" -e "s/^RouteServerPort1=.*/RouteServerPort1=$O_ROUTE/" \
