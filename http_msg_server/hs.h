@@ -123,6 +123,8 @@ typedef struct hs_route_s {
 #define HS_FEATURE(name) extern const hs_route_t hs_##name##_routes[]
 
 HS_FEATURE(groups);
+HS_FEATURE(users);
+HS_FEATURE(depts);
 
 void hs_on_api(hs_t *hs, tt_http_req_t *req);
 int hs_is_v1(const tt_http_req_t *req);
