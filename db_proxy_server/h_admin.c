@@ -247,10 +247,14 @@ static int user_simple(dbp_ctx_t *x, td_conn_t *c, const TT__Admin__UserReq *req
     if (!matched) {
         a->code = RC(NO_USER);
         snprintf(a->text, sizeof(a->text), "no user of that name");
-    } else {
-        a->code = RC(OK);
+        return 0;
     }
-    return 0;
+    a->code = RC(OK);
+    td_user_t *u = NULL; /* the id, for the answer */
+    if ((rc = td_user_by_name(c, req->user_name, strlen(req->user_name), &u)) > 0)
+        a->user_id = u->id;
+    free(u);
+    return rc < 0 ? -1 : 0;
 }
 
 static int user_run(dbp_ctx_t *x, const ProtobufCMessage *m)

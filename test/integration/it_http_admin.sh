@@ -144,15 +144,16 @@ expect "user/update with a password field: 400 (user/password does that)" /api/v
 expect "user/update with a 12-digit phone: 400" /api/v1/user/update \
     '{"user_name":"erin","phone":"123456789012"}' '^400 {"error":"phoneis12'
 
-expect "user/disable: 200" /api/v1/user/disable '{"user_name":"erin"}' "^200 {\"user_id\":"
+expect "user/disable: 200" /api/v1/user/disable '{"user_name":"erin"}' "^200 {\"user_id\":$erin}$"
 tt_check "... status 3" sql_is "SELECT status FROM IMUser WHERE id = ${erin:-0}" 3
 tt_check "a disabled user cannot log in" it_login erin 'erin pw 1' 1
 expect "user/disable of nobody: 404" /api/v1/user/disable '{"user_name":"nobody"}' '^404 '
 expect "user/disable without user_name: 400" /api/v1/user/disable '{}' '^400 '
-expect "user/enable: 200" /api/v1/user/enable '{"user_name":"erin"}' '^200 '
+expect "user/enable: 200" /api/v1/user/enable '{"user_name":"erin"}' "^200 {\"user_id\":$erin}$"
 tt_check "an enabled user logs in again" it_login erin 'erin pw 1' 0
 expect "user/enable with user_name as a number: 400" /api/v1/user/enable '{"user_name":7}' '^400 '
-expect "user/password: 200" /api/v1/user/password '{"user_name":"erin","password":"neu 2"}' '^200 '
+expect "user/password: 200" /api/v1/user/password '{"user_name":"erin","password":"neu 2"}' \
+    "^200 {\"user_id\":$erin}$"
 tt_check "the old password no longer works" it_login erin 'erin pw 1' 1
 tt_check "the new one does" it_login erin 'neu 2' 0
 expect "user/password without password: 400" /api/v1/user/password '{"user_name":"erin"}' \
