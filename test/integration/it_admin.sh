@@ -42,6 +42,9 @@ it_login() { "$IT" "$P_MS1" login "$@" >>"$TT_TMP/it_login.out" 2>&1; }
 tt_check "carol logs in on msg_server with her new password" it_login carol 'new pw' 0
 tt_check "not with the first one" it_login carol 'pw carol 1' 1
 tt_check "Dave logs in on msg_server" it_login Dave 'pw dave' 0
+sync() { "$TT_BUILD/test/it_dbproxy" "$P_DB" sync "$t0" "$@" >>"$TT_TMP/it_sync.out" 2>&1; }
+tt_check "clients' incremental user list has carol and Dave" sync carol 0
+tt_check "... Dave too" sync Dave 0
 
 # ---- the same commands from a client, through msg_server ----
 if "$IT" "$P_MS1" relay TT002 >"$TT_TMP/it_relay.out" 2>&1; then

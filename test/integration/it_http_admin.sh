@@ -147,10 +147,13 @@ expect "user/update with a 12-digit phone: 400" /api/v1/user/update \
 expect "user/disable: 200" /api/v1/user/disable '{"user_name":"erin"}' "^200 {\"user_id\":$erin}$"
 tt_check "... status 3" sql_is "SELECT status FROM IMUser WHERE id = ${erin:-0}" 3
 tt_check "a disabled user cannot log in" it_login erin 'erin pw 1' 1
+sync() { "$TT_BUILD/test/it_dbproxy" "$P_DB" sync "$t0" "$@" >>"$TT_TMP/it_sync.out" 2>&1; }
+tt_check "clients' incremental user list shows erin as left (3)" sync erin 3
 expect "user/disable of nobody: 404" /api/v1/user/disable '{"user_name":"nobody"}' '^404 '
 expect "user/disable without user_name: 400" /api/v1/user/disable '{}' '^400 '
 expect "user/enable: 200" /api/v1/user/enable '{"user_name":"erin"}' "^200 {\"user_id\":$erin}$"
 tt_check "an enabled user logs in again" it_login erin 'erin pw 1' 0
+tt_check "... and the incremental list shows her active again" sync erin 0
 expect "user/enable with user_name as a number: 400" /api/v1/user/enable '{"user_name":7}' '^400 '
 expect "user/password: 200" /api/v1/user/password '{"user_name":"erin","password":"neu 2"}' \
     "^200 {\"user_id\":$erin}$"
