@@ -12,6 +12,7 @@
 #include "h_group.h"
 #include "h_msg.h"
 #include "td_group.h"
+#include "tt_group_admin.h"
 #include "tt_log.h"
 
 #define GROUP(cmd) IM__BASE_DEFINE__GROUP_CMD_ID__CID_GROUP_##cmd
@@ -338,6 +339,84 @@ static int change_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     return 0;
 }
 
+/* ---- TT_CID_GROUP_DISSOLVE_REQ (base/tt_group_admin.h) ---- */
+
+static int push_id(td_ids_t *l, uint32_t id)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        uint32_t *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = id;
+    return 0;
+}
+
+static void dissolve_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    change_answer(x, (const IM__Group__IMGroupChangeMemberReq *)m, 1, NULL);
+}
+
+static int dissolve_run(dbp_ctx_t *x, const ProtobufCMessage *m)
+{
+    const IM__Group__IMGroupChangeMemberReq *req = (const IM__Group__IMGroupChangeMemberReq *)m;
+    if (req->user_id != 0 || req->group_id == 0) {
+        change_answer(x, req, 1, NULL);
+        return 0;
+    }
+    td_conn_t *c = dbp_db(x, 1);
+    if (!c)
+        return -1;
+    td_ids_t all = {0};
+    td_group_change_t r;
+    memset(&r, 0, sizeof(r));
+    /* the members, then each removed; one joining in between is removed by the next round */
+    int rc = 0;
+    for (int round = 0; round < 3 && rc == 0; round++) {
+        td_ids_t cur = {0};
+        td_group_t g;
+        rc = td_group_get(c, req->group_id, &g);
+        if (rc <= 0) {
+            if (rc == 0)
+                r.result = TD_GC_NO_GROUP;
+            rc = rc < 0 ? -1 : 1;
+            break;
+        }
+        rc = td_group_members(c, req->group_id, &cur);
+        if (rc == 0 && cur.n == 0) {
+            td_ids_free(&cur);
+            break;
+        }
+        td_group_change_t one;
+        if (rc == 0)
+            rc = td_group_change(c, req->group_id, 0, TD_GROUP_DEL, cur.v, cur.n, &one);
+        td_ids_free(&cur);
+        if (rc == 0) {
+            for (size_t i = 0; i < one.changed.n && rc == 0; i++)
+                rc = push_id(&all, one.changed.v[i]);
+            r.result = one.result;
+            td_group_change_free(&one);
+        }
+    }
+    if (rc < 0)
+        dbp_db_failed(x, c, "group dissolve");
+    dbp_db_put(x, c, 1);
+    if (rc < 0) {
+        td_ids_free(&all);
+        return -1;
+    }
+    if (r.result == TD_GC_OK)
+        log_info("%s: group %u dissolved, %zu members removed", x->peer,
+                 (unsigned)req->group_id, all.n);
+    r.changed = all; /* current stays empty */
+    change_answer(x, req, r.result == TD_GC_OK ? 0 : 1, &r);
+    td_ids_free(&all);
+    return 0;
+}
+
 /* ---- CID_GROUP_SHIELD_GROUP_REQUEST ---- */
 
 static void shield_answer(dbp_ctx_t *x, const IM__Group__IMGroupShieldReq *req, uint32_t code)
@@ -462,6 +541,8 @@ const dbp_cmd_t dbp_group_cmds[] = {
     {GROUP(CHANGE_MEMBER_REQUEST), "IMGroupChangeMemberReq",
      &im__group__imgroup_change_member_req__descriptor, SID_GROUP, GROUP(CHANGE_MEMBER_RESPONSE),
      change_run, change_fail, NULL},
+    {TT_CID_GROUP_DISSOLVE_REQ, "GroupDissolve", &im__group__imgroup_change_member_req__descriptor,
+     SID_GROUP, TT_CID_GROUP_DISSOLVE_RSP, dissolve_run, dissolve_fail, NULL},
     {GROUP(SHIELD_GROUP_REQUEST), "IMGroupShieldReq", &im__group__imgroup_shield_req__descriptor,
      SID_GROUP, GROUP(SHIELD_GROUP_RESPONSE), shield_run, shield_fail, NULL},
     {OTHER(GET_SHIELD_REQ), "IMGroupGetShieldReq", &im__server__imgroup_get_shield_req__descriptor,

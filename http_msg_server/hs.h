@@ -6,7 +6,8 @@
  *                ApiMaxPending calls are open, more are refused at once.
  *   hs_api.c     /api/v1: signature check (hs_auth.h), JSON body, the route table.
  *   hs_compat.c  the original /query/CreateGroup and /query/ChangeMembers (AppKey mode).
- *   hs_groups.c  ... one file per feature: a route table (HS_ROUTES) and its handlers.
+ *   hs_groups.c, hs_msgs.c, hs_status.c ...: one file per feature, a route table and its
+ *                handlers.
  *   main.c       configuration and life.
  * Adding a feature: write hs_<name>.c with handlers (hs_handler_fn) and
  *   const hs_route_t hs_<name>_routes[] = {{"/api/v1/<name>/<op>", "<perm>", handler}, ...,
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "hs_auth.h"
+#include "ttc_crypto.h"
 #include "tt_daemon.h"
 #include "tt_link.h"
 
@@ -80,6 +82,10 @@ struct hs_s {
     hs_call_t calls[HS_MAX_CALLS];
     int n_calls;                /* open calls */
     uint64_t calls_refused, calls_timed_out;
+    ttc_cipher_t cipher;        /* aesKey: message texts as clients encrypt them */
+    int have_cipher;
+    uint32_t system_user;       /* ApiSystemUserId: the sender of system messages, 0: none */
+    long long max_text;         /* ApiMaxText: bytes of a message text */
 };
 
 /* ---- hs_core.c ---- */
@@ -123,11 +129,15 @@ typedef struct hs_route_s {
 #define HS_FEATURE(name) extern const hs_route_t hs_##name##_routes[]
 
 HS_FEATURE(groups);
+HS_FEATURE(msgs);
+HS_FEATURE(status);
 HS_FEATURE(users);
 HS_FEATURE(depts);
 
 void hs_on_api(hs_t *hs, tt_http_req_t *req);
 int hs_is_v1(const tt_http_req_t *req);
+/* 1 when key holds perm. */
+int hs_key_has(const hs_key_t *key, const char *perm);
 /* {"error":msg} with status. */
 void hs_api_error(tt_http_req_t *req, int status, const char *msg);
 /* 200 with o (taken) serialized; 500 when that fails. */

@@ -13,6 +13,8 @@
 /* The features' route tables: a new feature adds its table here. */
 static const hs_route_t *const hs_features[] = {
     hs_groups_routes,
+    hs_msgs_routes,
+    hs_status_routes,
     hs_users_routes,
     hs_depts_routes,
 };
@@ -22,6 +24,14 @@ static const char V1_MARK; /* req->udata of an /api/v1 request: JSON content typ
 int hs_is_v1(const tt_http_req_t *req)
 {
     return req->udata == &V1_MARK;
+}
+
+int hs_key_has(const hs_key_t *key, const char *perm)
+{
+    for (int i = 0; i < key->n_perms; i++)
+        if (strcmp(key->perms[i], perm) == 0 || strcmp(key->perms[i], "*") == 0)
+            return 1;
+    return 0;
 }
 
 void hs_api_error(tt_http_req_t *req, int status, const char *msg)

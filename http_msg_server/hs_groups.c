@@ -1,4 +1,5 @@
-/* hs_groups: groups through db_proxy_server. create and members answer in the original's
+/* hs_groups: groups through db_proxy_server: create, members, list, info, dissolve (a
+ * server-only command, base/tt_group_admin.h). create and members answer in the original's
  * error_code format (they serve the /query endpoints too); a member change is also told to route_server
  * (IMGroupChangeMemberNotify, user 0) so that the msg_servers notify the members. */
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "IM.BaseDefine.pb-c.h"
 #include "IM.Group.pb-c.h"
 #include "hs.h"
+#include "tt_group_admin.h"
 #include "tt_log.h"
 
 #define SID_GROUP IM__BASE_DEFINE__SERVICE_ID__SID_GROUP
@@ -121,7 +123,169 @@ static void v1_members(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *
     hs_group_members(hs, req, o);
 }
 
+/* ---- list and info (as a member sees them: db_proxy_server answers members only) ---- */
+
+#define MAX_INFO 64 /* groups in one info request */
+
+static void list_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
+{
+    (void)hs, (void)c;
+    if (!req)
+        return;
+    if (!pdu) {
+        hs_api_error(req, 504, "db_proxy_server did not answer in time");
+        return;
+    }
+    IM__Group__IMNormalGroupListRsp *r =
+        hs_unpack(&im__group__imnormal_group_list_rsp__descriptor, pdu);
+    json_t *list = r ? json_array() : NULL;
+    for (size_t i = 0; list && i < r->n_group_version_list; i++)
+        json_array_append_new(list, json_pack("{s:I,s:I}", "group_id",
+                                              (json_int_t)r->group_version_list[i]->group_id,
+                                              "version",
+                                              (json_int_t)r->group_version_list[i]->version));
+    if (!r)
+        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+    else
+        hs_api_reply(req, json_pack("{s:I,s:o}", "user_id", (json_int_t)r->user_id, "groups",
+                                    list ? list : json_array()));
+    tt_pb_free(r);
+}
+
+static void v1_list(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)
+{
+    (void)key;
+    uint32_t uid;
+    if (hs_get_uint(o, "user_id", &uid) < 0 || uid == 0) {
+        hs_api_error(req, 400, "user_id must be a positive integer");
+        return;
+    }
+    IM__Group__IMNormalGroupListReq r = IM__GROUP__IMNORMAL_GROUP_LIST_REQ__INIT;
+    r.user_id = uid;
+    if (hs_db_call(hs, req, SID_GROUP, GROUP(NORMAL_LIST_REQUEST), GROUP(NORMAL_LIST_RESPONSE),
+                   &r.base, list_done, NULL) < 0)
+        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+}
+
+static void info_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
+{
+    (void)hs, (void)c;
+    if (!req)
+        return;
+    if (!pdu) {
+        hs_api_error(req, 504, "db_proxy_server did not answer in time");
+        return;
+    }
+    IM__Group__IMGroupInfoListRsp *r =
+        hs_unpack(&im__group__imgroup_info_list_rsp__descriptor, pdu);
+    if (!r) {
+        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < r->n_group_info_list; i++) {
+        const IM__BaseDefine__GroupInfo *g = r->group_info_list[i];
+        json_t *members = json_array();
+        for (size_t k = 0; members && k < g->n_group_member_list; k++)
+            json_array_append_new(members, json_integer(g->group_member_list[k]));
+        json_t *one = json_pack("{s:I,s:I,s:s,s:s,s:I,s:i,s:o}", "group_id",
+                                (json_int_t)g->group_id, "version", (json_int_t)g->version,
+                                "name", g->group_name ? g->group_name : "", "avatar",
+                                g->group_avatar ? g->group_avatar : "", "creator_id",
+                                (json_int_t)g->group_creator_id, "type", (int)g->group_type,
+                                "members", members ? members : json_array());
+        json_array_append_new(list, one); /* NULL (a name not UTF-8): left out */
+    }
+    hs_api_reply(req, list ? json_pack("{s:o}", "groups", list) : NULL);
+    tt_pb_free(r);
+}
+
+static void v1_info(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)
+{
+    (void)key;
+    uint32_t uid, *ids = NULL;
+    size_t n = 0;
+    if (hs_get_uint(o, "user_id", &uid) < 0 || uid == 0) {
+        hs_api_error(req, 400, "user_id (a member the groups are seen as) must be a positive "
+                               "integer");
+        return;
+    }
+    int bad = hs_get_ids(o, "group_ids", &ids, &n) < 0;
+    if (bad || n > MAX_INFO) {
+        if (!bad)
+            free(ids);
+        hs_api_error(req, 400, "group_ids must be an array of 1..64 positive integers");
+        return;
+    }
+    IM__BaseDefine__GroupVersionInfo v[MAX_INFO], *p[MAX_INFO];
+    for (size_t i = 0; i < n; i++) {
+        im__base_define__group_version_info__init(&v[i]);
+        v[i].group_id = ids[i];
+        v[i].version = 0; /* 0: always answered */
+        p[i] = &v[i];
+    }
+    free(ids);
+    IM__Group__IMGroupInfoListReq r = IM__GROUP__IMGROUP_INFO_LIST_REQ__INIT;
+    r.user_id = uid;
+    r.n_group_version_list = n;
+    r.group_version_list = p;
+    if (hs_db_call(hs, req, SID_GROUP, GROUP(INFO_REQUEST), GROUP(INFO_RESPONSE), &r.base,
+                   info_done, NULL) < 0)
+        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+}
+
+/* ---- dissolve (base/tt_group_admin.h) ---- */
+
+static void dissolve_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
+{
+    (void)c;
+    if (!pdu) {
+        if (req)
+            hs_api_error(req, 504, "db_proxy_server did not answer in time");
+        return;
+    }
+    IM__Group__IMGroupChangeMemberRsp *rsp =
+        hs_unpack(&im__group__imgroup_change_member_rsp__descriptor, pdu);
+    if (rsp && rsp->result_code == 0 && rsp->n_chg_user_id_list > 0)
+        notify_route(hs, rsp);
+    if (req && !rsp) {
+        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+    } else if (req && rsp->result_code != 0) {
+        hs_api_error(req, 404, "no such group");
+    } else if (req) {
+        json_t *ids = json_array();
+        for (size_t i = 0; ids && i < rsp->n_chg_user_id_list; i++)
+            json_array_append_new(ids, json_integer(rsp->chg_user_id_list[i]));
+        hs_api_reply(req, ids ? json_pack("{s:I,s:o}", "group_id", (json_int_t)rsp->group_id,
+                                          "removed", ids)
+                              : NULL);
+    }
+    if (rsp && rsp->result_code == 0)
+        log_info("group %u dissolved through the API", (unsigned)rsp->group_id);
+    tt_pb_free(rsp);
+}
+
+static void v1_dissolve(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)
+{
+    (void)key;
+    uint32_t gid;
+    if (hs_get_uint(o, "group_id", &gid) < 0 || gid == 0) {
+        hs_api_error(req, 400, "group_id must be a positive integer");
+        return;
+    }
+    IM__Group__IMGroupChangeMemberReq r = IM__GROUP__IMGROUP_CHANGE_MEMBER_REQ__INIT;
+    r.user_id = 0;
+    r.change_type = IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL;
+    r.group_id = gid;
+    if (hs_db_call(hs, req, TT_SID_GROUP, TT_CID_GROUP_DISSOLVE_REQ, TT_CID_GROUP_DISSOLVE_RSP,
+                   &r.base, dissolve_done, NULL) < 0)
+        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+}
+
 const hs_route_t hs_groups_routes[] = {
     {"/api/v1/group/create", "group.write", v1_create},
     {"/api/v1/group/members", "group.write", v1_members},
+    {"/api/v1/group/list", "group.read", v1_list},
+    {"/api/v1/group/info", "group.read", v1_info},
+    {"/api/v1/group/dissolve", "group.write", v1_dissolve},
     HS_ROUTES_END};

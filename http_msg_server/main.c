@@ -73,6 +73,23 @@ static int configure(tt_daemon_t *d, void *udata)
     hs_auth_free(&hs->auth); /* configure may run again (-t then start) */
     if (hs_auth_init(&hs->auth, keys, nk, (uint32_t)window, (size_t)cap) < 0)
         return tt_daemon_cfg_error(d, "no memory for the nonce store");
+    long long sys_user;
+    if (tt_daemon_cfg_int(d, "ApiSystemUserId", 0, 0, UINT32_MAX, &sys_user) < 0 ||
+        tt_daemon_cfg_int(d, "ApiMaxText", 4096, 1, 12000, &hs->max_text) < 0)
+        return -1;
+    hs->system_user = (uint32_t)sys_user;
+    const char *aes = tt_cfg_str(d->cfg, "aesKey", NULL);
+    if (aes && strlen(aes) != 32)
+        return tt_daemon_cfg_error(d, "%s:%d: key 'aesKey' must be exactly 32 characters",
+                                   tt_cfg_path(d->cfg), tt_cfg_line(d->cfg, "aesKey"));
+    if (hs->have_cipher)
+        ttc_cipher_free(&hs->cipher);
+    hs->have_cipher = 0;
+    if (aes) {
+        if (ttc_cipher_init(&hs->cipher, aes) < 0)
+            return tt_daemon_cfg_error(d, "aesKey: the cipher cannot be set up");
+        hs->have_cipher = 1;
+    }
     const char *k = tt_cfg_str(d->cfg, "AppKey", NULL);
     hs->app_key = k && k[0] ? k : NULL;
     /* The API's bodies are small JSON: a body over HttpMaxBody is refused with 413 as soon as
@@ -97,6 +114,9 @@ static void finish(tt_daemon_t *d, void *udata)
     (void)d;
     hs_links_free(hs);
     hs_auth_free(&hs->auth);
+    if (hs->have_cipher)
+        ttc_cipher_free(&hs->cipher);
+    hs->have_cipher = 0;
 }
 
 static const tt_daemon_ops_t ops = {configure, start, finish};

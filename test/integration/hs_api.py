@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A signed request to http_msg_server's /api/v1 (docs/HTTP_API.md); prints "STATUS BODY".
    hs_api.py PORT PATH KEY SECRET BODY [--method M] [--ts-offset S] [--nonce N] [--bad-sig]
-             [--no-sig]"""
+             [--no-sig] [--raw]
+   --raw prints the body as it came (by default spaces and newlines are taken out)."""
 import argparse, hashlib, hmac, http.client, os, time
 
 p = argparse.ArgumentParser()
@@ -12,6 +13,7 @@ p.add_argument("--ts-offset", type=int, default=0)
 p.add_argument("--nonce", default=None)
 p.add_argument("--bad-sig", action="store_true")
 p.add_argument("--no-sig", action="store_true")
+p.add_argument("--raw", action="store_true")
 o = p.parse_args()
 body = os.fsencode(o.body)  # the bytes as given, even when not UTF-8
 ts = str(int(time.time()) + o.ts_offset)
@@ -27,4 +29,5 @@ if not o.no_sig:
 c = http.client.HTTPConnection("127.0.0.1", int(o.port), timeout=10)
 c.request(o.method, o.path, body=body, headers=h)
 r = c.getresponse()
-print(r.status, r.read().decode().replace("\n", "").replace(" ", ""))
+d = r.read().decode()
+print(r.status, d if o.raw else d.replace("\n", "").replace(" ", ""))
