@@ -57,7 +57,7 @@ tt_check "... and wrote nothing: no sneaky user, no SneakyDept" \
             (SELECT COUNT(*) FROM IMDepart WHERE departName = 'SneakyDept')" 0
 tt_check "... TT002's password is unchanged" it_login TT002 test123 0
 tt_check "msg_server said it does not handle them" \
-    grep -q 'command 0x07f0 from user' "$TT_LOG_DIR"/ms1/msg_server.log
+    grep -q 'command 0x07f4 from user' "$TT_LOG_DIR"/ms1/msg_server.log
 
 tt_suite_stop_all
 tt_finish

@@ -221,7 +221,7 @@ static void test_table(void **state)
             assert_non_null(c->req);
             total++;
         }
-    assert_int_equal(total, 16);
+    assert_int_equal(total, 17); /* group: the dissolve command (base/tt_group_admin.h) too */
     assert_null(dbp_cmd_find(0x0701)); /* heartbeats never reach the table */
     assert_non_null(dbp_cmd_find(0x0401)); /* group commands (h_group.c) */
     assert_null(dbp_cmd_find(0x040b));     /* the member-change notify is msg_server's */
