@@ -196,6 +196,8 @@ extern const dbp_cmd_t dbp_status_cmds[];  /* h_status.c: a msg_server's users c
 extern const size_t dbp_status_ncmds;
 extern const dbp_cmd_t dbp_file_cmds[];    /* h_file.c: offline files (IMTransmitFile) */
 extern const size_t dbp_file_ncmds;
+extern const dbp_cmd_t dbp_admin_cmds[];   /* h_admin.c: users and departments (tt_admin.h) */
+extern const size_t dbp_admin_ncmds;
 /* h_status.c: appends an IMServerKickUser frame (seq 0) telling a msg_server that uid is
  * disabled: all of its connections are closed. 0 ok, -1 out of memory. */
 int dbp_kick_append(tt_buf_t *b, uint32_t uid);

@@ -75,6 +75,7 @@ const dbp_cmd_t *dbp_cmd_find(uint16_t command_id)
         {dbp_group_cmds, &dbp_group_ncmds},
         {dbp_status_cmds, &dbp_status_ncmds},
         {dbp_file_cmds, &dbp_file_ncmds},
+        {dbp_admin_cmds, &dbp_admin_ncmds},
     };
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
         for (size_t i = 0; i < *groups[g].n; i++)

@@ -37,6 +37,9 @@ static const char SQL_GET_SHIELD[] = "SELECT push_shield_status FROM IMUser WHER
 static const char SQL_NOW[] = "SELECT UNIX_TIMESTAMP()";
 static const char SQL_LEFT_SINCE[] =
     "SELECT id FROM IMUser WHERE updated >= ? AND status = 3 LIMIT 100000"; /* TD_LEFT_MAX */
+static const char SQL_USER_UPDATE[] =
+    "UPDATE IMUser SET sex = ?, domain = ?, nick = ?, phone = ?, email = ?, avatar = ?, "
+    "departId = ?, sign_info = ?, updated = UNIX_TIMESTAMP() WHERE id = ?";
 static const char SQL_USER_ADD[] =
     "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, "
     "departId, status, created, updated, push_shield_status, sign_info) "
@@ -355,6 +358,16 @@ int td_user_get_push_shield(td_conn_t *c, uint32_t id, uint32_t *shield)
     return query_u32(c, SQL_GET_SHIELD, a, 1, shield);
 }
 
+int td_user_update(td_conn_t *c, const td_user_t *u, uint64_t *matched)
+{
+#define S(x) TD_STR((x) ? (x) : "")
+    td_arg_t a[] = {TD_U32(u->sex),  S(u->domain), S(u->nick),           S(u->phone),
+                    S(u->email),     S(u->avatar), TD_U32(u->depart_id), S(u->sign_info),
+                    TD_U32(u->id)};
+#undef S
+    return td_exec(c, SQL_USER_UPDATE, a, 9, matched, NULL);
+}
+
 int td_user_add(td_conn_t *c, const td_user_t *u, uint32_t *id)
 {
 #define S(x) TD_STR((x) ? (x) : "")
@@ -385,6 +398,9 @@ static const char SQL_DEPT_ADD[] =
     "VALUES (?, ?, ?, 0, UNIX_TIMESTAMP(), UNIX_TIMESTAMP())";
 static const char SQL_DEPT_RENAME[] =
     "UPDATE IMDepart SET departName = ?, updated = UNIX_TIMESTAMP() WHERE id = ?";
+static const char SQL_DEPT_PARENT[] = "SELECT parentId FROM IMDepart WHERE id = ?";
+static const char SQL_DEPT_MOVE[] =
+    "UPDATE IMDepart SET parentId = ?, updated = UNIX_TIMESTAMP() WHERE id = ?";
 
 typedef struct dept_row_s {
     td_dept_t d;         /* numbers land here */
@@ -475,4 +491,34 @@ int td_dept_rename(td_conn_t *c, uint32_t id, const char *name, uint64_t *matche
 {
     td_arg_t a[] = {TD_STR(name), TD_U32(id)};
     return td_exec(c, SQL_DEPT_RENAME, a, 2, matched, NULL);
+}
+
+int td_dept_parent(td_conn_t *c, uint32_t id, uint32_t *parent)
+{
+    td_arg_t a[] = {TD_U32(id)};
+    return query_u32(c, SQL_DEPT_PARENT, a, 1, parent);
+}
+
+int td_dept_would_cycle(td_conn_t *c, uint32_t id, uint32_t parent)
+{
+    /* walks up from the new parent: meeting id (or a loop already there) is a cycle */
+    uint32_t at = parent;
+    for (int steps = 0; at != 0; steps++) {
+        if (at == id || steps >= TD_DEPT_MAX_DEPTH)
+            return 1;
+        uint32_t up = 0;
+        int rc = td_dept_parent(c, at, &up);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return 0; /* a dangling parent id ends the chain */
+        at = up;
+    }
+    return 0;
+}
+
+int td_dept_move(td_conn_t *c, uint32_t id, uint32_t parent, uint64_t *matched)
+{
+    td_arg_t a[] = {TD_U32(parent), TD_U32(id)};
+    return td_exec(c, SQL_DEPT_MOVE, a, 2, matched, NULL);
 }

@@ -97,6 +97,9 @@ int td_user_get_push_shield(td_conn_t *c, uint32_t id, uint32_t *shield);
  * updated index (migration 007): a cheap query to run every few seconds. */
 #define TD_LEFT_MAX 100000
 int td_users_left_since(td_conn_t *c, uint32_t since, uint32_t *now, uint32_t **ids, size_t *n);
+/* Writes sex, domain, nick, phone, email, avatar, depart_id and sign_info of user u->id (and
+ * updated = now). */
+int td_user_update(td_conn_t *c, const td_user_t *u, uint64_t *matched);
 /* Inserts u (id, created and updated are ignored: set by the database). */
 int td_user_add(td_conn_t *c, const td_user_t *u, uint32_t *id);
 
@@ -111,5 +114,12 @@ int td_dept_first(td_conn_t *c, uint32_t *id);
 int td_dept_add(td_conn_t *c, const char *name, uint32_t parent, uint32_t priority,
                 uint32_t *id);
 int td_dept_rename(td_conn_t *c, uint32_t id, const char *name, uint64_t *matched);
+/* The parent of department id: 1 found (*parent set), 0 no such department, -1 error. */
+int td_dept_parent(td_conn_t *c, uint32_t id, uint32_t *parent);
+/* 1 when making parent the parent of id would put id below itself (or the chain above parent
+ * is longer than TD_DEPT_MAX_DEPTH, or loops already), 0 when not, -1 error. */
+#define TD_DEPT_MAX_DEPTH 256
+int td_dept_would_cycle(td_conn_t *c, uint32_t id, uint32_t parent);
+int td_dept_move(td_conn_t *c, uint32_t id, uint32_t parent, uint64_t *matched);
 
 #endif

@@ -131,6 +131,8 @@ typedef struct hs_route_s {
 HS_FEATURE(groups);
 HS_FEATURE(msgs);
 HS_FEATURE(status);
+HS_FEATURE(users);
+HS_FEATURE(depts);
 
 void hs_on_api(hs_t *hs, tt_http_req_t *req);
 int hs_is_v1(const tt_http_req_t *req);

@@ -15,6 +15,8 @@ static const hs_route_t *const hs_features[] = {
     hs_groups_routes,
     hs_msgs_routes,
     hs_status_routes,
+    hs_users_routes,
+    hs_depts_routes,
 };
 
 static const char V1_MARK; /* req->udata of an /api/v1 request: JSON content type */

@@ -1,7 +1,8 @@
 /* Dispatch (layer 4, ms_dispatch.h): the client listener's callbacks and the routing of every
  * frame through the tables the features export (registered by main.c). Before login only the
  * commands whose row says before_login (the login request) are accepted, and heartbeats, which
- * the listener echoes; anything else closes the connection. After login a client's command
+ * the listener echoes; anything else closes the connection. No table may claim the server-only
+ * administration commands (base/tt_admin.h): a client's such frame is never forwarded. After login a client's command
  * runs its row's handler or is forwarded to db_proxy_server / route_server with the
  * requester's user id stamped in and attach_data set so that the answer finds its way back;
  * an upstream's frame runs its row's handler or is relayed to the requester as is. */
@@ -14,6 +15,7 @@
 #include "ms_limits.h"
 #include "ms_session.h"
 #include "ms_upstream.h"
+#include "tt_admin.h"
 #include "tt_log.h"
 
 /* ---- registration ---- */
@@ -54,6 +56,8 @@ static const char *bad_rows(const msg_server_t *ms, const ms_feature_t *f, uint1
         *cid = r->cid;
         if (!r->fn && (!r->desc || r->before_login))
             return "client command row without a handler";
+        if (TT_ADMIN_IS_CID(r->cid)) /* never forwarded for a client, nor handled */
+            return "a server-only administration command (tt_admin.h) as a client command";
         if (claims(ms, 0, r->cid, NULL) > 1)
             return "client command claimed twice";
     }

@@ -9,7 +9,9 @@
 #include "IM.Buddy.pb-c.h"
 #include "IM.Login.pb-c.h"
 #include "IM.Server.pb-c.h"
+#include "TT.Admin.pb-c.h"
 #include "db_proxy.h"
+#include "tt_admin.h"
 #include "tt_test.h"
 
 static const uint8_t ATTACH[] = {0, 1, 2, 0xff, 'x'};
@@ -219,11 +221,43 @@ static void test_table(void **state)
             assert_non_null(c->req);
             total++;
         }
-    assert_int_equal(total, 16);
+    assert_int_equal(total, 17); /* group: the dissolve command (base/tt_group_admin.h) too */
     assert_null(dbp_cmd_find(0x0701)); /* heartbeats never reach the table */
     assert_non_null(dbp_cmd_find(0x0401)); /* group commands (h_group.c) */
     assert_null(dbp_cmd_find(0x040b));     /* the member-change notify is msg_server's */
     assert_null(dbp_cmd_find(0xffff));
+}
+
+/* The administration commands (h_admin.c): "unavailable" with attach_data, in the admin range;
+ * in the table once each. */
+static void test_admin(void **state)
+{
+    (void)state;
+    TT__Admin__UserReq u = TT__ADMIN__USER_REQ__INIT;
+    u.op = TT__ADMIN__USER_OP__USER_CREATE;
+    u.user_name = "x";
+    ATTACH_SET(u);
+    TT__Admin__UserRsp *ur = (TT__Admin__UserRsp *)fail_answer(
+        TT_CID_ADMIN_USER_REQ, &u.base, &tt__admin__user_rsp__descriptor, TT_CID_ADMIN_USER_RSP);
+    assert_int_equal(ur->result_code, TT__ADMIN__RESULT_CODE__ADMIN_UNAVAILABLE);
+    assert_non_null(ur->result_text);
+    assert_false(ur->has_user_id);
+    assert_attach(ur->has_attach_data, ur->attach_data);
+    tt_pb_free(ur);
+    TT__Admin__DeptReq d = TT__ADMIN__DEPT_REQ__INIT;
+    d.op = TT__ADMIN__DEPT_OP__DEPT_MOVE;
+    ATTACH_SET(d);
+    TT__Admin__DeptRsp *dr = (TT__Admin__DeptRsp *)fail_answer(
+        TT_CID_ADMIN_DEPT_REQ, &d.base, &tt__admin__dept_rsp__descriptor, TT_CID_ADMIN_DEPT_RSP);
+    assert_int_equal(dr->result_code, TT__ADMIN__RESULT_CODE__ADMIN_UNAVAILABLE);
+    assert_attach(dr->has_attach_data, dr->attach_data);
+    tt_pb_free(dr);
+    assert_int_equal(dbp_admin_ncmds, 2);
+    for (size_t i = 0; i < dbp_admin_ncmds; i++) {
+        assert_true(TT_ADMIN_IS_CID(dbp_admin_cmds[i].command_id));
+        assert_true(TT_ADMIN_IS_CID(dbp_admin_cmds[i].rsp_cid));
+        assert_ptr_equal(dbp_cmd_find(dbp_admin_cmds[i].command_id), &dbp_admin_cmds[i]);
+    }
 }
 
 static void test_utf8(void **state)
@@ -263,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_validate), cmocka_unit_test(test_lists),
         cmocka_unit_test(test_results),  cmocka_unit_test(test_table),
         cmocka_unit_test(test_utf8),     cmocka_unit_test(test_printable),
+        cmocka_unit_test(test_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "IM.Buddy.pb-c.h"
 #include "msg_server.h"
 #include "tt_test.h"
 
@@ -93,6 +94,14 @@ static void test_register(void **state)
     static const ms_answer_t nothing[] = {{0x7103, NULL, NULL}};
     ms_feature_t f4 = {.name = "nothing", .route_answers = nothing, .n_route_answers = 1};
     assert_int_equal(ms_dispatch_register(&ms, &f4), -1);
+    /* the server-only administration commands can never be a client's (base/tt_admin.h) */
+    static const ms_client_cmd_t admin[] = {{0x07f0, NULL, &im__buddy__imall_user_req__descriptor,
+                                             1, 0, 0}};
+    ms_feature_t f5 = {.name = "admin", .client_cmds = admin, .n_client_cmds = 1};
+    assert_int_equal(ms_dispatch_register(&ms, &f5), -1);
+    static const ms_client_cmd_t admin_last[] = {{0x07ff, on_cmd, NULL, 0, 0, 0}};
+    ms_feature_t f6 = {.name = "admin2", .client_cmds = admin_last, .n_client_cmds = 1};
+    assert_int_equal(ms_dispatch_register(&ms, &f6), -1);
     assert_int_equal(ms.n_features, 4);
 }
 
