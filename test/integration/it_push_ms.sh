@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Who gets a push (issue 12, msg_server side): the suite with both msg_servers pointed at a
+# push_recorder.py (the push_server stand-in, DaemonSecret handshake included), a group of
+# users 1..6 where user 5 shields the group, then it_push_ms: normal, silent and no pushes,
+# alert text and custom data, badges of single + group unread, one request per group message
+# over two msg_servers, and chat unaffected once the recorder is killed.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/suite.sh"
+P_PUSH=$(tt_free_port)
+TT_MS_EXTRA="PushServerIP1=127.0.0.1
+PushServerPort1=$P_PUSH
+PushTimeout=3"
+REC=$TT_TMP/pushes.jsonl
+: > "$REC"
+python3 "$(dirname "$0")/push_recorder.py" "$P_PUSH" "$REC" "$TT_DAEMON_SECRET" \
+    2> "$TT_TMP/recorder.err" &
+REC_PID=$!
+TT_PIDS+=("$REC_PID")
+tt_check "push recorder up" tt_wait_port "$P_PUSH"
+tt_suite_start
+tt_check "ttadm group add Push (users 1..6)" "$TT_BUILD/tools/ttadm" -c "$TT_TMP/db.conf" \
+    group add Push --members 1,2,3,4,5,6 --creator TT001
+GID=$(sql "SELECT id FROM IMGroup WHERE name = 'Push'")
+tt_check "user 5 shields group $GID" \
+    sql "UPDATE IMGroupMember SET shield = 1 WHERE groupId = $GID AND userId = 5"
+for i in 1 2; do
+    for _ in $(seq 50); do
+        grep -q "push_server link .* up" "$TT_LOG_DIR"/ms$i/*.log 2>/dev/null && break
+        sleep 0.1
+    done
+    tt_check "msg_server $i linked to the push recorder" \
+        grep -q "push_server link .* up" "$TT_LOG_DIR"/ms$i/*.log
+done
+"$TT_BUILD/test/it_push_ms" "$P_MS1" "$P_MS2" "$REC" "$REC_PID" "$GID" || tt_fail "it_push_ms"
+wait "$REC_PID" 2>/dev/null || true # killed by it_push_ms
+tt_check "recorder saw no bad handshake" test ! -s "$TT_TMP/recorder.err"
+tt_suite_stop_all
+tt_finish
