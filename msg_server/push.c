@@ -66,6 +66,7 @@ typedef struct push_job_s {
     size_t n;
     push_tok_t *tok;
     size_t ntok;
+    tt_map_t by_uid; /* user id -> its push_tok_t (db_proxy gives one token per user) */
 } push_job_t;
 
 typedef struct ms_push_s {
@@ -146,6 +147,7 @@ static void job_free(ms_push_t *P, push_job_t *j)
     for (size_t i = 0; i < j->ntok; i++)
         free(j->tok[i].token);
     free(j->tok);
+    tt_map_free(&j->by_uid);
     free(j->ids);
     free(j);
 }
@@ -236,10 +238,7 @@ static void job_presence(ms_push_t *P, push_job_t *j)
             P->skipped_mobile++;
             continue;
         }
-        int dup = 0;
-        for (size_t k = 0; q && k < nq && !dup; k++)
-            dup = tt_get32(q + 4 + 4 * k) == t->uid;
-        if (q && !dup && nq < TT_PUSH_PRESENCE_MAX)
+        if (q && nq < TT_PUSH_PRESENCE_MAX) /* one token per user: each asked once */
             tt_put32(q + 4 + 4 * nq++, t->uid);
     }
     tt_link_t *route = ms_route_master(ms);
@@ -341,6 +340,8 @@ void ms_push_stored(msg_server_t *ms, const ms_stored_msg_t *m)
         return;
     }
     push_job_t *j = calloc(1, sizeof(*j));
+    if (j)
+        tt_map_init(&j->by_uid);
     if (!j || !(j->ids = malloc(4 * (n < PUSH_MAX_RECIPIENTS ? n : PUSH_MAX_RECIPIENTS)))) {
         free(j);
         return;
@@ -398,17 +399,19 @@ static void shields_answer(msg_server_t *ms, const tt_pdu_t *pdu)
     push_job_t *j = job_of(P, &r->attach_data, r->has_attach_data, STAGE_SHIELD);
     if (j) {
         /* only the members db_proxy lists as not shielding: the others shield the group or
-         * left it */
+         * left it (a set of the listed ones: O(n) however big the group) */
+        tt_map_t open;
+        tt_map_init(&open);
+        for (size_t s = 0; s < r->n_shield_status_list; s++) {
+            const IM__BaseDefine__ShieldStatus *st = r->shield_status_list[s];
+            if (st->shield_status == 0 && st->user_id != 0)
+                tt_map_put(&open, st->user_id, (void *)1);
+        }
         size_t k = 0;
         for (size_t i = 0; i < j->n; i++)
-            for (size_t s = 0; s < r->n_shield_status_list; s++) {
-                const IM__BaseDefine__ShieldStatus *st = r->shield_status_list[s];
-                if (st->user_id == j->ids[i]) {
-                    if (st->shield_status == 0)
-                        j->ids[k++] = j->ids[i];
-                    break;
-                }
-            }
+            if (tt_map_get(&open, j->ids[i]))
+                j->ids[k++] = j->ids[i];
+        tt_map_free(&open);
         j->n = k;
         if (k == 0)
             job_free(P, j);
@@ -428,20 +431,25 @@ static void tokens_answer(msg_server_t *ms, const tt_pdu_t *pdu)
     push_job_t *j = job_of(P, &r->attach_data, r->has_attach_data, STAGE_TOKENS);
     if (j && r->n_user_token_info > 0 &&
         (j->tok = calloc(r->n_user_token_info, sizeof(*j->tok)))) {
+        tt_map_t asked;
+        tt_map_init(&asked);
+        for (size_t k = 0; k < j->n; k++)
+            tt_map_put(&asked, j->ids[k], (void *)1);
         for (size_t i = 0; i < r->n_user_token_info; i++) {
             const IM__BaseDefine__UserTokenInfo *t = r->user_token_info[i];
-            int asked = 0;
-            for (size_t k = 0; k < j->n && !asked; k++)
-                asked = j->ids[k] == t->user_id;
-            if (!asked || t->user_id == j->from || !t->token[0] ||
+            if (!tt_map_get(&asked, t->user_id) || t->user_id == j->from || !t->token[0] ||
+                tt_map_get(&j->by_uid, t->user_id) ||
                 !(j->tok[j->ntok].token = strdup(t->token)))
-                continue; /* never the sender's own devices */
+                continue; /* never the sender's own devices, one token per user */
             push_tok_t *d = &j->tok[j->ntok++];
             d->uid = t->user_id;
             d->user_type = (uint32_t)t->user_type;
             d->count = t->push_count;
             d->push_type = 1;
+            if (tt_map_put(&j->by_uid, d->uid, d) < 0)
+                d->push_type = 0; /* out of memory: this one is not pushed */
         }
+        tt_map_free(&asked);
     }
     if (j && j->ntok == 0)
         job_free(P, j);
@@ -461,17 +469,14 @@ static void presence_answer(msg_server_t *ms, const tt_pdu_t *pdu)
     size_t n = (pdu->body_len - 4) / TT_PP_ENTRY;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *e = pdu->body + 4 + i * TT_PP_ENTRY;
-        uint32_t uid = tt_get32(e);
-        for (size_t k = 0; k < j->ntok; k++) {
-            push_tok_t *t = &j->tok[k];
-            if (t->uid != uid || !t->push_type)
-                continue;
-            if (e[4] & TT_PP_MOBILE) {
-                t->push_type = 0;
-                P->skipped_mobile++;
-            } else if (e[4] & TT_PP_PC) {
-                t->push_type = 2;
-            }
+        push_tok_t *t = tt_map_get(&j->by_uid, tt_get32(e));
+        if (!t || !t->push_type)
+            continue;
+        if (e[4] & TT_PP_MOBILE) {
+            t->push_type = 0;
+            P->skipped_mobile++;
+        } else if (e[4] & TT_PP_PC) {
+            t->push_type = 2;
         }
     }
     job_send(P, j);
