@@ -8,7 +8,10 @@
  * single + group); a group message decided once although its members are on both
  * msg_servers; with the recorder killed (its pid given) messages are still acked and
  * delivered.
- * Usage: it_push_ms MS1 MS2 RECORD_FILE RECORDER_PID GID. Exit 1 on any failure. */
+ * With "route-down" (a new recorder; the pid given is route_server's, stopped with SIGTERM
+ * once users 1 and 3 logged in: logins need route_server): a decision that cannot ask
+ * route_server pushes as normal — user 3 on a PC gets a normal push then, user 2 still one.
+ * Usage: it_push_ms MS1 MS2 RECORD_FILE PID GID [route-down]. Exit 1 on any failure. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -170,10 +173,39 @@ static ttc_t *register_token(uint16_t port, const char *name, uint32_t user)
     return c;
 }
 
+/* route_server is down: no presence to ask, normal pushes. */
+static int route_down(uint16_t p1, uint16_t p2, pid_t route)
+{
+    ttc_t *c1 = itc_login(p1, "TT001", ITC_PC);
+    ttc_t *c3 = itc_login(p2, "TT003", ITC_PC);
+    if (!c1 || !c3)
+        return 1;
+    usleep(300000); /* route_server hears of the logins */
+    kill(route, SIGTERM);
+    usleep(1000000); /* both msg_servers see their route link go */
+    size_t have = lines();
+    check(send_text(c1, 2, 0, "no route") != 0, "route down: 1 -> 2 acked");
+    json_t *r = one_request(&have, "route down: 1 -> 2");
+    if (r) {
+        check_entry(r, 2, 1, -1, "route down: 1 -> 2");
+        json_decref(r);
+    }
+    check(send_text(c1, 3, 0, "no route to your pc") != 0, "route down: 1 -> 3 acked");
+    r = one_request(&have, "route down: 1 -> 3");
+    if (r) {
+        check_entry(r, 3, 1, -1, "route down: 1 -> 3 (normal: nobody to ask)");
+        json_decref(r);
+    }
+    ttc_close(c1);
+    ttc_close(c3);
+    ttc_cipher_free(&cipher);
+    return failures + itc_failures() ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: it_push_ms MS1 MS2 RECORD_FILE RECORDER_PID GID\n");
+    if (argc != 6 && !(argc == 7 && strcmp(argv[6], "route-down") == 0)) {
+        fprintf(stderr, "usage: it_push_ms MS1 MS2 RECORD_FILE RECORDER_PID GID [route-down]\n");
         return 2;
     }
     uint16_t p1 = (uint16_t)atoi(argv[1]), p2 = (uint16_t)atoi(argv[2]);
@@ -182,6 +214,8 @@ int main(int argc, char **argv)
     uint32_t gid = (uint32_t)atoi(argv[5]);
     if (ttc_cipher_init(&cipher, TTC_TT_KEY) < 0)
         return 2;
+    if (argc == 7)
+        return route_down(p1, p2, recorder);
 
     /* tokens: 2, 3, 5 go away without logging out (the token stays); 4 stays */
     ttc_t *t2 = register_token(p2, "TT002", 2);

@@ -3,7 +3,8 @@
 # push_recorder.py (the push_server stand-in, DaemonSecret handshake included), a group of
 # users 1..6 where user 5 shields the group, then it_push_ms: normal, silent and no pushes,
 # alert text and custom data, badges of single + group unread, one request per group message
-# over two msg_servers, and chat unaffected once the recorder is killed.
+# over two msg_servers, and chat unaffected once the recorder is killed; then with route_server
+# stopped and a new recorder, pushes as normal (nobody to ask who is where).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
 P_PUSH=$(tt_free_port)
@@ -34,5 +35,25 @@ done
 "$TT_BUILD/test/it_push_ms" "$P_MS1" "$P_MS2" "$REC" "$REC_PID" "$GID" || tt_fail "it_push_ms"
 wait "$REC_PID" 2>/dev/null || true # killed by it_push_ms
 tt_check "recorder saw no bad handshake" test ! -s "$TT_TMP/recorder.err"
+
+# a new recorder on the same port (the links come back), then route_server stopped by
+# it_push_ms (logins need it): pushes are normal
+ups() { cat "$TT_LOG_DIR"/ms*/*.log | grep -c "push_server link .* up" || true; }
+before=$(ups)
+python3 "$(dirname "$0")/push_recorder.py" "$P_PUSH" "$REC" "$TT_DAEMON_SECRET" \
+    2> "$TT_TMP/recorder2.err" &
+REC_PID=$!
+TT_PIDS+=("$REC_PID")
+for _ in $(seq 300); do
+    (( $(ups) >= before + 2 )) && break
+    sleep 0.1
+done
+tt_check "both msg_servers linked to the new recorder" test "$(ups)" -ge $(( before + 2 ))
+"$TT_BUILD/test/it_push_ms" "$P_MS1" "$P_MS2" "$REC" "$TT_PID_route_server" "$GID" \
+    route-down || tt_fail "it_push_ms route-down"
+rc=0; wait "$TT_PID_route_server" || rc=$?
+tt_check "route_server exited 0 on SIGTERM" test "$rc" = 0
+kill "$REC_PID" 2>/dev/null || true
+wait "$REC_PID" 2>/dev/null || true
 tt_suite_stop_all
 tt_finish
