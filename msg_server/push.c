@@ -221,8 +221,8 @@ static void job_send(ms_push_t *P, push_job_t *j)
     job_free(P, j);
 }
 
-/* Step 3: who has a mobile client connected here is not pushed; the rest is asked of
- * route_server (or, without it, pushed as normal). */
+/* Step 3: who has a mobile client connected here is not pushed, who has a PC client here gets
+ * a silent push; the rest is asked of route_server (or, without it, pushed as normal). */
 static void job_presence(ms_push_t *P, push_job_t *j)
 {
     msg_server_t *ms = P->ms;
@@ -231,9 +231,14 @@ static void job_presence(ms_push_t *P, push_job_t *j)
     for (size_t i = 0; i < j->ntok; i++) {
         push_tok_t *t = &j->tok[i];
         const user_t *u = ms_user_find(ms, t->uid);
+        int pc_here = 0;
         for (const client_t *c = u ? u->clients : NULL; c; c = c->next)
             if (c->state == CLIENT_ONLINE && ms_is_mobile(c->client_type))
                 t->push_type = 0;
+            else if (c->state == CLIENT_ONLINE)
+                pc_here = 1;
+        if (t->push_type && pc_here)
+            t->push_type = 2; /* known here whatever route_server says (or if it is down) */
         if (!t->push_type) {
             P->skipped_mobile++;
             continue;
