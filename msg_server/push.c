@@ -185,7 +185,7 @@ static void job_send(ms_push_t *P, push_job_t *j)
 {
     IM__BaseDefine__UserTokenInfo *items = calloc(j->ntok ? j->ntok : 1, sizeof(*items));
     IM__BaseDefine__UserTokenInfo **ptrs = calloc(j->ntok ? j->ntok : 1, sizeof(*ptrs));
-    size_t k = 0;
+    size_t k = 0, silent = 0;
     for (size_t i = 0; items && ptrs && i < j->ntok; i++) {
         push_tok_t *t = &j->tok[i];
         if (!t->push_type)
@@ -196,8 +196,7 @@ static void job_send(ms_push_t *P, push_job_t *j)
         items[k].token = t->token;
         items[k].push_count = t->count;
         items[k].push_type = t->push_type;
-        if (t->push_type == 2)
-            P->silent++;
+        silent += t->push_type == 2;
         ptrs[k] = &items[k];
         k++;
     }
@@ -214,6 +213,7 @@ static void job_send(ms_push_t *P, push_job_t *j)
         } else {
             P->requests++;
             P->tokens += k;
+            P->silent += silent;
         }
     }
     free(items);
