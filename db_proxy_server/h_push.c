@@ -11,6 +11,8 @@
 #include "IM.Login.pb-c.h"
 #include "IM.Server.pb-c.h"
 #include "db_proxy.h"
+#include "h_msg.h"
+#include "td_group.h"
 #include "tt_log.h"
 
 #define TOKEN_MAX 512     /* bytes; APNs tokens are 64 hex, FCM ones ~160 characters */
@@ -326,22 +328,66 @@ static int quiet_hours(void)
     return tm.tm_hour >= 22 || tm.tm_hour <= 7;
 }
 
-/* Single-chat unread messages of uid (sum of unread_<uid>). 0 when unknown. */
-static uint32_t unread_total(dbp_ctx_t *x, dbp_cache_conn_t *rc, uint32_t uid)
+/* Groups of a member with unread messages, gathered for their counts. */
+typedef struct unread_groups_s {
+    uint32_t gid[DBP_MSG_UNREAD_MAX];
+    uint32_t seen[DBP_MSG_UNREAD_MAX]; /* its read (or join) position */
+    size_t n;
+} unread_groups_t;
+
+static int on_unread_group(void *arg, const td_member_group_t *g)
 {
-    /* TODO: add the group unread counts once groups are served (§7.2: <gid>_im_group_msg
-     * minus <uid>_<gid>_im_user_group over the user's groups). */
-    if (!rc)
+    unread_groups_t *u = arg;
+    uint32_t seen = g->read_id > g->join_id ? g->read_id : g->join_id;
+    if (g->last_id > seen && u->n < DBP_MSG_UNREAD_MAX) {
+        u->gid[u->n] = g->gid;
+        u->seen[u->n++] = seen;
+    }
+    return 0;
+}
+
+/* Group unread messages of uid: over its groups (at most DBP_MSG_UNREAD_MAX with unread
+ * messages, as the unread-count answer), the messages after its read or join position,
+ * counted as that answer counts them. 0 when unknown (db NULL or a failure, logged). */
+static uint64_t group_unread_total(dbp_ctx_t *x, td_conn_t *db, uint32_t uid)
+{
+    if (!db)
         return 0;
+    unread_groups_t *u = calloc(1, sizeof(*u));
+    uint64_t sum = 0;
+    if (!u || td_member_groups(db, uid, on_unread_group, u) < 0) {
+        if (u)
+            dbp_db_failed(x, db, "groups of a push recipient");
+        free(u);
+        return 0;
+    }
+    for (size_t i = 0; i < u->n; i++) {
+        uint32_t n = 0;
+        if (td_group_count_after(db, u->gid[i], u->seen[i], &n) < 0) {
+            dbp_db_failed(x, db, "group unread count of a push recipient");
+            break;
+        }
+        sum += n;
+    }
+    free(u);
+    return sum;
+}
+
+/* The badge of uid: its single-chat unread messages (sum of unread_<uid>) plus its group
+ * unread messages (db may be NULL: single only). A part that cannot be read counts 0. */
+static uint32_t unread_total(dbp_ctx_t *x, dbp_cache_conn_t *rc, td_conn_t *db, uint32_t uid)
+{
+    uint64_t sum = group_unread_total(x, db, uid);
+    if (!rc)
+        return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
     char key[32];
     snprintf(key, sizeof(key), "unread_%u", (unsigned)uid);
     redisReply *r = dbp_cache_cmdv(rc, "HVALS", key, NULL);
     if (!r) {
         log_debug("%s: unread count of %u unknown: %s", x->cmd->name, (unsigned)uid,
                   dbp_cache_error(rc));
-        return 0;
+        return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
     }
-    uint64_t sum = 0;
     if (r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++)
             if (r->element[i]->type == REDIS_REPLY_STRING)
@@ -543,18 +589,21 @@ static int tokens_run(dbp_ctx_t *x, const ProtobufCMessage *m)
     IM__BaseDefine__UserTokenInfo **ptrs = calloc(nfound ? nfound : 1, sizeof(*ptrs));
     if (rc == 0 && items && ptrs) {
         dbp_cache_conn_t *uc = nfound ? dbp_cache(x, dbp->unread) : NULL;
+        td_conn_t *db = nfound ? dbp_db(x, 0) : NULL; /* NULL: the badges lack the groups */
         for (size_t i = 0; i < nfound; i++) {
             im__base_define__user_token_info__init(&items[i]);
             items[i].user_id = found[i].uid;
             items[i].user_type = found[i].ios ? IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS
                                               : IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID;
             items[i].token = found[i].token;
-            items[i].push_count = unread_total(x, uc, found[i].uid);
+            items[i].push_count = unread_total(x, uc, db, found[i].uid);
             items[i].push_type = 1;
             ptrs[i] = &items[i];
         }
         if (uc)
             dbp_cache_put(dbp->unread, uc);
+        if (db)
+            dbp_db_put(x, db, 0);
         IM__Server__IMGetDeviceTokenRsp rsp = IM__SERVER__IMGET_DEVICE_TOKEN_RSP__INIT;
         rsp.n_user_token_info = nfound;
         rsp.user_token_info = ptrs;

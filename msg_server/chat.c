@@ -319,6 +319,17 @@ static uint8_t *client_frame(IM__Message__IMMsgData *m, size_t *len)
     return frame_of(SID_MSG, CID_MSG_DATA, &m->base, len);
 }
 
+/* Tells the push decision (push.c, through the hook) a message was stored here. */
+static void stored_hook(msg_server_t *ms, uint32_t from, uint32_t to, uint32_t msg_id,
+                        uint32_t type, const uint8_t *data, size_t len, const uint8_t *members,
+                        size_t n)
+{
+    if (!ms->on_msg_stored)
+        return;
+    ms_stored_msg_t m = {from, to, msg_id, type, data, len, members, n};
+    ms->on_msg_stored(ms, &m);
+}
+
 /* Writes the group message to the connections here of the n members in list (BE32 ids), but
  * `except`; its attach_data is dropped. */
 static void write_members(msg_server_t *ms, IM__Message__IMMsgData *m, const uint8_t *list,
@@ -377,6 +388,10 @@ static void group_deliver(msg_server_t *ms, IM__Message__IMMsgData *m, const cli
         return;
     }
     write_members(ms, m, list, n, sender);
+    /* only here, on the sender's msg_server, never where the fan-out arrives: one push
+     * decision per message */
+    stored_hook(ms, m->from_user_id, m->to_session_id, m->msg_id, m->msg_type,
+                m->msg_data.data, m->msg_data.len, list, n);
     tt_link_t *route = ms_route_master(ms);
     if (route) {
         m->has_attach_data = 1;
@@ -421,8 +436,8 @@ static int chat_stored_fast(msg_server_t *ms, const tt_pdu_t *pdu)
 {
     uint32_t v[5] = {0}; /* fields 1..5: from, to, msg_id, create_time, type */
     unsigned seen = 0;
-    const uint8_t *attach = NULL;
-    size_t alen = 0, a_start = 0, a_end = 0, pos = 0;
+    const uint8_t *attach = NULL, *data = NULL;
+    size_t alen = 0, a_start = 0, a_end = 0, pos = 0, dlen = 0;
     tt_pb_field_t f;
     int rc;
     while ((rc = tt_pb_next_field(pdu->body, pdu->body_len, &pos, &f)) == 1) {
@@ -433,6 +448,8 @@ static int chat_stored_fast(msg_server_t *ms, const tt_pdu_t *pdu)
             if (f.number == 6) {
                 if (f.wire != 2)
                     return 0;
+                data = f.data;
+                dlen = f.len;
             } else if (f.wire != 0 || f.value > UINT32_MAX) {
                 return 0;
             } else {
@@ -480,6 +497,7 @@ static int chat_stored_fast(msg_server_t *ms, const tt_pdu_t *pdu)
         tt_link_send_raw(route, SID_MSG, CID_MSG_DATA, 0, frame + TT_PDU_HEADER_LEN, blen);
     if (frame != stack)
         free(frame);
+    stored_hook(ms, from, to, msg_id, v[4], data, dlen, NULL, 0);
     return 1;
 }
 
@@ -558,6 +576,8 @@ static void chat_stored(msg_server_t *ms, const tt_pdu_t *pdu)
                              len - TT_PDU_HEADER_LEN);
         free(frame);
     }
+    stored_hook(ms, m->from_user_id, m->to_session_id, m->msg_id, m->msg_type, m->msg_data.data,
+                m->msg_data.len, NULL, 0);
     tt_pb_free(m);
 }
 

@@ -19,6 +19,7 @@
 #include "ms_session.h"
 #include "ms_upstream.h"
 #include "tt_log.h"
+#include "tt_utf8.h"
 
 #define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
 #define DBP_VALIDATE_BUSY 3 /* IMValidateRsp.result_code: db_proxy_server's login queue full */
@@ -182,6 +183,12 @@ static void go_online(client_t *c, const IM__BaseDefine__UserInfo *info, uint32_
     if (ms_client_attach_user(c, uid) < 0) {
         tt_conn_close(c->conn, "out of memory");
         return;
+    }
+    if (info->user_nick_name) { /* for push alerts of its messages (push.c) */
+        size_t n = tt_utf8_prefix(info->user_nick_name, strlen(info->user_nick_name),
+                                  MS_NICK_MAX);
+        memcpy(c->user->nick, info->user_nick_name, n);
+        c->user->nick[n] = '\0';
     }
     /* The newer login wins: same-class connections here, and everywhere else via route. */
     ms_kick_same_class(c->user, c->client_type,

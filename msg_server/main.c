@@ -15,6 +15,7 @@
 #include "ms_group.h"
 #include "ms_limits.h"
 #include "ms_login.h"
+#include "ms_push.h"
 #include "ms_session.h"
 #include "ms_upstream.h"
 #include "tt_log.h"
@@ -132,6 +133,15 @@ static int configure(tt_daemon_t *d, void *udata)
         return -1;
     ms->file_rate = (uint32_t)file_rate;
     ms->file_burst = (uint32_t)file_burst;
+    /* the push_server links are the push feature's (push.c), made from push_addr */
+    long long push_queue;
+    if (read_upstreams(d, "PushServerIP", "PushServerPort", ms->push_addr, &ms->n_push_addr,
+                       0) < 0 ||
+        tt_daemon_cfg_int(d, "PushQueueMax", 10000, 1, 10000000, &push_queue) < 0 ||
+        seconds(d, "PushTimeout", 5, 3600, &ms->push_timeout_ms) < 0)
+        return -1;
+    ms->push_queue_max = (uint32_t)push_queue;
+    ms->aes_key = aes;
     /* the file_server links are the file feature's (file.c), made from file_addr */
     ms->client_opts = (tt_server_opts_t){
         .max_pdu = max_pdu,
@@ -168,7 +178,7 @@ static void tick(tt_loop_t *loop, tt_timer_t *t, void *udata)
 /* The features, in the order their tables are searched. A new feature is a row here. */
 static const ms_feature_t *const features[] = {&ms_login_feature, &ms_buddy_feature,
                                                &ms_chat_feature, &ms_group_feature,
-                                               &ms_file_feature};
+                                               &ms_file_feature, &ms_push_feature};
 
 static int start(tt_daemon_t *d, void *udata)
 {
@@ -184,6 +194,7 @@ static int start(tt_daemon_t *d, void *udata)
     ms->on_db_pdu = ms_dispatch_db;
     ms->on_route_pdu = ms_dispatch_route;
     ms->on_msg_unanswered = ms_chat_unanswered;
+    ms->on_msg_stored = ms_push_stored;
     if (ms_features_init(ms) < 0 ||tt_daemon_listen(d, "ListenIP", "ListenPort", &ms->client_opts, &ms_client_handler, ms,
                          &ms->clients_srv) < 0 ||
         ms_upstreams_start(ms) < 0)

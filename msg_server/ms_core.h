@@ -75,8 +75,11 @@ struct client_s {
     client_t *dbw_prev, *dbw_next; /* the FIFO of clients in db_wait (answers.c) */
 };
 
+#define MS_NICK_MAX 63 /* bytes of a nick kept for push alerts (cut at a character) */
+
 struct user_s {
     uint32_t user_id;   /* IMUser.id */
+    char nick[MS_NICK_MAX + 1]; /* IMUser.nick at its login here (push alerts, push.c) */
     client_t *clients;  /* logged-in connections on this server */
     int pc_online;      /* route_server says a PC client is online somewhere */
     ms_bucket_t voice;  /* voice messages of this user here (limits.c) */
@@ -88,6 +91,15 @@ typedef struct upstream_addr_s {
     const char *host;
     uint16_t port;
 } upstream_addr_t;
+
+/* A message just stored, as chat.c hands it to the push decision (on_msg_stored). */
+typedef struct ms_stored_msg_s {
+    uint32_t from, to, msg_id, type; /* to: the receiver, or the group */
+    const uint8_t *data;             /* msg_data as stored (text: the client's ciphertext) */
+    size_t len;
+    const uint8_t *members;          /* a group message: its members (BE32 ids) */
+    size_t n_members;
+} ms_stored_msg_t;
 
 typedef struct db_link_s {
     msg_server_t *ms; /* owner */
@@ -126,6 +138,11 @@ struct msg_server_s {
     upstream_addr_t file_addr[MS_MAX_UPSTREAMS]; /* FileServerIP<n>/FileServerPort<n> (file.c) */
     int n_file_addr;
     uint32_t file_rate, file_burst;      /* FileRateLimit a minute, FileRateBurst (file.c) */
+    upstream_addr_t push_addr[MS_MAX_UPSTREAMS]; /* PushServerIP<n>/PushServerPort<n> (push.c) */
+    int n_push_addr;
+    uint32_t push_queue_max;             /* PushQueueMax: push decisions pending at most */
+    uint32_t push_timeout_ms;            /* PushTimeout: a decision is given up after */
+    const char *aes_key;                 /* aesKey: decrypts text for the push alert */
     /* runtime */
     tt_server_t *clients_srv;            /* client listener */
     db_link_t db[MS_MAX_DB_LINKS];       /* n_db_addr * db_conns links */
@@ -151,6 +168,7 @@ struct msg_server_s {
     size_t group_cache_max;              /* GroupCacheMembers: the bound of group_ids */
     size_t group_evict;                  /* where the cache drops from next */
     struct ms_files_s *files;            /* the file feature's links and state (file.c) */
+    struct ms_push_s *push;              /* the push feature's links and decisions (push.c) */
     const ms_feature_t *features[MS_MAX_FEATURES]; /* registered by main.c (dispatch.c) */
     int n_features;
     /* Hooks: how a lower layer reaches up, set by main.c. NULL: nothing to do. */
@@ -160,6 +178,8 @@ struct msg_server_s {
     void (*on_route_pdu)(msg_server_t *ms, const tt_pdu_t *pdu);
     /* a chat message's slot was given up with its db link, unanswered (answers.c) */
     void (*on_msg_unanswered)(msg_server_t *ms, uint32_t user_id, uint64_t msg_key);
+    /* a message was stored and delivered from this server, its sender's (chat.c) */
+    void (*on_msg_stored)(msg_server_t *ms, const ms_stored_msg_t *m);
 };
 
 #endif

@@ -14,6 +14,7 @@
 #include "ms_gcache.h"
 #include "ms_limits.h"
 #include "ms_login.h"
+#include "ms_push.h"
 #include "ms_session.h"
 #include "ms_upstream.h"
 

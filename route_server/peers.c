@@ -9,6 +9,7 @@
 #include "IM.Server.pb-c.h"
 #include "route_server.h"
 #include "tt_fanout.h"
+#include "tt_pushpresence.h"
 #include "tt_log.h"
 
 #define SID_BUDDY IM__BASE_DEFINE__SERVICE_ID__SID_BUDDY_LIST
@@ -180,6 +181,7 @@ static const tt_cmd_t peer_cmds[] = {
     {IM__BASE_DEFINE__OTHER_CMD_ID__CID_OTHER_ROLE_SET, role_set},
     {IM__BASE_DEFINE__BUDDY_LIST_CMD_ID__CID_BUDDY_LIST_USERS_STATUS_REQUEST, users_stat},
     {TT_CID_GROUP_FANOUT, rs_group_fanout},
+    {TT_CID_PUSH_PRESENCE_REQ, rs_push_presence},
 };
 
 /* ---- connection life ---- */

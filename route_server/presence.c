@@ -343,6 +343,20 @@ uint32_t rs_presence_status(const rs_presence_t *p, uint32_t user_id)
     return u && u->pc > 0 ? RS_STATUS_ONLINE : RS_STATUS_OFFLINE;
 }
 
+unsigned rs_presence_kinds(const rs_presence_t *p, uint32_t user_id)
+{
+    const rs_user_t *u = tt_map_get(&p->users, user_id);
+    unsigned k = 0;
+    if (!u)
+        return 0;
+    if (u->pc > 0)
+        k |= RS_KIND_PC;
+    for (size_t i = 0; i < u->n; i++)
+        if (!rs_is_pc(u->s[i].client_type))
+            k |= RS_KIND_MOBILE;
+    return k;
+}
+
 size_t rs_presence_users(const rs_presence_t *p) { return tt_map_len(&p->users); }
 
 size_t rs_presence_conn_sessions(const rs_presence_t *p, uint64_t conn)

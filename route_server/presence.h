@@ -70,6 +70,11 @@ uint32_t rs_presence_status(const rs_presence_t *p, uint32_t user_id);
  * has at most RS_MAX_USER_SESSIONS). Returns how many. */
 size_t rs_presence_user_conns(const rs_presence_t *p, uint32_t user_id, uint64_t *out,
                               size_t max);
+/* What kinds of client user_id has logged in anywhere: RS_KIND_MOBILE and / or RS_KIND_PC
+ * (0: none). O(its sessions), at most RS_MAX_USER_SESSIONS. */
+#define RS_KIND_MOBILE 0x01
+#define RS_KIND_PC 0x02
+unsigned rs_presence_kinds(const rs_presence_t *p, uint32_t user_id);
 /* Users with at least one session. */
 size_t rs_presence_users(const rs_presence_t *p);
 /* Sessions (logged-in client connections) held on conn. */

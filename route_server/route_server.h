@@ -47,6 +47,9 @@ extern const tt_server_handler_t rs_peer_handler;
 /* fanout.c: TT_CID_GROUP_FANOUT (base/tt_fanout.h) from a msg_server. */
 void rs_group_fanout(void *ctx, tt_conn_t *from, const tt_pdu_t *pdu);
 
+/* pushpresence.c: TT_CID_PUSH_PRESENCE_REQ (base/tt_pushpresence.h) from a msg_server. */
+void rs_push_presence(void *ctx, tt_conn_t *from, const tt_pdu_t *pdu);
+
 /* relay.c */
 typedef enum {
     RS_RELAY_NONE,   /* not a relayed command */

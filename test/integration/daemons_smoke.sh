@@ -38,6 +38,7 @@ sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_M
     -e "s/^DBServerPort\([0-9]\)=.*/DBServerPort\1=$P_DB/" \
     -e "s/^LoginServerPort1=.*/LoginServerPort1=$P_LOGIN_MS/" \
     -e "s/^RouteServerPort1=.*/RouteServerPort1=$P_ROUTE/" \
+    -e "s/^PushServerPort1=.*/PushServerPort1=$P_PUSH/" \
     "$TT_SRC/conf/msgserver.conf" > "$TT_TMP/msg.conf"
 sed -e "s/^ListenPort=.*/ListenPort=$P_DB/" "$TT_SRC/conf/dbproxyserver.conf" > "$TT_TMP/db.conf"
 sed -e "s/^ListenIP=.*/ListenIP=127.0.0.1/" -e "s/^ListenPort=.*/ListenPort=$P_HTTPMSG/" \

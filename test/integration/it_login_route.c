@@ -7,7 +7,8 @@
  *   it_login_route route ROUTE_PORT
  *       presence across two msg_servers (IMUserStatNotify and IMServerPCLoginStatusNotify),
  *       IMUsersStatReq (seq and attach_data echoed), relays byte for byte to the others only,
- *       0x0215 to all, an abrupt drop -> OFFLINE for its users on the other
+ *       0x0215 to all, push presence queries (mobile / PC flags, to the asker only, a ragged
+ *       one unanswered), an abrupt drop -> OFFLINE for its users on the other
  * Prints "ok: ..." / "FAIL: ..." per check; exits 1 if any check failed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "IM.Server.pb-c.h"
 #include "tt_net.h"
 #include "it_auth.h"
+#include "tt_pushpresence.h"
 #include "it_check.h"
 #include "tt_pdu.h"
 
@@ -533,6 +535,31 @@ static void run_route(uint16_t port)
     expect_user_stat(&a, 5, ONLINE, "user 5 Windows login at A");
     expect_pc_login(&b, 5, 1, "user 5 Windows login at A");
     expect_user_stat(&b, 5, ONLINE, "user 5 Windows login at A");
+
+    /* push presence (base/tt_pushpresence.h), asked by B, answered to B only, in order */
+    uint8_t q[4 + 4 * 4], hdr[TT_PDU_HEADER_LEN];
+    const uint32_t asked[4] = {1, 9, 5, 3}, want[4] = {TT_PP_PC, TT_PP_MOBILE, TT_PP_PC, 0};
+    tt_put32(q, 0xabcd0001u);
+    for (int i = 0; i < 4; i++)
+        tt_put32(q + 4 + 4 * i, asked[i]);
+    tt_pdu_encode_header(hdr, sizeof(hdr) + sizeof(q), SID_OTHER, TT_CID_PUSH_PRESENCE_REQ, 31);
+    fake_write(&b, hdr, sizeof(hdr));
+    fake_write(&b, q, sizeof(q));
+    rc = fake_next(&b, T);
+    if (check(rc == 1 && g_frame.h.command_id == TT_CID_PUSH_PRESENCE_RSP &&
+                  g_frame.h.seq_num == 31 && g_frame.h.body_len == 4 + 4 * TT_PP_ENTRY &&
+                  tt_get32(g_frame.h.body) == 0xabcd0001u,
+              "B: push presence answer (query id and seq echoed, 4 entries)"))
+        for (int i = 0; i < 4; i++) {
+            const uint8_t *e = g_frame.h.body + 4 + i * TT_PP_ENTRY;
+            check(tt_get32(e) == asked[i] && e[4] == want[i],
+                  "push presence of user %u: flags %u, want %u", asked[i], e[4], want[i]);
+        }
+    /* a ragged query is not answered, and the link stays */
+    tt_pdu_encode_header(hdr, sizeof(hdr) + 7, SID_OTHER, TT_CID_PUSH_PRESENCE_REQ, 32);
+    fake_write(&b, hdr, sizeof(hdr));
+    fake_write(&b, q, 7);
+    fake_expect_quiet(&b, "a ragged push presence query is not answered");
 
     /* A dies: B hears user 1 went offline, and nothing about user 5 */
     fake_close(&a, 1);

@@ -21,6 +21,7 @@ default_table='
 5 ms_chat.h chat.c
 5 ms_group.h group.c
 5 ms_file.h file.c
+5 ms_push.h push.c
 6 main.c
 7 msg_server.h
 '

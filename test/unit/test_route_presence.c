@@ -138,6 +138,24 @@ static void test_pc_vs_mobile(void **state)
     assert_int_equal(rs_presence_users(&f->p), 0);
 }
 
+/* What push decisions ask (rs_presence_kinds): a mobile connected, a PC online, anywhere. */
+static void test_kinds(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(rs_presence_kinds(&f->p, 5), 0);
+    assert_int_equal(rs_presence_update(&f->p, 10, 5, ON, IOS), 0);
+    assert_int_equal(rs_presence_kinds(&f->p, 5), RS_KIND_MOBILE);
+    assert_int_equal(rs_presence_update(&f->p, 11, 5, ON, MAC), 0);
+    assert_int_equal(rs_presence_kinds(&f->p, 5), RS_KIND_MOBILE | RS_KIND_PC);
+    assert_int_equal(rs_presence_update(&f->p, 10, 5, OFF, IOS), 0);
+    assert_int_equal(rs_presence_kinds(&f->p, 5), RS_KIND_PC);
+    rs_presence_drop(&f->p, 11);
+    assert_int_equal(rs_presence_kinds(&f->p, 5), 0);
+    assert_int_equal(rs_presence_update(&f->p, 12, 5, ON, ANDROID), 0);
+    assert_int_equal(rs_presence_kinds(&f->p, 5), RS_KIND_MOBILE);
+    assert_int_equal(rs_presence_kinds(&f->p, 6), 0);
+}
+
 static void test_two_pc_on_two_servers(void **state)
 {
     fixture_t *f = *state;
@@ -422,6 +440,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pc_online_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pc_vs_mobile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_pc_on_two_servers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_conns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_unknown_sessions, setup, teardown),
