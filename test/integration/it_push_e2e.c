@@ -69,7 +69,8 @@ static int count(uint32_t u)
             n++;
         else if (p && strncmp(p, "/v1/", 4) == 0) {
             json_t *b = json_loads(json_string_value(json_object_get(j, "body")), 0, NULL);
-            const char *t = json_string_value(json_object_get(json_object_get(b, "message"), "token"));
+            json_t *m = json_object_get(b, "message");
+            const char *t = json_string_value(json_object_get(m, "token"));
             n += t && strcmp(t, token_of(u)) == 0;
             json_decref(b);
         }

@@ -68,7 +68,8 @@ for dev, want in WANT.items():
     for r, (text, badge, custom, status) in zip(got, want):
         what = "%s %s... %s" % (dev[0], dev[1][:12], "'%s'" % text if text else "silent")
         h = r["headers"]
-        check(r["method"] == "POST" and r["status"] == status, what + ": POST, answered %d" % status)
+        check(r["method"] == "POST" and r["status"] == status,
+              what + ": POST, answered %d" % status, (r["method"], r["status"]))
         if dev[0] == "apns":
             auth = h.get("authorization", "")
             hdr, claims, ok = verify_es256(auth[7:], apns_pub) if auth.startswith("bearer ") \
