@@ -10,19 +10,17 @@
 # platform without credentials is refused, garbage closes the connection.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/suite.sh"
+source "$(dirname "$0")/push_lib.sh"
 tt_suite_start
-PY=/usr/bin/python3
 D=$TT_TMP/push
 mkdir -p "$D"
 P_H2=$(tt_free_port); P_PS=$(tt_free_port); P_PS2=$(tt_free_port); P_PS3=$(tt_free_port)
 P_PS4=$(tt_free_port); P_DEAD=$(tt_free_port)
 rds() { redis-cli -p "$P_RD" -n 4 "$@"; }
 
-# certificates and keys
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
-    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$D/tls.key" -out "$D/tls.crt" \
-    2>/dev/null
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/apns.p8" 2>/dev/null
+# certificates and keys (push_lib.sh)
+TOKEN_URL=https://127.0.0.1:$P_H2/token
+tt_push_creds "$D" "$TOKEN_URL"
 # certificate mode: a client CA and a client certificate whose key has a passphrase
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca \
     -keyout "$D/ca.key" -out "$D/ca.crt" 2>/dev/null
@@ -30,17 +28,6 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=tt-push-client
     -passout pass:key-pass-1 -keyout "$D/client.key" -out "$D/client.csr" 2>/dev/null
 openssl x509 -req -in "$D/client.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" -CAcreateserial \
     -days 2 -out "$D/client.crt" 2>/dev/null
-openssl pkey -in "$D/apns.p8" -pubout -out "$D/apns.pub" 2>/dev/null
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$D/fcm.key" 2>/dev/null
-openssl pkey -in "$D/fcm.key" -pubout -out "$D/fcm.pub" 2>/dev/null
-TOKEN_URL=https://127.0.0.1:$P_H2/token
-$PY - "$D/fcm.key" "$TOKEN_URL" > "$D/sa.json" <<'PYEOF'
-import json, sys
-print(json.dumps({"type": "service_account", "project_id": "tt-test",
-                  "private_key": open(sys.argv[1]).read(),
-                  "client_email": "push@example.iam.gserviceaccount.com",
-                  "token_uri": sys.argv[2]}))
-PYEOF
 T_NORMAL=$(printf 'a1%.0s' $(seq 32)); T_SILENT=$(printf 'b2%.0s' $(seq 32))
 T_429=$(printf 'c3%.0s' $(seq 32)); T_500=$(printf 'd4%.0s' $(seq 32))
 T_410=$(printf 'e5%.0s' $(seq 32)); T_STALL=$(printf 'f6%.0s' $(seq 32))
@@ -49,11 +36,7 @@ cat > "$D/script.json" <<JSON
 {"$T_429": [429, 200], "$T_500": [500], "$T_410": [410], "fcmgone": [404],
  "$T_STALL": ["stall:4"], "$T_OLD": [410], "/token": [200, 500, 200], "fcm401": [401, 200]}
 JSON
-$PY "$TT_SRC/test/integration/h2_stand.py" "$P_H2" "$D/tls.crt" "$D/tls.key" "$D/h2.log" \
-    "$D/script.json" "$D/ca.crt" >"$TT_TMP/h2_stand.out" 2>&1 &
-TT_PIDS+=("$!")
-tt_check "HTTP/2 stand-in up" tt_wait_port "$P_H2"
-touch "$D/h2.log"
+tt_push_stand "$P_H2" "$D" "$D/ca.crt"
 
 cat > "$D/push.conf" <<CONF
 ListenIP=127.0.0.1

@@ -2,15 +2,14 @@
 """Checks what h2_stand.py recorded for it_push_server.sh (one "ok:"/"FAIL:" line per check).
 usage: push_check.py LOG APNS_PUB_PEM FCM_PUB_PEM TOKEN_URL
 The tokens and expectations are those of it_push_server.sh. Run with /usr/bin/python3."""
-import base64
 import json
 import sys
 import time
 import urllib.parse
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
+
+from push_jwt import verify_es256, verify_rs256
 
 LOG, APNS_PUB, FCM_PUB, TOKEN_URL = sys.argv[1:5]
 T_NORMAL = "a1" * 32
@@ -22,34 +21,6 @@ def check(ok, what):
     global failed
     print("%s: %s" % ("ok" if ok else "FAIL", what))
     failed += not ok
-
-
-def b64d(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def jwt_parts(tok):
-    h, c, s = tok.split(".")
-    return json.loads(b64d(h)), json.loads(b64d(c)), (h + "." + c).encode(), b64d(s)
-
-
-def verify_es256(tok, pub):
-    hdr, claims, msg, sig = jwt_parts(tok)
-    try:
-        der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-        pub.verify(der, msg, ec.ECDSA(hashes.SHA256()))
-        return hdr, claims, len(sig) == 64
-    except Exception:
-        return hdr, claims, False
-
-
-def verify_rs256(tok, pub):
-    hdr, claims, msg, sig = jwt_parts(tok)
-    try:
-        pub.verify(sig, msg, padding.PKCS1v15(), hashes.SHA256())
-        return hdr, claims, True
-    except Exception:
-        return hdr, claims, False
 
 
 reqs = [json.loads(line) for line in open(LOG)]
