@@ -336,6 +336,13 @@ void ms_push_stored(msg_server_t *ms, const ms_stored_msg_t *m)
     size_t n = group ? m->n_members : 1;
     if (n == 0)
         return;
+    int up = 0;
+    for (int k = 0; k < P->n && !up; k++)
+        up = tt_link_is_up(P->link[k]);
+    if (!up) {
+        P->no_link++; /* no push_server: no push, and no lookups for one either */
+        return;
+    }
     if (tt_map_len(&P->jobs) >= ms->push_queue_max) {
         P->dropped_full++;
         log_warn_rl("push decisions: %u pending (PushQueueMax), message %u from user %u not "
