@@ -341,20 +341,6 @@ static int change_run(dbp_ctx_t *x, const ProtobufCMessage *m)
 
 /* ---- TT_CID_GROUP_DISSOLVE_REQ (base/tt_group_admin.h) ---- */
 
-static int push_id(td_ids_t *l, uint32_t id)
-{
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        uint32_t *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n++] = id;
-    return 0;
-}
-
 static void dissolve_fail(dbp_ctx_t *x, const ProtobufCMessage *m)
 {
     change_answer(x, (const IM__Group__IMGroupChangeMemberReq *)m, 1, NULL);
@@ -396,7 +382,7 @@ static int dissolve_run(dbp_ctx_t *x, const ProtobufCMessage *m)
         td_ids_free(&cur);
         if (rc == 0) {
             for (size_t i = 0; i < one.changed.n && rc == 0; i++)
-                rc = push_id(&all, one.changed.v[i]);
+                rc = td_ids_push(&all, one.changed.v[i]);
             r.result = one.result;
             td_group_change_free(&one);
         }

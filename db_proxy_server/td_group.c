@@ -119,7 +119,7 @@ void td_ids_free(td_ids_t *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int ids_push(td_ids_t *l, uint32_t id)
+int td_ids_push(td_ids_t *l, uint32_t id)
 {
     if (l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 16;
@@ -217,7 +217,7 @@ typedef struct id_rows_s {
 static int on_id(void *arg)
 {
     id_rows_t *r = arg;
-    if (ids_push(r->out, r->id) < 0) {
+    if (td_ids_push(r->out, r->id) < 0) {
         r->oom = 1;
         return -1;
     }
@@ -433,7 +433,7 @@ int td_group_change(td_conn_t *c, uint32_t gid, uint32_t requester, int op, cons
         if (op == TD_GROUP_ADD && r->current.n + r->changed.n >= TD_GROUP_MEMBERS_MAX)
             break;
         rc = op == TD_GROUP_ADD ? member_on(c, gid, ids[i], last) : member_off(c, gid, ids[i]);
-        if (rc < 0 || (rc > 0 && ids_push(&r->changed, ids[i]) < 0))
+        if (rc < 0 || (rc > 0 && td_ids_push(&r->changed, ids[i]) < 0))
             goto fail;
     }
     if (r->changed.n) {

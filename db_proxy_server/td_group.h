@@ -37,6 +37,8 @@ typedef struct td_ids_s {
 } td_ids_t;
 
 void td_ids_free(td_ids_t *l);
+/* Appends id (the array grows as needed); -1 when out of memory. */
+int td_ids_push(td_ids_t *l, uint32_t id);
 
 /* 1 found (*g filled), 0 no such group, -1 error. */
 int td_group_get(td_conn_t *c, uint32_t gid, td_group_t *g);

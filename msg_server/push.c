@@ -259,15 +259,22 @@ static void job_presence(ms_push_t *P, push_job_t *j)
     free(q);
 }
 
+/* Sends req (whose attach_data points at a) to a db_proxy_server for stage `stage` of j; the
+ * decision ends when no link takes it. */
+static void job_ask_db(ms_push_t *P, push_job_t *j, int stage, uint16_t cid,
+                       const ProtobufCMessage *req)
+{
+    int link = ms_db_pick(P->ms, NULL);
+    j->stage = stage;
+    if (link < 0 || tt_link_send(P->ms->db[link].link, SID_OTHER, cid, 0, req) < 0) {
+        P->no_db++;
+        job_free(P, j);
+    }
+}
+
 /* Step 2: the tokens of the recipients left. */
 static void job_tokens(ms_push_t *P, push_job_t *j)
 {
-    int link = ms_db_pick(P->ms, NULL);
-    if (link < 0) {
-        P->no_db++;
-        job_free(P, j);
-        return;
-    }
     uint8_t a[PUSH_ATTACH_LEN];
     attach_of(j, a);
     IM__Server__IMGetDeviceTokenReq req = IM__SERVER__IMGET_DEVICE_TOKEN_REQ__INIT;
@@ -276,22 +283,12 @@ static void job_tokens(ms_push_t *P, push_job_t *j)
     req.has_attach_data = 1;
     req.attach_data.data = a;
     req.attach_data.len = sizeof(a);
-    j->stage = STAGE_TOKENS;
-    if (tt_link_send(P->ms->db[link].link, SID_OTHER, OTHER(GET_DEVICE_TOKEN_REQ), 0,
-                     &req.base) < 0) {
-        P->no_db++;
-        job_free(P, j);
-    }
+    job_ask_db(P, j, STAGE_TOKENS, OTHER(GET_DEVICE_TOKEN_REQ), &req.base);
 }
 
+/* Step 1 (group messages): who of the members does not shield the group. */
 static void job_shields(ms_push_t *P, push_job_t *j)
 {
-    int link = ms_db_pick(P->ms, NULL);
-    if (link < 0) {
-        P->no_db++;
-        job_free(P, j);
-        return;
-    }
     uint8_t a[PUSH_ATTACH_LEN];
     attach_of(j, a);
     IM__Server__IMGroupGetShieldReq req = IM__SERVER__IMGROUP_GET_SHIELD_REQ__INIT;
@@ -301,11 +298,7 @@ static void job_shields(ms_push_t *P, push_job_t *j)
     req.has_attach_data = 1;
     req.attach_data.data = a;
     req.attach_data.len = sizeof(a);
-    j->stage = STAGE_SHIELD;
-    if (tt_link_send(P->ms->db[link].link, SID_OTHER, OTHER(GET_SHIELD_REQ), 0, &req.base) < 0) {
-        P->no_db++;
-        job_free(P, j);
-    }
+    job_ask_db(P, j, STAGE_SHIELD, OTHER(GET_SHIELD_REQ), &req.base);
 }
 
 /* The plaintext of a text message for the alert (malloc'd, *len bytes, NUL-terminated);
