@@ -52,7 +52,8 @@ int hs_key_parse(const char *spec, hs_key_t *k, char *err, size_t errlen)
         }
         memcpy(k->perms[k->n_perms], p, n);
         k->perms[k->n_perms][n] = '\0';
-        if (!token_ok(k->perms[k->n_perms], sizeof(k->perms[0]) - 1)) {
+        if (strcmp(k->perms[k->n_perms], "*") != 0 && /* every permission */
+            !token_ok(k->perms[k->n_perms], sizeof(k->perms[0]) - 1)) {
             snprintf(err, errlen, "key %s: bad permission list", k->name);
             return -1;
         }

@@ -42,13 +42,26 @@ make_secret() {
     say "generated the daemons' shared secret in $f"
 }
 
-# The config a daemon runs with: conf/NAME plus the secret file (an operator's own wins).
+# The secret of the demo API key (http_msg_server's /api/v1), made once.
+make_api_secret() {
+    local f=$VAR/api_secret
+    [ -s "$f" ] && return 0
+    ( umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$f.tmp" && mv "$f.tmp" "$f" )
+}
+
+# The config a daemon runs with: conf/NAME plus the secret file (an operator's own wins), and
+# for http_msg_server, when conf/httpmsgserver.conf sets no ApiKey1, the demo key "demo" with
+# every permission (its secret in var/api_secret).
 daemon_conf() {
     local src=$ROOT/conf/$1 dst=$VAR/conf/$1
     if grep -Eq '^[[:space:]]*DaemonSecret(File)?[[:space:]]*=[[:space:]]*[^[:space:]#]' "$src"; then
         cp "$src" "$dst"
     else
         { cat "$src"; printf '\n# added by scripts/run.sh\nDaemonSecretFile=%s\n' "$VAR/daemon_secret"; } >"$dst"
+    fi
+    if [ "$1" = httpmsgserver.conf ] && ! grep -Eq '^[[:space:]]*ApiKey1[[:space:]]*=' "$src"; then
+        make_api_secret
+        printf '# the demo API key (scripts/run.sh)\nApiKey1=demo:%s:*\n' "$(cat "$VAR/api_secret")" >>"$dst"
     fi
     printf '%s\n' "$dst"
 }
@@ -94,7 +107,7 @@ TeamTalk is running on this machine.
   login_server  http://127.0.0.1:8080/msg_server   (clients ask here which msg_server to use)
   msg_server    127.0.0.1:8000                     (TeamTalk PDU protocol)
   msfs          http://127.0.0.1:8700/             (images, voice)
-  http API      http://127.0.0.1:8400/query/       file_server 127.0.0.1:8600
+  http API      http://127.0.0.1:8400/api/v1/ (docs/HTTP_API.md)   file_server 127.0.0.1:8600
   MariaDB       127.0.0.1:3306 database teamtalk   Redis 127.0.0.1:6379
 Demo users TT001 ... TT100, password ${TT_DEMO_PASSWORD:-test123}.
 Point a TeamTalk client's login server at http://<this host>:8080/msg_server
@@ -102,6 +115,12 @@ Point a TeamTalk client's login server at http://<this host>:8080/msg_server
 the client can reach). The daemons share the secret in $VAR/daemon_secret (they run with
 $VAR/conf/, copies of conf/ plus DaemonSecretFile). Logs: $LOG   Stop everything: make stop
 MSG
+    if [ -s "$VAR/api_secret" ] && grep -q '^ApiKey1=demo:' "$VAR/conf/httpmsgserver.conf"; then
+        cat <<MSG
+The API key "demo" (every permission) has its secret in $VAR/api_secret; for example:
+  scripts/hs_call.sh http://127.0.0.1:8400 /api/v1/user/online demo "\$(cat $VAR/api_secret)" '{"user_ids":[1,2]}'
+MSG
+    fi
 }
 
 stop() {

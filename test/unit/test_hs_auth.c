@@ -55,6 +55,11 @@ static void test_key_parse(void **state)
     assert_int_equal(hs_key_parse(":" SECRET ":p", &k, err, sizeof(err)), -1);
     assert_int_equal(hs_key_parse("a b:" SECRET ":p", &k, err, sizeof(err)), -1);
     assert_int_equal(hs_key_parse("a:" SECRET ":p,,q", &k, err, sizeof(err)), -1);
+    /* "*" is every permission (docs/HTTP_API.md); other punctuation is not a permission */
+    assert_int_equal(hs_key_parse("demo:" SECRET ":*", &k, err, sizeof(err)), 0);
+    assert_int_equal(k.n_perms, 1);
+    assert_string_equal(k.perms[0], "*");
+    assert_int_equal(hs_key_parse("a:" SECRET ":p*", &k, err, sizeof(err)), -1);
 }
 
 /* The vector computed independently: python3 hmac.new(secret, msg, sha256) over
