@@ -14,6 +14,7 @@
 #include "h_msg.h"
 #include "td_group.h"
 #include "tt_log.h"
+#include "tt_map.h"
 
 #define TOKEN_MAX 512     /* bytes; APNs tokens are 64 hex, FCM ones ~160 characters */
 #define MGET_CHUNK 500    /* keys per MGET */
@@ -512,47 +513,45 @@ static int tokens_fetch(dbp_cache_conn_t *rc, const uint32_t *ids, size_t n, fou
     return 0;
 }
 
-/* Drops iOS tokens of users with do-not-disturb on (only asked during the quiet hours). */
+/* Drops the tokens of users with do-not-disturb on (only asked during the quiet hours). The
+ * original only pushed iOS and so only silenced iOS; do-not-disturb is the user's, so it holds
+ * for every phone (Android through FCM too). */
 static int tokens_filter_quiet(dbp_ctx_t *x, found_t *found, size_t *nfound)
 {
-    uint32_t *ids = malloc((*nfound ? *nfound : 1) * sizeof(*ids));
+    if (*nfound == 0)
+        return 0;
+    uint32_t *ids = malloc(*nfound * sizeof(*ids));
     if (!ids)
         return -1;
-    size_t nios = 0;
     for (size_t i = 0; i < *nfound; i++)
-        if (found[i].ios)
-            ids[nios++] = found[i].uid;
-    int rc = 0;
+        ids[i] = found[i].uid;
     td_user_list_t users = {0};
-    if (nios > 0) {
-        td_conn_t *c = dbp_db(x, 0);
-        if (!c) {
-            free(ids);
-            return -1;
-        }
-        rc = td_users_by_ids(c, ids, nios, &users);
-        if (rc < 0)
-            dbp_db_failed(x, c, "push shield lookup");
+    td_conn_t *c = dbp_db(x, 0);
+    int rc = c ? td_users_by_ids(c, ids, *nfound, &users) : -1;
+    if (c && rc < 0)
+        dbp_db_failed(x, c, "push shield lookup");
+    if (c)
         dbp_db_put(x, c, 0);
-    }
     free(ids);
+    tt_map_t quiet;
+    tt_map_init(&quiet);
+    for (size_t u = 0; rc == 0 && u < users.n; u++)
+        if (users.v[u]->push_shield == 1 && tt_map_put(&quiet, users.v[u]->id, (void *)1) < 0)
+            rc = -1;
+    td_user_list_free(&users);
     if (rc < 0) {
-        td_user_list_free(&users);
+        tt_map_free(&quiet);
         return -1;
     }
     size_t k = 0;
     for (size_t i = 0; i < *nfound; i++) {
-        int quiet = 0;
-        for (size_t u = 0; found[i].ios && u < users.n; u++)
-            if (users.v[u]->id == found[i].uid)
-                quiet = users.v[u]->push_shield == 1;
-        if (quiet)
+        if (tt_map_get(&quiet, found[i].uid))
             free(found[i].token);
         else
             found[k++] = found[i];
     }
     *nfound = k;
-    td_user_list_free(&users);
+    tt_map_free(&quiet);
     return 0;
 }
 

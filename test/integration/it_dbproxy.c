@@ -542,6 +542,40 @@ static void phase_push(peer_t *p)
     tt_pb_free(r);
 }
 
+/* Do-not-disturb (IMUser.push_shield_status): during the quiet hours (22:00-07:59, the
+ * db_proxy_server's local time) no token of a user who set it is answered, iOS or Android;
+ * outside them, and always for the others, they are. quiet: what the caller made the
+ * db_proxy_server's clock say. */
+static void phase_dnd(peer_t *p, int quiet)
+{
+    int ios = IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_IOS;
+    int android = IM__BASE_DEFINE__CLIENT_TYPE__CLIENT_TYPE_ANDROID;
+    int shield;
+    check(device_token(p, 40, ios, "dnd40") == 0 && device_token(p, 41, android, "dnd41") == 0 &&
+              device_token(p, 42, ios, "dnd42") == 0,
+          "tokens of users 40 (iOS), 41 (Android) and 42 (iOS) set");
+    check(shield_set(p, 40, 1, &shield) == 0 && shield_set(p, 41, 1, &shield) == 0 &&
+              shield_set(p, 42, 0, &shield) == 0,
+          "do-not-disturb on for 40 and 41, off for 42");
+    uint32_t ids[] = {40, 41, 42};
+    IM__Server__IMGetDeviceTokenRsp *r = get_tokens(p, ids, 3);
+    int seen[3] = {0, 0, 0};
+    for (size_t i = 0; r && i < r->n_user_token_info; i++) {
+        uint32_t u = r->user_token_info[i]->user_id;
+        if (u >= 40 && u <= 42)
+            seen[u - 40]++;
+    }
+    if (quiet)
+        check(r && r->n_user_token_info == 1 && seen[2] == 1,
+              "quiet hours: only 42's token (40's iOS and 41's Android are silenced; got %zu)",
+              r ? r->n_user_token_info : 0);
+    else
+        check(r && r->n_user_token_info == 3 && seen[0] == 1 && seen[1] == 1 && seen[2] == 1,
+              "outside the quiet hours: all three tokens (got %zu)",
+              r ? r->n_user_token_info : 0);
+    tt_pb_free(r);
+}
+
 /* Several requests sent at once come back in the order sent. */
 static void phase_pipeline(peer_t *p)
 {
@@ -1030,6 +1064,8 @@ int main(int argc, char **argv)
         phase_legacy(&p);
     } else if (strcmp(phase, "main") == 0) {
         phase_main(&p);
+    } else if (strcmp(phase, "dnd") == 0 || strcmp(phase, "dndquiet") == 0) {
+        phase_dnd(&p, strcmp(phase, "dndquiet") == 0);
     } else if (strcmp(phase, "dbkilled") == 0) {
         phase_dbkilled(&p);
     } else if (strcmp(phase, "dbdown") == 0) {

@@ -79,7 +79,11 @@ echo "DaemonSecret=$TT_DAEMON_SECRET" >> "$TT_TMP/db.conf"
 sed -e "s/^ListenPort=.*/ListenPort=$P_DB2/" -e "s/^ThreadNum=.*/ThreadNum=1/" \
     "$TT_TMP/db.conf" > "$TT_TMP/db2.conf"
 printf "MaxPendingRequests=16\nLoginQueueMax=16\n" >> "$TT_TMP/db2.conf"
-tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
+# Do-not-disturb hours are the db_proxy_server's local time: the first one runs at local noon
+# (TZ offset from now), the second one (started below) at 02:00, inside the quiet hours.
+H=$((10#$(date -u +%H)))
+tz_at() { printf 'DND-%d' $(( ($1 - H + 24) % 24 )); } # POSIX TZ: local = UTC + offset
+TZ=$(tz_at 12) tt_start db_proxy_server "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db.conf"
 tt_check "db_proxy_server listens" tt_wait_port "$P_DB"
 
 # ---- logins and the company ----
@@ -274,7 +278,7 @@ it_check "with Redis down, resends are answered with their first ids, all marked
 stack_down
 it_check "with MariaDB and Redis down, error answers" down "$P_DB" dbdown
 mkdir -p "$TT_LOG_DIR/db2" # its own log file
-TT_LOG_DIR=$TT_LOG_DIR/db2 \
+TT_LOG_DIR=$TT_LOG_DIR/db2 TZ=$(tz_at 2) \
     tt_start db_proxy_server2 "$B/db_proxy_server/db_proxy_server" "$TT_TMP/db2.conf"
 tt_check "a db_proxy_server started while they are down listens anyway" tt_wait_port "$P_DB2"
 it_check "and answers errors" down2 "$P_DB2" dbdown
@@ -283,6 +287,9 @@ tt_check "it warned that MariaDB is unreachable" \
 stack_up same-ports || { tt_fail "stack did not start again"; cat "$TT_TMP/stack.out"; }
 it_check "the running db_proxy_server works again" back "$P_DB" dbback
 it_check "so does the one started while they were down" back2 "$P_DB2" dbback
+it_check "do-not-disturb: tokens answered outside the quiet hours" dnd "$P_DB" dnd
+it_check "do-not-disturb: iOS and Android tokens silenced in the quiet hours" dndquiet \
+    "$P_DB2" dndquiet
 it_check "a full login queue answers busy at once" flood "$P_DB2" flood
 tt_check "and says so in its log" grep -q 'login queue full' "$TT_LOG_DIR/db2/db_proxy_server.log"
 
