@@ -28,6 +28,10 @@
 #     --again N           run tt-bench N more times on the same stack (e.g. a login storm:
 #                         with --no-prelogin the first run is cold, the next ones warm)
 #     --keep              keep the temp dir (configs, logs) and print where it is
+#     --push              also a push_server (no APNs/FCM credentials) linked from every
+#                         msg_server, as make run has it: each stored message then costs its
+#                         push decision (a token lookup at db_proxy_server; bench clients
+#                         register no tokens, so nothing goes further)
 #     --db-status         snapshot MariaDB SHOW GLOBAL STATUS before and after every tt-bench
 #                         run (run with --json) and print a short summary with the deltas per
 #                         acked message: statements, rows, round trips, fsyncs, bytes, and the
@@ -64,6 +68,7 @@ KEEP=
 AGAIN=0
 NMSG=1
 DB_STATUS=
+PUSH=
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift 2 ;;
@@ -78,6 +83,7 @@ while [ $# -gt 0 ]; do
         --no-prelogin) PRELOGIN=; shift ;;
         --again) AGAIN=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
+        --push) PUSH=1; shift ;;
         --db-status) DB_STATUS=1; shift ;;
         --) shift; break ;;
         -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -187,7 +193,7 @@ start() { # start NAME BINARY CONF PORT
 }
 
 P_MY=$(free_port); P_RD=$(free_port); P_DB=$(free_port); P_ROUTE=$(free_port)
-P_LHTTP=$(free_port); P_LMS=$(free_port)
+P_LHTTP=$(free_port); P_LMS=$(free_port); P_PUSH=$(free_port)
 P_MSGS=()
 for ((k = 1; k <= NMSG; k++)); do P_MSGS+=("$(free_port)"); done
 P_MSG=${P_MSGS[0]}
@@ -240,6 +246,9 @@ RouteServerPort1=$P_ROUTE
 UpstreamReconnectMs=200
 LoginTimeout=60
 CONF
+if [ -n "$PUSH" ]; then
+    printf 'PushServerIP1=127.0.0.1\nPushServerPort1=%s\n' "$P_PUSH" >> "$TMP/msg$k.conf"
+fi
 for kv in "${MSG_CONF[@]}"; do printf '%s\n' "$kv" >> "$TMP/msg$k.conf"; done
 if [ "$RATE_LIMIT" != shipped ]; then
     printf 'MsgRateLimit=%s\nMsgRateBurst=%s\n' "$RATE_LIMIT" $(( RATE_LIMIT * 2 )) >> "$TMP/msg$k.conf"
@@ -248,13 +257,18 @@ done
 
 # the daemons authenticate each other, as with make run
 SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-for f in db route login $(seq -f 'msg%g' 1 "$NMSG"); do
+printf 'ListenIP=127.0.0.1\nListenPort=%s\nDBServerIP1=127.0.0.1\nDBServerPort1=%s\n' \
+    "$P_PUSH" "$P_DB" > "$TMP/push.conf"
+for f in db route login push $(seq -f 'msg%g' 1 "$NMSG"); do
     printf 'DaemonSecret=%s\n' "$SECRET" >> "$TMP/$f.conf"
 done
 
 start db_proxy_server "$BUILD/db_proxy_server/db_proxy_server" "$TMP/db.conf" "$P_DB"
 start route_server "$BUILD/route_server/route_server" "$TMP/route.conf" "$P_ROUTE"
 start login_server "$BUILD/login_server/login_server" "$TMP/login.conf" "$P_LHTTP"
+if [ -n "$PUSH" ]; then
+    start push_server "$BUILD/push_server/push_server" "$TMP/push.conf" "$P_PUSH"
+fi
 # msg_server k is "msg_server" (k = 1) or "msg_serverK"; each logs in its own directory
 MSG_NAMES=()
 for ((k = 1; k <= NMSG; k++)); do
@@ -290,7 +304,8 @@ TARGET=(--login-url "$URL")
 if (( NMSG > 1 )) && [ -z "$discover" ]; then TARGET=(--msg-server "$MSG_LIST"); fi
 
 WATCH=()
-for name in "${MSG_NAMES[@]}" db_proxy_server route_server login_server; do
+for name in "${MSG_NAMES[@]}" db_proxy_server route_server login_server \
+    ${PUSH:+push_server}; do
     WATCH+=(--watch-pid "$name=${PID[$name]}")
 done
 for f in mariadb:mariadbd redis:redis; do

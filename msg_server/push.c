@@ -1,12 +1,14 @@
 /* Push decisions (a feature, layer 5, ms_push.h). The msg_server a message's sender is on —
  * and only it: never one that gets a group message through route_server's fan-out — decides,
  * once the message is stored, who of its recipients gets a push:
+ *   0. a recipient with a mobile client connected here gets none, and nothing is looked up
+ *      for it (the common case costs no lookup at all);
  *   1. a group message: IMGroupGetShieldReq to db_proxy_server; members who shield the group
  *      (and ids that are no longer members) get none;
- *   2. IMGetDeviceTokenReq to db_proxy_server: the recipients' tokens (db_proxy drops iOS
- *      tokens of users in their do-not-disturb hours; push_count = total unread);
- *   3. a recipient with a mobile client connected here gets none; for the others
- *      TT_CID_PUSH_PRESENCE_REQ to route_server (base/tt_pushpresence.h): none for a user whose
+ *   2. IMGetDeviceTokenReq to db_proxy_server (on links of its own, never the ones messages
+ *      are stored on): the recipients' tokens (db_proxy drops the tokens of users in their
+ *      do-not-disturb hours; push_count = total unread);
+ *   3. for the others, TT_CID_PUSH_PRESENCE_REQ to route_server (base/tt_pushpresence.h): none for a user whose
  *      mobile client is connected somewhere, a silent push (push_type 2) when a PC client is
  *      online, a normal one otherwise;
  *   4. one IMPushToUserReq (flash, custom data, the tokens) to a push_server that is up
@@ -37,6 +39,8 @@
 #define PUSH_ATTACH_LEN 8          /* tag + BE32 decision id */
 #define PUSH_MAX_RECIPIENTS 4096   /* per message (db_proxy's shield query cap, TT_PUSH_PRESENCE_MAX) */
 #define PUSH_LINK_MAX_OUT (4u << 20) /* bytes queued to a push_server before it is cut off */
+#define NO_TOKEN_MS 10000          /* a user db_proxy had no token for is not asked again for */
+#define NO_TOKEN_MAX 200000        /* users remembered so; past it the memory starts again */
 
 #define TYPE_SINGLE_TEXT IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_TEXT
 #define TYPE_SINGLE_AUDIO IM__BASE_DEFINE__MSG_TYPE__MSG_TYPE_SINGLE_AUDIO
@@ -73,8 +77,17 @@ typedef struct ms_push_s {
     msg_server_t *ms;
     tt_link_t *link[MS_MAX_UPSTREAMS];
     int n;
+    /* Links of their own to every db_proxy_server for the lookups: db_proxy answers a link's
+     * requests in order, so a lookup on a link that stores messages would hold back the
+     * messages behind it, and split the runs db_proxy stores in one transaction. */
+    tt_link_t *db[MS_MAX_UPSTREAMS];
+    int n_db;
+    uint32_t next_db;
     uint32_t next;     /* where the next link pick starts */
     tt_map_t jobs;     /* id -> push_job_t */
+    tt_map_t no_token; /* user id -> (uintptr_t) until when db_proxy is not asked again: a
+                        * user without a phone (most PC users) costs one lookup per
+                        * NO_TOKEN_MS, not one per message */
     push_job_t *head, *tail;
     uint32_t next_id;
     ttc_cipher_t cipher;
@@ -264,9 +277,16 @@ static void job_presence(ms_push_t *P, push_job_t *j)
 static void job_ask_db(ms_push_t *P, push_job_t *j, int stage, uint16_t cid,
                        const ProtobufCMessage *req)
 {
-    int link = ms_db_pick(P->ms, NULL);
+    tt_link_t *l = NULL;
+    for (int k = 0; k < P->n_db && !l; k++) {
+        uint32_t i = (P->next_db + (uint32_t)k) % (uint32_t)P->n_db;
+        if (tt_link_is_up(P->db[i])) {
+            l = P->db[i];
+            P->next_db = (i + 1) % (uint32_t)P->n_db;
+        }
+    }
     j->stage = stage;
-    if (link < 0 || tt_link_send(P->ms->db[link].link, SID_OTHER, cid, 0, req) < 0) {
+    if (!l || tt_link_send(l, SID_OTHER, cid, 0, req) < 0) {
         P->no_db++;
         job_free(P, j);
     }
@@ -320,6 +340,28 @@ static char *decrypt_text(ms_push_t *P, const uint8_t *data, size_t len, size_t 
     return out;
 }
 
+/* db_proxy had no token for uid less than NO_TOKEN_MS ago. */
+static int no_token(ms_push_t *P, msg_server_t *ms, uint32_t uid)
+{
+    uintptr_t until = (uintptr_t)tt_map_get(&P->no_token, uid);
+    if (!until)
+        return 0;
+    if (until > tt_loop_now(ms->d.loop))
+        return 1;
+    tt_map_del(&P->no_token, uid);
+    return 0;
+}
+
+/* uid has a mobile client logged in on this msg_server. */
+static int mobile_here(msg_server_t *ms, uint32_t uid)
+{
+    const user_t *u = ms_user_find(ms, uid);
+    for (const client_t *c = u ? u->clients : NULL; c; c = c->next)
+        if (c->state == CLIENT_ONLINE && ms_is_mobile(c->client_type))
+            return 1;
+    return 0;
+}
+
 void ms_push_stored(msg_server_t *ms, const ms_stored_msg_t *m)
 {
     ms_push_t *P = ms->push;
@@ -353,8 +395,12 @@ void ms_push_stored(msg_server_t *ms, const ms_stored_msg_t *m)
     }
     for (size_t i = 0; i < n && j->n < PUSH_MAX_RECIPIENTS; i++) {
         uint32_t uid = group ? tt_get32(m->members + 4 * i) : m->to;
-        if (uid != m->from && uid != 0)
+        if (uid != m->from && uid != 0 && !mobile_here(ms, uid) && !no_token(P, ms, uid))
             j->ids[j->n++] = uid;
+        else if (uid != m->from && uid != 0 && !mobile_here(ms, uid))
+            continue; /* no token a moment ago */
+        else if (uid != m->from && uid != 0)
+            P->skipped_mobile++; /* its phone has the message: nothing to look up */
     }
     if (group && n > PUSH_MAX_RECIPIENTS + 1)
         log_info_rl("push of group message %u of group %u: only %d of %zu members decided",
@@ -456,6 +502,16 @@ static void tokens_answer(msg_server_t *ms, const tt_pdu_t *pdu)
         }
         tt_map_free(&asked);
     }
+    if (j) { /* who of the asked has no token now */
+        if (tt_map_len(&P->no_token) > NO_TOKEN_MAX) {
+            tt_map_free(&P->no_token);
+            tt_map_init(&P->no_token);
+        }
+        uintptr_t until = (uintptr_t)(tt_loop_now(ms->d.loop) + NO_TOKEN_MS);
+        for (size_t k = 0; k < j->n; k++)
+            if (!tt_map_get(&j->by_uid, j->ids[k]))
+                tt_map_put(&P->no_token, j->ids[k], (void *)until);
+    }
     if (j && j->ntok == 0)
         job_free(P, j);
     else if (j)
@@ -538,6 +594,53 @@ static void ps_pdu(tt_link_t *l, const tt_pdu_t *pdu, void *udata)
 
 static const tt_link_handler_t ps_handler = {ps_up, ps_down, ps_pdu};
 
+/* ---- the lookup links to db_proxy_server ---- */
+
+static void db_up(tt_link_t *l, void *udata)
+{
+    (void)udata;
+    log_info("push lookup link to db_proxy_server %s up", tt_link_name(l));
+}
+
+static void db_down(tt_link_t *l, const char *reason, void *udata)
+{
+    (void)udata;
+    if (tt_link_up_since(l) != 0)
+        log_info("push lookup link to db_proxy_server %s down: %s", tt_link_name(l), reason);
+}
+
+static void db_pdu(tt_link_t *l, const tt_pdu_t *pdu, void *udata)
+{
+    ms_push_t *P = udata;
+    if (pdu->command_id == OTHER(GET_DEVICE_TOKEN_RSP))
+        tokens_answer(P->ms, pdu);
+    else if (pdu->command_id == OTHER(GET_SHIELD_RSP))
+        shields_answer(P->ms, pdu);
+    else if (pdu->command_id != OTHER(STOP_RECV_PACKET))
+        log_info_rl("command 0x%04x from db_proxy_server %s on the push link not handled",
+                    pdu->command_id, tt_link_name(l));
+}
+
+static const tt_link_handler_t db_handler = {db_up, db_down, db_pdu};
+
+static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
+                           const tt_link_handler_t *h, size_t max_out, void *udata)
+{
+    tt_link_opts_t o = {
+        .host = a->host,
+        .port = a->port,
+        .backoff_min_ms = ms->reconnect_ms,
+        .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
+        .max_pdu = ms->client_opts.max_pdu,
+        .max_out = max_out,
+        .auth = tt_daemon_auth(&ms->d),
+    };
+    tt_link_t *l = tt_link_new(ms->d.loop, &o, h, udata);
+    if (l)
+        tt_link_start(l);
+    return l;
+}
+
 /* ---- life ---- */
 
 static int push_init(msg_server_t *ms)
@@ -548,24 +651,21 @@ static int push_init(msg_server_t *ms)
     P->ms = ms;
     ms->push = P;
     tt_map_init(&P->jobs);
+    tt_map_init(&P->no_token);
     if (ms->aes_key && ttc_cipher_init(&P->cipher, ms->aes_key) == 0)
         P->cipher_ok = 1;
     for (int i = 0; i < ms->n_push_addr; i++) {
-        tt_link_opts_t o = {
-            .host = ms->push_addr[i].host,
-            .port = ms->push_addr[i].port,
-            .backoff_min_ms = ms->reconnect_ms,
-            .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
-            .max_pdu = ms->client_opts.max_pdu,
-            .max_out = PUSH_LINK_MAX_OUT,
-            .auth = tt_daemon_auth(&ms->d),
-        };
-        if (!(P->link[P->n] = tt_link_new(ms->d.loop, &o, &ps_handler, P)))
+        if (!(P->link[P->n] = new_link(ms, &ms->push_addr[i], &ps_handler, PUSH_LINK_MAX_OUT, P)))
             return -1;
-        tt_link_start(P->link[P->n++]);
+        P->n++;
     }
     if (P->n == 0)
         log_notice("no PushServerIP1/PushServerPort1: no mobile pushes");
+    for (int i = 0; P->n > 0 && i < ms->n_db_addr; i++) {
+        if (!(P->db[P->n_db] = new_link(ms, &ms->db_addr[i], &db_handler, PUSH_LINK_MAX_OUT, P)))
+            return -1;
+        P->n_db++;
+    }
     tt_timer_init(&P->tick, push_tick, P);
     tt_timer_start(ms->d.loop, &P->tick, 250, 250);
     return 0;
@@ -590,18 +690,16 @@ static void push_finish(msg_server_t *ms)
     while (P->head)
         job_free(P, P->head);
     tt_map_free(&P->jobs);
+    tt_map_free(&P->no_token);
     for (int k = 0; k < P->n; k++)
         tt_link_free(P->link[k]);
+    for (int k = 0; k < P->n_db; k++)
+        tt_link_free(P->db[k]);
     if (P->cipher_ok)
         ttc_cipher_free(&P->cipher);
     free(P);
     ms->push = NULL;
 }
-
-static const ms_answer_t db_answers[] = {
-    {OTHER(GET_DEVICE_TOKEN_RSP), NULL, tokens_answer},
-    {OTHER(GET_SHIELD_RSP), NULL, shields_answer},
-};
 
 static const ms_answer_t route_answers[] = {
     {TT_CID_PUSH_PRESENCE_RSP, NULL, presence_answer},
@@ -609,8 +707,6 @@ static const ms_answer_t route_answers[] = {
 
 const ms_feature_t ms_push_feature = {
     .name = "push",
-    .db_answers = db_answers,
-    .n_db_answers = sizeof(db_answers) / sizeof(db_answers[0]),
     .route_answers = route_answers,
     .n_route_answers = sizeof(route_answers) / sizeof(route_answers[0]),
     .init = push_init,
