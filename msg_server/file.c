@@ -507,17 +507,9 @@ static int file_init(msg_server_t *ms)
     f->burst = ms->file_burst;
     ms->files = f;
     for (int i = 0; i < ms->n_file_addr; i++) {
-        tt_link_opts_t o = {
-            .host = ms->file_addr[i].host,
-            .port = ms->file_addr[i].port,
-            .backoff_min_ms = ms->reconnect_ms,
-            .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
-            .max_pdu = ms->client_opts.max_pdu,
-            .auth = tt_daemon_auth(&ms->d),
-        };
         fs_link_t *fs = &f->fs[f->n];
         fs->files = f;
-        if (!(fs->link = tt_link_new(ms->d.loop, &o, &fs_handler, fs)))
+        if (!(fs->link = ms_link_new(ms, &ms->file_addr[i], &fs_handler, 0, fs)))
             return -1;
         f->n++;
         tt_link_start(fs->link);

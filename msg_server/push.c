@@ -624,18 +624,9 @@ static void db_pdu(tt_link_t *l, const tt_pdu_t *pdu, void *udata)
 static const tt_link_handler_t db_handler = {db_up, db_down, db_pdu};
 
 static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
-                           const tt_link_handler_t *h, size_t max_out, void *udata)
+                           const tt_link_handler_t *h, void *udata)
 {
-    tt_link_opts_t o = {
-        .host = a->host,
-        .port = a->port,
-        .backoff_min_ms = ms->reconnect_ms,
-        .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
-        .max_pdu = ms->client_opts.max_pdu,
-        .max_out = max_out,
-        .auth = tt_daemon_auth(&ms->d),
-    };
-    tt_link_t *l = tt_link_new(ms->d.loop, &o, h, udata);
+    tt_link_t *l = ms_link_new(ms, a, h, PUSH_LINK_MAX_OUT, udata);
     if (l)
         tt_link_start(l);
     return l;
@@ -655,14 +646,14 @@ static int push_init(msg_server_t *ms)
     if (ms->aes_key && ttc_cipher_init(&P->cipher, ms->aes_key) == 0)
         P->cipher_ok = 1;
     for (int i = 0; i < ms->n_push_addr; i++) {
-        if (!(P->link[P->n] = new_link(ms, &ms->push_addr[i], &ps_handler, PUSH_LINK_MAX_OUT, P)))
+        if (!(P->link[P->n] = new_link(ms, &ms->push_addr[i], &ps_handler, P)))
             return -1;
         P->n++;
     }
     if (P->n == 0)
         log_notice("no PushServerIP1/PushServerPort1: no mobile pushes");
     for (int i = 0; P->n > 0 && i < ms->n_db_addr; i++) {
-        if (!(P->db[P->n_db] = new_link(ms, &ms->db_addr[i], &db_handler, PUSH_LINK_MAX_OUT, P)))
+        if (!(P->db[P->n_db] = new_link(ms, &ms->db_addr[i], &db_handler, P)))
             return -1;
         P->n_db++;
     }

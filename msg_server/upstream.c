@@ -14,8 +14,8 @@
 
 #define SID_OTHER IM__BASE_DEFINE__SERVICE_ID__SID_OTHER
 
-static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
-                           const tt_link_handler_t *h, void *udata)
+tt_link_t *ms_link_new(msg_server_t *ms, const upstream_addr_t *a, const tt_link_handler_t *h,
+                       size_t max_out, void *udata)
 {
     tt_link_opts_t o = {
         .host = a->host,
@@ -23,6 +23,7 @@ static tt_link_t *new_link(msg_server_t *ms, const upstream_addr_t *a,
         .backoff_min_ms = ms->reconnect_ms,
         .backoff_max_ms = 64000 > ms->reconnect_ms ? 64000 : ms->reconnect_ms,
         .max_pdu = ms->client_opts.max_pdu,
+        .max_out = max_out,
         .auth = tt_daemon_auth(&ms->d),
     };
     return tt_link_new(ms->d.loop, &o, h, udata);
@@ -234,17 +235,17 @@ int ms_upstreams_start(msg_server_t *ms)
             db_link_t *db = &ms->db[ms->n_db];
             db->ms = ms;
             db->index = ms->n_db;
-            db->link = new_link(ms, &ms->db_addr[a], &db_handler, db);
+            db->link = ms_link_new(ms, &ms->db_addr[a], &db_handler, 0, db);
             if (!db->link)
                 return -1;
             ms->n_db++;
         }
     }
     for (int i = 0; i < ms->n_login_addr; i++)
-        if (!(ms->login[i] = new_link(ms, &ms->login_addr[i], &login_handler, ms)))
+        if (!(ms->login[i] = ms_link_new(ms, &ms->login_addr[i], &login_handler, 0, ms)))
             return -1;
     for (int i = 0; i < ms->n_route_addr; i++)
-        if (!(ms->route[i] = new_link(ms, &ms->route_addr[i], &route_handler, ms)))
+        if (!(ms->route[i] = ms_link_new(ms, &ms->route_addr[i], &route_handler, 0, ms)))
             return -1;
     for (int i = 0; i < ms->n_db; i++)
         tt_link_start(ms->db[i].link);
