@@ -272,6 +272,13 @@ static int fan_client(const opts_t *o, const struct sockaddr_in *a, uint32_t tic
            (double)tb_hist_quantile(&h, 0.99) / 1e3, (double)h.max / 1e3, short_ticks);
     printf("  client dropped %ld frames\n", g_dropped);
     fflush(stdout);
+    for (int i = 0; i < o->n; i++)
+        close(c.fds[i]);
+    close(ep);
+    free(c.fds);
+    free(c.parts);
+    free(c.last);
+    free(c.reached);
     return short_ticks || g_dropped ? 1 : 0;
 }
 
@@ -336,6 +343,10 @@ static int fanout(const opts_t *o)
     double cpu = cpu_s() - c0, wall = now_s() - t0;
     for (int i = 0; i < o->n; i++)
         close(fds[i]);
+    close(ep);
+    close(lfd);
+    free(fds);
+    free(parts);
     int st = 0;
     waitpid(pid, &st, 0);
     printf("  server: %ld deliveries sent (%.0f/s), %ld receipts read, %ld dropped\n", sends,
@@ -435,6 +446,10 @@ static int chat_client(const opts_t *o, const struct sockaddr_in *a)
     fflush(stdout);
     for (int i = 0; i < n; i++)
         close(c.fds[i]);
+    close(ep);
+    free(c.fds);
+    free(c.parts);
+    free(c.inflight);
     return g_dropped || c.acks != c.sent || c.deliveries != c.acks ? 1 : 0;
 }
 
@@ -582,6 +597,15 @@ static int chat(const opts_t *o)
     double cpu = cpu_s() - c0;
     int st = 0, sst = 0;
     waitpid(pid, &st, 0);
+    for (int i = 0; i < n; i++)
+        close(s.fds[i]);
+    close(ep);
+    close(lfd);
+    if (slfd >= 0)
+        close(slfd);
+    free(s.fds);
+    free(parts);
+    free(s.out);
     if (s.link >= 0)
         close(s.link);
     if (spid > 0)
