@@ -53,8 +53,6 @@ static void attempt(tt_link_t *l)
     };
     l->conn = tt_conn_connect(l->loop, l->host, l->port, &link_conn_handler, l, &lim, err,
                               sizeof(err));
-    if (l->conn)
-        tt_loop_set_first(l->loop, l->conn->fd, 1); /* the daemon's own dependencies first */
     if (!l->conn) {
         if (l->h->on_down)
             l->h->on_down(l, err, l->udata);

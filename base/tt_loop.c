@@ -16,7 +16,6 @@ typedef struct watcher_s {
     int mask;       /* current interest */
     tt_fd_cb cb;    /* callback */
     void *udata;    /* callback argument */
-    int first;      /* its events are handled before the others of a pass (tt_loop_set_first) */
 } watcher_t;
 
 typedef struct post_item_s {
@@ -129,8 +128,6 @@ int tt_loop_watch(tt_loop_t *loop, int fd, int mask, tt_fd_cb cb, void *udata)
     int rc;
     if (mask == 0) {
         rc = w->mask ? epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, &ev) : 0;
-        if (!cb)
-            w->first = 0; /* let go of (a pause keeps its callback, and its place) */
         w->cb = NULL;
         w->udata = NULL;
     } else {
@@ -143,12 +140,6 @@ int tt_loop_watch(tt_loop_t *loop, int fd, int mask, tt_fd_cb cb, void *udata)
     if (rc == 0)
         w->mask = mask;
     return rc;
-}
-
-void tt_loop_set_first(tt_loop_t *loop, int fd, int first)
-{
-    if (fd >= 0 && fd < loop->nwatchers)
-        loop->watchers[fd].first = first != 0;
 }
 
 int tt_loop_mask(const tt_loop_t *loop, int fd)
@@ -383,23 +374,6 @@ static void wake_cb(tt_loop_t *loop, int fd, int events, void *udata)
 
 /* ---- the loop ---- */
 
-static void dispatch(tt_loop_t *loop, const struct epoll_event *e)
-{
-    int fd = e->data.fd;
-    if (loop->stop || fd < 0 || fd >= loop->nwatchers)
-        return;
-    watcher_t *w = &loop->watchers[fd];
-    int ev = 0;
-    if (e->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-        ev |= TT_READABLE;
-    if (e->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-        ev |= TT_WRITABLE;
-    ev &= w->mask;
-    /* The watcher may have been removed or replaced by an earlier callback. */
-    if (ev && w->cb)
-        w->cb(loop, fd, ev, w->udata);
-}
-
 int tt_loop_run_once(tt_loop_t *loop, int max_wait_ms)
 {
     struct epoll_event events[TT_MAX_EVENTS];
@@ -420,21 +394,21 @@ int tt_loop_run_once(tt_loop_t *loop, int max_wait_ms)
     if (n < 0 && errno != EINTR)
         return -1;
     loop->now = tt_clock_ms();
-    /* Watchers marked first (a daemon's links to the daemons it depends on) are handled
-     * before the others of the pass, so their answers do not wait behind hundreds of client
-     * events that became ready earlier. */
-    int firsts = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !loop->stop; i++) {
         int fd = events[i].data.fd;
-        if (fd < loop->nwatchers && loop->watchers[fd].first) {
-            dispatch(loop, &events[i]);
-            events[i].data.fd = -1;
-            firsts++;
-        }
+        if (fd >= loop->nwatchers)
+            continue;
+        watcher_t *w = &loop->watchers[fd];
+        int ev = 0;
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            ev |= TT_READABLE;
+        if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            ev |= TT_WRITABLE;
+        ev &= w->mask;
+        /* The watcher may have been removed or replaced by an earlier callback. */
+        if (ev && w->cb)
+            w->cb(loop, fd, ev, w->udata);
     }
-    for (int i = 0; i < n && !loop->stop; i++)
-        if (!firsts || events[i].data.fd >= 0)
-            dispatch(loop, &events[i]);
     if (!loop->stop)
         run_timers(loop);
     return 0;

@@ -50,9 +50,6 @@ int tt_loop_stopped(const tt_loop_t *loop);
 /* Sets the interest mask of fd (0 removes it). 0 ok, -1 error (errno set). */
 int tt_loop_watch(tt_loop_t *loop, int fd, int mask, tt_fd_cb cb, void *udata);
 int tt_loop_mask(const tt_loop_t *loop, int fd);
-/* first != 0: the events of fd are handled before the other events of each loop pass (kept
- * across mask changes and pauses, dropped when fd is unwatched with a NULL callback). */
-void tt_loop_set_first(tt_loop_t *loop, int fd, int first);
 
 /* Monotonic time in ms, refreshed once per loop iteration. */
 uint64_t tt_loop_now(const tt_loop_t *loop);

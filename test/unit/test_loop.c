@@ -1,6 +1,5 @@
 #include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tt_test.h"
 
@@ -249,69 +248,6 @@ static void test_run_and_stop(void **state)
     tt_loop_free(loop);
 }
 
-typedef struct fd_tag_s {
-    int tag;
-    order_t *order;
-} fd_tag_t;
-
-static void fd_record_cb(tt_loop_t *loop, int fd, int events, void *udata)
-{
-    (void)loop;
-    (void)events;
-    char b[8];
-    assert_true(read(fd, b, sizeof(b)) > 0);
-    fd_tag_t *x = udata;
-    x->order->log[x->order->n++] = x->tag;
-}
-
-/* Five pipes become readable in order 0..4; the one marked first (3) is handled first, the
- * others in their order; unwatched with a NULL callback, the mark is gone. */
-static void test_first_fds(void **state)
-{
-    (void)state;
-    tt_loop_t *loop = tt_loop_new();
-    order_t order = {0};
-    int p[5][2];
-    fd_tag_t tags[5];
-    for (int i = 0; i < 5; i++) {
-        assert_int_equal(pipe(p[i]), 0);
-        tags[i] = (fd_tag_t){i, &order};
-        assert_int_equal(tt_loop_watch(loop, p[i][0], TT_READABLE, fd_record_cb, &tags[i]), 0);
-    }
-    tt_loop_set_first(loop, p[3][0], 1);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(write(p[i][1], "x", 1), 1);
-    assert_int_equal(tt_loop_run_once(loop, 100), 0);
-    assert_int_equal(order.n, 5);
-    const int want[5] = {3, 0, 1, 2, 4};
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(order.log[i], want[i]);
-
-    /* a pause (mask 0, callback kept) keeps the mark; an unwatch drops it */
-    assert_int_equal(tt_loop_watch(loop, p[3][0], 0, fd_record_cb, &tags[3]), 0);
-    assert_int_equal(tt_loop_watch(loop, p[3][0], TT_READABLE, fd_record_cb, &tags[3]), 0);
-    order.n = 0;
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(write(p[i][1], "x", 1), 1);
-    assert_int_equal(tt_loop_run_once(loop, 100), 0);
-    assert_int_equal(order.n, 5);
-    assert_int_equal(order.log[0], 3);
-    assert_int_equal(tt_loop_watch(loop, p[3][0], 0, NULL, NULL), 0);
-    assert_int_equal(tt_loop_watch(loop, p[3][0], TT_READABLE, fd_record_cb, &tags[3]), 0);
-    order.n = 0;
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(write(p[i][1], "x", 1), 1);
-    assert_int_equal(tt_loop_run_once(loop, 100), 0);
-    assert_int_equal(order.n, 5);
-    assert_int_equal(order.log[0], 0); /* not first any more */
-    for (int i = 0; i < 5; i++) {
-        tt_loop_watch(loop, p[i][0], 0, NULL, NULL);
-        close(p[i][0]);
-        close(p[i][1]);
-    }
-    tt_loop_free(loop);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,7 +257,6 @@ int main(void)
         cmocka_unit_test(test_defer),
         cmocka_unit_test(test_post_from_threads),
         cmocka_unit_test(test_run_and_stop),
-        cmocka_unit_test(test_first_fds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
