@@ -124,6 +124,9 @@ struct db_proxy_s {
     tt_timer_t stop_timer;            /* polls for the end of in-flight requests */
     uint64_t stop_deadline;           /* give up waiting at this loop time */
     uint64_t rejected;                /* requests answered with an error: queue full */
+    size_t nheld;                     /* peers whose reading is paused: queue full */
+    uint64_t holds;                   /* such pauses so far */
+    tt_timer_t hold_timer;            /* while any is held: looks whether the queue drained */
     uint64_t last_reject_log;         /* loop time of the last "queue full" warning */
     dbp_status_t *status;             /* the disabled-user poll (status_poll.c) */
 };

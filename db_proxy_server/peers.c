@@ -18,6 +18,7 @@
 #include "tt_log.h"
 
 #define REJECT_LOG_MS 5000 /* "queue full" warnings at most this often */
+#define HOLD_POLL_MS 10    /* held peers: how often the queue is looked at besides answers */
 #define STOP_POLL_MS 20    /* in-flight check period while stopping */
 
 struct dbp_peer_s {
@@ -26,6 +27,7 @@ struct dbp_peer_s {
     dbp_peer_t *prev, *next;  /* live peers (reactor thread) */
     atomic_int refs;          /* the connection + requests not released + answers not written */
     char name[64];            /* "ip:port", for logs (never changes) */
+    int held;                 /* its reading is paused: the request queue was full */
 };
 
 /* A request on its way through the workers. */
@@ -197,6 +199,59 @@ static void login_submit(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p, const dbp
     free(x.frame);
 }
 
+/* The request queue is full: rather than answering an error (a chat message that would never
+ * be acked), the frame is kept unconsumed and the peer's reading paused, so the backlog waits
+ * in the peer's socket and the peer is slowed by TCP; held peers are read again once the
+ * queue is down to three quarters (release_held, after answers are written, and from a 10 ms
+ * timer while any is held). Not when nothing is pending at all (the request alone is over
+ * MaxPendingBytes: it can never fit) — then the error answer, as before. */
+static int hold(db_proxy_t *dbp, tt_conn_t *c, dbp_peer_t *p)
+{
+    if (dbp->stopping || dbp_workers_pending(dbp->workers) == 0)
+        return 0;
+    c->hold_frame = 1;
+    tt_conn_pause(c);
+    if (!p->held) {
+        p->held = 1;
+        dbp->nheld++;
+    }
+    dbp->holds++;
+    if (!tt_timer_active(&dbp->hold_timer))
+        tt_timer_start(dbp->d.loop, &dbp->hold_timer, HOLD_POLL_MS, HOLD_POLL_MS);
+    uint64_t now = tt_loop_now(dbp->d.loop);
+    if (dbp->last_reject_log == 0 || now - dbp->last_reject_log >= REJECT_LOG_MS) {
+        dbp->last_reject_log = now;
+        log_warn("request queue full (%zu pending, MaxPendingRequests %zu): reading from %zu "
+                 "peer(s) paused until it drains (%llu pauses so far)",
+                 dbp_workers_pending(dbp->workers), dbp->max_pending, dbp->nheld,
+                 (unsigned long long)dbp->holds);
+    }
+    return 1;
+}
+
+static void release_held(db_proxy_t *dbp)
+{
+    if (!dbp->nheld)
+        return;
+    if (!dbp->stopping && dbp_workers_pending(dbp->workers) > dbp->max_pending / 4 * 3)
+        return;
+    for (dbp_peer_t *p = dbp->peers; p; p = p->next)
+        if (p->held) {
+            p->held = 0;
+            if (p->conn)
+                tt_conn_resume(p->conn); /* its kept frame is handled again, deferred */
+        }
+    dbp->nheld = 0;
+    tt_timer_stop(dbp->d.loop, &dbp->hold_timer);
+}
+
+static void hold_poll(tt_loop_t *loop, tt_timer_t *t, void *udata)
+{
+    (void)loop;
+    (void)t;
+    release_held(udata);
+}
+
 static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udata)
 {
     (void)s;
@@ -216,6 +271,7 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
         return;
     }
     req_t *r = req_new(dbp, p, cmd, pdu->seq_num, pdu->body, pdu->body_len);
+    int made = r != NULL;
     if (r) {
         atomic_fetch_add(&p->refs, 1);
         if (dbp_workers_submit(dbp->workers, &p->lane, &r->job, 0) == 0)
@@ -223,6 +279,8 @@ static void on_pdu(tt_server_t *s, tt_conn_t *c, const tt_pdu_t *pdu, void *udat
         atomic_fetch_sub(&p->refs, 1); /* the connection still holds one */
         free(r);
     }
+    if (made && hold(dbp, c, p))
+        return;
     dbp->rejected++;
     uint64_t now = tt_loop_now(dbp->d.loop);
     if (dbp->last_reject_log == 0 || now - dbp->last_reject_log >= REJECT_LOG_MS) {
@@ -255,6 +313,7 @@ static void outbox_flush(void *arg)
         free(o);
         o = next;
     }
+    release_held(dbp);
 }
 
 static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
@@ -281,6 +340,10 @@ static void on_open(tt_server_t *s, tt_conn_t *c, void *udata)
 
 static void peer_forget(db_proxy_t *dbp, dbp_peer_t *p)
 {
+    if (p->held) {
+        p->held = 0;
+        dbp->nheld--;
+    }
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -343,6 +406,7 @@ void dbp_peers_stop(db_proxy_t *dbp)
                         &stop.base) == 0)
             told++;
     tt_server_stop_listening(dbp->listener);
+    release_held(dbp); /* their kept requests get the error answers of a stopping server */
     log_notice("told %zu peer(s) to stop sending; %zu request(s) in flight", told,
                dbp_workers_pending(dbp->workers));
     uint32_t wait = dbp->d.stop_timeout_ms > 1500 ? dbp->d.stop_timeout_ms - 1000 : 500;
@@ -353,6 +417,7 @@ void dbp_peers_stop(db_proxy_t *dbp)
 void dbp_peers_init(db_proxy_t *dbp)
 {
     tt_timer_init(&dbp->stop_timer, stop_poll, dbp);
+    tt_timer_init(&dbp->hold_timer, hold_poll, dbp);
     pthread_mutex_init(&dbp->outbox_mu, NULL);
     dbp->outbox_ready = 1;
 }
@@ -361,6 +426,7 @@ void dbp_peers_free(db_proxy_t *dbp)
 {
     dbp->stopping = 1;
     tt_timer_stop(dbp->d.loop, &dbp->stop_timer);
+    tt_timer_stop(dbp->d.loop, &dbp->hold_timer);
     if (dbp->outbox_ready)
         outbox_flush(dbp);
     while (dbp->peers)

@@ -628,6 +628,44 @@ static void phase_pipeline(peer_t *p)
     tt_pb_free(dep);
 }
 
+/* More requests at once than MaxPendingRequests (16 on this db_proxy_server): the ones that
+ * do not fit are not answered with errors but read later (the peer's reading is paused until
+ * the queue drains), so every one gets its real answer, in the order sent. */
+static void phase_queuefull(peer_t *p)
+{
+    enum { N = 300 };
+    uint16_t first = (uint16_t)(p->seq + 1);
+    uint32_t id = 7;
+    IM__Buddy__IMUsersInfoReq u = IM__BUDDY__IMUSERS_INFO_REQ__INIT;
+    u.user_id = 7;
+    u.n_user_id_list = 1;
+    u.user_id_list = &id;
+    for (int i = 0; i < N; i++)
+        send_msg(p, SID_BUDDY, BUDDY(USER_INFO_REQUEST), ++p->seq, &u.base);
+    int in_order = 1, real = 0;
+    for (int i = 0; i < N; i++) {
+        uint16_t cid, seq;
+        uint8_t *body;
+        size_t len;
+        if (recv_frame(p, T, &cid, &seq, &body, &len) < 0) {
+            in_order = 0;
+            break;
+        }
+        IM__Buddy__IMUsersInfoRsp *r = (IM__Buddy__IMUsersInfoRsp *)protobuf_c_message_unpack(
+            &im__buddy__imusers_info_rsp__descriptor, NULL, len, body);
+        free(body);
+        if (seq != (uint16_t)(first + i) || cid != BUDDY(USER_INFO_RESPONSE))
+            in_order = 0;
+        if (r && r->n_user_info_list == 1)
+            real++;
+        tt_pb_free(r);
+    }
+    check(in_order && real == N,
+          "%d requests at once with MaxPendingRequests 16: %d answered for real (no error "
+          "answers), in the order sent",
+          N, real);
+}
+
 /* ---- messages stored in batches ---- */
 
 #define SID_MSG IM__BASE_DEFINE__SERVICE_ID__SID_MSG
@@ -1087,6 +1125,8 @@ int main(int argc, char **argv)
         for (int i = 5; i < argc; i++)
             u[i - 5] = (uint32_t)strtoul(argv[i], NULL, 10);
         phase_spray(&p, atoi(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10), u, (argc - 5) / 2);
+    } else if (strcmp(phase, "queuefull") == 0) {
+        phase_queuefull(&p);
     } else if (strcmp(phase, "flood") == 0) {
         phase_flood(&p);
     } else if (strcmp(phase, "stopwait") == 0) {

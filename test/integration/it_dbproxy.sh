@@ -290,6 +290,10 @@ it_check "so does the one started while they were down" back2 "$P_DB2" dbback
 it_check "do-not-disturb: tokens answered outside the quiet hours" dnd "$P_DB" dnd
 it_check "do-not-disturb: iOS and Android tokens silenced in the quiet hours" dndquiet \
     "$P_DB2" dndquiet
+it_check "a full request queue pauses its reader instead of answering errors" queuefull \
+    "$P_DB2" queuefull
+tt_check "and says so in its log" grep -q 'reading from 1 peer(s) paused' \
+    "$TT_LOG_DIR/db2/db_proxy_server.log"
 it_check "a full login queue answers busy at once" flood "$P_DB2" flood
 tt_check "and says so in its log" grep -q 'login queue full' "$TT_LOG_DIR/db2/db_proxy_server.log"
 
