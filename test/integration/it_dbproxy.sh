@@ -191,8 +191,19 @@ spray_at_once() {
     for i in "${pids[@]}"; do wait "$i" || rc=1; done
     return $rc
 }
+# Resend keys older than the window, first in key order, and fresh ones: the purge during the
+# next 900 messages (the 1000th stored since db_proxy started) deletes only the old ones.
+tt_check "tt_msg_dedupe has no idx_created (migration 010)" \
+    sql_is "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+            AND TABLE_NAME = 'tt_msg_dedupe' AND INDEX_NAME = 'idx_created'" 0
+sql "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created)
+     SELECT 1, seq, 1, UNIX_TIMESTAMP() - 100000 FROM seq_1_to_1500;
+     INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created)
+     SELECT 1, 100000 + seq, 1, UNIX_TIMESTAMP() FROM seq_1_to_5"
 tt_check "three connections at once, 900 messages over 3 new conversations: all stored" \
     spray_at_once
+tt_check "the purge deleted the 1500 old resend keys and kept the 5 fresh ones" \
+    sql_is "SELECT COUNT(*), SUM(clientKey > 100000) FROM tt_msg_dedupe WHERE fromId = 1" "5	5"
 gapless() { # gapless LO HI COUNT: the pair's ids are exactly 1..COUNT
     local rel
     rel=$(sql "SELECT id FROM IMRelationShip WHERE smallId = $1 AND bigId = $2 AND status = 0")
