@@ -249,7 +249,9 @@ static void mark_expire(marks_t *k, size_t of, uint32_t window, uint32_t bucket)
  *                           (db_proxy stopped in between), so this one is answered as new
  *                           (msg_server delivers it) and counted as unread; a mark found
  *                           means it was answered: the duplicate mark. (Two resends racing:
- *                           each sets before it looks, so at most one finds nothing.)
+ *                           each sets before it looks, so at most one finds nothing.) The key
+ *                           msg_done_<from>_<key> of a db_proxy_server from before the hashes
+ *                           counts as a mark too (a first copy answered by one of those).
  *   a resend of a message earlier in the same batch: the duplicate mark.
  * Without Redis (or when its mark cannot be set), a resend gets the duplicate mark: it was
  * most likely delivered, and never twice is the rule; msg_server delivers it anyway when the
@@ -279,7 +281,7 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
                  (unsigned long long)m->s.client_key);
         snprintf(m->msg_id, sizeof(m->msg_id), "%u", (unsigned)m->out.msg_id);
         if (m->after == AFTER_RESEND) {
-            total += 2 + dbp_msg_done_last(window, now) - dbp_msg_done_first(window, now);
+            total += 3 + dbp_msg_done_last(window, now) - dbp_msg_done_first(window, now);
             continue;
         }
         total++; /* HINCRBY */
@@ -345,6 +347,9 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
                      (unsigned)o);
             mark_cmd(&k, i, 3, "HEXISTS", k.keys[k.n], m->done_field, NULL);
         }
+        /* the key a db_proxy_server before the hashes set for its first copy */
+        snprintf(k.keys[k.n], sizeof(k.keys[0]), "msg_done_%s", m->done_field);
+        mark_cmd(&k, i, 2, "EXISTS", k.keys[k.n], NULL, NULL);
     }
     if (!room)
         for (size_t i = 0; i < n; i++)
@@ -365,8 +370,9 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
             log_warn("%s from %s: %s %s failed: %s", x->cmd->name, x->peer, verb, key, r->str);
         stored_t *m = k.of[c] == SIZE_MAX ? NULL : &st[k.of[c]];
         if (m && m->after == AFTER_RESEND) {
-            /* HSETNX must have set it, no HEXISTS find it (EXPIREAT: any answer) */
-            int hsetnx = !strcmp(verb, "HSETNX"), hexists = !strcmp(verb, "HEXISTS");
+            /* HSETNX must have set it, no HEXISTS or EXISTS find it (EXPIREAT: any answer) */
+            int hsetnx = !strcmp(verb, "HSETNX");
+            int hexists = !strcmp(verb, "HEXISTS") || !strcmp(verb, "EXISTS");
             if ((hsetnx || hexists) &&
                 (!r || r->type != REDIS_REPLY_INTEGER || r->integer != (hsetnx ? 1 : 0)))
                 m->after = AFTER_DUPE; /* answered before, or not known */
