@@ -83,8 +83,9 @@ typedef struct td_msg_sent_s {
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
 /* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction on c, with a number of
  * statements that does not grow with n: the conversations' tt_pair_lock rows (migration 009)
- * locked in sorted order, their counters moved on and their session times raised by one bulk
- * upsert, then read (relation id, last msgId, what the recent-session rows hold); resend keys
+ * locked in sorted order, their counters moved on and their session times raised by one
+ * upsert that returns them (relation id, last msgId, what the recent-session rows hold;
+ * MariaDB >= 10.5 for INSERT ... RETURNING); resend keys
  * (a row of (from, client_key) within the window answers with its msgId and writes nothing);
  * a conversation whose row is not filled yet gets its relation (the active one with the
  * smallest id, else the smallest reactivated, else a new one) and continues its ids from its
