@@ -290,14 +290,17 @@ int dbp_cache_pipeline(dbp_cache_conn_t *c, dbp_cache_cmd_t *cmds, size_t n)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (cmds[i].argc < 1 || cmds[i].argc > DBP_CACHE_ARGS_MAX) {
+        dbp_cache_cmd_t *m = &cmds[i];
+        if (m->argc < 1 || (!m->av && m->argc > DBP_CACHE_ARGS_MAX) || (m->av && !m->al)) {
             snprintf(c->err, sizeof(c->err), "bad pipelined command");
             return -1;
         }
-        for (int a = 0; a < cmds[i].argc; a++)
-            if (cmds[i].lens[a] == 0)
-                cmds[i].lens[a] = strlen(cmds[i].argv[a]);
-        if (redisAppendCommandArgv(c->rc, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK)
+        if (!m->av)
+            for (int a = 0; a < m->argc; a++)
+                if (m->lens[a] == 0)
+                    m->lens[a] = strlen(m->argv[a]);
+        if (redisAppendCommandArgv(c->rc, m->argc, m->av ? (const char **)m->av : m->argv,
+                                   m->av ? m->al : m->lens) != REDIS_OK)
             goto fail;
     }
     for (size_t i = 0; i < n; i++) {

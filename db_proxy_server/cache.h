@@ -45,12 +45,16 @@ const char *dbp_cache_error(const dbp_cache_conn_t *c);
 #define DBP_CACHE_ARGS_MAX 8 /* arguments per pipelined command */
 
 /* One command of a pipeline: its arguments in (a length of 0 means strlen), its reply out
- * (free with freeReplyObject). */
+ * (free with freeReplyObject). A longer command (argc > DBP_CACHE_ARGS_MAX, e.g. an HSET of
+ * many fields) gives its arguments in the caller's arrays av and al instead (every length
+ * given, no 0). */
 typedef struct dbp_cache_cmd_s {
     int argc;
     const char *argv[DBP_CACHE_ARGS_MAX];
     size_t lens[DBP_CACHE_ARGS_MAX];
     redisReply *reply;
+    const char *const *av; /* NULL: argv and lens */
+    const size_t *al;
 } dbp_cache_cmd_t;
 
 /* Sends n commands at once and reads their n replies: one round trip. 0 with every reply set

@@ -180,16 +180,78 @@ typedef struct stored_s {
     td_group_sent_t gout;              /* how, then */
     int after;                         /* AFTER_* */
     char unread_key[24], peer[12];     /* Redis arguments */
-    char done_key[48], msg_id[12], window[12];
+    char done_field[32], msg_id[12];
 } stored_t;
 
+/* ---- answered marks (h_msg.h) ---- */
+
+uint32_t dbp_msg_done_span(uint32_t window)
+{
+    return window / DBP_MSG_DONE_SPANS + (window % DBP_MSG_DONE_SPANS != 0) + (window == 0);
+}
+
+uint32_t dbp_msg_done_bucket(uint32_t window, uint32_t now)
+{
+    return now / dbp_msg_done_span(window);
+}
+
+uint32_t dbp_msg_done_expiry(uint32_t window, uint32_t bucket)
+{
+    uint32_t span = dbp_msg_done_span(window);
+    return (bucket + 2) * span + window;
+}
+
+uint32_t dbp_msg_done_first(uint32_t window, uint32_t now)
+{
+    uint32_t b = dbp_msg_done_bucket(window, now), back = window / dbp_msg_done_span(window) + 2;
+    return b > back ? b - back : 0;
+}
+
+uint32_t dbp_msg_done_last(uint32_t window, uint32_t now)
+{
+    return dbp_msg_done_bucket(window, now) + 1;
+}
+
+/* The Redis commands of one batch's after_commit, built in arrays of the right size. */
+typedef struct marks_s {
+    dbp_cache_cmd_t *cmds;
+    size_t *of;              /* command -> message (SIZE_MAX: a window's HSET or EXPIREAT) */
+    char (*keys)[40];        /* command -> its key, when it has one of its own */
+    char (*args)[12];        /* command -> its number argument (EXPIREAT) */
+    const char **av;         /* the HSETs' arguments */
+    size_t *al;
+    size_t n, nav;
+} marks_t;
+
+static void mark_cmd(marks_t *k, size_t of, int argc, const char *a0, const char *a1,
+                     const char *a2, const char *a3)
+{
+    k->cmds[k->n] = (dbp_cache_cmd_t){argc, {a0, a1, a2, a3}, {0}, NULL, NULL, NULL};
+    k->of[k->n++] = of;
+}
+
+/* EXPIREAT key (key in k->keys[k->n]) for a window's bucket. */
+static void mark_expire(marks_t *k, size_t of, uint32_t window, uint32_t bucket)
+{
+    snprintf(k->args[k->n], sizeof(k->args[0]), "%u", (unsigned)dbp_msg_done_expiry(window,
+                                                                                  bucket));
+    mark_cmd(k, of, 3, "EXPIREAT", k->keys[k->n], k->args[k->n], NULL);
+}
+
 /* Redis after the commit, all messages of a batch in one pipeline:
- *   a new message:          HINCRBY unread_<to> <from> 1; SET msg_done_<from>_<key> <id> EX w
- *                           (w: the message's resend window; no mark for one without a key)
- *   a resend of one stored: SET msg_done_... NX EX w — set now means the first copy never got
- *                           as far as its answer (db_proxy stopped in between), so this one is
- *                           answered as new (msg_server delivers it) and counted as unread; a
- *                           key already there means it was answered: the duplicate mark
+ *   a new message:          HINCRBY unread_<to> <from> 1, and its answered mark <from>_<key>
+ *                           = <id> in the hash of its window's current bucket (h_msg.h) —
+ *                           one HSET (+ EXPIREAT) per window for the whole batch (no mark for
+ *                           a message without a key)
+ *   a resend of one stored: HSETNX of its mark in the current bucket, and HEXISTS in every
+ *                           other bucket its first copy's mark could be in: set now and found
+ *                           nowhere else means the first copy never got as far as its answer
+ *                           (db_proxy stopped in between), so this one is answered as new
+ *                           (msg_server delivers it) and counted as unread; a mark found
+ *                           means it was answered: the duplicate mark. (Two resends racing:
+ *                           each sets before it looks, so at most one finds nothing.) The key
+ *                           msg_done_<from>_<key> of a db_proxy_server from before the hashes
+ *                           counts as a mark too (a first copy answered by one of those).
  *   a resend of a message earlier in the same batch: the duplicate mark.
  * Without Redis (or when its mark cannot be set), a resend gets the duplicate mark: it was
  * most likely delivered, and never twice is the rule; msg_server delivers it anyway when the
@@ -197,9 +259,10 @@ typedef struct stored_s {
  * as new, their unread counts lost. */
 static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
 {
-    dbp_cache_cmd_t *cmds = calloc(2 * n, sizeof(*cmds));
-    size_t *of = calloc(2 * n, sizeof(*of));
-    size_t nc = 0;
+    uint32_t now = (uint32_t)time(NULL);
+    uint32_t *wins = calloc(n, sizeof(*wins)); /* the windows of the new messages' marks */
+    size_t *wcount = calloc(n, sizeof(*wcount));
+    size_t nwin = 0, total = 0, nav = 0;
     for (size_t i = 0; i < n; i++) {
         stored_t *m = &st[i];
         if (!m->ok || m->group)
@@ -208,57 +271,138 @@ static void after_commit(dbp_ctx_t *x, stored_t *st, size_t n)
                    : m->out.duplicate    ? AFTER_RESEND
                                          : AFTER_NEW;
         uint32_t window = m->s.dedupe_window; /* 0: a message no resend is known as */
-        if (m->after == AFTER_RESEND && (!cmds || !of || !window))
+        if (m->after == AFTER_RESEND && (!wins || !wcount || !window))
             m->after = AFTER_DUPE; /* no way to learn whether it was answered */
-        if (m->after == AFTER_DUPE || !cmds || !of)
+        if (m->after == AFTER_DUPE || !wins || !wcount)
             continue;
         snprintf(m->unread_key, sizeof(m->unread_key), "unread_%u", (unsigned)m->s.to);
         snprintf(m->peer, sizeof(m->peer), "%u", (unsigned)m->s.from);
-        snprintf(m->done_key, sizeof(m->done_key), "msg_done_%u_%016llx", (unsigned)m->s.from,
+        snprintf(m->done_field, sizeof(m->done_field), "%u_%016llx", (unsigned)m->s.from,
                  (unsigned long long)m->s.client_key);
         snprintf(m->msg_id, sizeof(m->msg_id), "%u", (unsigned)m->out.msg_id);
-        snprintf(m->window, sizeof(m->window), "%u", (unsigned)window);
-        if (m->after == AFTER_NEW) {
-            cmds[nc] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"}, {0}, NULL};
-            of[nc++] = i;
-        }
-        if (window) {
-            cmds[nc] = (dbp_cache_cmd_t){5, {"SET", m->done_key, m->msg_id, "EX", m->window},
-                                         {0}, NULL};
-            if (m->after == AFTER_RESEND)
-                cmds[nc].argv[cmds[nc].argc++] = "NX"; /* only if the first copy had none */
-            of[nc++] = i;
-        }
-    }
-    dbp_cache_conn_t *rc = nc ? dbp_cache(x, x->dbp->unread) : NULL;
-    int sent = rc && dbp_cache_pipeline(rc, cmds, nc) == 0;
-    if (nc && !sent)
-        log_warn("%s from %s: unread counts and answered marks of %zu message(s) not kept: %s",
-                 x->cmd->name, x->peer, n, rc ? dbp_cache_error(rc) : "no Redis");
-    size_t again = 0; /* resends answered as new: their unread count, in a second round */
-    for (size_t k = 0; k < nc; k++) {
-        stored_t *m = &st[of[k]];
-        redisReply *r = sent ? cmds[k].reply : NULL;
-        if (r && r->type == REDIS_REPLY_ERROR)
-            log_warn("%s from %s: %s %s failed: %s", x->cmd->name, x->peer, cmds[k].argv[0],
-                     cmds[k].argv[1], r->str);
         if (m->after == AFTER_RESEND) {
-            if (!r || r->type != REDIS_REPLY_STATUS)
+            total += 3 + dbp_msg_done_last(window, now) - dbp_msg_done_first(window, now);
+            continue;
+        }
+        total++; /* HINCRBY */
+        if (!window)
+            continue;
+        size_t w = 0;
+        while (w < nwin && wins[w] != window)
+            w++;
+        if (w == nwin) {
+            wins[nwin++] = window;
+            total += 2; /* HSET, EXPIREAT */
+            nav += 2;
+        }
+        wcount[w]++;
+        nav += 2;
+    }
+    marks_t k = {calloc(total + 1, sizeof(*k.cmds)), calloc(total + 1, sizeof(*k.of)),
+                 calloc(total + 1, sizeof(*k.keys)), calloc(total + 1, sizeof(*k.args)),
+                 calloc(nav + 1, sizeof(*k.av)), calloc(nav + 1, sizeof(*k.al)), 0, 0};
+    int room = wins && wcount && k.cmds && k.of && k.keys && k.args && k.av && k.al;
+    for (size_t w = 0; room && w < nwin; w++) { /* the new messages' marks, per window */
+        uint32_t b = dbp_msg_done_bucket(wins[w], now);
+        snprintf(k.keys[k.n], sizeof(k.keys[0]), "msg_done_%u_%u", (unsigned)wins[w],
+                 (unsigned)b);
+        const char **av = &k.av[k.nav];
+        size_t *al = &k.al[k.nav], c = 0;
+        av[c++] = "HSET";
+        av[c++] = k.keys[k.n];
+        for (size_t i = 0; i < n; i++) {
+            stored_t *m = &st[i];
+            if (m->ok && !m->group && m->after == AFTER_NEW && m->s.dedupe_window == wins[w]) {
+                av[c++] = m->done_field;
+                av[c++] = m->msg_id;
+            }
+        }
+        for (size_t a = 0; a < c; a++)
+            al[a] = strlen(av[a]);
+        k.nav += c;
+        k.cmds[k.n] = (dbp_cache_cmd_t){(int)c, {0}, {0}, NULL, av, al};
+        k.of[k.n++] = SIZE_MAX;
+        memcpy(k.keys[k.n], k.keys[k.n - 1], sizeof(k.keys[0]));
+        mark_expire(&k, SIZE_MAX, wins[w], b);
+    }
+    for (size_t i = 0; room && i < n; i++) {
+        stored_t *m = &st[i];
+        if (!m->ok || m->group || m->after == AFTER_DUPE)
+            continue;
+        if (m->after == AFTER_NEW) {
+            mark_cmd(&k, i, 4, "HINCRBY", m->unread_key, m->peer, "1");
+            continue;
+        }
+        uint32_t window = m->s.dedupe_window, b = dbp_msg_done_bucket(window, now);
+        snprintf(k.keys[k.n], sizeof(k.keys[0]), "msg_done_%u_%u", (unsigned)window,
+                 (unsigned)b);
+        mark_cmd(&k, i, 4, "HSETNX", k.keys[k.n], m->done_field, m->msg_id);
+        memcpy(k.keys[k.n], k.keys[k.n - 1], sizeof(k.keys[0]));
+        mark_expire(&k, i, window, b);
+        for (uint32_t o = dbp_msg_done_first(window, now); o <= dbp_msg_done_last(window, now);
+             o++) {
+            if (o == b)
+                continue;
+            snprintf(k.keys[k.n], sizeof(k.keys[0]), "msg_done_%u_%u", (unsigned)window,
+                     (unsigned)o);
+            mark_cmd(&k, i, 3, "HEXISTS", k.keys[k.n], m->done_field, NULL);
+        }
+        /* the key a db_proxy_server before the hashes set for its first copy */
+        snprintf(k.keys[k.n], sizeof(k.keys[0]), "msg_done_%s", m->done_field);
+        mark_cmd(&k, i, 2, "EXISTS", k.keys[k.n], NULL, NULL);
+    }
+    if (!room)
+        for (size_t i = 0; i < n; i++)
+            if (st[i].ok && !st[i].group && st[i].after == AFTER_RESEND)
+                st[i].after = AFTER_DUPE;
+    dbp_cache_conn_t *rc = k.n ? dbp_cache(x, x->dbp->unread) : NULL;
+    int sent = rc && dbp_cache_pipeline(rc, k.cmds, k.n) == 0;
+    if ((k.n && !sent) || !room)
+        log_warn("%s from %s: unread counts and answered marks of %zu message(s) not kept: %s",
+                 x->cmd->name, x->peer, n,
+                 !room ? "out of memory" : rc ? dbp_cache_error(rc) : "no Redis");
+    size_t again = 0; /* resends answered as new: their unread count, in a second round */
+    for (size_t c = 0; c < k.n; c++) {
+        redisReply *r = sent ? k.cmds[c].reply : NULL;
+        const char *verb = k.cmds[c].av ? k.cmds[c].av[0] : k.cmds[c].argv[0];
+        const char *key = k.cmds[c].av ? k.cmds[c].av[1] : k.cmds[c].argv[1];
+        if (r && r->type == REDIS_REPLY_ERROR)
+            log_warn("%s from %s: %s %s failed: %s", x->cmd->name, x->peer, verb, key, r->str);
+        stored_t *m = k.of[c] == SIZE_MAX ? NULL : &st[k.of[c]];
+        if (m && m->after == AFTER_RESEND) {
+            /* HSETNX must have set it, no HEXISTS or EXISTS find it (EXPIREAT: any answer) */
+            int hsetnx = !strcmp(verb, "HSETNX");
+            int hexists = !strcmp(verb, "HEXISTS") || !strcmp(verb, "EXISTS");
+            if ((hsetnx || hexists) &&
+                (!r || r->type != REDIS_REPLY_INTEGER || r->integer != (hsetnx ? 1 : 0)))
                 m->after = AFTER_DUPE; /* answered before, or not known */
-            else
-                cmds[again++] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"},
-                                                  {0}, NULL};
         }
         if (r)
             freeReplyObject(r);
     }
-    if (again && dbp_cache_pipeline(rc, cmds, again) == 0)
-        for (size_t k = 0; k < again; k++)
-            freeReplyObject(cmds[k].reply);
+    for (size_t i = 0; i < n; i++) {
+        stored_t *m = &st[i];
+        if (!m->ok || m->group || m->after != AFTER_RESEND)
+            continue;
+        if (!sent)
+            m->after = AFTER_DUPE; /* not known */
+        else
+            k.cmds[again++] = (dbp_cache_cmd_t){4, {"HINCRBY", m->unread_key, m->peer, "1"},
+                                                {0}, NULL, NULL, NULL};
+    }
+    if (again && dbp_cache_pipeline(rc, k.cmds, again) == 0)
+        for (size_t c = 0; c < again; c++)
+            freeReplyObject(k.cmds[c].reply);
     if (rc)
         dbp_cache_put(x->dbp->unread, rc);
-    free(cmds);
-    free(of);
+    free(k.cmds);
+    free(k.of);
+    free(k.keys);
+    free(k.args);
+    free(k.av);
+    free(k.al);
+    free(wins);
+    free(wcount);
 }
 
 /* Logs a message to a user id that does not exist, at most DBP_MSG_NO_USER_LOGS_PER_MIN a

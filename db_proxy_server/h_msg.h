@@ -18,8 +18,21 @@
 #define DBP_MSG_NO_USER_LOGS_PER_MIN 10 /* messages to unknown users logged, then a count */
 #define DBP_MSG_KNOWN_USERS 65536     /* receivers remembered as existing (a power of two) */
 #define DBP_MSG_PURGE_EVERY 1000      /* stored messages between two dedupe purges */
+#define DBP_MSG_DONE_SPANS 60         /* a window's answered marks: in this many hashes */
 #define DBP_MSG_BATCH_DEFAULT 256     /* MsgBatchMax default: messages per transaction */
 #define DBP_MSG_BATCHES_DEFAULT 2     /* MsgBatchParallel default: such transactions at once */
+
+/* The answered marks of the messages with a resend key of window w seconds (h_msg.c
+ * after_commit) are fields of Redis hashes msg_done_<w>_<bucket>, bucket = unix time / span,
+ * span = ceil(w / DBP_MSG_DONE_SPANS): one HSET per batch instead of a key per message. A hash
+ * expires at dbp_msg_done_expiry (at least w after its last write); a mark written at t is
+ * found by a resend at t2 <= t + w in a bucket from dbp_msg_done_first to dbp_msg_done_last of
+ * t2 (a bucket of margin each side for clocks a second apart). */
+uint32_t dbp_msg_done_span(uint32_t window);
+uint32_t dbp_msg_done_bucket(uint32_t window, uint32_t now);
+uint32_t dbp_msg_done_expiry(uint32_t window, uint32_t bucket);
+uint32_t dbp_msg_done_first(uint32_t window, uint32_t now);
+uint32_t dbp_msg_done_last(uint32_t window, uint32_t now);
 
 /* latest_msg_data of a voice message in summaries: "[语音]" encrypted with the clients' fixed
  * key (PROTOCOL.md §6.2 test vector; the original encrypts it with aesKey at start-up). */

@@ -66,8 +66,11 @@ int td_bulk_read(td_conn_t *c, const td_bulk_t *t, int kind, size_t count,
         if (SHAPES[s] > 2 * left && s + 1 < TD_BULK_SHAPES)
             s++; /* padding would more than double it: this smaller shape, then another */
         size_t take = left < SHAPES[s] ? left : SHAPES[s];
-        for (size_t r = 0; r < SHAPES[s]; r++)
+        for (size_t r = 0; r < SHAPES[s]; r++) {
             fill(ctx, i + (r < take ? r : take - 1), args + r * per);
+            for (size_t a = (size_t)t->kinds[kind].pad_zero; r >= take && a && a < per; a++)
+                args[r * per + a].num = 0; /* a padding row that changes nothing */
+        }
         if (td_query(c, t->text[kind][s], args, (int)(SHAPES[s] * per), cols, ncols, on_row,
                      ctx) < 0)
             return -1;

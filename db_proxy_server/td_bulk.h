@@ -7,7 +7,8 @@
  * any number of items runs as a few statements of those shapes, padded by repeating the last
  * item, so each connection prepares a bounded set of statements once and reuses them.
  * Multi-row reads are best written as row IN lists, `(a, b) IN ((?, ?), ...)`, naming their
- * index: a third of the time of the same conditions OR-ed at 256 keys. */
+ * index: a third of the time of the same conditions OR-ed at 256 keys. A "read" may also be an
+ * upsert with RETURNING (its padding rows then given zeros, pad_zero). */
 #ifndef TD_BULK_H
 #define TD_BULK_H
 
@@ -24,6 +25,9 @@ typedef struct td_bulk_kind_s {
     const char *tail; /* text after the rows */
     int args;         /* parameters per row (a read: at most TD_MAX_ARGS / 256) */
     int write;        /* one row, run in bulk (else a read, in shapes) */
+    int pad_zero;     /* a read that writes (INSERT ... RETURNING), > 0: in a padding row the
+                       * parameters from this one on are 0, and such a row must change
+                       * nothing; 0: padding repeats the last item as it is */
 } td_bulk_kind_t;
 
 /* A table of kinds and the texts built from it, in static storage of the caller's:

@@ -3,6 +3,7 @@
 
 #include <mysqld_error.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,20 @@ static const char *const SQL_MSG_BY_IDS[TD_MSG_SHARDS] = SHARD_SQL(MSG_BY_IDS);
 static const char SQL_PAIR_SESS_RESET[] =
     "INSERT INTO tt_pair_lock (smallId, bigId) VALUES (?, ?) "
     "ON DUPLICATE KEY UPDATE sessTime = 0, sessWas = 0";
-static const char SQL_DEDUPE_PURGE[] =
-    "DELETE FROM tt_msg_dedupe WHERE created < UNIX_TIMESTAMP() - ? LIMIT 1000";
+/* The dedupe purge walks the primary key in chunks (migration 010 dropped idx_created, whose
+ * upkeep cost every message more than the walk): the key TD_DEDUPE_CHUNK rows after the
+ * cursor (a plain read), then the old rows up to it deleted. */
+static int on_chunk_end(void *arg) { (void)arg; return 0; }
+#define TD_DEDUPE_CHUNK_LAST "1999" /* OFFSET of the last row of a chunk of 2000 */
+#define AFTER_CURSOR "(fromId > ? OR (fromId = ? AND clientKey > ?))"
+static const char SQL_DEDUPE_CHUNK_END[] =
+    "SELECT fromId, clientKey FROM tt_msg_dedupe FORCE INDEX (PRIMARY) WHERE " AFTER_CURSOR
+    " ORDER BY fromId, clientKey LIMIT 1 OFFSET " TD_DEDUPE_CHUNK_LAST;
+static const char SQL_DEDUPE_PURGE_TO[] =
+    "DELETE FROM tt_msg_dedupe WHERE " AFTER_CURSOR " AND (fromId < ? OR (fromId = ? AND "
+    "clientKey <= ?)) AND created < UNIX_TIMESTAMP() - ?";
+static const char SQL_DEDUPE_PURGE_END[] =
+    "DELETE FROM tt_msg_dedupe WHERE " AFTER_CURSOR " AND created < UNIX_TIMESTAMP() - ?";
 /* The readers take the active row with the smallest id, as the writer (td_msg_batch.c) does
  * when it fills a conversation's row. */
 static const char SQL_REL_FIND[] =
@@ -271,10 +284,37 @@ int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missi
     return 0;
 }
 
+/* Where the purge goes on: after this key (0, 0: from the start). One per process; another
+ * db_proxy_server on the same database walks on its own. */
+static pthread_mutex_t g_purge_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t g_purge_from;
+static uint64_t g_purge_key;
+
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted)
 {
-    td_arg_t a[] = {TD_U32(window)};
-    return td_exec(c, SQL_DEDUPE_PURGE, a, 1, deleted, NULL);
+    pthread_mutex_lock(&g_purge_lock);
+    uint32_t from = g_purge_from, end_from = 0;
+    uint64_t key = g_purge_key, end_key = 0;
+    td_arg_t a[7] = {TD_U32(from), TD_U32(from), TD_U64(key)};
+    td_col_t cols[] = {TD_COL_U32(&end_from), TD_COL_U64(&end_key)};
+    int rc = td_query(c, SQL_DEDUPE_CHUNK_END, a, 3, cols, 2, on_chunk_end, NULL);
+    int found = rc == 0 && end_from != 0;
+    if (rc == 0 && found) {
+        a[3] = TD_U32(end_from);
+        a[4] = TD_U32(end_from);
+        a[5] = TD_U64(end_key);
+        a[6] = TD_U32(window);
+        rc = td_exec(c, SQL_DEDUPE_PURGE_TO, a, 7, deleted, NULL);
+    } else if (rc == 0) {
+        a[3] = TD_U32(window);
+        rc = td_exec(c, SQL_DEDUPE_PURGE_END, a, 4, deleted, NULL);
+    }
+    if (rc == 0) { /* next time: the next chunk, or from the start again */
+        g_purge_from = found ? end_from : 0;
+        g_purge_key = found ? end_key : 0;
+    }
+    pthread_mutex_unlock(&g_purge_lock);
+    return rc;
 }
 
 /* ---- reading ---- */

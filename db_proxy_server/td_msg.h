@@ -83,8 +83,9 @@ typedef struct td_msg_sent_s {
 int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
 /* Stores n (1 .. TD_MSG_BATCH_MAX) messages in ONE transaction on c, with a number of
  * statements that does not grow with n: the conversations' tt_pair_lock rows (migration 009)
- * locked in sorted order, their counters moved on and their session times raised by one bulk
- * upsert, then read (relation id, last msgId, what the recent-session rows hold); resend keys
+ * locked in sorted order, their counters moved on and their session times raised by one
+ * upsert that returns them (relation id, last msgId, what the recent-session rows hold;
+ * MariaDB >= 10.5 for INSERT ... RETURNING); resend keys
  * (a row of (from, client_key) within the window answers with its msgId and writes nothing);
  * a conversation whose row is not filled yet gets its relation (the active one with the
  * smallest id, else the smallest reactivated, else a new one) and continues its ids from its
@@ -103,8 +104,11 @@ int td_msg_store(td_conn_t *c, const td_msg_send_t *s, td_msg_sent_t *out);
 int td_msg_store_batch(td_conn_t *c, const td_msg_send_t *s, size_t n, td_msg_sent_t *out);
 /* missing[i] = 1 for each ids[i] (n of them, repeats allowed) that has no IMUser row, else 0. */
 int td_users_missing(td_conn_t *c, const uint32_t *ids, size_t n, uint8_t *missing);
-/* Deletes at most 1000 dedupe rows older than window seconds (database clock); *deleted gets
- * their number. */
+/* One step of the dedupe purge: of the next 2000 rows of tt_msg_dedupe in primary-key order
+ * (after where this process's last step ended; at the end of the table it starts again), the
+ * ones older than window seconds (database clock) are deleted; *deleted gets their number.
+ * Called every DBP_MSG_PURGE_EVERY messages, it visits every row at least once in about half
+ * a window at any message rate, so the table stays below about 1.5 windows of keys. */
 int td_msg_dedupe_purge(td_conn_t *c, uint32_t window, uint64_t *deleted);
 
 /* ---- parts shared by the single and the batch store ---- */

@@ -7,9 +7,9 @@
  *
  * Everything a message needs of its conversation is in the conversation's tt_pair_lock row
  * (migration 009): its relation id, last msgId and what is known of its recent-session rows.
- * One bulk upsert locks the rows of the batch's conversations (in sorted order, so two batches
- * cannot wait on each other in a cycle) and moves their counters on; one read then gives their
- * relation ids and last ids. A warm conversation costs no other row but its messages, their
+ * One upsert with RETURNING (per shape: one for up to 256 conversations) locks the rows of the
+ * batch's conversations (in sorted order, so two batches cannot wait on each other in a cycle),
+ * moves their counters on and gives back their relation ids and last ids. A warm conversation costs no other row but its messages, their
  * resend keys, and its two recent-session rows once a second (when the newest message's time
  * passes what they hold). A conversation whose row is not filled yet (first contact, or older
  * than migration 009) is filled once: its relation read (created when there is none), its id
@@ -24,7 +24,7 @@
 
 enum {
     K_PAIR_UP,    /* conversation rows: lock, counter moved on, session time */
-    K_PAIR_GET,
+    K_PAIR_UP_GET, /* the same for the busy ones, returning their rows */
     K_PAIR_SET,   /* relation, counter and session ids of rows filled or learned */
     K_DEDUPE_GET, /* resend keys */
     K_REL_GET,    /* relations (any status) */
@@ -55,9 +55,15 @@ static const td_bulk_kind_t KINDS[K_COUNT] = {
                    " ON DUPLICATE KEY UPDATE sessWas = sessTime, sessTime = GREATEST(sessTime, "
                    "VALUES(sessTime)), lastMsgId = lastMsgId + VALUES(lastMsgId)",
                    4, 1},
-    [K_PAIR_GET] = {"SELECT smallId, bigId, relateId, lastMsgId, sessWas, sessLo, sessHi FROM "
-                    "tt_pair_lock FORCE INDEX (PRIMARY) WHERE (smallId, bigId) IN (",
-                    "(?, ?)", ", ", ")", 2},
+    /* ... and as a "read" in shapes, with the rows as they are after it: a padding row (a
+     * pair of the statement again, count and time 0) leaves its row as it is. */
+    [K_PAIR_UP_GET] = {"INSERT INTO tt_pair_lock (smallId, bigId, lastMsgId, sessTime) VALUES ",
+                       "(?, ?, ?, ?)", ", ",
+                       " ON DUPLICATE KEY UPDATE sessWas = IF(VALUES(lastMsgId) = 0, sessWas, "
+                       "sessTime), sessTime = GREATEST(sessTime, VALUES(sessTime)), lastMsgId = "
+                       "lastMsgId + VALUES(lastMsgId) RETURNING smallId, bigId, relateId, "
+                       "lastMsgId, sessWas, sessLo, sessHi",
+                       4, 0, 2},
     [K_PAIR_SET] = {"INSERT INTO tt_pair_lock (smallId, bigId, relateId, lastMsgId, sessLo, "
                     "sessHi) VALUES ",
                     "(?, ?, ?, ?, ?, ?)", ", ",
@@ -272,18 +278,18 @@ static int on_pair_row(void *arg)
 }
 
 /* The busy pairs' rows: locked, their counters moved on by their new messages and their
- * session time raised, in one statement; then read. */
+ * session time raised, and read as they are then — one upsert with RETURNING per shape
+ * (a batch of 253 conversations: 256 rows, 3 of them padding). */
 static int pair_rows(td_conn_t *c, batch_t *b)
 {
     memcpy(b->todo, b->busy, b->nbusy * sizeof(*b->todo));
     b->ntodo = b->nbusy;
-    if (td_bulk_write(c, &g_sql, K_PAIR_UP, b->ntodo, fill_pair_up, b, &b->affected) < 0)
-        return -1;
     td_col_t cols[] = {TD_COL_U32(&b->f.pr.lo),   TD_COL_U32(&b->f.pr.hi),
                        TD_COL_U32(&b->f.pr.rel),  TD_COL_U32(&b->f.pr.last),
                        TD_COL_U32(&b->f.pr.was),  TD_COL_U32(&b->f.pr.slo),
                        TD_COL_U32(&b->f.pr.shi)};
-    return td_bulk_read(c, &g_sql, K_PAIR_GET, b->ntodo, fill_todo_pair, b, cols, 7, on_pair_row);
+    return td_bulk_read(c, &g_sql, K_PAIR_UP_GET, b->ntodo, fill_pair_up, b, cols, 7,
+                        on_pair_row);
 }
 
 /* Relations of the pairs being filled: the active row with the smallest id, else the smallest

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TD_MAX_ARGS 512 /* bound parameters per statement (a read of 256 pairs) */
+#define TD_MAX_ARGS 1024 /* bound parameters per statement (a read of 256 rows of 4) */
 #define TD_MAX_COLS 32  /* result columns per statement */
 #define TD_BULK_MAX_ROWS 4096 /* rows per td_exec_bulk */
 

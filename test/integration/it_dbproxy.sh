@@ -130,7 +130,21 @@ tt_check "both recent-session rows of each pair, active" \
             ((userId, peerId) IN ((1001,1002),(1002,1001),(1003,1004),(1004,1003),(1005,1006),(1006,1005)))" 6
 tt_check "unread: 1004 has 97 from 1003" test "$(rds -n 1 HGET unread_1004 1003)" = 97
 # As if db_proxy had stopped between the commit and the answer of 1003's messages:
-rds -n 1 --scan --pattern 'msg_done_1003_*' | xargs -r redis-cli -p "$P_RD" -n 1 DEL >/dev/null
+# (their answered marks: fields 1003_<key> of the hashes msg_done_<window>_<bucket>)
+for h in $(rds -n 1 --scan --pattern 'msg_done_*'); do
+    rds -n 1 HKEYS "$h" | grep '^1003_' | xargs -r redis-cli -p "$P_RD" -n 1 HDEL "$h" >/dev/null
+done
+# ... and the marks left (1001's) as if written 25 buckets earlier: still within the window;
+# one of them instead as the key a db_proxy_server before the hashes set (msg_done_<field>)
+for h in $(rds -n 1 --scan --pattern 'msg_done_*'); do
+    w=${h#msg_done_}; b=${w#*_}; w=${w%%_*}
+    rds -n 1 RENAME "$h" "msg_done_${w}_$((b - 25))" >/dev/null
+    old=$(rds -n 1 HKEYS "msg_done_${w}_$((b - 25))" | grep '^1001_' | head -1)
+    if [ -n "$old" ]; then
+        rds -n 1 HDEL "msg_done_${w}_$((b - 25))" "$old" >/dev/null
+        rds -n 1 SET "msg_done_$old" 1 EX 60 >/dev/null
+    fi
+done
 it_check "resends answered with their first ids, marked only if answered" resend "$P_DB" batchresend
 tt_check "and nothing was stored twice" test "$(msgs 1003 1004)" = "97	1	97	97"
 it_check "all 300 sent again at once: answered with their first ids" again "$P_DB" batchagain
@@ -183,8 +197,19 @@ spray_at_once() {
     for i in "${pids[@]}"; do wait "$i" || rc=1; done
     return $rc
 }
+# Resend keys older than the window, first in key order, and fresh ones: the purge during the
+# next 900 messages (the 1000th stored since db_proxy started) deletes only the old ones.
+tt_check "tt_msg_dedupe has no idx_created (migration 010)" \
+    sql_is "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+            AND TABLE_NAME = 'tt_msg_dedupe' AND INDEX_NAME = 'idx_created'" 0
+sql "INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created)
+     SELECT 1, seq, 1, UNIX_TIMESTAMP() - 100000 FROM seq_1_to_1500;
+     INSERT INTO tt_msg_dedupe (fromId, clientKey, msgId, created)
+     SELECT 1, 100000 + seq, 1, UNIX_TIMESTAMP() FROM seq_1_to_5"
 tt_check "three connections at once, 900 messages over 3 new conversations: all stored" \
     spray_at_once
+tt_check "the purge deleted the 1500 old resend keys and kept the 5 fresh ones" \
+    sql_is "SELECT COUNT(*), SUM(clientKey > 100000) FROM tt_msg_dedupe WHERE fromId = 1" "5	5"
 gapless() { # gapless LO HI COUNT: the pair's ids are exactly 1..COUNT
     local rel
     rel=$(sql "SELECT id FROM IMRelationShip WHERE smallId = $1 AND bigId = $2 AND status = 0")

@@ -76,6 +76,33 @@ static void test_keys(void **state)
     assert_true(td_msg_session_key(1, 7) != td_msg_session_key(2, 7));
 }
 
+/* Answered marks in time buckets: a mark written at t1 is in the buckets a resend at any t2
+ * of [t1 - 1, t1 + window] looks at, and its hash lives past t1 + window; at most 64 buckets
+ * are looked at. */
+static void test_done_buckets(void **state)
+{
+    (void)state;
+    assert_int_equal(dbp_msg_done_span(120), 2);
+    assert_int_equal(dbp_msg_done_span(600), 10);
+    assert_int_equal(dbp_msg_done_span(61), 2);
+    assert_int_equal(dbp_msg_done_span(1), 1);
+    assert_int_equal(dbp_msg_done_span(0), 1);
+    static const uint32_t windows[] = {1, 2, 59, 60, 61, 119, 120, 600, 3600, 7 * 86400};
+    for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+        uint32_t win = windows[w], step = win > 5000 ? 997 : 1;
+        for (uint32_t t1 = 1700000000; t1 < 1700000000 + 3 * dbp_msg_done_span(win) + 5; t1++) {
+            uint32_t b = dbp_msg_done_bucket(win, t1);
+            assert_true(dbp_msg_done_expiry(win, b) > t1 + win);
+            for (uint32_t t2 = t1 - 1; t2 <= t1 + win; t2 += step) {
+                assert_true(dbp_msg_done_first(win, t2) <= b);
+                assert_true(dbp_msg_done_last(win, t2) >= b);
+                assert_true(dbp_msg_done_last(win, t2) - dbp_msg_done_first(win, t2) < 64);
+            }
+        }
+    }
+    assert_int_equal(dbp_msg_done_first(600, 5), 0); /* no bucket below 0 */
+}
+
 static void test_audio_split(void **state)
 {
     (void)state;
@@ -487,6 +514,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_key), cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_done_buckets),
         cmocka_unit_test(test_audio_split), cmocka_unit_test(test_stored_answer),
         cmocka_unit_test(test_msg_info),   cmocka_unit_test(test_fail_answers),
         cmocka_unit_test(test_table),      cmocka_unit_test(test_group_prepare),
