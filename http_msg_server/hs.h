@@ -142,6 +142,16 @@ int hs_key_has(const hs_key_t *key, const char *perm);
 void hs_api_error(tt_http_req_t *req, int status, const char *msg);
 /* 200 with o (taken) serialized; 500 when that fails. */
 void hs_api_reply(tt_http_req_t *req, json_t *o);
+/* o's key as a positive id into *out: 0, or -1 with the 400 answered. */
+int hs_api_id(tt_http_req_t *req, json_t *o, const char *key, uint32_t *out);
+/* hs_db_call answering 503 when the call cannot be made. */
+void hs_api_db_call(hs_t *hs, tt_http_req_t *req, uint16_t sid, uint16_t cid, uint16_t rsp_cid,
+                    const ProtobufCMessage *m, hs_done_fn done);
+/* In a done callback: the answer unpacked as desc (tt_pb_free it), or NULL when there is no
+ * request left to answer, or after answering 504 (no answer from `from` in time) or 502 (it
+ * does not parse). */
+void *hs_api_answer(tt_http_req_t *req, const tt_pdu_t *pdu,
+                    const ProtobufCMessageDescriptor *desc, const char *from);
 
 /* ---- hs_groups.c (used by hs_compat.c too) ---- */
 void hs_group_create(hs_t *hs, tt_http_req_t *req, json_t *o);

@@ -3,6 +3,7 @@
  * by a key holding the route's permission, and carry a JSON object (UTF-8, checked by jansson)
  * of at most HttpMaxBody bytes. Failed signature checks are counted per source address and
  * over ApiFailLimit a minute the address gets 429 without a check. Keys are never logged. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,42 @@ void hs_api_error(tt_http_req_t *req, int status, const char *msg)
     else
         tt_http_drop(req, "no memory");
     free(s);
+}
+
+int hs_api_id(tt_http_req_t *req, json_t *o, const char *key, uint32_t *out)
+{
+    if (hs_get_uint(o, key, out) == 0 && *out != 0)
+        return 0;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%s must be a positive integer", key);
+    hs_api_error(req, 400, msg);
+    return -1;
+}
+
+void hs_api_db_call(hs_t *hs, tt_http_req_t *req, uint16_t sid, uint16_t cid, uint16_t rsp_cid,
+                    const ProtobufCMessage *m, hs_done_fn done)
+{
+    if (hs_db_call(hs, req, sid, cid, rsp_cid, m, done, NULL) < 0)
+        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+}
+
+void *hs_api_answer(tt_http_req_t *req, const tt_pdu_t *pdu,
+                    const ProtobufCMessageDescriptor *desc, const char *from)
+{
+    if (!req)
+        return NULL;
+    char msg[80];
+    if (!pdu) {
+        snprintf(msg, sizeof(msg), "%s did not answer in time", from);
+        hs_api_error(req, 504, msg);
+        return NULL;
+    }
+    void *r = hs_unpack(desc, pdu);
+    if (!r) {
+        snprintf(msg, sizeof(msg), "%s answer does not parse", from);
+        hs_api_error(req, 502, msg);
+    }
+    return r;
 }
 
 void hs_api_reply(tt_http_req_t *req, json_t *o)

@@ -48,9 +48,8 @@ static void dept_call(hs_t *hs, tt_http_req_t *req, json_t *o, uint32_t op,
     r.has_dept_id = hs_get_uint(o, "dept_id", &r.dept_id) == 0;
     r.has_parent_id = hs_get_uint(o, "parent_id", &r.parent_id) == 0;
     r.has_priority = hs_get_uint(o, "priority", &r.priority) == 0;
-    if (hs_db_call(hs, req, TT_SID_ADMIN, TT_CID_ADMIN_DEPT_REQ, TT_CID_ADMIN_DEPT_RSP, &r.base,
-                   dept_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, TT_SID_ADMIN, TT_CID_ADMIN_DEPT_REQ, TT_CID_ADMIN_DEPT_RSP, &r.base,
+                   dept_done);
 }
 
 static void v1_create(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)

@@ -130,25 +130,18 @@ static void v1_members(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *
 static void list_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
 {
     (void)hs, (void)c;
-    if (!req)
+    IM__Group__IMNormalGroupListRsp *r = hs_api_answer(
+        req, pdu, &im__group__imnormal_group_list_rsp__descriptor, "db_proxy_server");
+    if (!r)
         return;
-    if (!pdu) {
-        hs_api_error(req, 504, "db_proxy_server did not answer in time");
-        return;
-    }
-    IM__Group__IMNormalGroupListRsp *r =
-        hs_unpack(&im__group__imnormal_group_list_rsp__descriptor, pdu);
-    json_t *list = r ? json_array() : NULL;
+    json_t *list = json_array();
     for (size_t i = 0; list && i < r->n_group_version_list; i++)
         json_array_append_new(list, json_pack("{s:I,s:I}", "group_id",
                                               (json_int_t)r->group_version_list[i]->group_id,
                                               "version",
                                               (json_int_t)r->group_version_list[i]->version));
-    if (!r)
-        hs_api_error(req, 502, "db_proxy_server answer does not parse");
-    else
-        hs_api_reply(req, json_pack("{s:I,s:o}", "user_id", (json_int_t)r->user_id, "groups",
-                                    list ? list : json_array()));
+    hs_api_reply(req, json_pack("{s:I,s:o}", "user_id", (json_int_t)r->user_id, "groups",
+                                list ? list : json_array()));
     tt_pb_free(r);
 }
 
@@ -156,32 +149,21 @@ static void v1_list(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key
 {
     (void)key;
     uint32_t uid;
-    if (hs_get_uint(o, "user_id", &uid) < 0 || uid == 0) {
-        hs_api_error(req, 400, "user_id must be a positive integer");
+    if (hs_api_id(req, o, "user_id", &uid) < 0)
         return;
-    }
     IM__Group__IMNormalGroupListReq r = IM__GROUP__IMNORMAL_GROUP_LIST_REQ__INIT;
     r.user_id = uid;
-    if (hs_db_call(hs, req, SID_GROUP, GROUP(NORMAL_LIST_REQUEST), GROUP(NORMAL_LIST_RESPONSE),
-                   &r.base, list_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, SID_GROUP, GROUP(NORMAL_LIST_REQUEST), GROUP(NORMAL_LIST_RESPONSE),
+                   &r.base, list_done);
 }
 
 static void info_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
 {
     (void)hs, (void)c;
-    if (!req)
-        return;
-    if (!pdu) {
-        hs_api_error(req, 504, "db_proxy_server did not answer in time");
-        return;
-    }
     IM__Group__IMGroupInfoListRsp *r =
-        hs_unpack(&im__group__imgroup_info_list_rsp__descriptor, pdu);
-    if (!r) {
-        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+        hs_api_answer(req, pdu, &im__group__imgroup_info_list_rsp__descriptor, "db_proxy_server");
+    if (!r)
         return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; list && i < r->n_group_info_list; i++) {
         const IM__BaseDefine__GroupInfo *g = r->group_info_list[i];
@@ -229,9 +211,8 @@ static void v1_info(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key
     r.user_id = uid;
     r.n_group_version_list = n;
     r.group_version_list = p;
-    if (hs_db_call(hs, req, SID_GROUP, GROUP(INFO_REQUEST), GROUP(INFO_RESPONSE), &r.base,
-                   info_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, SID_GROUP, GROUP(INFO_REQUEST), GROUP(INFO_RESPONSE), &r.base,
+                   info_done);
 }
 
 /* ---- dissolve (base/tt_group_admin.h) ---- */
@@ -269,17 +250,14 @@ static void v1_dissolve(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t 
 {
     (void)key;
     uint32_t gid;
-    if (hs_get_uint(o, "group_id", &gid) < 0 || gid == 0) {
-        hs_api_error(req, 400, "group_id must be a positive integer");
+    if (hs_api_id(req, o, "group_id", &gid) < 0)
         return;
-    }
     IM__Group__IMGroupChangeMemberReq r = IM__GROUP__IMGROUP_CHANGE_MEMBER_REQ__INIT;
     r.user_id = 0;
     r.change_type = IM__BASE_DEFINE__GROUP_MODIFY_TYPE__GROUP_MODIFY_TYPE_DEL;
     r.group_id = gid;
-    if (hs_db_call(hs, req, TT_SID_GROUP, TT_CID_GROUP_DISSOLVE_REQ, TT_CID_GROUP_DISSOLVE_RSP,
-                   &r.base, dissolve_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, TT_SID_GROUP, TT_CID_GROUP_DISSOLVE_REQ, TT_CID_GROUP_DISSOLVE_RSP,
+                   &r.base, dissolve_done);
 }
 
 const hs_route_t hs_groups_routes[] = {

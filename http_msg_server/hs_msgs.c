@@ -110,11 +110,8 @@ static void msg_send(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *ke
         hs_api_error(req, 400, "exactly one of to_user_id and to_group_id is required");
         return;
     }
-    if (hs_get_uint(o, to_user ? "to_user_id" : "to_group_id", &to) < 0 || to == 0) {
-        hs_api_error(req, 400, to_user ? "to_user_id must be a positive integer"
-                                       : "to_group_id must be a positive integer");
+    if (hs_api_id(req, o, to_user ? "to_user_id" : "to_group_id", &to) < 0)
         return;
-    }
     if (!text) {
         hs_api_error(req, 400, "text (a string) is required");
         return;
@@ -125,10 +122,8 @@ static void msg_send(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *ke
         return;
     }
     if (jfrom) {
-        if (hs_get_uint(o, "from_user_id", &from) < 0 || from == 0) {
-            hs_api_error(req, 400, "from_user_id must be a positive integer");
+        if (hs_api_id(req, o, "from_user_id", &from) < 0)
             return;
-        }
         if (!hs_key_has(key, "msg.send_as_user")) {
             hs_api_error(req, 403, "sending as a user needs the permission msg.send_as_user");
             return;
@@ -169,8 +164,7 @@ static void msg_send(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *ke
     m.has_attach_data = 1;
     m.attach_data.data = attach;
     m.attach_data.len = sizeof(attach);
-    if (hs_db_call(hs, req, SID_MSG, CID_MSG_DATA, CID_MSG_DATA, &m.base, send_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, SID_MSG, CID_MSG_DATA, CID_MSG_DATA, &m.base, send_done);
     free(cipher);
 }
 

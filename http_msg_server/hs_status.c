@@ -30,17 +30,10 @@ static const char *status_name(int s)
 static void online_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
 {
     (void)hs, (void)c;
-    if (!req)
+    IM__Buddy__IMUsersStatRsp *r =
+        hs_api_answer(req, pdu, &im__buddy__imusers_stat_rsp__descriptor, "route_server");
+    if (!r)
         return;
-    if (!pdu) {
-        hs_api_error(req, 504, "route_server did not answer in time");
-        return;
-    }
-    IM__Buddy__IMUsersStatRsp *r = hs_unpack(&im__buddy__imusers_stat_rsp__descriptor, pdu);
-    if (!r) {
-        hs_api_error(req, 502, "route_server answer does not parse");
-        return;
-    }
     json_t *users = json_array();
     size_t online = 0;
     for (size_t i = 0; users && i < r->n_user_stat_list; i++) {
@@ -94,18 +87,10 @@ static json_t *latest_text(hs_t *hs, const IM__BaseDefine__UnreadInfo *u)
 static void unread_done(hs_t *hs, tt_http_req_t *req, const tt_pdu_t *pdu, hs_call_t *c)
 {
     (void)c;
-    if (!req)
-        return;
-    if (!pdu) {
-        hs_api_error(req, 504, "db_proxy_server did not answer in time");
-        return;
-    }
     IM__Message__IMUnreadMsgCntRsp *r =
-        hs_unpack(&im__message__imunread_msg_cnt_rsp__descriptor, pdu);
-    if (!r) {
-        hs_api_error(req, 502, "db_proxy_server answer does not parse");
+        hs_api_answer(req, pdu, &im__message__imunread_msg_cnt_rsp__descriptor, "db_proxy_server");
+    if (!r)
         return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; list && i < r->n_unreadinfo_list; i++) {
         const IM__BaseDefine__UnreadInfo *u = r->unreadinfo_list[i];
@@ -128,15 +113,12 @@ static void user_unread(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t 
 {
     (void)key;
     uint32_t uid;
-    if (hs_get_uint(o, "user_id", &uid) < 0 || uid == 0) {
-        hs_api_error(req, 400, "user_id must be a positive integer");
+    if (hs_api_id(req, o, "user_id", &uid) < 0)
         return;
-    }
     IM__Message__IMUnreadMsgCntReq r = IM__MESSAGE__IMUNREAD_MSG_CNT_REQ__INIT;
     r.user_id = uid;
-    if (hs_db_call(hs, req, SID_MSG, MSG(UNREAD_CNT_REQUEST), MSG(UNREAD_CNT_RESPONSE), &r.base,
-                   unread_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, SID_MSG, MSG(UNREAD_CNT_REQUEST), MSG(UNREAD_CNT_RESPONSE), &r.base,
+                   unread_done);
 }
 
 const hs_route_t hs_status_routes[] = {

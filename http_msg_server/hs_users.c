@@ -120,9 +120,8 @@ static void user_call(hs_t *hs, tt_http_req_t *req, json_t *o, uint32_t op,
     r.sign_info = (char *)hs_get_str(o, "sign_info");
     r.has_sex = hs_get_uint(o, "sex", &r.sex) == 0;
     r.has_depart_id = hs_get_uint(o, "depart_id", &r.depart_id) == 0;
-    if (hs_db_call(hs, req, TT_SID_ADMIN, TT_CID_ADMIN_USER_REQ, TT_CID_ADMIN_USER_RSP, &r.base,
-                   user_done, NULL) < 0)
-        hs_api_error(req, 503, "no db_proxy_server link up, or too many requests pending");
+    hs_api_db_call(hs, req, TT_SID_ADMIN, TT_CID_ADMIN_USER_REQ, TT_CID_ADMIN_USER_RSP, &r.base,
+                   user_done);
 }
 
 static void v1_create(hs_t *hs, tt_http_req_t *req, json_t *o, const hs_key_t *key)
